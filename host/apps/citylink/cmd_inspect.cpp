@@ -1,0 +1,100 @@
+// `citylink plugin inspect`: a plugin's descriptors, read in a child process so a plugin
+// that crashes while loading is reported instead of taking the command down.
+#include "commands.hpp"
+
+#include <citylink/host/child_process.hpp>
+#include <citylink/host/error.hpp>
+#include <citylink/host/plugin_library.hpp>
+#include <citylink/host/version.hpp>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+namespace citylink::cli {
+namespace {
+
+constexpr std::chrono::milliseconds kProbeTimeout{10000};
+
+std::string join(const nlohmann::json& list) {
+  std::string out;
+  for (const auto& s : list) out += (out.empty() ? "" : ", ") + s.get<std::string>();
+  return out.empty() ? "-" : out;
+}
+
+}  // namespace
+
+int cmd_probe(const Args& args) {
+  if (args.size() != 1) throw std::runtime_error("usage: citylink __probe FILE");
+  nlohmann::json out;
+  try {
+    auto lib = host::PluginLibrary::load(args[0]);
+    out["file"] = lib->path().string();
+    out["abi"] = host::abi_version_string(lib->abi_version());
+    out["plugins"] = nlohmann::json::array();
+    for (const auto& d : lib->descriptors()) out["plugins"].push_back(host::to_json(d));
+    std::printf("%s\n", out.dump().c_str());
+    return kOk;
+  } catch (const std::exception& e) {
+    out["error"] = e.what();
+    std::printf("%s\n", out.dump().c_str());
+    return kFailed;
+  }
+}
+
+int cmd_inspect(const Args& args) {
+  std::string file;
+  bool json = false;
+  for (const auto& a : args) {
+    if (a == "--json") json = true;
+    else if (file.empty() && a.rfind("--", 0) != 0) file = a;
+    else throw std::runtime_error("unknown option '" + a + "'; usage: citylink plugin inspect FILE [--json]");
+  }
+  if (file.empty()) throw std::runtime_error("usage: citylink plugin inspect FILE [--json]");
+
+  auto report_error = [&](const std::string& message) {
+    if (json) std::printf("%s\n", nlohmann::json{{"file", file}, {"error", message}}.dump(2).c_str());
+    else std::fprintf(stderr, "error: %s\n", message.c_str());
+    return kFailed;
+  };
+
+  // No plugin code runs in this process: the pre-flight only reads the file.
+  try {
+    host::preflight_plugin_file(file);
+  } catch (const host::LoadError& e) {
+    return report_error(e.what());
+  }
+  const auto r = host::run_child({host::self_executable(), "__probe", file}, kProbeTimeout);
+  nlohmann::json probe;
+  if (!r.ok() && r.exit_code != kFailed)
+    return report_error("plugin file '" + file + "' " + host::describe(r, kProbeTimeout) +
+                        " while loading; the plugin's init or descriptor code is broken (stderr: " + r.err + ")");
+  try {
+    probe = nlohmann::json::parse(r.out);
+  } catch (const std::exception&) {
+    return report_error("plugin file '" + file + "' printed garbage while loading: " + r.out.substr(0, 200));
+  }
+  if (probe.contains("error")) return report_error(probe["error"].get<std::string>());
+
+  if (json) {
+    std::printf("%s\n", probe.dump(2).c_str());
+    return kOk;
+  }
+  std::printf("file        %s\nABI         %s\n", probe["file"].get<std::string>().c_str(),
+              probe["abi"].get<std::string>().c_str());
+  for (const auto& d : probe["plugins"]) {
+    std::printf("\nplugin      %s\n", d["id"].get<std::string>().c_str());
+    std::printf("  name        %s\n", d["name"].get<std::string>().c_str());
+    std::printf("  vendor      %s\n", d["vendor"].get<std::string>().c_str());
+    std::printf("  version     %s\n", d["version"].get<std::string>().c_str());
+    std::printf("  kind        %s\n", d["kind"].get<std::string>().c_str());
+    std::printf("  publishes   %s\n", join(d["publishes"]).c_str());
+    std::printf("  subscribes  %s\n", join(d["subscribes"]).c_str());
+    std::printf("  extensions  %s\n", join(d["extensions"]).c_str());
+    if (!d["description"].get<std::string>().empty())
+      std::printf("  description %s\n", d["description"].get<std::string>().c_str());
+    std::printf("  config      %s\n", d["config_schema"].is_null() ? "(no schema)" : d["config_schema"].dump().c_str());
+  }
+  return kOk;
+}
+
+}  // namespace citylink::cli

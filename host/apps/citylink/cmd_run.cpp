@@ -1,0 +1,55 @@
+// `citylink run`: bring a city up from its config and keep it running.
+#include "commands.hpp"
+
+#include <citylink/host/error.hpp>
+#include <citylink/host/host.hpp>
+#include <citylink/host/logging.hpp>
+#include <citylink/host/version.hpp>
+
+#include <cstdio>
+#include <fstream>
+
+namespace citylink::cli {
+
+int cmd_run(const Args& args) {
+  std::string config_path, metrics_path;
+  double seconds = 0;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto& a = args[i];
+    auto value = [&]() -> const std::string& {
+      if (i + 1 >= args.size()) throw std::runtime_error(a + " needs a value");
+      return args[++i];
+    };
+    if (a == "--config") config_path = value();
+    else if (a == "--for") seconds = std::stod(value());
+    else if (a == "--metrics") metrics_path = value();
+    else throw std::runtime_error("unknown option '" + a + "' (see citylink --help)");
+  }
+  if (config_path.empty()) throw std::runtime_error("--config FILE is required");
+  if (seconds < 0) throw std::runtime_error("--for must be zero or more seconds");
+
+  host::CityConfig config;
+  try {
+    config = host::load_city_config(config_path);
+  } catch (const host::ConfigError& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return kUsage;
+  }
+  host::Host h(std::move(config));
+  host::log()->info("citylink {} (ABI {}) running city '{}'{}", host::kHostVersion, host::abi_version_string(),
+                    h.config().city, seconds > 0 ? " for " + std::to_string(seconds) + " s" : " until Ctrl-C");
+  h.start();
+  h.run_for(std::chrono::milliseconds(static_cast<long long>(seconds * 1000)));
+  h.stop();
+  std::printf("\n%s", h.status_table().c_str());
+  for (const auto& f : h.failures()) std::printf("not started: %s: %s\n", f.instance_id.c_str(), f.reason.c_str());
+  if (!metrics_path.empty()) std::ofstream(metrics_path) << h.metrics_prometheus();
+  return kOk;
+}
+
+int cmd_version(const Args&) {
+  std::printf("citylink %s (ABI %s)\n", host::kHostVersion, host::abi_version_string().c_str());
+  return kOk;
+}
+
+}  // namespace citylink::cli

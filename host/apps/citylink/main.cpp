@@ -1,0 +1,51 @@
+// `citylink`: run a city, inspect and verify plugins.
+#include "commands.hpp"
+
+#include <citylink/host/logging.hpp>
+
+#include <cstdio>
+#include <exception>
+
+namespace {
+
+constexpr const char* kUsageText = R"(usage: citylink <command> [options]
+
+commands:
+  run --config FILE [--for SECONDS] [--metrics FILE]
+                              run the city described by FILE (until Ctrl-C, or for SECONDS)
+  plugin inspect FILE [--json]
+                              print a plugin library's descriptors without starting it
+  plugin verify FILE [--config JSON] [--timeout SECONDS]
+                              run a plugin through its lifecycle and bad input, in child processes
+  version                     print the host and ABI versions
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace citylink::cli;
+  Args args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+    std::fputs(kUsageText, args.empty() ? stderr : stdout);
+    return args.empty() ? kUsage : kOk;
+  }
+  const std::string cmd = args[0];
+  Args rest(args.begin() + 1, args.end());
+  try {
+    if (cmd == "run") return cmd_run(rest);
+    if (cmd == "version" || cmd == "--version") return cmd_version(rest);
+    if (cmd == "plugin" && !rest.empty()) {
+      const std::string sub = rest[0];
+      Args subargs(rest.begin() + 1, rest.end());
+      if (sub == "inspect") return cmd_inspect(subargs);
+      if (sub == "verify") return cmd_verify(subargs);
+    }
+    if (cmd == "__probe") return cmd_probe(rest);
+    if (cmd == "__verify-check") return cmd_verify_check(rest);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "citylink %s: %s\n", cmd.c_str(), e.what());
+    return kUsage;
+  }
+  std::fprintf(stderr, "citylink: unknown command '%s'\n\n%s", cmd.c_str(), kUsageText);
+  return kUsage;
+}

@@ -1,0 +1,213 @@
+// The child half of `citylink plugin verify`: one check against one plugin, with a small
+// recording host table in place of the bus. Prints {"ok":..,"detail":..} and exits.
+#include "commands.hpp"
+
+#include <citylink/host/error.hpp>
+#include <citylink/host/plugin_library.hpp>
+#include <citylink/host/topic.hpp>
+#include <citylink/v1/envelope.pb.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+namespace citylink::cli {
+namespace {
+
+struct Recorded {
+  std::string topic;
+  std::string bytes;
+  bool after_stop = false;
+};
+
+// A host table that records what the plugin publishes instead of routing it.
+struct VerifyHost {
+  citylink_host_api api{};
+  std::mutex mu;
+  std::vector<Recorded> published;
+  std::atomic<bool> running{false};
+  std::atomic<bool> stopped{false};
+
+  VerifyHost() {
+    api.struct_size = sizeof(api);
+    api.abi_version = {CITYLINK_ABI_VERSION_MAJOR, CITYLINK_ABI_VERSION_MINOR};
+    api.host_data = this;
+    api.publish = [](const citylink_host_api* h, const char* topic, const uint8_t* env, size_t size,
+                     citylink_error*) -> citylink_status {
+      auto* self = static_cast<VerifyHost*>(h->host_data);
+      std::lock_guard lk(self->mu);
+      self->published.push_back({topic ? topic : "", std::string(reinterpret_cast<const char*>(env), env ? size : 0),
+                                 self->stopped.load()});
+      return self->running ? CITYLINK_OK : CITYLINK_ERR_STATE;
+    };
+    api.log = [](const citylink_host_api*, citylink_log_level, const char*) {};
+    api.get_extension = [](const citylink_host_api*, const char*) -> const void* { return nullptr; };
+    api.instance_id = [](const citylink_host_api*) -> const char* { return "verify"; };
+    api.ack = [](const citylink_host_api*, uint64_t) -> citylink_status { return CITYLINK_OK; };
+  }
+};
+
+int verdict(bool ok, const std::string& detail) {
+  std::printf("%s\n", nlohmann::json{{"ok", ok}, {"detail", detail}}.dump().c_str());
+  std::fflush(stdout);
+  return ok ? kOk : kFailed;
+}
+
+std::string status_text(citylink_status st, const citylink_error& err) {
+  return st == CITYLINK_OK ? "OK" : "status " + std::to_string(st) + " (" + std::string(err.message) + ")";
+}
+
+// Calls on_message on a thread of its own, as the host's dispatch thread would.
+citylink_status deliver(const citylink_instance* inst, const std::string& topic, const std::string& bytes,
+                        citylink_error& err) {
+  citylink_status st = CITYLINK_OK;
+  std::thread t([&] {
+    citylink_message m{};
+    m.struct_size = sizeof(m);
+    m.topic = topic.c_str();
+    m.envelope = reinterpret_cast<const uint8_t*>(bytes.data());
+    m.envelope_size = bytes.size();
+    err = citylink_error{};
+    err.struct_size = sizeof(err);
+    st = inst->on_message(inst, &m, &err);
+  });
+  t.join();
+  return st;
+}
+
+std::string envelope(const std::string& topic, const std::string& schema, const std::string& payload) {
+  citylink::v1::Envelope e;
+  e.set_id("verify-1");
+  e.set_topic(topic);
+  e.set_source("verify");
+  e.set_schema(schema);
+  e.set_payload(payload);
+  return e.SerializeAsString();
+}
+
+std::string random_bytes(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng() & 0xFF);
+  return s;
+}
+
+}  // namespace
+
+int cmd_verify_check(const Args& args) {
+  if (args.size() != 4) throw std::runtime_error("usage: citylink __verify-check FILE CHECK PLUGIN CONFIG");
+  const std::string &file = args[0], &check = args[1], &plugin = args[2], &config = args[3];
+  std::shared_ptr<host::PluginLibrary> lib;
+  try {
+    lib = host::PluginLibrary::load(file);
+  } catch (const std::exception& e) {
+    return verdict(false, e.what());
+  }
+  const auto* desc = lib->find(plugin);
+  if (!desc) return verdict(false, "no plugin '" + plugin + "' in the library");
+
+  VerifyHost vh;
+  citylink_error err{};
+  err.struct_size = sizeof(err);
+  const citylink_instance* inst = lib->entry().create(&vh.api, plugin.c_str(), config.c_str(), &err);
+  if (!inst)
+    return verdict(false, "create with config " + config + " failed: " + std::string(err.message) +
+                              " (give a working config with --config)");
+  vh.running = true;
+  err = citylink_error{};
+  err.struct_size = sizeof(err);
+  const citylink_status st = inst->start(inst, &err);
+  if (st != CITYLINK_OK) {
+    vh.running = false;
+    inst->destroy(inst);
+    return verdict(false, "start failed: " + status_text(st, err));
+  }
+
+  std::string detail;
+  bool ok = true;
+  const bool subscribes = inst->on_message != nullptr;
+  if (check == "lifecycle") {
+    detail = "create, start, stop and destroy returned";
+  } else if (check == "unknown-topic") {
+    if (!subscribes) {
+      detail = "has no on_message; nothing to deliver";
+    } else {
+      const auto s = deliver(inst, "verify.unknown.topic", envelope("verify.unknown.topic", "verify.v1.Unknown",
+                                                                    random_bytes(64, 1)), err);
+      detail = "a message on an unknown topic with an unknown schema: handled, " + status_text(s, err);
+    }
+  } else if (check == "malformed-envelope") {
+    if (!subscribes) {
+      detail = "has no on_message; nothing to deliver";
+    } else {
+      const std::string topic = desc->subscribes.empty() ? "verify.topic" : desc->subscribes.front();
+      const std::vector<std::string> garbage = {"", std::string("\x0a\xff\xff\xff", 4), random_bytes(257, 2),
+                                                std::string(64, '\xff')};
+      int errors = 0;
+      for (const auto& g : garbage) errors += deliver(inst, topic, g, err) != CITYLINK_OK;
+      detail = std::to_string(garbage.size()) + " malformed envelopes handled (" + std::to_string(errors) +
+               " reported as errors)";
+    }
+  } else if (check == "malformed-payload") {
+    if (!subscribes || desc->subscribes.empty()) {
+      detail = "subscribes to nothing; nothing to deliver";
+    } else {
+      const std::vector<std::string> schemas = {"citylink.v1.SensorReading", "citylink.v1.PlatformEvent",
+                                                "citylink.v1.CameraInfo", "citylink.v1.TrackingInfo",
+                                                "citylink.v1.DispatchSupport"};
+      int n = 0;
+      for (const auto& prefix : desc->subscribes) {
+        std::string topic = prefix;
+        while (!topic.empty() && (topic.back() == '.' || topic.back() == '*')) topic.pop_back();
+        if (topic.empty()) topic = "verify";
+        for (const auto& schema : schemas) {
+          deliver(inst, topic, envelope(topic, schema, random_bytes(48, static_cast<unsigned>(++n))), err);
+        }
+      }
+      detail = std::to_string(n) + " envelopes with garbage payloads on subscribed topics handled";
+    }
+  } else if (check == "publish-grants") {
+    // Let the plugin work for a moment, then look at everything it published.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  } else {
+    inst->stop(inst);
+    inst->destroy(inst);
+    return verdict(false, "unknown check '" + check + "'");
+  }
+
+  inst->stop(inst);
+  vh.running = false;
+  vh.stopped = true;
+  std::this_thread::sleep_for(std::chrono::milliseconds(check == "publish-grants" ? 100 : 0));
+  inst->destroy(inst);
+
+  if (check == "publish-grants") {
+    std::lock_guard lk(vh.mu);
+    std::size_t good = 0;
+    for (const auto& r : vh.published) {
+      citylink::v1::Envelope e;
+      std::string problem;
+      if (r.after_stop) problem = "published on '" + r.topic + "' after stop returned";
+      else if (!host::grants_allow(desc->publishes, r.topic))
+        problem = "published on '" + r.topic + "', which its descriptor does not declare";
+      else if (!e.ParseFromString(r.bytes)) problem = "published bytes on '" + r.topic + "' that are not an Envelope";
+      else if (e.schema().empty()) problem = "published an envelope on '" + r.topic + "' without a schema";
+      else if (!e.topic().empty() && e.topic() != r.topic) problem = "envelope topic '" + e.topic() + "' differs from '" + r.topic + "'";
+      if (!problem.empty()) {
+        ok = false;
+        detail = problem;
+        break;
+      }
+      ++good;
+    }
+    if (ok) detail = std::to_string(good) + " message(s) published in 0.5 s, all inside the declared topics";
+  }
+  return verdict(ok, detail);
+}
+
+}  // namespace citylink::cli

@@ -1,0 +1,30 @@
+// Running a command as a child process with a time limit, capturing what it prints.
+// Used wherever plugin code must run where a crash cannot take the caller down.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace citylink::host {
+
+struct ChildResult {
+  int exit_code = -1;      // when it exited normally
+  int signal = 0;          // when a signal killed it
+  bool timed_out = false;  // killed by us after the time limit
+  std::string out;         // stdout
+  std::string err;         // stderr
+  bool ok() const { return !timed_out && signal == 0 && exit_code == 0; }
+};
+
+// Runs argv[0] with argv; kills it with SIGKILL after `timeout`. Throws std::runtime_error
+// only when the child cannot be started at all.
+ChildResult run_child(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
+
+// "exited with status 3", "crashed: killed by signal 11 (SIGSEGV)", "hung: no exit within 10 s".
+std::string describe(const ChildResult& r, std::chrono::milliseconds timeout);
+
+// The path of the running executable (for re-running ourselves as a child).
+std::string self_executable();
+
+}  // namespace citylink::host

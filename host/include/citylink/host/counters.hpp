@@ -1,0 +1,41 @@
+// Per-instance traffic counters: updated lock-free by the router and dispatch threads.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace citylink::host {
+
+// Why the router refused a message.
+enum class RejectReason : int { oversize = 0, malformed, bad_topic, topic_mismatch, not_granted, count };
+
+const char* to_string(RejectReason r);
+
+struct CounterSnapshot {
+  uint64_t published = 0;       // accepted by the router and forwarded
+  uint64_t delivered = 0;       // on_message calls that returned OK
+  uint64_t failed = 0;          // on_message calls that returned an error (or threw)
+  uint64_t dropped_outgoing = 0;  // publish() refused: the instance's outgoing queue was full
+  uint64_t dropped_incoming = 0;  // the instance's incoming queue was full
+  uint64_t dropped_stopped = 0;   // publish() after stop, or delivery while not running
+  std::array<uint64_t, static_cast<int>(RejectReason::count)> rejected{};
+  uint64_t rejected_total() const;
+};
+
+class InstanceCounters {
+ public:
+  std::atomic<uint64_t> published{0};
+  std::atomic<uint64_t> delivered{0};
+  std::atomic<uint64_t> failed{0};
+  std::atomic<uint64_t> dropped_outgoing{0};
+  std::atomic<uint64_t> dropped_incoming{0};
+  std::atomic<uint64_t> dropped_stopped{0};
+  std::array<std::atomic<uint64_t>, static_cast<int>(RejectReason::count)> rejected{};
+
+  void reject(RejectReason r) { rejected[static_cast<int>(r)].fetch_add(1, std::memory_order_relaxed); }
+  CounterSnapshot snapshot() const;
+};
+
+}  // namespace citylink::host

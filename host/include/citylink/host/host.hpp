@@ -1,0 +1,68 @@
+// The CityLink host: builds the bus and every enabled plugin instance from a city config.
+#pragma once
+
+#include <citylink/host/city_config.hpp>
+#include <citylink/host/counters.hpp>
+#include <citylink/host/registry.hpp>
+#include <citylink/host/router.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+namespace citylink::host {
+
+// A plugin entry the host could not bring up, and why. The host runs without it.
+struct InstanceFailure {
+  std::string instance_id;
+  std::string reason;
+};
+
+struct InstanceStatus {
+  std::string instance_id;
+  std::string plugin_id;
+  std::string state;
+  CounterSnapshot counters;
+};
+
+class Host {
+ public:
+  explicit Host(CityConfig config);
+  ~Host();
+  Host(const Host&) = delete;
+  Host& operator=(const Host&) = delete;
+
+  // Starts the router, then loads, creates and starts every enabled plugin. A plugin that
+  // fails is logged and listed in failures(); the others run.
+  void start();
+  // Stops every instance (newest first), drains and stops the router.
+  void stop();
+
+  // Blocks until `duration` passed or SIGINT/SIGTERM arrived (duration zero: until a signal).
+  void run_for(std::chrono::milliseconds duration);
+
+  const CityConfig& config() const { return config_; }
+  Router& router() { return *router_; }
+  Registry& registry() { return registry_; }
+  zmq::context_t& context() { return ctx_; }
+  const std::vector<InstanceFailure>& failures() const { return failures_; }
+  std::vector<InstanceStatus> status() const;
+  // Counters in the Prometheus text exposition format.
+  std::string metrics_prometheus() const;
+  // A fixed-width table of the counters, for the terminal.
+  std::string status_table() const;
+
+ private:
+  void bring_up(const PluginEntry& entry);
+
+  CityConfig config_;
+  zmq::context_t ctx_;
+  std::unique_ptr<Router> router_;
+  Registry registry_;
+  std::vector<InstanceFailure> failures_;
+  bool started_ = false;
+};
+
+}  // namespace citylink::host

@@ -1,0 +1,85 @@
+// One live plugin instance: its host table, its publisher, its dispatch thread, its lifecycle.
+#pragma once
+
+#include <citylink/abi.h>
+#include <citylink/host/counters.hpp>
+#include <citylink/host/plugin_library.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+#include <zmq.hpp>
+
+namespace citylink::host {
+
+class Router;
+class Publisher;
+struct HostApi;
+
+enum class InstanceState { created, running, stopped, failed };
+const char* to_string(InstanceState s);
+
+struct InstanceOptions {
+  std::string instance_id;                  // unique in the city
+  std::string plugin_id;                    // descriptor id inside the library
+  std::string config_json = "{}";
+  std::vector<std::string> publish_grants;  // empty: the descriptor's publishes
+  std::vector<std::string> subscriptions;   // empty: the descriptor's subscribes
+  bool grants_from_config = false;          // true: publish_grants is authoritative even if empty
+  bool subscriptions_from_config = false;
+};
+
+class PluginInstance {
+ public:
+  // Calls the library's create. Throws InstanceError with the plugin's own message on failure.
+  PluginInstance(std::shared_ptr<PluginLibrary> library, InstanceOptions options, Router& router,
+                 zmq::context_t& ctx);
+  // Stops (if running) and destroys the plugin instance; the library may unload afterwards.
+  ~PluginInstance();
+  PluginInstance(const PluginInstance&) = delete;
+  PluginInstance& operator=(const PluginInstance&) = delete;
+
+  // Connects the instance to the bus and calls its start. Throws InstanceError on failure.
+  void start();
+  // Stops deliveries, drains this instance's queue, calls its stop, closes its publisher.
+  void stop();
+
+  const std::string& id() const { return options_.instance_id; }
+  const std::string& plugin_id() const { return options_.plugin_id; }
+  const PluginDescriptor& descriptor() const { return *descriptor_; }
+  const std::shared_ptr<PluginLibrary>& library() const { return library_; }
+  const std::vector<std::string>& publish_grants() const { return grants_; }
+  const std::vector<std::string>& subscriptions() const { return subscriptions_; }
+  InstanceState state() const { return state_.load(); }
+  const std::string& last_error() const { return last_error_; }
+  std::shared_ptr<InstanceCounters> counters() const { return counters_; }
+
+ private:
+  friend struct HostApi;
+  void dispatch_loop();
+  void deliver(const zmq::message_t& packet);
+
+  std::shared_ptr<PluginLibrary> library_;
+  InstanceOptions options_;
+  const PluginDescriptor* descriptor_ = nullptr;
+  Router& router_;
+  zmq::context_t& ctx_;
+  std::vector<std::string> grants_;
+  std::vector<std::string> subscriptions_;
+  std::shared_ptr<InstanceCounters> counters_;
+  std::shared_ptr<Publisher> publisher_;
+  citylink_host_api api_{};
+  const citylink_instance* instance_ = nullptr;
+  std::atomic<InstanceState> state_{InstanceState::created};
+  std::string last_error_;
+  std::string endpoint_;
+  zmq::socket_t inbox_;
+  std::thread dispatcher_;
+  std::atomic<bool> dispatching_{false};
+  uint64_t failure_logs_ = 0;
+};
+
+}  // namespace citylink::host

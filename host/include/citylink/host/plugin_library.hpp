@@ -1,0 +1,60 @@
+// One loaded plugin library file: pre-flighted, ABI-checked, initialised, with its descriptors.
+#pragma once
+
+#include <citylink/abi.h>
+#include <citylink/host/descriptor.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace boost::dll {
+class shared_library;
+}
+
+namespace citylink::host {
+
+// What the pre-flight learned about a file without running any of its code.
+struct PreflightReport {
+  std::filesystem::path path;
+  std::vector<std::string> exported_symbols;  // dynamic symbols the library exports
+};
+
+// Reads the file as an ELF shared library for this machine that exports citylink_entry,
+// without loading it. Throws LoadError naming the file and what is wrong.
+PreflightReport preflight_plugin_file(const std::filesystem::path& path);
+
+// Throws LoadError when a plugin built for `plugin` cannot run on this host's ABI.
+void check_abi_compatible(citylink_abi_version plugin, const std::string& file);
+
+// A library stays loaded as long as any shared_ptr to it (each instance holds one) lives.
+class PluginLibrary {
+ public:
+  // Pre-flights, loads with RTLD_NOW | RTLD_LOCAL, checks the ABI, calls init and reads the
+  // descriptors. Throws LoadError with a message that names the file and the fix.
+  static std::shared_ptr<PluginLibrary> load(const std::filesystem::path& path);
+
+  ~PluginLibrary();
+  PluginLibrary(const PluginLibrary&) = delete;
+  PluginLibrary& operator=(const PluginLibrary&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  citylink_abi_version abi_version() const { return abi_; }
+  const std::vector<PluginDescriptor>& descriptors() const { return descriptors_; }
+  // The descriptor with this id, or nullptr.
+  const PluginDescriptor* find(const std::string& plugin_id) const;
+  const citylink_entry_t& entry() const { return *entry_; }
+
+ private:
+  PluginLibrary() = default;
+
+  std::filesystem::path path_;
+  std::unique_ptr<boost::dll::shared_library> lib_;
+  const citylink_entry_t* entry_ = nullptr;
+  citylink_abi_version abi_{};
+  std::vector<PluginDescriptor> descriptors_;
+  bool initialised_ = false;
+};
+
+}  // namespace citylink::host

@@ -1,0 +1,134 @@
+// The bus router: one thread that validates, stamps, counts and forwards every message.
+//
+// Publishers (plugin instances, from any thread) hand packets to the router over a
+// ZeroMQ inproc PUSH socket each; the router checks each message (size, parsable
+// envelope, topic syntax, topic inside the publisher's grants), stamps id/source/time,
+// and pushes it without blocking to every sink whose subscription prefix matches. A full
+// sink queue drops and counts; nothing a subscriber does can stall the router.
+#pragma once
+
+#include <citylink/abi.h>
+#include <citylink/host/counters.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+#include <zmq.hpp>
+
+namespace citylink::host {
+
+struct RouterOptions {
+  std::size_t max_message_bytes = 1 << 20;  // envelope bytes; larger is rejected as oversize
+  int queue_depth = 10000;                  // ZeroMQ high-water mark of every queue, in messages
+};
+
+// A publisher's handle. publish() is safe from any thread and never blocks.
+class Publisher {
+ public:
+  Publisher(zmq::context_t& ctx, const std::string& endpoint, uint32_t slot, std::string source,
+            std::shared_ptr<InstanceCounters> counters, const RouterOptions& opts);
+  ~Publisher();
+
+  // Queues one envelope for the router. See citylink_host_api::publish for the statuses.
+  citylink_status publish(std::string_view topic, const uint8_t* envelope, std::size_t size, std::string* why);
+
+  void open();   // publish() works from now on
+  void close();  // publish() fails with CITYLINK_ERR_STATE from now on; closes the socket
+
+  const std::string& source() const { return source_; }
+
+ private:
+  std::mutex mu_;
+  zmq::socket_t socket_;
+  bool open_ = false;
+  uint32_t slot_;
+  std::string source_;
+  std::shared_ptr<InstanceCounters> counters_;
+  std::size_t max_bytes_;
+};
+
+// Where the router delivers messages for one subscriber.
+struct SinkSpec {
+  std::string name;                        // the subscriber (instance id)
+  std::vector<std::string> prefixes;       // topic prefixes it subscribes to
+  std::string endpoint;                    // inproc endpoint its PULL socket is bound to
+  std::shared_ptr<InstanceCounters> counters;
+  bool receive_own = false;                // deliver messages this subscriber published itself
+};
+
+class Router {
+ public:
+  Router(zmq::context_t& ctx, RouterOptions opts = {});
+  ~Router();
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  void start();
+  // Forwards everything already queued, then stops the thread.
+  void stop();
+
+  // Registers a publisher with its grants; the returned handle starts closed.
+  std::shared_ptr<Publisher> add_publisher(const std::string& source, std::vector<std::string> grants,
+                                           std::shared_ptr<InstanceCounters> counters);
+  // Adds a sink; takes effect before the next message is routed.
+  void add_sink(SinkSpec sink);
+  // Removes a sink; when it returns the router sends nothing more to it.
+  void remove_sink(const std::string& name);
+
+  const RouterOptions& options() const { return opts_; }
+  uint64_t routed() const { return routed_.load(std::memory_order_relaxed); }
+  // Unique prefix of this router's inproc endpoints.
+  const std::string& endpoint_prefix() const { return prefix_; }
+
+ private:
+  struct Slot;
+  struct Sink;
+  struct Change;
+  void run();
+  void apply_changes();
+  void route(zmq::message_t& packet);
+  bool reject(Slot& slot, RejectReason reason, std::string_view topic, const std::string& detail);
+  std::string next_id();
+
+  zmq::context_t& ctx_;
+  RouterOptions opts_;
+  std::string prefix_;
+  std::string intake_endpoint_;
+  zmq::socket_t intake_;
+  std::thread thread_;
+  std::atomic<bool> running_{false};
+  std::atomic<uint64_t> routed_{0};
+
+  // Changes made by other threads, applied by the router thread between messages.
+  std::mutex mu_;
+  std::condition_variable applied_cv_;
+  std::atomic<bool> dirty_{false};
+  uint64_t generation_requested_ = 0;
+  uint64_t generation_applied_ = 0;
+  std::vector<std::shared_ptr<Slot>> slots_pending_;
+  std::vector<Change> changes_;
+
+  // Owned by the router thread.
+  std::vector<std::shared_ptr<Slot>> slots_;
+  std::vector<std::unique_ptr<Sink>> sinks_;
+  std::string id_prefix_;
+  uint64_t id_seq_ = 0;
+  struct Parsed;
+  std::unique_ptr<Parsed> parsed_;
+};
+
+// Layout of the packets on the inproc hops (internal; remote hops use [topic][envelope]).
+namespace packet {
+// publisher -> router: [u32 slot][u16 topic_len][topic][envelope]
+inline constexpr std::size_t kIntakeHeader = 6;
+// router -> sink: [u16 topic_len][topic]['\0'][envelope]
+inline constexpr std::size_t kDeliveryHeader = 2;
+}  // namespace packet
+
+}  // namespace citylink::host

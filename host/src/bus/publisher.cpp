@@ -1,0 +1,77 @@
+// A publisher's inproc PUSH socket, shared by the plugin's threads behind one mutex.
+#include <citylink/host/logging.hpp>
+#include <citylink/host/router.hpp>
+
+#include <cstring>
+
+namespace citylink::host {
+
+Publisher::Publisher(zmq::context_t& ctx, const std::string& endpoint, uint32_t slot, std::string source,
+                     std::shared_ptr<InstanceCounters> counters, const RouterOptions& opts)
+    : socket_(ctx, zmq::socket_type::push),
+      slot_(slot),
+      source_(std::move(source)),
+      counters_(std::move(counters)),
+      max_bytes_(opts.max_message_bytes) {
+  socket_.set(zmq::sockopt::sndhwm, opts.queue_depth);
+  // Messages already queued when the instance stops still reach the router.
+  socket_.set(zmq::sockopt::linger, 2000);
+  socket_.connect(endpoint);
+}
+
+Publisher::~Publisher() { close(); }
+
+void Publisher::open() {
+  std::lock_guard lk(mu_);
+  open_ = socket_.handle() != nullptr;
+}
+
+void Publisher::close() {
+  std::lock_guard lk(mu_);
+  open_ = false;
+  if (socket_.handle() != nullptr) socket_.close();
+}
+
+citylink_status Publisher::publish(std::string_view topic, const uint8_t* envelope, std::size_t size,
+                                   std::string* why) {
+  auto say = [&](const std::string& s) {
+    if (why) *why = s;
+  };
+  if ((envelope == nullptr && size > 0) || topic.empty() || topic.size() > 0xFFFF) {
+    counters_->reject(RejectReason::bad_topic);
+    say("publish needs a topic and envelope bytes");
+    return CITYLINK_ERR_INVALID_ARGUMENT;
+  }
+  if (size > max_bytes_) {
+    // Refused here, on the caller's thread, so an oversize message is never copied onward.
+    uint64_t n = counters_->rejected[static_cast<int>(RejectReason::oversize)].fetch_add(1) + 1;
+    const std::string msg = "message on '" + std::string(topic) + "' is " + std::to_string(size) +
+                            " bytes, over the host limit of " + std::to_string(max_bytes_) +
+                            " (host.max_message_bytes)";
+    if (n <= 5 || n % 1000 == 0) log()->warn("[{}] rejected (oversize, #{}): {}", source_, n, msg);
+    say(msg);
+    return CITYLINK_ERR_TOO_LARGE;
+  }
+  zmq::message_t m(packet::kIntakeHeader + topic.size() + size);
+  auto* p = m.data<char>();
+  const uint16_t tl = static_cast<uint16_t>(topic.size());
+  std::memcpy(p, &slot_, 4);
+  std::memcpy(p + 4, &tl, 2);
+  std::memcpy(p + packet::kIntakeHeader, topic.data(), tl);
+  if (size) std::memcpy(p + packet::kIntakeHeader + tl, envelope, size);
+
+  std::lock_guard lk(mu_);
+  if (!open_) {
+    counters_->dropped_stopped.fetch_add(1, std::memory_order_relaxed);
+    say("instance '" + source_ + "' is not running (publish before start or after stop)");
+    return CITYLINK_ERR_STATE;
+  }
+  if (!socket_.send(m, zmq::send_flags::dontwait)) {
+    counters_->dropped_outgoing.fetch_add(1, std::memory_order_relaxed);
+    say("outgoing queue of '" + source_ + "' is full; message dropped and counted");
+    return CITYLINK_ERR_BACKPRESSURE;
+  }
+  return CITYLINK_OK;
+}
+
+}  // namespace citylink::host

@@ -1,0 +1,299 @@
+// The router thread: validate, stamp, count, forward.
+#include <citylink/host/logging.hpp>
+#include <citylink/host/router.hpp>
+#include <citylink/host/topic.hpp>
+#include <citylink/v1/envelope.pb.h>
+
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/wire_format_lite.h>
+#include <sodium.h>
+
+namespace citylink::host {
+
+struct Router::Slot {
+  uint32_t index = 0;
+  std::string source;
+  std::vector<std::string> grants;
+  std::shared_ptr<InstanceCounters> counters;
+};
+
+struct Router::Sink {
+  SinkSpec spec;
+  zmq::socket_t socket;
+};
+
+struct Router::Change {
+  bool add = true;
+  SinkSpec spec;
+};
+
+struct Router::Parsed {
+  citylink::v1::Envelope envelope;
+  std::string stamps;
+  std::vector<Sink*> targets;
+};
+
+namespace {
+
+std::string random_hex(std::size_t bytes) {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+  std::vector<unsigned char> buf(bytes);
+  randombytes_buf(buf.data(), buf.size());
+  std::string hex(bytes * 2 + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), buf.data(), buf.size());
+  hex.pop_back();
+  return hex;
+}
+
+int64_t now_unix_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Router::Router(zmq::context_t& ctx, RouterOptions opts)
+    : ctx_(ctx), opts_(opts), intake_(ctx, zmq::socket_type::pull), parsed_(std::make_unique<Parsed>()) {
+  const std::string rnd = random_hex(8);
+  prefix_ = "inproc://citylink-" + rnd;
+  id_prefix_ = rnd + "-";
+  intake_endpoint_ = prefix_ + "/router";
+  intake_.set(zmq::sockopt::rcvhwm, opts_.queue_depth);
+  intake_.set(zmq::sockopt::rcvtimeo, 50);
+  intake_.bind(intake_endpoint_);
+}
+
+Router::~Router() {
+  stop();
+  sinks_.clear();
+  if (intake_.handle()) intake_.close();
+}
+
+void Router::start() {
+  std::lock_guard lk(mu_);
+  if (running_) return;
+  running_ = true;
+  thread_ = std::thread([this] { run(); });
+}
+
+void Router::stop() {
+  {
+    std::lock_guard lk(mu_);
+    if (!running_) return;
+    running_ = false;
+  }
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lk(mu_);
+  applied_cv_.notify_all();
+}
+
+std::shared_ptr<Publisher> Router::add_publisher(const std::string& source, std::vector<std::string> grants,
+                                                 std::shared_ptr<InstanceCounters> counters) {
+  std::lock_guard lk(mu_);
+  auto slot = std::make_shared<Slot>();
+  slot->index = static_cast<uint32_t>(slots_.size() + slots_pending_.size());
+  slot->source = source;
+  slot->grants = std::move(grants);
+  slot->counters = counters;
+  slots_pending_.push_back(slot);
+  dirty_.store(true, std::memory_order_release);
+  return std::make_shared<Publisher>(ctx_, intake_endpoint_, slot->index, source, std::move(counters), opts_);
+}
+
+void Router::add_sink(SinkSpec sink) {
+  std::unique_lock lk(mu_);
+  changes_.push_back(Change{true, std::move(sink)});
+  ++generation_requested_;
+  dirty_.store(true, std::memory_order_release);
+}
+
+void Router::remove_sink(const std::string& name) {
+  std::unique_lock lk(mu_);
+  SinkSpec spec;
+  spec.name = name;
+  changes_.push_back(Change{false, std::move(spec)});
+  const uint64_t gen = ++generation_requested_;
+  dirty_.store(true, std::memory_order_release);
+  if (!running_) return;  // applied by the next start, or dropped with the router
+  applied_cv_.wait(lk, [&] { return generation_applied_ >= gen || !running_; });
+}
+
+void Router::apply_changes() {
+  std::lock_guard lk(mu_);
+  dirty_.store(false, std::memory_order_relaxed);
+  for (auto& s : slots_pending_) {
+    if (slots_.size() <= s->index) slots_.resize(s->index + 1);
+    slots_[s->index] = std::move(s);
+  }
+  slots_pending_.clear();
+  for (auto& c : changes_) {
+    if (c.add) {
+      auto sink = std::make_unique<Sink>();
+      sink->spec = std::move(c.spec);
+      sink->socket = zmq::socket_t(ctx_, zmq::socket_type::push);
+      sink->socket.set(zmq::sockopt::sndhwm, opts_.queue_depth);
+      sink->socket.set(zmq::sockopt::linger, 1000);
+      sink->socket.connect(sink->spec.endpoint);
+      sinks_.push_back(std::move(sink));
+    } else {
+      std::erase_if(sinks_, [&](const auto& s) { return s->spec.name == c.spec.name; });
+    }
+  }
+  changes_.clear();
+  generation_applied_ = generation_requested_;
+  applied_cv_.notify_all();
+}
+
+void Router::run() {
+  while (true) {
+    if (dirty_.load(std::memory_order_acquire)) apply_changes();
+    zmq::message_t packet;
+    if (intake_.recv(packet)) {
+      // A publisher may have been added while recv was waiting.
+      if (dirty_.load(std::memory_order_acquire)) apply_changes();
+      route(packet);
+      continue;
+    }
+    if (!running_.load()) {
+      // Drain what is already queued, without waiting for more.
+      if (dirty_.load(std::memory_order_acquire)) apply_changes();
+      while (intake_.recv(packet, zmq::recv_flags::dontwait)) route(packet);
+      break;
+    }
+  }
+  apply_changes();
+}
+
+std::string Router::next_id() {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, ++id_seq_);
+  (void)ec;
+  std::string id;
+  id.reserve(id_prefix_.size() + static_cast<std::size_t>(end - buf));
+  id.append(id_prefix_).append(buf, end);
+  return id;
+}
+
+bool Router::reject(Slot& slot, RejectReason reason, std::string_view topic, const std::string& detail) {
+  const uint64_t n = slot.counters->rejected[static_cast<int>(reason)].fetch_add(1, std::memory_order_relaxed) + 1;
+  // The first few of each kind are logged in full; after that one line per thousand.
+  if (n <= 5 || n % 1000 == 0)
+    log()->warn("[{}] message on '{}' rejected ({}, #{}): {}", slot.source, topic, to_string(reason), n, detail);
+  return false;
+}
+
+void Router::route(zmq::message_t& in) {
+  using google::protobuf::internal::WireFormatLite;
+  const auto* p = in.data<const char>();
+  const std::size_t n = in.size();
+  if (n < packet::kIntakeHeader) return;
+  uint32_t index;
+  uint16_t tl;
+  std::memcpy(&index, p, 4);
+  std::memcpy(&tl, p + 4, 2);
+  if (index >= slots_.size() || !slots_[index] || packet::kIntakeHeader + tl > n) {
+    log()->error("router: dropped a packet from unknown publisher slot {}", index);
+    return;
+  }
+  Slot& slot = *slots_[index];
+  const std::string_view topic(p + packet::kIntakeHeader, tl);
+  const auto* env = reinterpret_cast<const uint8_t*>(p + packet::kIntakeHeader + tl);
+  const std::size_t env_size = n - packet::kIntakeHeader - tl;
+
+  if (env_size > opts_.max_message_bytes)
+    return (void)reject(slot, RejectReason::oversize, topic,
+                        std::to_string(env_size) + " bytes, over the limit of " +
+                            std::to_string(opts_.max_message_bytes) + " (host.max_message_bytes)");
+  if (!is_valid_topic(topic))
+    return (void)reject(slot, RejectReason::bad_topic, topic, "topics are dotted lower-case words, e.g. sensor.reading");
+  if (!grants_allow(slot.grants, topic))
+    return (void)reject(slot, RejectReason::not_granted, topic,
+                        "outside the instance's publish grants; declare the topic in the descriptor's publishes or "
+                        "add it to grants.publish in the city config");
+  auto& e = parsed_->envelope;
+  e.Clear();
+  if (!e.ParseFromArray(env, static_cast<int>(env_size)))
+    return (void)reject(slot, RejectReason::malformed, topic, "the bytes are not a citylink.v1.Envelope");
+  if (!e.topic().empty() && e.topic() != topic)
+    return (void)reject(slot, RejectReason::topic_mismatch, topic,
+                        "the envelope says topic '" + e.topic() + "' but it was published on '" + std::string(topic) +
+                            "'");
+  if (e.schema().empty())
+    return (void)reject(slot, RejectReason::malformed, topic,
+                        "the envelope has no schema; set it to the payload's full type name");
+
+  // Stamp. Protobuf keeps the last value of a repeated singular field, so appending the
+  // stamped fields to the plugin's bytes overrides them without re-serialising; only an
+  // envelope that already carries id/source/time is rebuilt, so none of its values survive.
+  const std::string id = next_id();
+  const int64_t now = now_unix_ns();
+  std::string body;
+  std::string& stamps = parsed_->stamps;
+  stamps.clear();
+  const bool rebuild = !e.id().empty() || !e.source().empty() || e.time_unix_ns() != 0;
+  if (rebuild) {
+    e.set_id(id);
+    e.set_source(slot.source);
+    e.set_time_unix_ns(now);
+    e.set_topic(std::string(topic));
+    body = e.SerializeAsString();
+  } else {
+    google::protobuf::io::StringOutputStream sos(&stamps);
+    google::protobuf::io::CodedOutputStream out(&sos);
+    if (e.topic().empty()) WireFormatLite::WriteString(citylink::v1::Envelope::kTopicFieldNumber, std::string(topic), &out);
+    WireFormatLite::WriteString(citylink::v1::Envelope::kIdFieldNumber, id, &out);
+    WireFormatLite::WriteString(citylink::v1::Envelope::kSourceFieldNumber, slot.source, &out);
+    WireFormatLite::WriteInt64(citylink::v1::Envelope::kTimeUnixNsFieldNumber, now, &out);
+  }
+  slot.counters->published.fetch_add(1, std::memory_order_relaxed);
+  routed_.fetch_add(1, std::memory_order_relaxed);
+
+  auto& targets = parsed_->targets;
+  targets.clear();
+  for (auto& sink : sinks_) {
+    if (!sink->spec.receive_own && sink->spec.name == slot.source) continue;
+    for (const auto& prefix : sink->spec.prefixes) {
+      if (matches_prefix(topic, prefix)) {
+        targets.push_back(sink.get());
+        break;
+      }
+    }
+  }
+  if (targets.empty()) return;
+
+  const std::size_t body_size = rebuild ? body.size() : env_size + stamps.size();
+  zmq::message_t out(packet::kDeliveryHeader + tl + 1 + body_size);
+  auto* o = out.data<char>();
+  std::memcpy(o, &tl, 2);
+  std::memcpy(o + 2, topic.data(), tl);
+  o[2 + tl] = '\0';
+  char* b = o + 3 + tl;
+  if (rebuild) {
+    std::memcpy(b, body.data(), body.size());
+  } else {
+    std::memcpy(b, env, env_size);
+    std::memcpy(b + env_size, stamps.data(), stamps.size());
+  }
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    Sink* sink = targets[i];
+    bool sent;
+    if (i + 1 == targets.size()) {
+      sent = sink->socket.send(out, zmq::send_flags::dontwait).has_value();
+    } else {
+      zmq::message_t copy;
+      copy.copy(out);
+      sent = sink->socket.send(copy, zmq::send_flags::dontwait).has_value();
+    }
+    if (!sent) {
+      const uint64_t d = sink->spec.counters->dropped_incoming.fetch_add(1, std::memory_order_relaxed) + 1;
+      if (d <= 5 || d % 1000 == 0)
+        log()->warn("[{}] incoming queue full: dropped a message on '{}' (#{} dropped)", sink->spec.name, topic, d);
+    }
+  }
+}
+
+}  // namespace citylink::host

@@ -1,0 +1,96 @@
+// Copying and validating descriptors across the ABI boundary.
+#include <citylink/host/descriptor.hpp>
+#include <citylink/host/error.hpp>
+#include <citylink/host/logging.hpp>
+#include <citylink/host/topic.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+namespace citylink::host {
+namespace {
+
+std::string str(const char* s) { return s ? std::string(s) : std::string(); }
+
+std::vector<std::string> list(const char* const* l) {
+  std::vector<std::string> out;
+  // A bound on the walk keeps a list missing its NULL terminator from running away.
+  for (std::size_t i = 0; l && i < 1024 && l[i]; ++i) out.emplace_back(l[i]);
+  return out;
+}
+
+}  // namespace
+
+const std::vector<std::string>& known_plugin_kinds() {
+  static const std::vector<std::string> kinds = {"camera", "analytics", "sensor", "wearable", "bridge",
+                                                 "sink",   "source",    "agency", "scenario", "test"};
+  return kinds;
+}
+
+PluginDescriptor copy_descriptor(const citylink_descriptor* raw, const std::string& where) {
+  if (!raw) throw LoadError(where + ": descriptor() returned NULL");
+  if (raw->struct_size < offsetof(citylink_descriptor, subscribes) + sizeof(raw->subscribes))
+    throw LoadError(where + ": descriptor struct_size " + std::to_string(raw->struct_size) +
+                    " is too small to be a CityLink 1.x descriptor; rebuild with the CityLink SDK");
+  // Copy min(struct_size, sizeof) and zero the rest: fields from a newer minor are ignored,
+  // fields an older plugin does not have read as empty.
+  citylink_descriptor d{};
+  std::memcpy(&d, raw, std::min<std::size_t>(raw->struct_size, sizeof d));
+
+  PluginDescriptor out;
+  out.id = str(d.id);
+  out.name = str(d.name);
+  out.vendor = str(d.vendor);
+  out.version = str(d.version);
+  out.kind = str(d.kind);
+  out.description = str(d.description);
+  out.publishes = list(d.publishes);
+  out.subscribes = list(d.subscribes);
+  out.config_schema = str(d.config_schema);
+  out.extensions = list(d.extensions);
+
+  if (out.id.empty())
+    throw LoadError(where + ": the descriptor has no id; give it a reverse-DNS id such as 'kr.vendor.product'");
+  static const std::regex id_re(R"(^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]*[a-z0-9])?)+$)");
+  if (!std::regex_match(out.id, id_re))
+    throw LoadError(where + ": descriptor id '" + out.id +
+                    "' is not a reverse-DNS name (lower case, dotted, e.g. 'kr.vendor.product')");
+  const std::string w = where + " ('" + out.id + "')";
+  if (out.name.empty()) throw LoadError(w + ": the descriptor has no name");
+  if (out.version.empty()) throw LoadError(w + ": the descriptor has no version; use semver such as '1.0.0'");
+  static const std::regex semver_re(R"(^\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$)");
+  if (!std::regex_match(out.version, semver_re))
+    throw LoadError(w + ": version '" + out.version + "' is not semver (MAJOR.MINOR.PATCH)");
+  if (out.kind.empty()) throw LoadError(w + ": the descriptor has no kind (camera, analytics, sensor, sink, ...)");
+  for (const auto& t : out.publishes)
+    if (!is_valid_topic(t))
+      throw LoadError(w + ": publishes '" + t + "', which is not a topic (dotted lower-case words)");
+  for (const auto& t : out.subscribes)
+    if (t.empty()) throw LoadError(w + ": subscribes to an empty prefix; use explicit prefixes");
+  if (!out.config_schema.empty() && !nlohmann::json::accept(out.config_schema))
+    throw LoadError(w + ": config_schema is not valid JSON");
+  const auto& kinds = known_plugin_kinds();
+  if (std::find(kinds.begin(), kinds.end(), out.kind) == kinds.end())
+    log()->warn("{}: unknown plugin kind '{}' (known: camera, analytics, sensor, wearable, bridge, sink, ...)", w,
+                out.kind);
+  return out;
+}
+
+nlohmann::json to_json(const PluginDescriptor& d) {
+  nlohmann::json j;
+  j["id"] = d.id;
+  j["name"] = d.name;
+  j["vendor"] = d.vendor;
+  j["version"] = d.version;
+  j["kind"] = d.kind;
+  j["description"] = d.description;
+  j["publishes"] = d.publishes;
+  j["subscribes"] = d.subscribes;
+  j["config_schema"] = d.config_schema.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(d.config_schema);
+  j["extensions"] = d.extensions;
+  return j;
+}
+
+}  // namespace citylink::host

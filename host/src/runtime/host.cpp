@@ -1,0 +1,171 @@
+// The host: config in, bus and plugin instances up, counters out.
+#include <citylink/host/error.hpp>
+#include <citylink/host/host.hpp>
+#include <citylink/host/logging.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <sstream>
+#include <thread>
+
+namespace citylink::host {
+namespace {
+
+std::atomic<bool> g_signalled{false};
+extern "C" void on_signal(int) { g_signalled = true; }
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+}  // namespace
+
+Host::Host(CityConfig config) : config_(std::move(config)), ctx_(1) {
+  set_log_level(config_.host.log_level);
+  RouterOptions ro;
+  ro.max_message_bytes = config_.host.max_message_bytes;
+  ro.queue_depth = config_.host.queue_depth;
+  router_ = std::make_unique<Router>(ctx_, ro);
+}
+
+Host::~Host() {
+  stop();
+  registry_.clear();
+  router_.reset();
+}
+
+void Host::start() {
+  if (started_) return;
+  started_ = true;
+  router_->start();
+  log()->info("city '{}': starting {} plugin instance(s) from {}", config_.city, config_.plugins.size(),
+              config_.source.string());
+  for (const auto& entry : config_.plugins) {
+    if (!entry.enabled) {
+      log()->info("[{}] disabled in the city config", entry.instance_id);
+      continue;
+    }
+    try {
+      bring_up(entry);
+    } catch (const std::exception& e) {
+      failures_.push_back({entry.instance_id, e.what()});
+      log()->error("[{}] not started: {}", entry.instance_id, e.what());
+    }
+  }
+}
+
+void Host::bring_up(const PluginEntry& entry) {
+  auto lib = registry_.library(entry.file);
+  std::string plugin_id = entry.plugin_id;
+  if (plugin_id.empty()) {
+    if (lib->descriptors().size() != 1) {
+      std::vector<std::string> ids;
+      for (const auto& d : lib->descriptors()) ids.push_back(d.id);
+      throw ConfigError(config_.source.string() + ":" + std::to_string(entry.line) + ": plugins['" +
+                        entry.instance_id + "']: '" + entry.file.string() + "' provides " +
+                        std::to_string(ids.size()) + " plugins; choose one with `plugin:` (" + join(ids) + ")");
+    }
+    plugin_id = lib->descriptors()[0].id;
+  }
+  if (!lib->find(plugin_id)) {
+    std::vector<std::string> ids;
+    for (const auto& d : lib->descriptors()) ids.push_back(d.id);
+    throw ConfigError(config_.source.string() + ":" + std::to_string(entry.line) + ": plugins['" + entry.instance_id +
+                      "'].plugin: '" + entry.file.string() + "' has no plugin '" + plugin_id +
+                      "'; it provides: " + join(ids));
+  }
+  InstanceOptions o;
+  o.instance_id = entry.instance_id;
+  o.plugin_id = plugin_id;
+  o.config_json = entry.config_json;
+  if (entry.publish_grants) {
+    o.publish_grants = *entry.publish_grants;
+    o.grants_from_config = true;
+  }
+  if (entry.subscriptions) {
+    o.subscriptions = *entry.subscriptions;
+    o.subscriptions_from_config = true;
+  }
+  auto inst = std::make_unique<PluginInstance>(lib, std::move(o), *router_, ctx_);
+  inst->start();
+  registry_.add_instance(std::move(inst));
+}
+
+void Host::stop() {
+  if (!started_) return;
+  started_ = false;
+  registry_.stop_all();
+  router_->stop();
+}
+
+void Host::run_for(std::chrono::milliseconds duration) {
+  g_signalled = false;
+  auto old_int = std::signal(SIGINT, on_signal);
+  auto old_term = std::signal(SIGTERM, on_signal);
+  const auto deadline = std::chrono::steady_clock::now() + duration;
+  while (!g_signalled && (duration.count() == 0 || std::chrono::steady_clock::now() < deadline))
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::signal(SIGINT, old_int);
+  std::signal(SIGTERM, old_term);
+}
+
+std::vector<InstanceStatus> Host::status() const {
+  std::vector<InstanceStatus> out;
+  for (const auto& i : registry_.instances())
+    out.push_back({i->id(), i->plugin_id(), to_string(i->state()), i->counters()->snapshot()});
+  for (const auto& f : failures_) out.push_back({f.instance_id, "", "failed", {}});
+  return out;
+}
+
+std::string Host::metrics_prometheus() const {
+  std::ostringstream o;
+  auto family = [&](const char* name, const char* help) {
+    o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " counter\n";
+  };
+  const auto st = status();
+  auto each = [&](const char* name, auto get) {
+    for (const auto& s : st) o << name << "{instance=\"" << s.instance_id << "\"} " << get(s.counters) << '\n';
+  };
+  family("citylink_published_total", "Messages accepted by the router from the instance.");
+  each("citylink_published_total", [](const CounterSnapshot& c) { return c.published; });
+  family("citylink_delivered_total", "Messages the instance handled successfully.");
+  each("citylink_delivered_total", [](const CounterSnapshot& c) { return c.delivered; });
+  family("citylink_failed_total", "Messages whose on_message returned an error.");
+  each("citylink_failed_total", [](const CounterSnapshot& c) { return c.failed; });
+  family("citylink_dropped_total", "Messages dropped, by where (outgoing/incoming queue full, not running).");
+  for (const auto& s : st) {
+    o << "citylink_dropped_total{instance=\"" << s.instance_id << "\",where=\"outgoing\"} " << s.counters.dropped_outgoing << '\n';
+    o << "citylink_dropped_total{instance=\"" << s.instance_id << "\",where=\"incoming\"} " << s.counters.dropped_incoming << '\n';
+    o << "citylink_dropped_total{instance=\"" << s.instance_id << "\",where=\"stopped\"} " << s.counters.dropped_stopped << '\n';
+  }
+  family("citylink_rejected_total", "Messages the router refused, by reason.");
+  for (const auto& s : st)
+    for (int r = 0; r < static_cast<int>(RejectReason::count); ++r)
+      o << "citylink_rejected_total{instance=\"" << s.instance_id << "\",reason=\""
+        << to_string(static_cast<RejectReason>(r)) << "\"} " << s.counters.rejected[r] << '\n';
+  o << "# HELP citylink_instance_up 1 when the instance is running.\n# TYPE citylink_instance_up gauge\n";
+  for (const auto& s : st) o << "citylink_instance_up{instance=\"" << s.instance_id << "\"} " << (s.state == "running") << '\n';
+  return o.str();
+}
+
+std::string Host::status_table() const {
+  std::ostringstream o;
+  char line[256];
+  std::snprintf(line, sizeof line, "%-24s %-9s %10s %10s %8s %9s %9s\n", "instance", "state", "published", "delivered",
+                "failed", "rejected", "dropped");
+  o << line;
+  for (const auto& s : status()) {
+    const auto& c = s.counters;
+    std::snprintf(line, sizeof line, "%-24s %-9s %10llu %10llu %8llu %9llu %9llu\n", s.instance_id.c_str(),
+                  s.state.c_str(), static_cast<unsigned long long>(c.published),
+                  static_cast<unsigned long long>(c.delivered), static_cast<unsigned long long>(c.failed),
+                  static_cast<unsigned long long>(c.rejected_total()),
+                  static_cast<unsigned long long>(c.dropped_outgoing + c.dropped_incoming + c.dropped_stopped));
+    o << line;
+  }
+  return o.str();
+}
+
+}  // namespace citylink::host

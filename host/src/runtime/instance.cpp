@@ -1,0 +1,225 @@
+// A plugin instance: the host table it calls, the dispatch thread that calls it.
+#include <citylink/host/error.hpp>
+#include <citylink/host/instance.hpp>
+#include <citylink/host/logging.hpp>
+#include <citylink/host/router.hpp>
+#include <citylink/host/topic.hpp>
+
+#include <cstring>
+
+namespace citylink::host {
+
+const char* to_string(InstanceState s) {
+  switch (s) {
+    case InstanceState::created: return "created";
+    case InstanceState::running: return "running";
+    case InstanceState::stopped: return "stopped";
+    case InstanceState::failed: return "failed";
+  }
+  return "unknown";
+}
+
+namespace {
+
+void fill_error(citylink_error* err, citylink_status status, const std::string& message) {
+  if (!err || err->struct_size < sizeof(citylink_error)) return;
+  err->code = status;
+  std::strncpy(err->message, message.c_str(), CITYLINK_ERROR_MESSAGE_MAX - 1);
+  err->message[CITYLINK_ERROR_MESSAGE_MAX - 1] = '\0';
+}
+
+std::string error_text(const citylink_error& err) {
+  return err.message[0] ? std::string(err.message, strnlen(err.message, CITYLINK_ERROR_MESSAGE_MAX))
+                        : std::string("(no message)");
+}
+
+spdlog::level::level_enum to_spdlog(citylink_log_level l) {
+  switch (l) {
+    case CITYLINK_LOG_TRACE: return spdlog::level::trace;
+    case CITYLINK_LOG_DEBUG: return spdlog::level::debug;
+    case CITYLINK_LOG_INFO: return spdlog::level::info;
+    case CITYLINK_LOG_WARN: return spdlog::level::warn;
+    case CITYLINK_LOG_ERROR: return spdlog::level::err;
+  }
+  return spdlog::level::info;
+}
+
+}  // namespace
+
+// The functions of the host table. host_data is the PluginInstance; every one of them is
+// safe from any thread because they only touch thread-safe members.
+struct HostApi {
+  static PluginInstance& self(const citylink_host_api* h) { return *static_cast<PluginInstance*>(h->host_data); }
+
+  static citylink_status publish(const citylink_host_api* h, const char* topic, const uint8_t* envelope,
+                                 size_t size, citylink_error* err) {
+    if (!h || !topic) {
+      fill_error(err, CITYLINK_ERR_INVALID_ARGUMENT, "publish needs the host table and a topic");
+      return CITYLINK_ERR_INVALID_ARGUMENT;
+    }
+    std::string why;
+    const citylink_status st = self(h).publisher_->publish(topic, envelope, size, &why);
+    if (st != CITYLINK_OK) fill_error(err, st, why);
+    return st;
+  }
+
+  static void log_line(const citylink_host_api* h, citylink_log_level level, const char* message) {
+    if (!h || !message) return;
+    log()->log(to_spdlog(level), "[{}] {}", self(h).id(), message);
+  }
+
+  static const void* get_extension(const citylink_host_api*, const char*) {
+    // ABI 1.0 defines no host extensions yet; NULL is the documented "not provided".
+    return nullptr;
+  }
+
+  static const char* instance_id(const citylink_host_api* h) { return h ? self(h).id().c_str() : nullptr; }
+
+  static citylink_status ack(const citylink_host_api*, uint64_t delivery_tag) {
+    // Only durable subscriptions hand out non-zero tags, and none is configured on this host.
+    return delivery_tag == 0 ? CITYLINK_OK : CITYLINK_ERR_INVALID_ARGUMENT;
+  }
+};
+
+PluginInstance::PluginInstance(std::shared_ptr<PluginLibrary> library, InstanceOptions options, Router& router,
+                               zmq::context_t& ctx)
+    : library_(std::move(library)),
+      options_(std::move(options)),
+      router_(router),
+      ctx_(ctx),
+      counters_(std::make_shared<InstanceCounters>()) {
+  const std::string who = "instance '" + options_.instance_id + "' (plugin '" + options_.plugin_id + "' from '" +
+                          library_->path().string() + "')";
+  descriptor_ = library_->find(options_.plugin_id);
+  if (!descriptor_) throw InstanceError(who + ": the library has no plugin with that id");
+
+  grants_ = options_.grants_from_config ? options_.publish_grants : descriptor_->publishes;
+  subscriptions_ = options_.subscriptions_from_config ? options_.subscriptions : descriptor_->subscribes;
+  for (const auto& g : grants_)
+    if (!is_valid_grant(g))
+      throw InstanceError(who + ": publish grant '" + g + "' is not a topic, 'prefix.*' or '*'");
+
+  api_.struct_size = sizeof(api_);
+  api_.abi_version = {CITYLINK_ABI_VERSION_MAJOR, CITYLINK_ABI_VERSION_MINOR};
+  api_.host_data = this;
+  api_.publish = &HostApi::publish;
+  api_.log = &HostApi::log_line;
+  api_.get_extension = &HostApi::get_extension;
+  api_.instance_id = &HostApi::instance_id;
+  api_.ack = &HostApi::ack;
+
+  publisher_ = router_.add_publisher(options_.instance_id, grants_, counters_);
+
+  citylink_error err{};
+  err.struct_size = sizeof(err);
+  instance_ = library_->entry().create(&api_, options_.plugin_id.c_str(), options_.config_json.c_str(), &err);
+  if (!instance_) {
+    state_ = InstanceState::failed;
+    last_error_ = error_text(err);
+    throw InstanceError(who + ": create failed: " + last_error_);
+  }
+  if (instance_->struct_size < offsetof(citylink_instance, get_extension) || !instance_->start || !instance_->stop ||
+      !instance_->destroy) {
+    last_error_ = "the instance struct returned by create is incomplete";
+    if (instance_->destroy) instance_->destroy(instance_);
+    instance_ = nullptr;
+    state_ = InstanceState::failed;
+    throw InstanceError(who + ": " + last_error_ + "; rebuild the plugin with the CityLink SDK");
+  }
+}
+
+PluginInstance::~PluginInstance() {
+  stop();
+  if (instance_) instance_->destroy(instance_);
+  instance_ = nullptr;
+  if (publisher_) publisher_->close();
+  if (inbox_.handle()) inbox_.close();
+}
+
+void PluginInstance::start() {
+  if (state_ != InstanceState::created)
+    throw InstanceError("instance '" + id() + "': start called while " + to_string(state_));
+  const bool subscribes = !subscriptions_.empty() && instance_->on_message != nullptr;
+  if (subscribes) {
+    endpoint_ = router_.endpoint_prefix() + "/sink/" + id();
+    inbox_ = zmq::socket_t(ctx_, zmq::socket_type::pull);
+    inbox_.set(zmq::sockopt::rcvhwm, router_.options().queue_depth);
+    inbox_.set(zmq::sockopt::rcvtimeo, 50);
+    inbox_.bind(endpoint_);
+    router_.add_sink(SinkSpec{id(), subscriptions_, endpoint_, counters_, false});
+  }
+  publisher_->open();
+  citylink_error err{};
+  err.struct_size = sizeof(err);
+  const citylink_status st = instance_->start(instance_, &err);
+  if (st != CITYLINK_OK) {
+    publisher_->close();
+    if (subscribes) {
+      router_.remove_sink(id());
+      inbox_.close();
+    }
+    state_ = InstanceState::failed;
+    last_error_ = error_text(err);
+    throw InstanceError("instance '" + id() + "' (plugin '" + plugin_id() + "'): start failed (status " +
+                        std::to_string(st) + "): " + last_error_);
+  }
+  state_ = InstanceState::running;
+  if (subscribes) {
+    dispatching_ = true;
+    dispatcher_ = std::thread([this] { dispatch_loop(); });
+  }
+  log()->info("[{}] started ({} {} by {})", id(), descriptor_->id, descriptor_->version, descriptor_->vendor);
+}
+
+void PluginInstance::stop() {
+  if (state_ != InstanceState::running) return;
+  if (dispatcher_.joinable()) {
+    // After remove_sink returns the router sends nothing more; the dispatcher then drains
+    // what is already queued so no accepted message is silently lost.
+    router_.remove_sink(id());
+    dispatching_ = false;
+    dispatcher_.join();
+  }
+  instance_->stop(instance_);
+  publisher_->close();
+  state_ = InstanceState::stopped;
+  log()->info("[{}] stopped", id());
+}
+
+void PluginInstance::dispatch_loop() {
+  zmq::message_t packet;
+  while (true) {
+    if (inbox_.recv(packet)) {
+      deliver(packet);
+      continue;
+    }
+    if (!dispatching_.load()) {
+      while (inbox_.recv(packet, zmq::recv_flags::dontwait)) deliver(packet);
+      break;
+    }
+  }
+  inbox_.close();
+}
+
+void PluginInstance::deliver(const zmq::message_t& packet) {
+  const auto* p = packet.data<const char>();
+  uint16_t tl;
+  std::memcpy(&tl, p, 2);
+  citylink_message msg{};
+  msg.struct_size = sizeof(msg);
+  msg.topic = p + 2;
+  msg.envelope = reinterpret_cast<const uint8_t*>(p + 3 + tl);
+  msg.envelope_size = packet.size() - 3 - tl;
+  citylink_error err{};
+  err.struct_size = sizeof(err);
+  const citylink_status st = instance_->on_message(instance_, &msg, &err);
+  if (st == CITYLINK_OK) {
+    counters_->delivered.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const uint64_t n = counters_->failed.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (n <= 5 || n % 1000 == 0)
+    log()->warn("[{}] on_message failed on '{}' (status {}, #{}): {}", id(), msg.topic, st, n, error_text(err));
+}
+
+}  // namespace citylink::host

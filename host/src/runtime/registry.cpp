@@ -1,0 +1,41 @@
+// The registry of libraries and instances.
+#include <citylink/host/registry.hpp>
+
+namespace citylink::host {
+
+std::shared_ptr<PluginLibrary> Registry::library(const std::filesystem::path& path) {
+  std::error_code ec;
+  const std::string key = std::filesystem::weakly_canonical(path, ec).string();
+  auto it = libraries_.find(key);
+  if (it != libraries_.end()) return it->second;
+  auto lib = PluginLibrary::load(path);
+  libraries_.emplace(key, lib);
+  return lib;
+}
+
+void Registry::add_instance(std::unique_ptr<PluginInstance> instance) { instances_.push_back(std::move(instance)); }
+
+PluginInstance* Registry::instance(const std::string& instance_id) const {
+  for (const auto& i : instances_)
+    if (i->id() == instance_id) return i.get();
+  return nullptr;
+}
+
+void Registry::stop_all() {
+  for (auto it = instances_.rbegin(); it != instances_.rend(); ++it) (*it)->stop();
+}
+
+void Registry::clear() {
+  stop_all();
+  // Instances go first: each holds its library, which must outlive it (ABI rule 10).
+  while (!instances_.empty()) instances_.pop_back();
+  libraries_.clear();
+}
+
+std::vector<std::shared_ptr<PluginLibrary>> Registry::libraries() const {
+  std::vector<std::shared_ptr<PluginLibrary>> out;
+  for (const auto& [k, v] : libraries_) out.push_back(v);
+  return out;
+}
+
+}  // namespace citylink::host
