@@ -135,7 +135,7 @@ void Router::apply_changes() {
       auto sink = std::make_unique<Sink>();
       sink->spec = std::move(c.spec);
       sink->socket = zmq::socket_t(ctx_, zmq::socket_type::push);
-      sink->socket.set(zmq::sockopt::sndhwm, opts_.queue_depth);
+      sink->socket.set(zmq::sockopt::sndhwm, sink->spec.queue_depth > 0 ? sink->spec.queue_depth : opts_.queue_depth);
       sink->socket.set(zmq::sockopt::linger, 1000);
       sink->socket.connect(sink->spec.endpoint);
       sinks_.push_back(std::move(sink));

@@ -180,7 +180,7 @@ CityConfig parse(const YAML::Node& root, const Reader& r, const std::filesystem:
   for (std::size_t i = 0; i < plugins.size(); ++i) {
     const auto p = plugins[i];
     const std::string where = "plugins[" + std::to_string(i) + "]";
-    r.only_keys(p, where, {"instance", "plugin", "file", "enabled", "config", "grants"});
+    r.only_keys(p, where, {"instance", "plugin", "file", "enabled", "config", "grants", "queue_depth"});
     PluginEntry e;
     e.line = p.Mark().line + 1;
     if (!p["instance"]) r.fail(p, where + ".instance", "missing; give every plugin entry a unique instance name");
@@ -195,6 +195,7 @@ CityConfig parse(const YAML::Node& root, const Reader& r, const std::filesystem:
     if (p["plugin"]) e.plugin_id = r.string(p["plugin"], where + ".plugin");
     if (!p["file"]) r.fail(p, where + ".file", "missing; name the plugin library file (.so)");
     if (p["enabled"]) e.enabled = r.boolean(p["enabled"], where + ".enabled");
+    if (p["queue_depth"]) e.queue_depth = r.number<int>(p["queue_depth"], where + ".queue_depth", 1, 10'000'000);
     const std::string file = r.string(p["file"], where + ".file");
     if (e.enabled) {
       e.file = r.resolve_plugin_file(p["file"], where + ".file", file, cfg.plugin_dirs);

@@ -64,11 +64,11 @@ PreflightReport preflight_plugin_file(const std::filesystem::path& path) {
 
   const std::vector<char> bytes = read_file(path);
   const std::size_t size = bytes.size();
-  if (size < EI_NIDENT || std::memcmp(bytes.data(), ELFMAG, SELFMAG) != 0)
+  if (size < SELFMAG || std::memcmp(bytes.data(), ELFMAG, SELFMAG) != 0)
     fail(path, "is not a shared library (no ELF header); build it with citylink_add_plugin()");
+  if (size < sizeof(Elf64_Ehdr)) fail(path, "is truncated (the ELF header is cut off); copy the file again");
   if (bytes[EI_CLASS] != ELFCLASS64 || bytes[EI_DATA] != ELFDATA2LSB)
     fail(path, "is not a 64-bit little-endian ELF library; rebuild it for " + std::string(kMachineName));
-  if (size < sizeof(Elf64_Ehdr)) fail(path, "is truncated (the ELF header is cut off); copy the file again");
 
   Elf64_Ehdr eh;
   std::memcpy(&eh, bytes.data(), sizeof eh);

@@ -42,21 +42,33 @@ void Host::start() {
   router_->start();
   log()->info("city '{}': starting {} plugin instance(s) from {}", config_.city, config_.plugins.size(),
               config_.source.string());
+  // Create everything first so every subscriber's queue exists before the first publisher
+  // starts: start order in the config then cannot lose messages.
+  std::vector<std::unique_ptr<PluginInstance>> created;
   for (const auto& entry : config_.plugins) {
     if (!entry.enabled) {
       log()->info("[{}] disabled in the city config", entry.instance_id);
       continue;
     }
     try {
-      bring_up(entry);
+      created.push_back(create_instance(entry));
     } catch (const std::exception& e) {
       failures_.push_back({entry.instance_id, e.what()});
       log()->error("[{}] not started: {}", entry.instance_id, e.what());
     }
   }
+  for (auto& inst : created) {
+    try {
+      inst->start();
+      registry_.add_instance(std::move(inst));
+    } catch (const std::exception& e) {
+      failures_.push_back({inst->id(), e.what()});
+      log()->error("[{}] not started: {}", inst->id(), e.what());
+    }
+  }
 }
 
-void Host::bring_up(const PluginEntry& entry) {
+std::unique_ptr<PluginInstance> Host::create_instance(const PluginEntry& entry) {
   auto lib = registry_.library(entry.file);
   std::string plugin_id = entry.plugin_id;
   if (plugin_id.empty()) {
@@ -80,6 +92,7 @@ void Host::bring_up(const PluginEntry& entry) {
   o.instance_id = entry.instance_id;
   o.plugin_id = plugin_id;
   o.config_json = entry.config_json;
+  o.queue_depth = entry.queue_depth;
   if (entry.publish_grants) {
     o.publish_grants = *entry.publish_grants;
     o.grants_from_config = true;
@@ -88,9 +101,7 @@ void Host::bring_up(const PluginEntry& entry) {
     o.subscriptions = *entry.subscriptions;
     o.subscriptions_from_config = true;
   }
-  auto inst = std::make_unique<PluginInstance>(lib, std::move(o), *router_, ctx_);
-  inst->start();
-  registry_.add_instance(std::move(inst));
+  return std::make_unique<PluginInstance>(lib, std::move(o), *router_, ctx_);
 }
 
 void Host::stop() {

@@ -98,6 +98,7 @@ PluginInstance::PluginInstance(std::shared_ptr<PluginLibrary> library, InstanceO
   for (const auto& g : grants_)
     if (!is_valid_grant(g))
       throw InstanceError(who + ": publish grant '" + g + "' is not a topic, 'prefix.*' or '*'");
+  queue_depth_ = options_.queue_depth > 0 ? options_.queue_depth : router_.options().queue_depth;
 
   api_.struct_size = sizeof(api_);
   api_.abi_version = {CITYLINK_ABI_VERSION_MAJOR, CITYLINK_ABI_VERSION_MINOR};
@@ -126,6 +127,9 @@ PluginInstance::PluginInstance(std::shared_ptr<PluginLibrary> library, InstanceO
     state_ = InstanceState::failed;
     throw InstanceError(who + ": " + last_error_ + "; rebuild the plugin with the CityLink SDK");
   }
+  // Subscribed from creation on, so messages published while the city starts up wait in
+  // this instance's queue until its start returns instead of being lost.
+  attach_inbox();
 }
 
 PluginInstance::~PluginInstance() {
@@ -133,42 +137,49 @@ PluginInstance::~PluginInstance() {
   if (instance_) instance_->destroy(instance_);
   instance_ = nullptr;
   if (publisher_) publisher_->close();
-  if (inbox_.handle()) inbox_.close();
+  if (!dispatcher_.joinable()) detach_inbox();
 }
 
 void PluginInstance::start() {
   if (state_ != InstanceState::created)
     throw InstanceError("instance '" + id() + "': start called while " + to_string(state_));
-  const bool subscribes = !subscriptions_.empty() && instance_->on_message != nullptr;
-  if (subscribes) {
-    endpoint_ = router_.endpoint_prefix() + "/sink/" + id();
-    inbox_ = zmq::socket_t(ctx_, zmq::socket_type::pull);
-    inbox_.set(zmq::sockopt::rcvhwm, router_.options().queue_depth);
-    inbox_.set(zmq::sockopt::rcvtimeo, 50);
-    inbox_.bind(endpoint_);
-    router_.add_sink(SinkSpec{id(), subscriptions_, endpoint_, counters_, false});
-  }
   publisher_->open();
   citylink_error err{};
   err.struct_size = sizeof(err);
   const citylink_status st = instance_->start(instance_, &err);
   if (st != CITYLINK_OK) {
     publisher_->close();
-    if (subscribes) {
-      router_.remove_sink(id());
-      inbox_.close();
-    }
+    detach_inbox();
     state_ = InstanceState::failed;
     last_error_ = error_text(err);
     throw InstanceError("instance '" + id() + "' (plugin '" + plugin_id() + "'): start failed (status " +
                         std::to_string(st) + "): " + last_error_);
   }
   state_ = InstanceState::running;
-  if (subscribes) {
+  if (inbox_.handle()) {
     dispatching_ = true;
     dispatcher_ = std::thread([this] { dispatch_loop(); });
   }
   log()->info("[{}] started ({} {} by {})", id(), descriptor_->id, descriptor_->version, descriptor_->vendor);
+}
+
+void PluginInstance::attach_inbox() {
+  if (subscriptions_.empty() || instance_->on_message == nullptr) return;
+  endpoint_ = router_.endpoint_prefix() + "/sink/" + id();
+  inbox_ = zmq::socket_t(ctx_, zmq::socket_type::pull);
+  inbox_.set(zmq::sockopt::rcvhwm, queue_depth_);
+  inbox_.set(zmq::sockopt::rcvtimeo, 50);
+  inbox_.bind(endpoint_);
+  router_.add_sink(SinkSpec{id(), subscriptions_, endpoint_, counters_, false, queue_depth_});
+}
+
+void PluginInstance::detach_inbox() {
+  if (!inbox_.handle()) return;
+  router_.remove_sink(id());
+  // Messages that queued for an instance that never ran are counted, not silently lost.
+  zmq::message_t m;
+  while (inbox_.recv(m, zmq::recv_flags::dontwait)) counters_->dropped_stopped.fetch_add(1, std::memory_order_relaxed);
+  inbox_.close();
 }
 
 void PluginInstance::stop() {

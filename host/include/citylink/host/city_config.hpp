@@ -16,6 +16,7 @@ struct PluginEntry {
   std::string config_json = "{}";   // `config`: any mapping, handed to the plugin as JSON
   std::optional<std::vector<std::string>> publish_grants;  // `grants.publish`
   std::optional<std::vector<std::string>> subscriptions;   // `grants.subscribe`
+  int queue_depth = 0;              // `queue_depth`: this instance's incoming queue; 0 = host.queue_depth
   int line = 0;                     // where the entry starts, for messages
 };
 

@@ -55,7 +55,7 @@ class Host {
   std::string status_table() const;
 
  private:
-  void bring_up(const PluginEntry& entry);
+  std::unique_ptr<PluginInstance> create_instance(const PluginEntry& entry);
 
   CityConfig config_;
   zmq::context_t ctx_;

@@ -30,11 +30,13 @@ struct InstanceOptions {
   std::vector<std::string> subscriptions;   // empty: the descriptor's subscribes
   bool grants_from_config = false;          // true: publish_grants is authoritative even if empty
   bool subscriptions_from_config = false;
+  int queue_depth = 0;                      // incoming queue size; 0: the host's queue_depth
 };
 
 class PluginInstance {
  public:
-  // Calls the library's create. Throws InstanceError with the plugin's own message on failure.
+  // Calls the library's create and subscribes the instance's queue (delivery starts with
+  // start). Throws InstanceError with the plugin's own message on failure.
   PluginInstance(std::shared_ptr<PluginLibrary> library, InstanceOptions options, Router& router,
                  zmq::context_t& ctx);
   // Stops (if running) and destroys the plugin instance; the library may unload afterwards.
@@ -60,6 +62,8 @@ class PluginInstance {
  private:
   friend struct HostApi;
   void dispatch_loop();
+  void attach_inbox();
+  void detach_inbox();
   void deliver(const zmq::message_t& packet);
 
   std::shared_ptr<PluginLibrary> library_;
@@ -79,7 +83,7 @@ class PluginInstance {
   zmq::socket_t inbox_;
   std::thread dispatcher_;
   std::atomic<bool> dispatching_{false};
-  uint64_t failure_logs_ = 0;
+  int queue_depth_ = 0;
 };
 
 }  // namespace citylink::host

@@ -60,6 +60,7 @@ struct SinkSpec {
   std::string endpoint;                    // inproc endpoint its PULL socket is bound to
   std::shared_ptr<InstanceCounters> counters;
   bool receive_own = false;                // deliver messages this subscriber published itself
+  int queue_depth = 0;                     // high-water mark toward this sink; 0: the router's
 };
 
 class Router {

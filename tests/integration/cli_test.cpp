@@ -1,0 +1,118 @@
+// The `citylink` command as a user runs it: a real child process, real plugin files.
+#include "test_support.hpp"
+
+#include <citylink/host/child_process.hpp>
+#include <gtest/gtest.h>
+
+using namespace citylink::host;
+using citylink::test::citylink_bin;
+using citylink::test::sample_plugin;
+using citylink::test::TempDir;
+using citylink::test::zoo;
+
+namespace {
+ChildResult cli(std::vector<std::string> args) {
+  args.insert(args.begin(), citylink_bin());
+  return run_child(args, std::chrono::seconds(120));
+}
+bool has(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
+}  // namespace
+
+TEST(Cli, Version) {
+  const auto r = cli({"version"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_TRUE(has(r.out, "(ABI 1.0)")) << r.out;
+}
+
+TEST(Cli, InspectPrintsTheDescriptorAsTextAndJson) {
+  auto r = cli({"plugin", "inspect", sample_plugin("water_level_sensor").string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "kr.citylink.samples.water-level-sensor")) << r.out;
+  EXPECT_TRUE(has(r.out, "publishes   sensor.reading")) << r.out;
+  r = cli({"plugin", "inspect", "--json", zoo("zoo_behaviour").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["abi"], "1.0");
+  EXPECT_EQ(j["plugins"].size(), 7u);
+}
+
+TEST(Cli, InspectReportsAPluginThatCrashesWhileLoading) {
+  const auto r = cli({"plugin", "inspect", zoo("zoo_crash_on_init").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(has(r.err, "crashed: killed by signal 11 (SIGSEGV) while loading")) << r.err;
+}
+
+TEST(Cli, InspectReportsBrokenFilesClearly) {
+  auto r = cli({"plugin", "inspect", zoo("not_a_library").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(has(r.err, "no ELF header")) << r.err;
+  r = cli({"plugin", "inspect", "--json", zoo("zoo_abi_minor").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(has(nlohmann::json::parse(r.out)["error"].get<std::string>(), "ABI 1.99")) << r.out;
+}
+
+TEST(Cli, VerifyPassesAGoodPlugin) {
+  const auto r = cli({"plugin", "verify", "--json", sample_plugin("console_sink").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["passed"], j["total"]);
+  EXPECT_EQ(j["total"], 7);
+}
+
+TEST(Cli, VerifyFailsOnlyTheChecksAPluginCrashesOrHangsIn) {
+  auto r = cli({"plugin", "verify", "--json", zoo("zoo_crash_on_message").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  auto j = nlohmann::json::parse(r.out);
+  std::map<std::string, nlohmann::json> by;
+  for (const auto& c : j["checks"]) by[c["check"]] = c;
+  EXPECT_TRUE(by["kr.citylink.test.c-plugin lifecycle"]["ok"].get<bool>());
+  EXPECT_FALSE(by["kr.citylink.test.c-plugin unknown-topic"]["ok"].get<bool>());
+  EXPECT_TRUE(has(by["kr.citylink.test.c-plugin unknown-topic"]["detail"], "SIGSEGV"));
+
+  r = cli({"plugin", "verify", "--json", "--timeout", "2", zoo("zoo_hang_on_message").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  j = nlohmann::json::parse(r.out);
+  for (const auto& c : j["checks"]) {
+    if (c["check"] == "kr.citylink.test.c-plugin malformed-envelope") {
+      EXPECT_TRUE(has(c["detail"], "hung")) << c;
+    }
+  }
+}
+
+TEST(Cli, VerifyCatchesAPluginPublishingOutsideItsDeclaredTopics) {
+  // The rogue plugin's descriptor declares test.ok/test.data; in outside-grants mode it publishes camera.ptz.
+  const auto r = cli({"plugin", "verify", "--json", "--config", R"({"mode":"outside-grants","out":"/dev/null"})",
+                      zoo("zoo_behaviour").string()});
+  const auto j = nlohmann::json::parse(r.out);
+  bool seen = false;
+  for (const auto& c : j["checks"])
+    if (c["check"] == "kr.citylink.test.rogue publish-grants") {
+      seen = true;
+      EXPECT_FALSE(c["ok"].get<bool>());
+      EXPECT_TRUE(has(c["detail"], "camera.ptz")) << c;
+    }
+  EXPECT_TRUE(seen);
+}
+
+TEST(Cli, RunReportsAConfigErrorWithItsLine) {
+  TempDir dir;
+  citylink::test::write_file(dir / "city.yaml", "plugins:\n  - instance: a\n    flie: x.so\n");
+  const auto r = cli({"run", "--config", (dir / "city.yaml").string(), "--for", "0.1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(has(r.err, "city.yaml:3:5: plugins[0].flie: unknown field 'flie'")) << r.err;
+}
+
+TEST(Cli, RunsACityForABoundedTimeAndWritesMetrics) {
+  TempDir dir;
+  citylink::test::write_file(dir / "city.yaml",
+                             "city: t\nplugin_dirs: [" + std::string(CITYLINK_SAMPLE_PLUGIN_DIR) +
+                                 "]\nplugins:\n  - instance: gauge\n    file: water_level_sensor.so\n"
+                                 "    config: {interval_ms: 10, count: 5}\n  - instance: console\n    file: console_sink.so\n");
+  const auto r = cli({"run", "--config", (dir / "city.yaml").string(), "--for", "1", "--metrics",
+                      (dir / "metrics.prom").string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "gauge")) << r.out;
+  std::ifstream m(dir / "metrics.prom");
+  const std::string metrics((std::istreambuf_iterator<char>(m)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(has(metrics, "citylink_published_total{instance=\"gauge\"} 5")) << metrics;
+}

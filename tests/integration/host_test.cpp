@@ -1,0 +1,163 @@
+// A whole host from a city config: real plugins, real router, real files written by a collector.
+#include "test_support.hpp"
+
+#include <citylink/host/host.hpp>
+#include <gtest/gtest.h>
+
+using namespace citylink::host;
+using citylink::test::eventually;
+using citylink::test::read_jsonl;
+using citylink::test::TempDir;
+
+namespace {
+
+struct HostFixture : ::testing::Test {
+  TempDir dir;
+  std::string out() const { return (dir / "received.jsonl").string(); }
+
+  // A city whose zoo library is reachable by bare name through plugin_dirs.
+  std::unique_ptr<Host> start(const std::string& plugins_yaml, const std::string& host_yaml = "") {
+    const std::string yaml = "city: test-city\n" + host_yaml + "plugin_dirs: [" + std::string(CITYLINK_TEST_PLUGIN_DIR) +
+                             ", " + CITYLINK_SAMPLE_PLUGIN_DIR + "]\nplugins:\n" + plugins_yaml;
+    auto h = std::make_unique<Host>(parse_city_config(yaml, "test-city.yaml", dir.path()));
+    h->start();
+    return h;
+  }
+  std::string collector(const std::string& name = "collector", const std::string& subscribe = "") {
+    return "  - instance: " + name + "\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.collector\n" +
+           "    config: {out: " + out() + "}\n" + (subscribe.empty() ? "" : "    grants: {subscribe: [" + subscribe + "]}\n");
+  }
+  static const InstanceStatus& status_of(const std::vector<InstanceStatus>& all, const std::string& id) {
+    for (const auto& s : all)
+      if (s.instance_id == id) return s;
+    throw std::runtime_error("no instance " + id);
+  }
+  uint64_t delivered(Host& h, const std::string& id) { return status_of(h.status(), id).counters.delivered; }
+};
+
+}  // namespace
+
+TEST_F(HostFixture, MessagesFlowFromAPublisherPluginToASubscriberPlugin) {
+  auto h = start(collector() +
+                 "  - instance: pub\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.publisher\n"
+                 "    config: {count: 50, correlation_id: INC-42}\n");
+  ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+  ASSERT_TRUE(eventually([&] { return delivered(*h, "collector") == 50; }));
+  h->stop();
+  const auto lines = read_jsonl(out());
+  ASSERT_EQ(lines.size(), 50u);
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i]["source"], "pub");
+    EXPECT_EQ(lines[i]["topic"], "test.data");
+    EXPECT_EQ(lines[i]["correlation_id"], "INC-42");
+    EXPECT_EQ(lines[i]["attributes"]["seq"], std::to_string(i));  // in order from one publisher
+    EXPECT_EQ(lines[i]["sensor_id"], "seq-" + std::to_string(i));
+    ids.insert(lines[i]["id"]);
+  }
+  EXPECT_EQ(ids.size(), 50u);
+  EXPECT_EQ(status_of(h->status(), "pub").counters.published, 50u);
+}
+
+TEST_F(HostFixture, SamplePluginsRunTogether) {
+  auto h = start(
+      "  - instance: gauge\n    file: water_level_sensor.so\n    config: {interval_ms: 1, count: 20, sensor_id: WL-1}\n"
+      "  - instance: console\n    file: console_sink.so\n");
+  ASSERT_TRUE(h->failures().empty());
+  // The console was created before the gauge started, so it gets every reading, whatever the order.
+  EXPECT_TRUE(eventually([&] { return delivered(*h, "console") == 20; }));
+  h->stop();
+  EXPECT_EQ(status_of(h->status(), "gauge").counters.published, 20u);
+}
+
+TEST_F(HostFixture, AFailingCreateIsReportedWithThePluginsMessageAndTheRestRuns) {
+  auto h = start(
+      "  - instance: broken-cam\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.create-fails\n"
+      "  - instance: dead-device\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.start-fails\n" +
+      collector() +
+      "  - instance: pub\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.publisher\n    config: {count: 5}\n");
+  ASSERT_EQ(h->failures().size(), 2u);
+  EXPECT_EQ(h->failures()[0].instance_id, "broken-cam");
+  EXPECT_NE(h->failures()[0].reason.find("create failed: field 'camera_url' is required"), std::string::npos)
+      << h->failures()[0].reason;
+  EXPECT_NE(h->failures()[1].reason.find("start failed (status 9): device at 10.0.0.9 does not answer"),
+            std::string::npos)
+      << h->failures()[1].reason;
+  EXPECT_TRUE(eventually([&] { return delivered(*h, "collector") == 5; }));
+  EXPECT_EQ(status_of(h->status(), "broken-cam").state, "failed");
+}
+
+TEST_F(HostFixture, APluginThatThrowsInOnMessageIsCountedAndOthersStillGetEverything) {
+  auto h = start(collector() + "  - instance: thrower\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.throws\n" +
+                 "  - instance: pub\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.publisher\n    config: {count: 20}\n");
+  ASSERT_TRUE(eventually([&] { return status_of(h->status(), "thrower").counters.failed == 20; }));
+  ASSERT_TRUE(eventually([&] { return delivered(*h, "collector") == 20; }));
+  EXPECT_EQ(status_of(h->status(), "thrower").state, "running");
+}
+
+TEST_F(HostFixture, EveryKindOfBadPublishIsRejectedByReasonAndTheGoodOneAfterItArrives) {
+  const std::vector<std::pair<std::string, RejectReason>> cases = {
+      {"outside-grants", RejectReason::not_granted}, {"oversize", RejectReason::oversize},
+      {"garbage", RejectReason::malformed},          {"topic-mismatch", RejectReason::topic_mismatch},
+      {"bad-topic", RejectReason::bad_topic},        {"no-schema", RejectReason::malformed}};
+  std::string yaml = collector();
+  for (const auto& [mode, reason] : cases)
+    yaml += "  - instance: rogue-" + mode + "\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.rogue\n" +
+            "    config: {mode: " + mode + "}\n";
+  auto h = start(yaml);
+  ASSERT_TRUE(h->failures().empty());
+  ASSERT_TRUE(eventually([&] { return delivered(*h, "collector") == cases.size(); }));
+  const auto st = h->status();
+  for (const auto& [mode, reason] : cases) {
+    const auto& c = status_of(st, "rogue-" + mode).counters;
+    EXPECT_EQ(c.rejected[static_cast<int>(reason)], 1u) << mode;
+    EXPECT_EQ(c.rejected_total(), 1u) << mode;
+    EXPECT_EQ(c.published, 1u) << mode;
+  }
+  h->stop();
+  for (const auto& line : read_jsonl(out())) EXPECT_EQ(line["topic"], "test.ok");
+  const auto metrics = h->metrics_prometheus();
+  EXPECT_NE(metrics.find("citylink_rejected_total{instance=\"rogue-oversize\",reason=\"oversize\"} 1"), std::string::npos);
+}
+
+TEST_F(HostFixture, GrantsFromTheCityConfigOverrideTheDescriptor) {
+  auto h = start(collector() +
+                 "  - instance: pub\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.publisher\n"
+                 "    config: {count: 3, topic: test.other}\n    grants: {publish: [test.data]}\n");
+  ASSERT_TRUE(eventually([&] {
+    return status_of(h->status(), "pub").counters.rejected[static_cast<int>(RejectReason::not_granted)] == 3;
+  }));
+  EXPECT_EQ(delivered(*h, "collector"), 0u);
+}
+
+TEST_F(HostFixture, ASlowSubscriberLosesOnlyItsOwnMessagesVisibly) {
+  auto h = start(collector() +
+                 "  - instance: slow\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.slow\n"
+                 "    config: {delay_ms: 50}\n    queue_depth: 5\n"
+                 "  - instance: pub\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.publisher\n"
+                 "    config: {count: 300}\n");
+  ASSERT_TRUE(eventually([&] { return delivered(*h, "collector") == 300; }));
+  ASSERT_TRUE(eventually([&] { return status_of(h->status(), "pub").counters.published == 300; }));
+  const auto slow = status_of(h->status(), "slow").counters;
+  EXPECT_GT(slow.dropped_incoming, 0u);
+  h->stop();
+  const auto after = status_of(h->status(), "slow").counters;
+  EXPECT_EQ(after.delivered + after.dropped_incoming, 300u);  // nothing vanished without a count
+}
+
+TEST_F(HostFixture, AMissingPluginIdInAMultiPluginFileIsAConfigErrorNamingTheChoices) {
+  auto h = start("  - instance: which\n    file: zoo_behaviour.so\n");
+  ASSERT_EQ(h->failures().size(), 1u);
+  EXPECT_NE(h->failures()[0].reason.find("provides 7 plugins; choose one with `plugin:`"), std::string::npos);
+  EXPECT_NE(h->failures()[0].reason.find("kr.citylink.test.collector"), std::string::npos);
+}
+
+TEST_F(HostFixture, BrokenLibrariesInTheConfigAreReportedAndTheCityStillRuns) {
+  auto h = start(collector() + "  - instance: abi\n    file: zoo_abi_major.so\n" +
+                 "  - instance: text\n    file: not_a_library.so\n" +
+                 "  - instance: pub\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.publisher\n    config: {count: 4}\n");
+  ASSERT_EQ(h->failures().size(), 2u);
+  EXPECT_NE(h->failures()[0].reason.find("ABI 2.0"), std::string::npos);
+  EXPECT_NE(h->failures()[1].reason.find("no ELF header"), std::string::npos);
+  EXPECT_TRUE(eventually([&] { return delivered(*h, "collector") == 4; }));
+}

@@ -1,0 +1,122 @@
+// The real loader on real .so files: good ones load, broken ones are refused by name.
+#include "test_support.hpp"
+
+#include <citylink/host/error.hpp>
+#include <citylink/host/plugin_library.hpp>
+#include <citylink/host/registry.hpp>
+#include <gtest/gtest.h>
+
+using namespace citylink::host;
+using citylink::test::sample_plugin;
+using citylink::test::TempDir;
+using citylink::test::zoo;
+
+namespace {
+
+std::string load_error(const std::filesystem::path& p) {
+  try {
+    PluginLibrary::load(p);
+  } catch (const LoadError& e) {
+    return e.what();
+  }
+  return "(loaded)";
+}
+
+}  // namespace
+
+TEST(Loader, LoadsASamplePluginAndReadsItsDescriptor) {
+  auto lib = PluginLibrary::load(sample_plugin("water_level_sensor"));
+  EXPECT_EQ(lib->abi_version().major, CITYLINK_ABI_VERSION_MAJOR);
+  ASSERT_EQ(lib->descriptors().size(), 1u);
+  const auto& d = lib->descriptors()[0];
+  EXPECT_EQ(d.id, "kr.citylink.samples.water-level-sensor");
+  EXPECT_EQ(d.kind, "sensor");
+  EXPECT_EQ(d.publishes, std::vector<std::string>{"sensor.reading"});
+  EXPECT_FALSE(d.config_schema.empty());
+}
+
+TEST(Loader, LoadsAPlainCPluginAndAMultiPluginLibrary) {
+  EXPECT_EQ(PluginLibrary::load(zoo("zoo_c_plugin"))->descriptors().at(0).id, "kr.citylink.test.c-plugin");
+  auto lib = PluginLibrary::load(zoo("zoo_behaviour"));
+  EXPECT_EQ(lib->descriptors().size(), 7u);
+  EXPECT_NE(lib->find("kr.citylink.test.collector"), nullptr);
+  EXPECT_EQ(lib->find("kr.citylink.test.nope"), nullptr);
+}
+
+TEST(Loader, EveryBuiltPluginExportsOnlyCitylinkEntry) {
+  for (const auto& p : {sample_plugin("water_level_sensor"), sample_plugin("console_sink"), zoo("zoo_behaviour"),
+                        zoo("zoo_c_plugin")}) {
+    const auto report = preflight_plugin_file(p);
+    EXPECT_EQ(report.exported_symbols, std::vector<std::string>{"citylink_entry"}) << p;
+  }
+}
+
+TEST(Loader, RefusesATextFile) {
+  const auto e = load_error(zoo("not_a_library"));
+  EXPECT_NE(e.find("not_a_library.so' is not a shared library (no ELF header)"), std::string::npos) << e;
+}
+
+TEST(Loader, RefusesAMissingFile) {
+  EXPECT_NE(load_error("/nonexistent/plugin.so").find("does not exist"), std::string::npos);
+}
+
+TEST(Loader, RefusesTruncatedCopiesAtEveryCut) {
+  TempDir dir;
+  const auto src = sample_plugin("console_sink");
+  const auto size = std::filesystem::file_size(src);
+  std::ifstream in(src, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Cut inside the ELF header, inside the program headers, in the middle and just short of the end.
+  for (std::size_t cut : {std::size_t{10}, std::size_t{40}, std::size_t{100}, size / 2, size - 1}) {
+    const auto p = dir / ("cut-" + std::to_string(cut) + ".so");
+    citylink::test::write_file(p, bytes.substr(0, cut));
+    const auto e = load_error(p);
+    EXPECT_NE(e.find("truncated"), std::string::npos) << "cut at " << cut << ": " << e;
+  }
+}
+
+TEST(Loader, RefusesALibraryWithoutTheEntrySymbol) {
+  const auto e = load_error(zoo("zoo_no_entry"));
+  EXPECT_NE(e.find("does not export 'citylink_entry'"), std::string::npos) << e;
+  EXPECT_NE(e.find("citylink_add_plugin"), std::string::npos) << e;
+}
+
+TEST(Loader, RefusesAnExecutable) {
+  const auto e = load_error(citylink::test::citylink_bin());
+  EXPECT_NE(e.find("citylink_entry"), std::string::npos) << e;
+}
+
+TEST(Loader, RefusesAbiMajorMismatchNamingBothVersions) {
+  const auto e = load_error(zoo("zoo_abi_major"));
+  EXPECT_NE(e.find("built for CityLink ABI 2.0 but this host speaks ABI 1.0"), std::string::npos) << e;
+}
+
+TEST(Loader, RefusesANewerMinorNamingBothVersions) {
+  const auto e = load_error(zoo("zoo_abi_minor"));
+  EXPECT_NE(e.find("ABI 1.99, newer than this host's ABI 1.0"), std::string::npos) << e;
+}
+
+TEST(Loader, RefusesDescriptorsWithoutId) {
+  for (const auto& p : {zoo("zoo_c_no_id"), zoo("zoo_missing_id")}) {
+    const auto e = load_error(p);
+    EXPECT_NE(e.find("descriptor 0: the descriptor has no id"), std::string::npos) << e;
+  }
+}
+
+TEST(Loader, ReportsAFailingInit) {
+  EXPECT_NE(load_error(zoo("zoo_init_fails")).find("init() reported failure"), std::string::npos);
+}
+
+TEST(Registry, LoadsEachFileOnceAndKeepsItWhileInstancesLive) {
+  Registry r;
+  auto a = r.library(zoo("zoo_c_plugin"));
+  auto b = r.library(zoo("zoo_c_plugin"));
+  EXPECT_EQ(a.get(), b.get());
+  EXPECT_EQ(r.libraries().size(), 1u);
+  std::weak_ptr<PluginLibrary> weak = a;
+  a.reset();
+  b.reset();
+  EXPECT_FALSE(weak.expired());  // the registry still holds it
+  r.clear();
+  EXPECT_TRUE(weak.expired());
+}

@@ -1,0 +1,216 @@
+// The real router over real inproc ZeroMQ sockets: validation, stamping, fan-out, drops.
+#include "test_support.hpp"
+
+#include <citylink/host/router.hpp>
+#include <citylink/v1/envelope.pb.h>
+#include <citylink/v1/sensor.pb.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+using namespace citylink::host;
+using citylink::test::eventually;
+
+namespace {
+
+std::string envelope(const std::string& schema = "citylink.v1.SensorReading", const std::string& payload = "x") {
+  citylink::v1::Envelope e;
+  e.set_schema(schema);
+  e.set_payload(payload);
+  e.set_correlation_id("INC-1");
+  (*e.mutable_attributes())["k"] = "v";
+  return e.SerializeAsString();
+}
+
+// A subscriber played by the test: a PULL socket the router pushes to.
+struct TestSink {
+  zmq::socket_t pull;
+  std::string endpoint;
+  std::shared_ptr<InstanceCounters> counters = std::make_shared<InstanceCounters>();
+  TestSink(zmq::context_t& ctx, Router& r, const std::string& name, std::vector<std::string> prefixes, int hwm = 1000)
+      : pull(ctx, zmq::socket_type::pull), endpoint(r.endpoint_prefix() + "/test/" + name) {
+    pull.set(zmq::sockopt::rcvhwm, hwm);
+    pull.set(zmq::sockopt::rcvtimeo, 10000);
+    pull.bind(endpoint);
+    r.add_sink(SinkSpec{name, std::move(prefixes), endpoint, counters, false});
+  }
+  // Returns {topic, envelope} of the next delivery.
+  std::pair<std::string, citylink::v1::Envelope> next() {
+    zmq::message_t m;
+    EXPECT_TRUE(pull.recv(m));
+    const auto* p = m.data<const char>();
+    uint16_t tl;
+    std::memcpy(&tl, p, 2);
+    EXPECT_EQ(p[2 + tl], '\0');
+    citylink::v1::Envelope e;
+    EXPECT_TRUE(e.ParseFromArray(p + 3 + tl, static_cast<int>(m.size() - 3 - tl)));
+    return {std::string(p + 2, tl), e};
+  }
+  bool empty() {
+    zmq::message_t m;
+    return !pull.recv(m, zmq::recv_flags::dontwait);
+  }
+};
+
+struct RouterFixture : ::testing::Test {
+  zmq::context_t ctx;
+  RouterOptions opts;
+  std::unique_ptr<Router> router;
+  void make(RouterOptions o = {}) {
+    opts = o;
+    router = std::make_unique<Router>(ctx, o);
+    router->start();
+  }
+  void TearDown() override { router.reset(); }
+  std::shared_ptr<Publisher> publisher(const std::string& name, std::vector<std::string> grants,
+                                       std::shared_ptr<InstanceCounters> c = std::make_shared<InstanceCounters>()) {
+    auto p = router->add_publisher(name, std::move(grants), c);
+    p->open();
+    return p;
+  }
+  citylink_status send(Publisher& p, const std::string& topic, const std::string& bytes) {
+    return p.publish(topic, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), nullptr);
+  }
+};
+
+}  // namespace
+
+TEST_F(RouterFixture, StampsIdSourceTimeAndKeepsWhatThePluginSaid) {
+  make();
+  TestSink sink(ctx, *router, "sink", {"sensor."});
+  auto counters = std::make_shared<InstanceCounters>();
+  auto pub = publisher("gauge-1", {"sensor.reading"}, counters);
+  ASSERT_EQ(send(*pub, "sensor.reading", envelope()), CITYLINK_OK);
+  ASSERT_EQ(send(*pub, "sensor.reading", envelope()), CITYLINK_OK);
+  auto [topic, e] = sink.next();
+  auto [topic2, e2] = sink.next();
+  EXPECT_EQ(topic, "sensor.reading");
+  EXPECT_EQ(e.topic(), "sensor.reading");
+  EXPECT_EQ(e.source(), "gauge-1");
+  EXPECT_GT(e.time_unix_ns(), 1'600'000'000'000'000'000);
+  EXPECT_FALSE(e.id().empty());
+  EXPECT_NE(e.id(), e2.id());
+  EXPECT_EQ(e.correlation_id(), "INC-1");
+  EXPECT_EQ(e.attributes().at("k"), "v");
+  EXPECT_EQ(e.schema(), "citylink.v1.SensorReading");
+  EXPECT_TRUE(eventually([&] { return counters->published == 2; }));
+}
+
+TEST_F(RouterFixture, ForgedSourceIdAndTimeAreReplaced) {
+  make();
+  TestSink sink(ctx, *router, "sink", {"sensor."});
+  auto pub = publisher("gauge-1", {"sensor.reading"});
+  citylink::v1::Envelope forged;
+  forged.ParseFromString(envelope());
+  forged.set_source("police-hq");
+  forged.set_id("my-own-id");
+  forged.set_time_unix_ns(1);
+  ASSERT_EQ(send(*pub, "sensor.reading", forged.SerializeAsString()), CITYLINK_OK);
+  auto [topic, e] = sink.next();
+  EXPECT_EQ(e.source(), "gauge-1");
+  EXPECT_NE(e.id(), "my-own-id");
+  EXPECT_GT(e.time_unix_ns(), 1);
+  // No trace of the forged values survives in the bytes either.
+  EXPECT_EQ(e.SerializeAsString().find("police-hq"), std::string::npos);
+}
+
+TEST_F(RouterFixture, ForwardsByPrefixToEverySubscriberButNotBackToThePublisher) {
+  make();
+  TestSink incidents(ctx, *router, "incidents", {"incident."});
+  TestSink all(ctx, *router, "all", {""});
+  TestSink self(ctx, *router, "bridge", {"incident."});
+  auto pub = publisher("bridge", {"incident.*", "sensor.reading"});
+  ASSERT_EQ(send(*pub, "incident.112", envelope("citylink.v1.PlatformEvent")), CITYLINK_OK);
+  ASSERT_EQ(send(*pub, "sensor.reading", envelope()), CITYLINK_OK);
+  EXPECT_EQ(incidents.next().first, "incident.112");
+  EXPECT_EQ(all.next().first, "incident.112");
+  EXPECT_EQ(all.next().first, "sensor.reading");
+  router->stop();
+  EXPECT_TRUE(incidents.empty());
+  EXPECT_TRUE(self.empty());
+}
+
+TEST_F(RouterFixture, RejectsEachBadMessageByReasonAndKeepsRouting) {
+  RouterOptions o;
+  o.max_message_bytes = 4096;
+  make(o);
+  TestSink sink(ctx, *router, "sink", {""});
+  auto c = std::make_shared<InstanceCounters>();
+  auto pub = publisher("cam", {"camera.*"}, c);
+  EXPECT_EQ(send(*pub, "camera.info", envelope("citylink.v1.CameraInfo", std::string(5000, 'x'))), CITYLINK_ERR_TOO_LARGE);
+  EXPECT_EQ(send(*pub, "incident.112", envelope()), CITYLINK_OK);              // not granted
+  EXPECT_EQ(send(*pub, "camera.info", std::string("\x0a\xff\xff\xff", 4)), CITYLINK_OK);  // unparsable
+  EXPECT_EQ(send(*pub, "Camera Info", envelope()), CITYLINK_OK);               // bad topic
+  citylink::v1::Envelope mismatch;
+  mismatch.ParseFromString(envelope());
+  mismatch.set_topic("camera.status");
+  EXPECT_EQ(send(*pub, "camera.info", mismatch.SerializeAsString()), CITYLINK_OK);
+  EXPECT_EQ(send(*pub, "camera.info", envelope("")), CITYLINK_OK);            // no schema
+  EXPECT_EQ(send(*pub, "camera.info", envelope("citylink.v1.CameraInfo")), CITYLINK_OK);  // good
+  EXPECT_EQ(sink.next().first, "camera.info");
+  const auto s = c->snapshot();
+  EXPECT_EQ(s.rejected[static_cast<int>(RejectReason::oversize)], 1u);
+  EXPECT_EQ(s.rejected[static_cast<int>(RejectReason::not_granted)], 1u);
+  EXPECT_EQ(s.rejected[static_cast<int>(RejectReason::malformed)], 2u);
+  EXPECT_EQ(s.rejected[static_cast<int>(RejectReason::bad_topic)], 1u);
+  EXPECT_EQ(s.rejected[static_cast<int>(RejectReason::topic_mismatch)], 1u);
+  EXPECT_EQ(s.published, 1u);
+  router->stop();
+  EXPECT_TRUE(sink.empty());
+}
+
+TEST_F(RouterFixture, AFullSubscriberQueueDropsAndCountsWithoutBlocking) {
+  RouterOptions o;
+  o.queue_depth = 10;
+  make(o);
+  // Nobody reads this sink: its queue fills and every further message is a counted drop.
+  TestSink stuck(ctx, *router, "stuck", {"sensor."}, 10);
+  TestSink fine(ctx, *router, "fine", {"sensor."}, 100000);
+  auto c = std::make_shared<InstanceCounters>();
+  auto pub = publisher("gauge", {"sensor.reading"}, c);
+  const int n = 500;
+  int sent = 0;
+  for (int i = 0; i < n; ++i) {
+    while (send(*pub, "sensor.reading", envelope()) == CITYLINK_ERR_BACKPRESSURE) std::this_thread::yield();
+    ++sent;
+  }
+  for (int i = 0; i < n; ++i) fine.next();  // the other subscriber got everything
+  EXPECT_TRUE(eventually([&] { return c->published == static_cast<uint64_t>(n); }));
+  const auto dropped = stuck.counters->dropped_incoming.load();
+  EXPECT_GT(dropped, 0u);
+  int queued = 0;
+  while (!stuck.empty()) ++queued;
+  EXPECT_EQ(dropped + queued, static_cast<uint64_t>(n));  // every message is either queued or counted
+}
+
+TEST_F(RouterFixture, PublishBeforeOpenOrAfterCloseIsAStateErrorAndCounted) {
+  make();
+  auto c = std::make_shared<InstanceCounters>();
+  auto pub = router->add_publisher("late", {"*"}, c);
+  EXPECT_EQ(send(*pub, "sensor.reading", envelope()), CITYLINK_ERR_STATE);
+  pub->open();
+  pub->close();
+  std::string why;
+  const auto bytes = envelope();
+  EXPECT_EQ(pub->publish("sensor.reading", reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &why),
+            CITYLINK_ERR_STATE);
+  EXPECT_NE(why.find("not running"), std::string::npos);
+  EXPECT_EQ(c->dropped_stopped, 2u);
+}
+
+TEST_F(RouterFixture, PublishIsSafeFromManyThreads) {
+  make();
+  TestSink sink(ctx, *router, "sink", {"sensor."}, 100000);
+  auto c = std::make_shared<InstanceCounters>();
+  auto pub = publisher("gauge", {"sensor.reading"}, c);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 250; ++i)
+        while (send(*pub, "sensor.reading", envelope()) == CITYLINK_ERR_BACKPRESSURE) std::this_thread::yield();
+    });
+  for (auto& t : threads) t.join();
+  std::set<std::string> ids;
+  for (int i = 0; i < 1000; ++i) ids.insert(sink.next().second.id());
+  EXPECT_EQ(ids.size(), 1000u);
+}

@@ -1,0 +1,200 @@
+// One library, several test plugins, each doing one thing the host must handle.
+#include <citylink/plugin.hpp>
+#include <citylink/v1/sensor.pb.h>
+
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+namespace {
+
+nlohmann::json parse_config(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) throw citylink::ConfigError("config must be a JSON object");
+  return j;
+}
+
+citylink::Descriptor base(const std::string& id, const std::string& name) {
+  citylink::Descriptor d;
+  d.id = "kr.citylink.test." + id;
+  d.name = name;
+  d.vendor = "CityLink tests";
+  d.version = "1.0.0";
+  d.kind = "test";
+  return d;
+}
+
+// create always fails with a message, like a plugin given a config it cannot use.
+class CreateFails : public citylink::Plugin {
+ public:
+  static citylink::Descriptor describe() { return base("create-fails", "Create fails"); }
+  CreateFails(citylink::Host, const std::string&) {
+    throw citylink::ConfigError("field 'camera_url' is required; set it to the camera's RTSP address");
+  }
+};
+
+// start fails, after create succeeded.
+class StartFails : public citylink::Plugin {
+ public:
+  static citylink::Descriptor describe() { return base("start-fails", "Start fails"); }
+  StartFails(citylink::Host, const std::string&) {}
+  void start() override { throw citylink::Error(CITYLINK_ERR_UNAVAILABLE, "device at 10.0.0.9 does not answer"); }
+};
+
+// on_message throws every time.
+class Throws : public citylink::Plugin {
+ public:
+  static citylink::Descriptor describe() {
+    auto d = base("throws", "Throws in on_message");
+    d.subscribes = {"test."};
+    return d;
+  }
+  Throws(citylink::Host, const std::string&) {}
+  void on_message(const citylink::Message&) override { throw std::runtime_error("boom on purpose"); }
+};
+
+// Publishes `count` messages on `topic` from its own thread, then stops.
+class Publisher : public citylink::Plugin {
+ public:
+  static citylink::Descriptor describe() {
+    auto d = base("publisher", "Test publisher");
+    d.publishes = {"test.data", "test.other"};
+    return d;
+  }
+  Publisher(citylink::Host host, const std::string& config) : host_(host) {
+    auto c = parse_config(config);
+    topic_ = c.value("topic", "test.data");
+    count_ = c.value("count", 10);
+    correlation_ = c.value("correlation_id", "");
+    retry_ = c.value("retry_on_backpressure", true);
+  }
+  void start() override {
+    thread_ = std::thread([this] {
+      for (int i = 0; i < count_ && !stop_; ++i) {
+        citylink::v1::SensorReading r;
+        r.set_sensor_id("seq-" + std::to_string(i));
+        r.set_value(i);
+        while (host_.publish(topic_, r, correlation_, {{"seq", std::to_string(i)}}) == CITYLINK_ERR_BACKPRESSURE &&
+               retry_ && !stop_)
+          std::this_thread::yield();
+      }
+    });
+  }
+  void stop() override {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  ~Publisher() override { stop(); }
+
+ private:
+  citylink::Host host_;
+  std::string topic_, correlation_;
+  int count_ = 0;
+  bool retry_ = true;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// Publishes one bad message of the configured kind, then one good one on test.ok.
+class Rogue : public citylink::Plugin {
+ public:
+  static citylink::Descriptor describe() {
+    auto d = base("rogue", "Rogue publisher");
+    d.publishes = {"test.ok", "test.data"};
+    return d;
+  }
+  Rogue(citylink::Host host, const std::string& config) : host_(host) {
+    mode_ = parse_config(config).value("mode", "outside-grants");
+  }
+  void start() override {
+    citylink::v1::SensorReading r;
+    r.set_sensor_id("rogue");
+    const auto* api = host_.raw();
+    auto raw = [&](const char* topic, const std::string& bytes) {
+      api->publish(api, topic, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), nullptr);
+    };
+    citylink::v1::Envelope e;
+    e.set_schema(r.GetTypeName());
+    e.set_payload(r.SerializeAsString());
+    if (mode_ == "outside-grants") {
+      host_.publish("camera.ptz", r);
+    } else if (mode_ == "oversize") {
+      e.set_payload(std::string(2 << 20, 'x'));
+      raw("test.data", e.SerializeAsString());
+    } else if (mode_ == "garbage") {
+      raw("test.data", std::string("\x0a\xff\xff\xff\xff\x01", 6));
+    } else if (mode_ == "topic-mismatch") {
+      e.set_topic("test.other");
+      raw("test.data", e.SerializeAsString());
+    } else if (mode_ == "bad-topic") {
+      raw("Test..Data", e.SerializeAsString());
+    } else if (mode_ == "no-schema") {
+      e.clear_schema();
+      raw("test.data", e.SerializeAsString());
+    } else if (mode_ == "forged-source") {
+      e.set_source("someone-else");
+      e.set_id("forged-id");
+      e.set_time_unix_ns(42);
+      raw("test.ok", e.SerializeAsString());
+    }
+    host_.publish("test.ok", r);
+  }
+
+ private:
+  citylink::Host host_;
+  std::string mode_;
+};
+
+// Appends one JSON line per received message to the file named by `out`.
+class Collector : public citylink::Plugin {
+ public:
+  static citylink::Descriptor describe() {
+    auto d = base("collector", "Test collector");
+    d.kind = "sink";
+    d.subscribes = {"test."};
+    return d;
+  }
+  Collector(citylink::Host host, const std::string& config) : host_(host) {
+    auto c = parse_config(config);
+    if (!c.contains("out")) throw citylink::ConfigError("field 'out' (a file path) is required");
+    out_.open(c["out"].get<std::string>(), std::ios::app);
+    if (!out_) throw citylink::ConfigError("cannot open 'out' file " + c["out"].get<std::string>());
+  }
+  void on_message(const citylink::Message& m) override {
+    const auto& e = m.envelope();
+    nlohmann::json j = {{"topic", std::string(m.topic())}, {"id", e.id()},         {"source", e.source()},
+                        {"time", e.time_unix_ns()},        {"schema", e.schema()}, {"correlation_id", e.correlation_id()},
+                        {"attributes", nlohmann::json::object()}};
+    for (const auto& [k, v] : e.attributes()) j["attributes"][k] = v;
+    if (auto r = m.payload<citylink::v1::SensorReading>()) j["sensor_id"] = r->sensor_id();
+    out_ << j.dump() << '\n';
+    out_.flush();
+  }
+
+ private:
+  citylink::Host host_;
+  std::ofstream out_;
+};
+
+// Sleeps in on_message for `delay_ms`, so its queue fills and the router must drop.
+class Slow : public citylink::Plugin {
+ public:
+  static citylink::Descriptor describe() {
+    auto d = base("slow", "Slow subscriber");
+    d.subscribes = {"test."};
+    return d;
+  }
+  Slow(citylink::Host, const std::string& config) { delay_ = parse_config(config).value("delay_ms", 200); }
+  void on_message(const citylink::Message&) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_));
+  }
+
+ private:
+  int delay_ = 200;
+};
+
+}  // namespace
+
+CITYLINK_PLUGIN_LIBRARY(CreateFails, StartFails, Throws, Publisher, Rogue, Collector, Slow)

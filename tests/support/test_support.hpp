@@ -1,0 +1,65 @@
+// Paths to the built plugins and binaries, temp dirs, and condition waits for the tests.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace citylink::test {
+
+inline std::filesystem::path zoo(const std::string& name) {
+  return std::filesystem::path(CITYLINK_TEST_PLUGIN_DIR) / (name + ".so");
+}
+inline std::filesystem::path sample_plugin(const std::string& name) {
+  return std::filesystem::path(CITYLINK_SAMPLE_PLUGIN_DIR) / (name + ".so");
+}
+inline std::string citylink_bin() { return CITYLINK_BIN; }
+
+// A fresh directory under the system temp dir, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = std::filesystem::temp_directory_path() / ("citylink-test-" + std::to_string(rd()) + std::to_string(rd()));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline void write_file(const std::filesystem::path& p, const std::string& text) { std::ofstream(p) << text; }
+
+inline std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& p) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(p);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+// Waits for a condition that the code under test makes true eventually. The limit only
+// bounds a broken run; nothing asserts how fast it happens.
+inline bool eventually(const std::function<bool()>& cond, std::chrono::seconds limit = std::chrono::seconds(30)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return cond();
+}
+
+}  // namespace citylink::test

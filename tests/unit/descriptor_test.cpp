@@ -1,0 +1,77 @@
+#include <citylink/host/descriptor.hpp>
+#include <citylink/host/error.hpp>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+using namespace citylink::host;
+
+namespace {
+const char* const kPub[] = {"sensor.reading", nullptr};
+const char* const kSub[] = {"incident.", nullptr};
+
+citylink_descriptor good() {
+  citylink_descriptor d{};
+  d.struct_size = sizeof d;
+  d.id = "kr.acme.gauge";
+  d.name = "Gauge";
+  d.vendor = "ACME";
+  d.version = "1.2.3";
+  d.kind = "sensor";
+  d.publishes = kPub;
+  d.subscribes = kSub;
+  d.config_schema = R"({"type":"object"})";
+  return d;
+}
+
+std::string error_of(const citylink_descriptor& d) {
+  try {
+    copy_descriptor(&d, "file 'x.so', descriptor 0");
+  } catch (const LoadError& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(Descriptor, CopiesEveryField) {
+  auto d = good();
+  const auto c = copy_descriptor(&d, "here");
+  EXPECT_EQ(c.id, "kr.acme.gauge");
+  EXPECT_EQ(c.publishes, std::vector<std::string>{"sensor.reading"});
+  EXPECT_EQ(c.subscribes, std::vector<std::string>{"incident."});
+  EXPECT_EQ(to_json(c)["config_schema"]["type"], "object");
+}
+
+TEST(Descriptor, OlderSmallerStructReadsMissingFieldsAsEmpty) {
+  // A plugin built before config_schema/extensions existed: the host must not read past its struct.
+  auto d = good();
+  d.struct_size = offsetof(citylink_descriptor, config_schema);
+  const auto c = copy_descriptor(&d, "here");
+  EXPECT_EQ(c.config_schema, "");
+  EXPECT_TRUE(c.extensions.empty());
+}
+
+TEST(Descriptor, RefusesWhatIsUnusable) {
+  auto d = good();
+  d.id = nullptr;
+  EXPECT_NE(error_of(d).find("has no id"), std::string::npos) << error_of(d);
+  d = good();
+  d.id = "Gauge";
+  EXPECT_NE(error_of(d).find("not a reverse-DNS name"), std::string::npos);
+  d = good();
+  d.version = "v1";
+  EXPECT_NE(error_of(d).find("not semver"), std::string::npos);
+  d = good();
+  const char* const bad_pub[] = {"Sensor Reading", nullptr};
+  d.publishes = bad_pub;
+  EXPECT_NE(error_of(d).find("not a topic"), std::string::npos);
+  d = good();
+  d.config_schema = "{not json";
+  EXPECT_NE(error_of(d).find("config_schema is not valid JSON"), std::string::npos);
+  d = good();
+  d.struct_size = 8;
+  EXPECT_NE(error_of(d).find("too small"), std::string::npos);
+  EXPECT_NE(error_of(d).find("x.so"), std::string::npos);
+}
