@@ -104,7 +104,7 @@ TEST(Loader, RefusesDescriptorsWithoutId) {
 }
 
 TEST(Loader, ReportsAFailingInit) {
-  EXPECT_NE(load_error(zoo("zoo_init_fails")).find("init() reported failure"), std::string::npos);
+  EXPECT_NE(load_error(zoo("zoo_init_fails")).find("init() returned failure"), std::string::npos);
 }
 
 TEST(Registry, LoadsEachFileOnceAndKeepsItWhileInstancesLive) {

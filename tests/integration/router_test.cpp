@@ -1,6 +1,7 @@
 // The real router over real inproc ZeroMQ sockets: validation, stamping, fan-out, drops.
 #include "test_support.hpp"
 
+#include <citylink/host/packet.hpp>
 #include <citylink/host/router.hpp>
 #include <citylink/v1/envelope.pb.h>
 #include <citylink/v1/sensor.pb.h>
@@ -38,13 +39,12 @@ struct TestSink {
   std::pair<std::string, citylink::v1::Envelope> next() {
     zmq::message_t m;
     EXPECT_TRUE(pull.recv(m));
-    const auto* p = m.data<const char>();
-    uint16_t tl;
-    std::memcpy(&tl, p, 2);
-    EXPECT_EQ(p[2 + tl], '\0');
+    const auto v = packet::read(m.data(), m.size());
+    EXPECT_TRUE(v.has_value());
+    EXPECT_EQ(v->topic.data()[v->topic.size()], '\0');
     citylink::v1::Envelope e;
-    EXPECT_TRUE(e.ParseFromArray(p + 3 + tl, static_cast<int>(m.size() - 3 - tl)));
-    return {std::string(p + 2, tl), e};
+    EXPECT_TRUE(e.ParseFromArray(v->envelope, static_cast<int>(v->envelope_size)));
+    return {std::string(v->topic), e};
   }
   bool empty() {
     zmq::message_t m;

@@ -41,7 +41,9 @@ int cmd_verify(const Args& args) {
     else throw std::runtime_error("unknown option '" + a + "'");
   }
   if (file.empty()) throw std::runtime_error("usage: citylink plugin verify FILE [--config JSON] [--timeout SECONDS] [--json]");
-  if (!nlohmann::json::accept(config)) throw std::runtime_error("--config must be a JSON object text, e.g. '{}'");
+  const auto parsed = nlohmann::json::parse(config, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_object())
+    throw std::runtime_error("--config must be a JSON object text, e.g. '{\"interval_ms\": 100}'");
   const auto timeout = std::chrono::milliseconds(static_cast<long long>(timeout_s * 1000));
 
   std::vector<CheckResult> results;

@@ -15,7 +15,7 @@ commands:
                               run the city described by FILE (until Ctrl-C, or for SECONDS)
   plugin inspect FILE [--json]
                               print a plugin library's descriptors without starting it
-  plugin verify FILE [--config JSON] [--timeout SECONDS]
+  plugin verify FILE [--config JSON] [--timeout SECONDS] [--json]
                               run a plugin through its lifecycle and bad input, in child processes
   version                     print the host and ABI versions
 )";

@@ -48,7 +48,10 @@ struct VerifyHost {
     api.log = [](const citylink_host_api*, citylink_log_level, const char*) {};
     api.get_extension = [](const citylink_host_api*, const char*) -> const void* { return nullptr; };
     api.instance_id = [](const citylink_host_api*) -> const char* { return "verify"; };
-    api.ack = [](const citylink_host_api*, uint64_t) -> citylink_status { return CITYLINK_OK; };
+    // Like the real host: nothing here is durable, so only tag 0 is a valid ack.
+    api.ack = [](const citylink_host_api*, uint64_t tag) -> citylink_status {
+      return tag == 0 ? CITYLINK_OK : CITYLINK_ERR_INVALID_ARGUMENT;
+    };
   }
 };
 
@@ -145,7 +148,9 @@ int cmd_verify_check(const Args& args) {
     if (!subscribes) {
       detail = "has no on_message; nothing to deliver";
     } else {
-      const std::string topic = desc->subscribes.empty() ? "verify.topic" : desc->subscribes.front();
+      std::string topic = desc->subscribes.empty() ? "verify.topic" : desc->subscribes.front();
+      while (!topic.empty() && topic.back() == '.') topic.pop_back();
+      if (topic.empty()) topic = "verify.topic";
       const std::vector<std::string> garbage = {"", std::string("\x0a\xff\xff\xff", 4), random_bytes(257, 2),
                                                 std::string(64, '\xff')};
       int errors = 0;
@@ -163,7 +168,7 @@ int cmd_verify_check(const Args& args) {
       int n = 0;
       for (const auto& prefix : desc->subscribes) {
         std::string topic = prefix;
-        while (!topic.empty() && (topic.back() == '.' || topic.back() == '*')) topic.pop_back();
+        while (!topic.empty() && topic.back() == '.') topic.pop_back();
         if (topic.empty()) topic = "verify";
         for (const auto& schema : schemas) {
           deliver(inst, topic, envelope(topic, schema, random_bytes(48, static_cast<unsigned>(++n))), err);

@@ -1,5 +1,6 @@
 // A publisher's inproc PUSH socket, shared by the plugin's threads behind one mutex.
 #include <citylink/host/logging.hpp>
+#include <citylink/host/packet.hpp>
 #include <citylink/host/router.hpp>
 
 #include <cstring>
@@ -12,7 +13,8 @@ Publisher::Publisher(zmq::context_t& ctx, const std::string& endpoint, uint32_t 
       slot_(slot),
       source_(std::move(source)),
       counters_(std::move(counters)),
-      max_bytes_(opts.max_message_bytes) {
+      max_bytes_(opts.max_message_bytes),
+      room_(packet::stamp_room(source_.size(), 0)) {
   socket_.set(zmq::sockopt::sndhwm, opts.queue_depth);
   // Messages already queued when the instance stops still reach the router.
   socket_.set(zmq::sockopt::linger, 2000);
@@ -52,13 +54,8 @@ citylink_status Publisher::publish(std::string_view topic, const uint8_t* envelo
     say(msg);
     return CITYLINK_ERR_TOO_LARGE;
   }
-  zmq::message_t m(packet::kIntakeHeader + topic.size() + size);
-  auto* p = m.data<char>();
-  const uint16_t tl = static_cast<uint16_t>(topic.size());
-  std::memcpy(p, &slot_, 4);
-  std::memcpy(p + 4, &tl, 2);
-  std::memcpy(p + packet::kIntakeHeader, topic.data(), tl);
-  if (size) std::memcpy(p + packet::kIntakeHeader + tl, envelope, size);
+  zmq::message_t m(packet::size_for(topic.size(), size, room_ + topic.size()));
+  packet::write(m.data<char>(), slot_, topic, envelope, size);
 
   std::lock_guard lk(mu_);
   if (!open_) {

@@ -1,5 +1,6 @@
 // The router thread: validate, stamp, count, forward.
 #include <citylink/host/logging.hpp>
+#include <citylink/host/packet.hpp>
 #include <citylink/host/router.hpp>
 #include <citylink/host/topic.hpp>
 #include <citylink/v1/envelope.pb.h>
@@ -33,7 +34,6 @@ struct Router::Change {
 
 struct Router::Parsed {
   citylink::v1::Envelope envelope;
-  std::string stamps;
   std::vector<Sink*> targets;
 };
 
@@ -168,14 +168,12 @@ void Router::run() {
   apply_changes();
 }
 
-std::string Router::next_id() {
+const std::string& Router::next_id() {
   char buf[24];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, ++id_seq_);
   (void)ec;
-  std::string id;
-  id.reserve(id_prefix_.size() + static_cast<std::size_t>(end - buf));
-  id.append(id_prefix_).append(buf, end);
-  return id;
+  id_.assign(id_prefix_).append(buf, end);
+  return id_;
 }
 
 bool Router::reject(Slot& slot, RejectReason reason, std::string_view topic, const std::string& detail) {
@@ -188,21 +186,15 @@ bool Router::reject(Slot& slot, RejectReason reason, std::string_view topic, con
 
 void Router::route(zmq::message_t& in) {
   using google::protobuf::internal::WireFormatLite;
-  const auto* p = in.data<const char>();
-  const std::size_t n = in.size();
-  if (n < packet::kIntakeHeader) return;
-  uint32_t index;
-  uint16_t tl;
-  std::memcpy(&index, p, 4);
-  std::memcpy(&tl, p + 4, 2);
-  if (index >= slots_.size() || !slots_[index] || packet::kIntakeHeader + tl > n) {
-    log()->error("router: dropped a packet from unknown publisher slot {}", index);
+  const auto view = packet::read(in.data(), in.size());
+  if (!view || view->slot >= slots_.size() || !slots_[view->slot]) {
+    log()->error("router: dropped a packet that is not from a known publisher ({} bytes)", in.size());
     return;
   }
-  Slot& slot = *slots_[index];
-  const std::string_view topic(p + packet::kIntakeHeader, tl);
-  const auto* env = reinterpret_cast<const uint8_t*>(p + packet::kIntakeHeader + tl);
-  const std::size_t env_size = n - packet::kIntakeHeader - tl;
+  Slot& slot = *slots_[view->slot];
+  const std::string_view topic = view->topic;
+  const uint8_t* env = view->envelope;
+  const std::size_t env_size = view->envelope_size;
 
   if (env_size > opts_.max_message_bytes)
     return (void)reject(slot, RejectReason::oversize, topic,
@@ -226,28 +218,37 @@ void Router::route(zmq::message_t& in) {
     return (void)reject(slot, RejectReason::malformed, topic,
                         "the envelope has no schema; set it to the payload's full type name");
 
-  // Stamp. Protobuf keeps the last value of a repeated singular field, so appending the
-  // stamped fields to the plugin's bytes overrides them without re-serialising; only an
-  // envelope that already carries id/source/time is rebuilt, so none of its values survive.
-  const std::string id = next_id();
+  // Stamp. Protobuf keeps the last value of a singular field that appears twice, so the
+  // stamped fields are appended to the plugin's bytes, in the room the publisher left,
+  // and override nothing but absent values. An envelope that already carries
+  // id/source/time is rebuilt instead, so none of the plugin's values survive in the bytes.
+  const std::string& id = next_id();
   const int64_t now = now_unix_ns();
-  std::string body;
-  std::string& stamps = parsed_->stamps;
-  stamps.clear();
-  const bool rebuild = !e.id().empty() || !e.source().empty() || e.time_unix_ns() != 0;
+  const bool stamp_topic = e.topic().empty();
+  const std::size_t need =
+      (stamp_topic ? 1 + WireFormatLite::LengthDelimitedSize(topic.size()) : 0) +
+      1 + WireFormatLite::LengthDelimitedSize(id.size()) + 1 + WireFormatLite::LengthDelimitedSize(slot.source.size()) +
+      1 + WireFormatLite::Int64Size(now);
+  const bool rebuild = !e.id().empty() || !e.source().empty() || e.time_unix_ns() != 0 || need > view->room;
+  zmq::message_t rebuilt;
+  zmq::message_t* out = &in;
   if (rebuild) {
     e.set_id(id);
     e.set_source(slot.source);
     e.set_time_unix_ns(now);
     e.set_topic(std::string(topic));
-    body = e.SerializeAsString();
+    const std::string body = e.SerializeAsString();
+    rebuilt.rebuild(packet::size_for(topic.size(), body.size(), 0));
+    packet::write(rebuilt.data<char>(), view->slot, topic, reinterpret_cast<const uint8_t*>(body.data()), body.size());
+    out = &rebuilt;
   } else {
-    google::protobuf::io::StringOutputStream sos(&stamps);
-    google::protobuf::io::CodedOutputStream out(&sos);
-    if (e.topic().empty()) WireFormatLite::WriteString(citylink::v1::Envelope::kTopicFieldNumber, std::string(topic), &out);
-    WireFormatLite::WriteString(citylink::v1::Envelope::kIdFieldNumber, id, &out);
-    WireFormatLite::WriteString(citylink::v1::Envelope::kSourceFieldNumber, slot.source, &out);
-    WireFormatLite::WriteInt64(citylink::v1::Envelope::kTimeUnixNsFieldNumber, now, &out);
+    uint8_t* w = view->envelope + env_size;
+    if (stamp_topic)
+      w = WireFormatLite::WriteStringToArray(citylink::v1::Envelope::kTopicFieldNumber, std::string(topic), w);
+    w = WireFormatLite::WriteStringToArray(citylink::v1::Envelope::kIdFieldNumber, id, w);
+    w = WireFormatLite::WriteStringToArray(citylink::v1::Envelope::kSourceFieldNumber, slot.source, w);
+    w = WireFormatLite::WriteInt64ToArray(citylink::v1::Envelope::kTimeUnixNsFieldNumber, now, w);
+    packet::grow_envelope(in.data(), static_cast<std::size_t>(w - (view->envelope + env_size)));
   }
   slot.counters->published.fetch_add(1, std::memory_order_relaxed);
   routed_.fetch_add(1, std::memory_order_relaxed);
@@ -263,29 +264,14 @@ void Router::route(zmq::message_t& in) {
       }
     }
   }
-  if (targets.empty()) return;
-
-  const std::size_t body_size = rebuild ? body.size() : env_size + stamps.size();
-  zmq::message_t out(packet::kDeliveryHeader + tl + 1 + body_size);
-  auto* o = out.data<char>();
-  std::memcpy(o, &tl, 2);
-  std::memcpy(o + 2, topic.data(), tl);
-  o[2 + tl] = '\0';
-  char* b = o + 3 + tl;
-  if (rebuild) {
-    std::memcpy(b, body.data(), body.size());
-  } else {
-    std::memcpy(b, env, env_size);
-    std::memcpy(b + env_size, stamps.data(), stamps.size());
-  }
   for (std::size_t i = 0; i < targets.size(); ++i) {
     Sink* sink = targets[i];
     bool sent;
     if (i + 1 == targets.size()) {
-      sent = sink->socket.send(out, zmq::send_flags::dontwait).has_value();
+      sent = sink->socket.send(*out, zmq::send_flags::dontwait).has_value();
     } else {
-      zmq::message_t copy;
-      copy.copy(out);
+      zmq::message_t copy;  // shares the buffer (reference-counted), no copy of the bytes
+      copy.copy(*out);
       sent = sink->socket.send(copy, zmq::send_flags::dontwait).has_value();
     }
     if (!sent) {

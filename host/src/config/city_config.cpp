@@ -218,8 +218,10 @@ CityConfig parse(const YAML::Node& root, const Reader& r, const std::filesystem:
       if (g["subscribe"]) {
         e.subscriptions = r.strings(g["subscribe"], where + ".grants.subscribe");
         for (std::size_t k = 0; k < e.subscriptions->size(); ++k)
-          if ((*e.subscriptions)[k].empty())
-            r.fail(g["subscribe"][k], where + ".grants.subscribe[" + std::to_string(k) + "]", "an empty prefix is not allowed");
+          if ((*e.subscriptions)[k].empty() || (*e.subscriptions)[k].find('*') != std::string::npos)
+            r.fail(g["subscribe"][k], where + ".grants.subscribe[" + std::to_string(k) + "]",
+                   "'" + (*e.subscriptions)[k] + "' is not a topic prefix; subscriptions are plain prefixes such as "
+                   "'camera.' (no '*', not empty)");
       }
     }
     cfg.plugins.push_back(std::move(e));

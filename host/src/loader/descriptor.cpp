@@ -68,7 +68,8 @@ PluginDescriptor copy_descriptor(const citylink_descriptor* raw, const std::stri
     if (!is_valid_topic(t))
       throw LoadError(w + ": publishes '" + t + "', which is not a topic (dotted lower-case words)");
   for (const auto& t : out.subscribes)
-    if (t.empty()) throw LoadError(w + ": subscribes to an empty prefix; use explicit prefixes");
+    if (t.empty() || t.find('*') != std::string::npos)
+      throw LoadError(w + ": subscribes to '" + t + "'; subscriptions are plain topic prefixes such as 'camera.' (no '*', not empty)");
   if (!out.config_schema.empty() && !nlohmann::json::accept(out.config_schema))
     throw LoadError(w + ": config_schema is not valid JSON");
   const auto& kinds = known_plugin_kinds();

@@ -43,7 +43,7 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& 
                     std::to_string(e.struct_size) + " or a NULL function); rebuild it with the CityLink SDK");
 
   if (!e.init(file.c_str()))
-    throw LoadError("plugin file '" + file + "': its init() reported failure; see the plugin's own log lines above");
+    throw LoadError("plugin file '" + file + "': its init() returned failure (0); the library cannot be used (run it under `citylink plugin verify` and check its own documentation for what init needs)");
   lib->initialised_ = true;
 
   const uint32_t n = e.plugin_count();

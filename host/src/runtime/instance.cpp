@@ -2,6 +2,7 @@
 #include <citylink/host/error.hpp>
 #include <citylink/host/instance.hpp>
 #include <citylink/host/logging.hpp>
+#include <citylink/host/packet.hpp>
 #include <citylink/host/router.hpp>
 #include <citylink/host/topic.hpp>
 
@@ -212,15 +213,14 @@ void PluginInstance::dispatch_loop() {
   inbox_.close();
 }
 
-void PluginInstance::deliver(const zmq::message_t& packet) {
-  const auto* p = packet.data<const char>();
-  uint16_t tl;
-  std::memcpy(&tl, p, 2);
+void PluginInstance::deliver(zmq::message_t& raw) {
+  const auto view = packet::read(raw.data(), raw.size());
+  if (!view) return;
   citylink_message msg{};
   msg.struct_size = sizeof(msg);
-  msg.topic = p + 2;
-  msg.envelope = reinterpret_cast<const uint8_t*>(p + 3 + tl);
-  msg.envelope_size = packet.size() - 3 - tl;
+  msg.topic = view->topic.data();
+  msg.envelope = view->envelope;
+  msg.envelope_size = view->envelope_size;
   citylink_error err{};
   err.struct_size = sizeof(err);
   const citylink_status st = instance_->on_message(instance_, &msg, &err);

@@ -22,7 +22,9 @@
 #include <citylink/abi.h>
 #include <citylink/v1/envelope.pb.h>
 
+#include <algorithm>
 #include <array>
+#include <cstddef>
 #include <cstring>
 #include <exception>
 #include <map>
@@ -191,10 +193,13 @@ class Plugin {
 namespace detail {
 
 inline void fill_error(citylink_error* err, citylink_status status, const char* message) noexcept {
-  if (!err) return;
+  // Write only what the caller's struct has room for (an older caller may have a smaller one).
+  if (!err || err->struct_size <= offsetof(citylink_error, message)) return;
   err->code = status;
-  std::strncpy(err->message, message ? message : "", CITYLINK_ERROR_MESSAGE_MAX - 1);
-  err->message[CITYLINK_ERROR_MESSAGE_MAX - 1] = '\0';
+  const std::size_t room =
+      std::min<std::size_t>(err->struct_size - offsetof(citylink_error, message), CITYLINK_ERROR_MESSAGE_MAX);
+  std::strncpy(err->message, message ? message : "", room - 1);
+  err->message[room - 1] = '\0';
 }
 
 // Runs `fn`, turning any exception into a status code and message.
@@ -248,6 +253,7 @@ struct DescriptorStorage {
 struct InstanceBox {
   citylink_instance c{};
   std::unique_ptr<Plugin> plugin;
+  const citylink_host_api* host = nullptr;
 };
 
 inline InstanceBox* box(const citylink_instance* self) {
@@ -258,7 +264,11 @@ inline citylink_status instance_start(const citylink_instance* self, citylink_er
   return guarded(err, [&] { box(self)->plugin->start(); });
 }
 inline void instance_stop(const citylink_instance* self) noexcept {
-  guarded(nullptr, [&] { box(self)->plugin->stop(); });
+  // stop cannot fail in the ABI; an exception is still worth a log line.
+  citylink_error err{};
+  err.struct_size = sizeof(err);
+  if (guarded(&err, [&] { box(self)->plugin->stop(); }) != CITYLINK_OK)
+    Host(box(self)->host).error(std::string("stop threw: ") + err.message);
 }
 inline void instance_destroy(const citylink_instance* self) noexcept {
   delete box(self);
@@ -317,6 +327,7 @@ struct Library {
     if (out || !d || d->cpp.id != plugin_id) return false;
     auto b = std::make_unique<InstanceBox>();
     b->plugin = std::make_unique<P>(Host(host), std::string(config ? config : "{}"));
+    b->host = host;
     b->c.struct_size = sizeof(citylink_instance);
     b->c.descriptor = &d->c;
     b->c.start = &instance_start;

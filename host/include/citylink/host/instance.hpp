@@ -64,7 +64,7 @@ class PluginInstance {
   void dispatch_loop();
   void attach_inbox();
   void detach_inbox();
-  void deliver(const zmq::message_t& packet);
+  void deliver(zmq::message_t& packet);
 
   std::shared_ptr<PluginLibrary> library_;
   InstanceOptions options_;

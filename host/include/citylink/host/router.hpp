@@ -51,6 +51,7 @@ class Publisher {
   std::string source_;
   std::shared_ptr<InstanceCounters> counters_;
   std::size_t max_bytes_;
+  std::size_t room_;  // stamp room each packet reserves for the router
 };
 
 // Where the router delivers messages for one subscriber.
@@ -95,7 +96,7 @@ class Router {
   void apply_changes();
   void route(zmq::message_t& packet);
   bool reject(Slot& slot, RejectReason reason, std::string_view topic, const std::string& detail);
-  std::string next_id();
+  const std::string& next_id();
 
   zmq::context_t& ctx_;
   RouterOptions opts_;
@@ -120,16 +121,10 @@ class Router {
   std::vector<std::unique_ptr<Sink>> sinks_;
   std::string id_prefix_;
   uint64_t id_seq_ = 0;
+  std::string id_;
   struct Parsed;
   std::unique_ptr<Parsed> parsed_;
 };
 
-// Layout of the packets on the inproc hops (internal; remote hops use [topic][envelope]).
-namespace packet {
-// publisher -> router: [u32 slot][u16 topic_len][topic][envelope]
-inline constexpr std::size_t kIntakeHeader = 6;
-// router -> sink: [u16 topic_len][topic]['\0'][envelope]
-inline constexpr std::size_t kDeliveryHeader = 2;
-}  // namespace packet
 
 }  // namespace citylink::host

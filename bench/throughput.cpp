@@ -1,0 +1,89 @@
+// Side-by-side throughput: raw libzmq inproc PUSH/PULL against CityLink's plugin -> router ->
+// plugin path, 200-byte payloads, in one process and one run. Prints both and their ratio.
+//
+//   build/bench/citylink_bench_throughput [MESSAGES] [PAYLOAD_BYTES] [ROUNDS]
+#include <citylink/host/host.hpp>
+#include <citylink/host/logging.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+#include <vector>
+#include <zmq.hpp>
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int kQueueDepth = 10000;  // the host default, used for both sides
+
+double raw_zmq(long n, std::size_t bytes) {
+  zmq::context_t ctx(1);
+  zmq::socket_t pull(ctx, zmq::socket_type::pull);
+  pull.set(zmq::sockopt::rcvhwm, kQueueDepth);
+  pull.bind("inproc://bench-raw");
+  const auto t0 = Clock::now();
+  std::thread producer([&] {
+    zmq::socket_t push(ctx, zmq::socket_type::push);
+    push.set(zmq::sockopt::sndhwm, kQueueDepth);
+    push.connect("inproc://bench-raw");
+    const std::string payload(bytes, 'p');
+    for (long i = 0; i < n; ++i) push.send(zmq::buffer(payload), zmq::send_flags::none);
+  });
+  zmq::message_t m;
+  for (long i = 0; i < n; ++i) (void)pull.recv(m);
+  const auto t1 = Clock::now();
+  producer.join();
+  return n / std::chrono::duration<double>(t1 - t0).count();
+}
+
+double citylink_path(long n, std::size_t bytes) {
+  using namespace citylink::host;
+  const std::string yaml = "city: bench\nhost: {log_level: warn, queue_depth: " + std::to_string(kQueueDepth) +
+                           "}\nplugin_dirs: [" CITYLINK_BENCH_PLUGIN_DIR "]\nplugins:\n"
+                           "  - instance: counter\n    file: bench_plugins.so\n    plugin: kr.citylink.bench.counter\n"
+                           "  - instance: publisher\n    file: bench_plugins.so\n    plugin: kr.citylink.bench.publisher\n"
+                           "    config: {count: " + std::to_string(n) + ", payload_bytes: " + std::to_string(bytes) + "}\n";
+  Host host(parse_city_config(yaml, "bench.yaml", "."));
+  // Load the library outside the timed span so both sides time only message flow.
+  host.registry().library(std::string(CITYLINK_BENCH_PLUGIN_DIR) + "/bench_plugins.so");
+  const auto t0 = Clock::now();
+  host.start();
+  PluginInstance* counter = nullptr;
+  while (!(counter = host.registry().instance("counter"))) std::this_thread::yield();
+  auto counters = counter->counters();
+  while (counters->delivered.load(std::memory_order_relaxed) + counters->dropped_incoming.load() < static_cast<uint64_t>(n))
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  const auto t1 = Clock::now();
+  const auto dropped = counters->dropped_incoming.load();
+  host.stop();
+  if (dropped) std::fprintf(stderr, "note: %llu messages dropped at the subscriber queue\n", (unsigned long long)dropped);
+  return (n - static_cast<long>(dropped)) / std::chrono::duration<double>(t1 - t0).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const long n = argc > 1 ? std::stol(argv[1]) : 1'000'000;
+  const std::size_t bytes = argc > 2 ? std::stoul(argv[2]) : 200;
+  const int rounds = argc > 3 ? std::stoi(argv[3]) : 5;
+  citylink::host::set_log_level("warn");
+  std::vector<double> raw, cl;
+  for (int r = 0; r < rounds; ++r) {  // interleaved, so drift in machine load hits both alike
+    raw.push_back(raw_zmq(n, bytes));
+    cl.push_back(citylink_path(n, bytes));
+    std::printf("round %d: raw libzmq %.0f msg/s, citylink %.0f msg/s\n", r + 1, raw.back(), cl.back());
+  }
+  const double r = median(raw), c = median(cl);
+  std::printf("\nmessages %ld x %zu-byte payload, %d rounds, medians:\n", n, bytes, rounds);
+  std::printf("  raw libzmq inproc PUSH/PULL          %12.0f msg/s\n", r);
+  std::printf("  CityLink plugin -> router -> plugin  %12.0f msg/s\n", c);
+  std::printf("  ratio CityLink / raw                 %12.1f %%\n", 100.0 * c / r);
+  return 0;
+}
