@@ -116,3 +116,18 @@ TEST(Cli, RunsACityForABoundedTimeAndWritesMetrics) {
   const std::string metrics((std::istreambuf_iterator<char>(m)), std::istreambuf_iterator<char>());
   EXPECT_TRUE(has(metrics, "citylink_published_total{instance=\"gauge\"} 5")) << metrics;
 }
+
+TEST(Cli, RunSurvivesAPluginThatCrashesWhileLoading) {
+  TempDir dir;
+  citylink::test::write_file(dir / "city.yaml",
+                             "city: t\nplugin_dirs: [" + std::string(CITYLINK_SAMPLE_PLUGIN_DIR) + ", " +
+                                 CITYLINK_TEST_PLUGIN_DIR +
+                                 "]\nplugins:\n  - instance: crasher\n    file: zoo_crash_on_init.so\n"
+                                 "  - instance: gauge\n    file: water_level_sensor.so\n"
+                                 "    config: {interval_ms: 10, count: 3}\n");
+  const auto r = cli({"run", "--config", (dir / "city.yaml").string(), "--for", "0.5"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "not started: crasher: plugin file")) << r.out;
+  EXPECT_TRUE(has(r.out, "crashed: killed by signal 11 (SIGSEGV) while loading in a probe process")) << r.out;
+  EXPECT_TRUE(has(r.out, "gauge")) << r.out;
+}

@@ -1,6 +1,7 @@
 // `citylink run`: bring a city up from its config and keep it running.
 #include "commands.hpp"
 
+#include <citylink/host/child_process.hpp>
 #include <citylink/host/error.hpp>
 #include <citylink/host/host.hpp>
 #include <citylink/host/logging.hpp>
@@ -36,6 +37,7 @@ int cmd_run(const Args& args) {
     return kUsage;
   }
   host::Host h(std::move(config));
+  h.set_probe_command({host::self_executable(), "__probe"});
   host::log()->info("citylink {} (ABI {}) running city '{}'{}", host::kHostVersion, host::abi_version_string(),
                     h.config().city, seconds > 0 ? " for " + std::to_string(seconds) + " s" : " until Ctrl-C");
   h.start();

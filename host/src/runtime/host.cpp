@@ -1,4 +1,5 @@
 // The host: config in, bus and plugin instances up, counters out.
+#include <citylink/host/child_process.hpp>
 #include <citylink/host/error.hpp>
 #include <citylink/host/host.hpp>
 #include <citylink/host/logging.hpp>
@@ -68,7 +69,29 @@ void Host::start() {
   }
 }
 
+void Host::probe(const std::filesystem::path& file) {
+  if (probe_command_.empty()) return;
+  std::error_code ec;
+  const std::string key = std::filesystem::weakly_canonical(file, ec).string();
+  auto it = probe_failures_.find(key);
+  if (it == probe_failures_.end()) {
+    static constexpr std::chrono::milliseconds kProbeTimeout{10000};
+    auto argv = probe_command_;
+    argv.push_back(key);
+    const auto r = run_child(argv, kProbeTimeout);
+    std::string reason;
+    if (r.timed_out || r.signal)
+      reason = "plugin file '" + key + "' " + describe(r, kProbeTimeout) +
+               " while loading in a probe process; it was not loaded into the host";
+    it = probe_failures_.emplace(key, reason).first;
+  }
+  // A probe that ran and reported an ordinary load error falls through: loading in-process
+  // gives the same error with its full message.
+  if (!it->second.empty()) throw LoadError(it->second);
+}
+
 std::unique_ptr<PluginInstance> Host::create_instance(const PluginEntry& entry) {
+  probe(entry.file);
   auto lib = registry_.library(entry.file);
   std::string plugin_id = entry.plugin_id;
   if (plugin_id.empty()) {

@@ -23,7 +23,7 @@
  *  - Optional features are extensions looked up by a string id that carries its revision
  *    ("citylink.timer/1", "kr.vendor.feature/2"). An id never changes meaning; a new
  *    meaning gets a new id.
- *  - Adding a slot, a field, a status code or an extension bumps the minor version
+ *  - Adding a slot, a field, a status code, a message flag or an extension bumps the minor version
  *    (callers treat an unknown non-zero status as an error). Anything else bumps the
  *    major version, which every plugin then has to be rebuilt for.
  *

@@ -7,6 +7,8 @@
 #include <citylink/host/router.hpp>
 
 #include <chrono>
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +32,11 @@ struct InstanceStatus {
 class Host {
  public:
   explicit Host(CityConfig config);
+
+  // A command that loads a plugin file in a child process and exits 0 when it loads
+  // (`citylink __probe`). When set, start() probes every library this way before loading
+  // it in-process, so a library that crashes or hangs in init is reported, not fatal.
+  void set_probe_command(std::vector<std::string> argv) { probe_command_ = std::move(argv); }
   ~Host();
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;
@@ -56,6 +63,7 @@ class Host {
 
  private:
   std::unique_ptr<PluginInstance> create_instance(const PluginEntry& entry);
+  void probe(const std::filesystem::path& file);
 
   CityConfig config_;
   zmq::context_t ctx_;
@@ -63,6 +71,8 @@ class Host {
   Registry registry_;
   std::vector<InstanceFailure> failures_;
   bool started_ = false;
+  std::vector<std::string> probe_command_;
+  std::map<std::string, std::string> probe_failures_;  // canonical path -> reason
 };
 
 }  // namespace citylink::host
