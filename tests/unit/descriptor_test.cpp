@@ -66,7 +66,13 @@ TEST(Descriptor, RefusesWhatIsUnusable) {
   d = good();
   const char* const bad_pub[] = {"Sensor Reading", nullptr};
   d.publishes = bad_pub;
-  EXPECT_NE(error_of(d).find("not a topic"), std::string::npos);
+  EXPECT_NE(error_of(d).find("neither a topic"), std::string::npos);
+  const char* const star[] = {"*", nullptr};
+  d.publishes = star;
+  EXPECT_NE(error_of(d).find("neither a topic"), std::string::npos);
+  const char* const subtree[] = {"incident.*", nullptr};
+  d.publishes = subtree;
+  EXPECT_EQ(error_of(d), "");
   d = good();
   d.config_schema = "{not json";
   EXPECT_NE(error_of(d).find("config_schema is not valid JSON"), std::string::npos);

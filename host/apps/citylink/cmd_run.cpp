@@ -44,6 +44,7 @@ int cmd_run(const Args& args) {
   h.run_for(std::chrono::milliseconds(static_cast<long long>(seconds * 1000)));
   h.stop();
   std::printf("\n%s", h.status_table().c_str());
+  if (const auto t = h.scenario_table(); !t.empty()) std::printf("\n%s", t.c_str());
   for (const auto& f : h.failures()) std::printf("not started: %s: %s\n", f.instance_id.c_str(), f.reason.c_str());
   if (!metrics_path.empty()) std::ofstream(metrics_path) << h.metrics_prometheus();
   return kOk;

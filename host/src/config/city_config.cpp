@@ -3,6 +3,9 @@
 #include <citylink/host/error.hpp>
 #include <citylink/host/topic.hpp>
 
+#include "../scenarios/catalog.hpp"
+#include "yaml_reader.hpp"
+
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -13,98 +16,6 @@
 
 namespace citylink::host {
 namespace {
-
-class Reader {
- public:
-  Reader(std::string name, std::filesystem::path base) : name_(std::move(name)), base_(std::move(base)) {}
-
-  [[noreturn]] void fail(const YAML::Node& at, const std::string& field, const std::string& what) const {
-    const auto m = at.Mark();
-    std::ostringstream o;
-    o << name_;
-    if (!m.is_null()) o << ':' << (m.line + 1) << ':' << (m.column + 1);
-    o << ": " << field << ": " << what;
-    throw ConfigError(o.str());
-  }
-
-  void only_keys(const YAML::Node& map, const std::string& where, const std::set<std::string>& allowed) const {
-    if (!map.IsMap()) fail(map, where, "expected a mapping (key: value lines)");
-    for (const auto& kv : map) {
-      const auto key = kv.first.as<std::string>();
-      if (!allowed.count(key)) {
-        std::string list;
-        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-        fail(kv.first, where.empty() ? key : where + "." + key,
-             "unknown field '" + key + "'; expected one of: " + list);
-      }
-    }
-  }
-
-  std::string string(const YAML::Node& n, const std::string& field) const {
-    if (!n.IsScalar()) fail(n, field, "expected a text value");
-    return n.as<std::string>();
-  }
-
-  template <class T>
-  T number(const YAML::Node& n, const std::string& field, T lo, T hi) const {
-    T v{};
-    if (!n.IsScalar() || !YAML::convert<T>::decode(n, v)) fail(n, field, "expected a whole number");
-    if (v < lo || v > hi) fail(n, field, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
-    return v;
-  }
-
-  bool boolean(const YAML::Node& n, const std::string& field) const {
-    bool v{};
-    if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) fail(n, field, "expected true or false");
-    return v;
-  }
-
-  std::vector<std::string> strings(const YAML::Node& n, const std::string& field) const {
-    if (!n.IsSequence()) fail(n, field, "expected a list, e.g. [a, b]");
-    std::vector<std::string> out;
-    for (std::size_t i = 0; i < n.size(); ++i) out.push_back(string(n[i], field + "[" + std::to_string(i) + "]"));
-    return out;
-  }
-
-  std::filesystem::path resolve_dir(const std::string& p) const {
-    std::filesystem::path path(p);
-    return path.is_absolute() ? path : (base_ / path).lexically_normal();
-  }
-
-  std::filesystem::path resolve_plugin_file(const YAML::Node& n, const std::string& field, const std::string& value,
-                                            const std::vector<std::filesystem::path>& dirs) const {
-    std::filesystem::path p(value);
-    std::vector<std::filesystem::path> tried;
-    if (p.is_absolute()) {
-      tried.push_back(p);
-    } else if (value.find('/') != std::string::npos) {
-      tried.push_back((base_ / p).lexically_normal());
-    } else {
-      for (const auto& d : dirs) tried.push_back((d / p).lexically_normal());
-      if (const char* env = std::getenv("CITYLINK_PLUGIN_PATH")) {
-        std::stringstream ss(env);
-        std::string d;
-        while (std::getline(ss, d, ':'))
-          if (!d.empty()) tried.push_back((std::filesystem::path(d) / p).lexically_normal());
-      }
-      tried.push_back((base_ / p).lexically_normal());
-    }
-    for (const auto& t : tried)
-      if (std::filesystem::exists(t)) return t;
-    std::string list;
-    for (const auto& t : tried) list += (list.empty() ? "" : ", ") + t.string();
-    fail(n, field, "plugin file '" + value + "' not found (looked at: " + list +
-                       "); build the plugins first, or fix the path (relative paths start at the config file's "
-                       "folder; bare names are searched in plugin_dirs and $CITYLINK_PLUGIN_PATH)");
-  }
-
-  const std::string& name() const { return name_; }
-  const std::filesystem::path& base() const { return base_; }
-
- private:
-  std::string name_;
-  std::filesystem::path base_;
-};
 
 nlohmann::json to_json(const YAML::Node& n) {
   switch (n.Type()) {
@@ -148,11 +59,11 @@ nlohmann::json to_json(const YAML::Node& n) {
   return nullptr;
 }
 
-CityConfig parse(const YAML::Node& root, const Reader& r, const std::filesystem::path& source) {
+CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::filesystem::path& source) {
   CityConfig cfg;
   cfg.source = source;
   if (!root || root.IsNull()) r.fail(root, "(file)", "the config is empty; it needs at least `plugins:`");
-  r.only_keys(root, "", {"citylink", "city", "host", "plugin_dirs", "plugins"});
+  r.only_keys(root, "", {"citylink", "city", "host", "plugin_dirs", "plugins", "scenarios"});
   if (root["citylink"]) {
     const int v = r.number<int>(root["citylink"], "citylink", 0, 1000);
     if (v != 1) r.fail(root["citylink"], "citylink", "config format " + std::to_string(v) + " is not supported; this host reads format 1");
@@ -172,6 +83,12 @@ CityConfig parse(const YAML::Node& root, const Reader& r, const std::filesystem:
   }
   if (root["plugin_dirs"])
     for (const auto& d : r.strings(root["plugin_dirs"], "plugin_dirs")) cfg.plugin_dirs.push_back(r.resolve_dir(d));
+
+  if (root["scenarios"]) {
+    cfg.scenarios = root["scenarios"];
+    scenarios::build_scenarios(cfg.scenarios, r);  // only to report mistakes now, with their lines
+  }
+  cfg.base_dir = r.base();
 
   const auto plugins = root["plugins"];
   if (!plugins) r.fail(root, "plugins", "missing; list the plugin instances the city enables");
@@ -232,7 +149,7 @@ CityConfig parse(const YAML::Node& root, const Reader& r, const std::filesystem:
 }  // namespace
 
 CityConfig parse_city_config(const std::string& text, const std::string& name, const std::filesystem::path& base_dir) {
-  Reader r(name, base_dir);
+  ConfigReader r(name, base_dir);
   YAML::Node root;
   try {
     root = YAML::Load(text);

@@ -64,9 +64,12 @@ PluginDescriptor copy_descriptor(const citylink_descriptor* raw, const std::stri
   if (!std::regex_match(out.version, semver_re))
     throw LoadError(w + ": version '" + out.version + "' is not semver (MAJOR.MINOR.PATCH)");
   if (out.kind.empty()) throw LoadError(w + ": the descriptor has no kind (camera, analytics, sensor, sink, ...)");
+  // A plugin may declare a subtree ("incident.*") when it publishes several topics under
+  // it; "*" is left to the city config, which grants it explicitly when it must.
   for (const auto& t : out.publishes)
-    if (!is_valid_topic(t))
-      throw LoadError(w + ": publishes '" + t + "', which is not a topic (dotted lower-case words)");
+    if (t == "*" || !is_valid_grant(t))
+      throw LoadError(w + ": publishes '" + t + "', which is neither a topic (dotted lower-case words) nor a subtree "
+                      "such as 'incident.*'");
   for (const auto& t : out.subscribes)
     if (t.empty() || t.find('*') != std::string::npos)
       throw LoadError(w + ": subscribes to '" + t + "'; subscriptions are plain topic prefixes such as 'camera.' (no '*', not empty)");

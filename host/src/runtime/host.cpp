@@ -3,6 +3,10 @@
 #include <citylink/host/error.hpp>
 #include <citylink/host/host.hpp>
 #include <citylink/host/logging.hpp>
+#include <citylink/host/scenarios/engine.hpp>
+
+#include "../config/yaml_reader.hpp"
+#include "../scenarios/catalog.hpp"
 
 #include <atomic>
 #include <csignal>
@@ -33,6 +37,7 @@ Host::Host(CityConfig config) : config_(std::move(config)), ctx_(1) {
 
 Host::~Host() {
   stop();
+  engine_.reset();
   registry_.clear();
   router_.reset();
 }
@@ -43,6 +48,11 @@ void Host::start() {
   router_->start();
   log()->info("city '{}': starting {} plugin instance(s) from {}", config_.city, config_.plugins.size(),
               config_.source.string());
+  auto scenario_list = scenarios::build_scenarios(config_.scenarios, ConfigReader(config_.source.string(), config_.base_dir));
+  if (!scenario_list.empty()) {
+    engine_ = std::make_unique<scenarios::ScenarioEngine>(std::move(scenario_list), *router_, ctx_);
+    engine_->start();
+  }
   // Create everything first so every subscriber's queue exists before the first publisher
   // starts: start order in the config then cannot lose messages.
   std::vector<std::unique_ptr<PluginInstance>> created;
@@ -130,6 +140,7 @@ std::unique_ptr<PluginInstance> Host::create_instance(const PluginEntry& entry) 
 void Host::stop() {
   if (!started_) return;
   started_ = false;
+  if (engine_) engine_->stop();
   registry_.stop_all();
   router_->stop();
 }
@@ -150,6 +161,8 @@ std::vector<InstanceStatus> Host::status() const {
   for (const auto& i : registry_.instances())
     out.push_back({i->id(), i->plugin_id(), to_string(i->state()), i->counters()->snapshot()});
   for (const auto& f : failures_) out.push_back({f.instance_id, "", "failed", {}});
+  if (engine_) out.push_back({scenarios::ScenarioEngine::kSource, "", engine_->running() ? "running" : "stopped",
+                   engine_->bus_counters()->snapshot()});
   return out;
 }
 
@@ -181,6 +194,19 @@ std::string Host::metrics_prometheus() const {
         << to_string(static_cast<RejectReason>(r)) << "\"} " << s.counters.rejected[r] << '\n';
   o << "# HELP citylink_instance_up 1 when the instance is running.\n# TYPE citylink_instance_up gauge\n";
   for (const auto& s : st) o << "citylink_instance_up{instance=\"" << s.instance_id << "\"} " << (s.state == "running") << '\n';
+  return o.str();
+}
+
+std::string Host::scenario_table() const {
+  if (!engine_) return "";
+  std::ostringstream o;
+  char line[256];
+  std::snprintf(line, sizeof line, "%-50s %10s\n", "scenario engine", "count");
+  o << line;
+  for (const auto& [key, n] : engine_->counters()) {
+    std::snprintf(line, sizeof line, "%-50s %10llu\n", key.c_str(), static_cast<unsigned long long>(n));
+    o << line;
+  }
   return o.str();
 }
 

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <vector>
+#include <yaml-cpp/yaml.h>
 
 namespace citylink::host {
 
@@ -28,6 +29,8 @@ struct HostSettings {
 
 struct CityConfig {
   std::filesystem::path source;     // the file it came from ("<string>" when parsed from text)
+  std::filesystem::path base_dir;   // relative paths start here
+  YAML::Node scenarios;             // the `scenarios:` mapping, checked at load (see scenarios/catalog)
   std::string city = "unnamed-city";
   HostSettings host;
   std::vector<std::filesystem::path> plugin_dirs;

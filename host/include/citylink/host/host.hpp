@@ -15,6 +15,9 @@
 #include <zmq.hpp>
 
 namespace citylink::host {
+namespace scenarios {
+class ScenarioEngine;
+}
 
 // A plugin entry the host could not bring up, and why. The host runs without it.
 struct InstanceFailure {
@@ -55,11 +58,15 @@ class Host {
   Registry& registry() { return registry_; }
   zmq::context_t& context() { return ctx_; }
   const std::vector<InstanceFailure>& failures() const { return failures_; }
+  // The scenario engine, when the city config enables any scenario; else nullptr.
+  scenarios::ScenarioEngine* scenario_engine() { return engine_.get(); }
   std::vector<InstanceStatus> status() const;
   // Counters in the Prometheus text exposition format.
   std::string metrics_prometheus() const;
   // A fixed-width table of the counters, for the terminal.
   std::string status_table() const;
+  // The scenario engine's counters (decisions, refusals, outputs by topic), for the terminal.
+  std::string scenario_table() const;
 
  private:
   std::unique_ptr<PluginInstance> create_instance(const PluginEntry& entry);
@@ -72,6 +79,7 @@ class Host {
   std::vector<InstanceFailure> failures_;
   bool started_ = false;
   std::vector<std::string> probe_command_;
+  std::unique_ptr<scenarios::ScenarioEngine> engine_;
   std::map<std::string, std::string> probe_failures_;  // canonical path -> reason
 };
 

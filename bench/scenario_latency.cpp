@@ -1,0 +1,115 @@
+// End-to-end 112 latency: a 112UC001 report published on the real router -> scenario
+// engine (camera registry with 10,000 cameras, 112 emergency video) -> VideoShareGrant
+// received by a subscriber. Baseline in the same run: the same publish -> router ->
+// subscriber hop without the engine. Prints p50/p99 of both.
+//
+//   build/bench/citylink_bench_scenario_latency [CAMERAS] [REPORTS]
+#include <citylink/host/host.hpp>
+#include <citylink/host/logging.hpp>
+#include <citylink/host/packet.hpp>
+#include <citylink/host/scenarios/engine.hpp>
+#include <citylink/v1/camera.pb.h>
+#include <citylink/v1/envelope.pb.h>
+#include <citylink/v1/platform_event.pb.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <thread>
+
+using namespace citylink::host;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string envelope(const google::protobuf::Message& m) {
+  citylink::v1::Envelope e;
+  e.set_schema(m.GetTypeName());
+  e.set_payload(m.SerializeAsString());
+  return e.SerializeAsString();
+}
+
+void send(Publisher& p, const std::string& topic, const std::string& bytes) {
+  while (p.publish(topic, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), nullptr) ==
+         CITYLINK_ERR_BACKPRESSURE)
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+}
+
+double pct(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v[static_cast<std::size_t>(p * (v.size() - 1))];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int cameras = argc > 1 ? std::stoi(argv[1]) : 10000;
+  const int reports = argc > 2 ? std::stoi(argv[2]) : 2000;
+  set_log_level("warn");
+  Host host(parse_city_config("city: bench\nhost: {log_level: warn}\nscenarios:\n  emergency_video_112: {}\nplugins: []\n",
+                              "bench.yaml", "."));
+  host.start();
+  auto feed = host.router().add_publisher("bench-feed", {"*"}, std::make_shared<InstanceCounters>());
+  feed->open();
+  zmq::socket_t sink(host.context(), zmq::socket_type::pull);
+  sink.set(zmq::sockopt::rcvtimeo, 2000);
+  const std::string endpoint = host.router().endpoint_prefix() + "/bench-sink";
+  sink.bind(endpoint);
+  host.router().add_sink(SinkSpec{"bench-sink", {"grant.video.", "bench.echo"}, endpoint,
+                                  std::make_shared<InstanceCounters>(), false, 0});
+
+  // A square grid of cameras, 50 m apart, around Seoul City Hall.
+  const double lat0 = 37.5663, lon0 = 126.9779, m_lat = 1 / 111000.0, m_lon = 1 / (111000.0 * std::cos(lat0 * M_PI / 180));
+  const int side = static_cast<int>(std::ceil(std::sqrt(cameras)));
+  for (int i = 0; i < cameras; ++i) {
+    citylink::v1::CameraInfo c;
+    c.set_camera_id("cam-" + std::to_string(i));
+    c.mutable_position()->set_lat(lat0 + (i / side) * 50 * m_lat);
+    c.mutable_position()->set_lon(lon0 + (i % side) * 50 * m_lon);
+    c.set_field_of_view_deg(90);
+    c.set_range_m(80);
+    c.set_stream_uri("rtsp://vms.bench/cam-" + std::to_string(i));
+    c.set_status(citylink::v1::CAMERA_STATE_ONLINE);
+    send(*feed, "camera.info", envelope(c));
+  }
+  while (host.scenario_engine()->counters()["camera_registry/cameras_announced"] < static_cast<uint64_t>(cameras))
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> along(0, (side - 1) * 50.0);
+  std::vector<double> engine_us, bus_us;
+  zmq::message_t m;
+  int lost = 0;
+  for (int i = 0; i < reports; ++i) {
+    // Baseline: the same hop without the engine.
+    citylink::v1::PlatformEvent echo;
+    echo.set_occurrence_number("echo");
+    auto t0 = Clock::now();
+    send(*feed, "bench.echo", envelope(echo));
+    if (!sink.recv(m)) ++lost;
+    bus_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+
+    citylink::v1::PlatformEvent ev;
+    ev.set_event_code("112UC001");
+    ev.set_occurrence_number("112-bench-" + std::to_string(i));
+    ev.set_status(citylink::v1::EVENT_STATUS_OCCURRED);
+    ev.mutable_location()->set_lat(lat0 + along(rng) * m_lat);
+    ev.mutable_location()->set_lon(lon0 + along(rng) * m_lon);
+    t0 = Clock::now();
+    send(*feed, "incident.112", envelope(ev));
+    if (!sink.recv(m)) ++lost;
+    engine_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  }
+  host.router().remove_sink("bench-sink");
+  feed->close();
+  host.stop();
+  std::printf("%d cameras registered, %d reports (lost: %d)\n", cameras, reports, lost);
+  std::printf("  bus only   publish -> router -> subscriber         p50 %7.1f us   p99 %7.1f us\n", pct(bus_us, 0.5),
+              pct(bus_us, 0.99));
+  std::printf("  112 report -> engine -> VideoShareGrant received    p50 %7.1f us   p99 %7.1f us\n",
+              pct(engine_us, 0.5), pct(engine_us, 0.99));
+  std::printf("  engine adds (p50)                                   %7.1f us\n", pct(engine_us, 0.5) - pct(bus_us, 0.5));
+  return lost ? 1 : 0;
+}

@@ -1,0 +1,75 @@
+// The scenario engine: one host component on the bus that keeps the camera registry and
+// the incident book, and runs the platform scenarios configured for the city.
+#pragma once
+
+#include <citylink/host/camera_registry.hpp>
+#include <citylink/host/counters.hpp>
+#include <citylink/host/scenarios/scenario.hpp>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+#include <zmq.hpp>
+
+namespace citylink::host {
+class Router;
+class Publisher;
+}  // namespace citylink::host
+
+namespace citylink::host::scenarios {
+
+class ScenarioEngine : private ScenarioContext {
+ public:
+  static constexpr const char* kSource = "scenario-engine";
+
+  ScenarioEngine(std::vector<std::unique_ptr<Scenario>> scenarios, Router& router, zmq::context_t& ctx);
+  ~ScenarioEngine() override;
+
+  // Subscribes to camera.*, incident.*, sensor.reading and analytics.tracking and starts the thread.
+  void start();
+  void stop();
+
+  // Counters per scenario and reason ("emergency_video_112/no_cameras" -> 2), and per input.
+  std::map<std::string, uint64_t> counters() const;
+  std::shared_ptr<InstanceCounters> bus_counters() const { return bus_counters_; }
+  bool running() const { return running_; }
+
+ private:
+  void loop();
+  void handle(const uint8_t* envelope, std::size_t size);
+  void tick();
+  void on_grant(const citylink::v1::VideoShareGrant& g);
+  void count(const std::string& key);
+
+  // ScenarioContext
+  int64_t now_ns() const override;
+  const CameraRegistry& cameras() const override { return cameras_; }
+  const IncidentBook& incidents() const override { return incidents_; }
+  GrantBook& grants() override { return grants_; }
+  void emit(const std::string& topic, const google::protobuf::Message& message,
+            const std::string& correlation_id) override;
+  void audit(citylink::v1::AuditRecord record) override;
+  void reject(const std::string& scenario, const std::string& reason, const std::string& detail) override;
+  void note(const std::string& scenario, const std::string& line) override;
+
+  std::vector<std::unique_ptr<Scenario>> scenarios_;
+  Router& router_;
+  zmq::context_t& ctx_;
+  CameraRegistry cameras_;
+  IncidentBook incidents_;
+  GrantBook grants_;
+  std::shared_ptr<InstanceCounters> bus_counters_;
+  std::shared_ptr<Publisher> publisher_;
+  zmq::socket_t inbox_;
+  std::thread thread_;
+  std::atomic<bool> running_{false};
+  mutable std::mutex counters_mu_;
+  std::map<std::string, uint64_t> counters_;
+  uint64_t audit_seq_ = 0;
+};
+
+}  // namespace citylink::host::scenarios

@@ -1,0 +1,60 @@
+// Time-limited video share grants: issue, renew, expire, revoke — each one published and audited.
+#pragma once
+
+#include <citylink/v1/camera.pb.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace citylink::host::scenarios {
+
+struct GrantRequest {
+  std::string incident_id;
+  std::string recipient;
+  std::vector<std::string> camera_ids;
+  std::vector<std::string> stream_uris;
+  std::string purpose;
+  std::string legal_basis;
+  int64_t lifetime_ns = 0;
+  std::string reason;
+};
+
+// The topic a recipient's grants travel on: "grant.video.<recipient>" ("grant.video.112",
+// "grant.video.moj"), so each agency subscribes to its own grants only.
+std::string grant_topic(const std::string& recipient);
+
+class GrantBook {
+ public:
+  // Called for every grant state change (issue, renew, expire, revoke) with the message to publish.
+  using Sink = std::function<void(const citylink::v1::VideoShareGrant&)>;
+  explicit GrantBook(Sink sink) : sink_(std::move(sink)) {}
+
+  const citylink::v1::VideoShareGrant& issue(const GrantRequest& r, int64_t now_ns);
+  // Extends a live grant by its original lifetime; false with `why` for an unknown or expired one.
+  bool renew(const std::string& grant_id, int64_t now_ns, std::string* why);
+  // Revokes every live grant of the incident; returns how many.
+  int revoke_incident(const std::string& incident_id, const std::string& reason, int64_t now_ns);
+  // Expires grants whose time is up; returns how many.
+  int expire(int64_t now_ns);
+
+  // The live grant of this incident for this recipient, or nullptr.
+  const citylink::v1::VideoShareGrant* live_for(const std::string& incident_id, const std::string& recipient) const;
+  std::size_t live_count() const;
+  // Every live grant (for renewal decisions).
+  std::vector<citylink::v1::VideoShareGrant> live() const;
+
+ private:
+  struct Entry {
+    citylink::v1::VideoShareGrant grant;
+    int64_t lifetime_ns = 0;
+    bool live = true;
+  };
+  Sink sink_;
+  std::map<std::string, Entry> grants_;
+  uint64_t seq_ = 0;
+};
+
+}  // namespace citylink::host::scenarios

@@ -1,0 +1,30 @@
+// Sharing camera video with an agency: one grant, one audit record; revoking likewise.
+// Used by every scenario that hands out video (112 emergency video, electronic anklet).
+#pragma once
+
+#include <citylink/host/scenarios/scenario.hpp>
+
+namespace citylink::host::scenarios {
+
+struct VideoPolicy {
+  std::string recipient;
+  std::string purpose;
+  std::string legal_basis;
+  int64_t lifetime_ns = 20LL * 60 * 1'000'000'000;
+  int64_t renew_before_ns = 60LL * 1'000'000'000;
+};
+
+// "15 s", "20 min".
+std::string duration_text(int64_t ns);
+
+// Issues a grant for `hits` to the policy's recipient and audits it. Returns the grant id.
+std::string share_video(const char* scenario, const VideoPolicy& p, const std::string& incident_id, const std::vector<CameraHit>& hits,
+                        const std::string& why, ScenarioContext& ctx);
+
+// Revokes the incident's live grants and audits it; returns how many.
+int revoke_video(const char* scenario, const VideoPolicy& p, const std::string& incident_id, const std::string& why, ScenarioContext& ctx);
+
+// Renews the policy's grants of open incidents with `event_code` that expire within renew_before_ns.
+void renew_open(const VideoPolicy& p, const std::string& event_code, const char* scenario, ScenarioContext& ctx);
+
+}  // namespace citylink::host::scenarios

@@ -1,0 +1,29 @@
+// 112 emergency video: pick the nearest live cameras, grant, audit, renew, revoke.
+#include <citylink/host/scenarios/emergency_video_112.hpp>
+
+namespace citylink::host::scenarios {
+
+void EmergencyVideo112::on_incident(const citylink::v1::PlatformEvent& ev, Change change, ScenarioContext& ctx) {
+  if (ev.event_code() != "112UC001") return;
+  const std::string& id = ev.occurrence_number();
+  if (change == Change::closed) {
+    revoke_video(name(), c_.video, id, "incident closed (status " + std::to_string(ev.status()) + ")", ctx);
+    return;
+  }
+  if (change == Change::updated) {
+    // A moved position re-picks the cameras: the old grant goes, a new one covers the new scene.
+    revoke_video(name(), c_.video, id, "incident updated; cameras re-chosen for the current position", ctx);
+  }
+  const auto& at = ev.location();
+  const auto hits = ctx.cameras().within(at.lat(), at.lon(), c_.radius_m, c_.max_cameras, ctx.now_ns());
+  if (hits.empty()) {
+    ctx.reject(name(), "no_cameras",
+               "incident " + id + ": no live camera within " + std::to_string(static_cast<int>(c_.radius_m)) + " m");
+    return;
+  }
+  share_video(name(), c_.video, id, hits, change == Change::opened ? "112 report with a position" : "112 report updated", ctx);
+}
+
+void EmergencyVideo112::on_tick(ScenarioContext& ctx) { renew_open(c_.video, "112UC001", name(), ctx); }
+
+}  // namespace citylink::host::scenarios

@@ -1,0 +1,212 @@
+// The scenario engine's thread: registry and incident bookkeeping, then the scenarios.
+#include <citylink/host/geo.hpp>
+#include <citylink/host/logging.hpp>
+#include <citylink/host/packet.hpp>
+#include <citylink/host/router.hpp>
+#include <citylink/host/scenarios/engine.hpp>
+#include <citylink/v1/camera.pb.h>
+#include <citylink/v1/envelope.pb.h>
+
+#include <chrono>
+#include <cmath>
+
+namespace citylink::host::scenarios {
+namespace {
+
+// The topics the engine publishes; its grants on the bus.
+const std::vector<std::string> kEngineGrants = {"grant.video", "dispatch.*", "audit.*", "camera.ptz",
+                                                "incident.disaster"};
+const std::vector<std::string> kEngineSubscriptions = {"camera.info", "camera.status", "incident.",
+                                                       "sensor.reading", "analytics.tracking"};
+constexpr auto kTick = std::chrono::milliseconds(100);
+
+}  // namespace
+
+ScenarioEngine::ScenarioEngine(std::vector<std::unique_ptr<Scenario>> scenarios, Router& router, zmq::context_t& ctx)
+    : scenarios_(std::move(scenarios)),
+      router_(router),
+      ctx_(ctx),
+      grants_([this](const citylink::v1::VideoShareGrant& g) { on_grant(g); }),
+      bus_counters_(std::make_shared<InstanceCounters>()) {}
+
+ScenarioEngine::~ScenarioEngine() { stop(); }
+
+void ScenarioEngine::start() {
+  if (running_) return;
+  publisher_ = router_.add_publisher(kSource, kEngineGrants, bus_counters_);
+  publisher_->open();
+  const std::string endpoint = router_.endpoint_prefix() + "/sink/" + kSource;
+  inbox_ = zmq::socket_t(ctx_, zmq::socket_type::pull);
+  inbox_.set(zmq::sockopt::rcvhwm, router_.options().queue_depth);
+  inbox_.set(zmq::sockopt::rcvtimeo, static_cast<int>(kTick.count()));
+  inbox_.bind(endpoint);
+  router_.add_sink(SinkSpec{kSource, kEngineSubscriptions, endpoint, bus_counters_, false, 0});
+  running_ = true;
+  thread_ = std::thread([this] { loop(); });
+  std::string names;
+  for (const auto& s : scenarios_) names += (names.empty() ? "" : ", ") + std::string(s->name());
+  log()->info("[{}] started with scenarios: {}", kSource, names.empty() ? "(none)" : names);
+}
+
+void ScenarioEngine::stop() {
+  if (!running_) return;
+  router_.remove_sink(kSource);
+  running_ = false;
+  if (thread_.joinable()) thread_.join();
+  publisher_->close();
+}
+
+void ScenarioEngine::loop() {
+  auto next_tick = std::chrono::steady_clock::now() + kTick;
+  zmq::message_t m;
+  while (true) {
+    const bool got = inbox_.recv(m).has_value();
+    if (got) {
+      if (const auto v = packet::read(m.data(), m.size())) handle(v->envelope, v->envelope_size);
+    } else if (!running_) {
+      while (inbox_.recv(m, zmq::recv_flags::dontwait))
+        if (const auto v = packet::read(m.data(), m.size())) handle(v->envelope, v->envelope_size);
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= next_tick) {
+      tick();
+      next_tick = std::chrono::steady_clock::now() + kTick;
+    }
+  }
+  inbox_.close();
+}
+
+void ScenarioEngine::handle(const uint8_t* bytes, std::size_t size) {
+  citylink::v1::Envelope env;
+  if (!env.ParseFromArray(bytes, static_cast<int>(size))) return reject("engine", "malformed", "unparsable envelope");
+  const std::string& topic = env.topic();
+  bus_counters_->delivered.fetch_add(1, std::memory_order_relaxed);
+  try {
+    if (topic == "camera.info") {
+      citylink::v1::CameraInfo info;
+      if (!info.ParseFromString(env.payload()) || env.schema() != info.GetTypeName())
+        return reject("camera_registry", "malformed", "camera.info from " + env.source() + " is not a CameraInfo");
+      const std::string why = cameras_.upsert(info, now_ns());
+      if (!why.empty()) return reject("camera_registry", "invalid_camera", why);
+      return count("camera_registry/cameras_announced");
+    }
+    if (topic == "camera.status") {
+      citylink::v1::CameraStatus st;
+      if (!st.ParseFromString(env.payload()) || env.schema() != st.GetTypeName())
+        return reject("camera_registry", "malformed", "camera.status from " + env.source() + " is not a CameraStatus");
+      if (!cameras_.update_status(st, now_ns()))
+        return reject("camera_registry", "unknown_camera", "status for unknown camera '" + st.camera_id() + "'");
+      return;
+    }
+    if (topic.rfind("incident.", 0) == 0) {
+      citylink::v1::PlatformEvent ev;
+      if (!ev.ParseFromString(env.payload()) || env.schema() != ev.GetTypeName())
+        return reject("incidents", "malformed", topic + " from " + env.source() + " is not a PlatformEvent");
+      std::string why;
+      // Disaster events are raised by the engine itself from readings; others need a position.
+      const auto change = incidents_.apply(ev, /*needs_position*/ true, &why);
+      if (!change) return reject("incidents", "rejected", why);
+      count(std::string("incidents/") + (*change == Change::opened ? "opened" : *change == Change::closed ? "closed" : "updated"));
+      for (auto& s : scenarios_) s->on_incident(ev, *change, *this);
+      return;
+    }
+    if (topic == "sensor.reading") {
+      citylink::v1::SensorReading r;
+      if (!r.ParseFromString(env.payload()) || env.schema() != r.GetTypeName())
+        return reject("sensors", "malformed", "sensor.reading from " + env.source() + " is not a SensorReading");
+      if (!std::isfinite(r.value()))
+        return reject("sensors", "not_a_number", "reading of " + r.sensor_id() + " is not a finite number");
+      for (auto& s : scenarios_) s->on_reading(r, *this);
+      return;
+    }
+    if (topic == "analytics.tracking") {
+      citylink::v1::TrackingInfo t;
+      if (!t.ParseFromString(env.payload()) || env.schema() != t.GetTypeName())
+        return reject("tracking", "malformed", "analytics.tracking from " + env.source() + " is not a TrackingInfo");
+      if (!cameras_.find(t.camera_id()))
+        return reject("tracking", "unknown_camera", "track " + t.track_id() + " on unknown camera '" + t.camera_id() + "'");
+      if (t.has_position() && !geo::valid_wgs84(t.position().lat(), t.position().lon()))
+        return reject("tracking", "bad_position", "track " + t.track_id() + ": position outside WGS84 range");
+      for (auto& s : scenarios_) s->on_tracking(t, *this);
+      return;
+    }
+  } catch (const std::exception& e) {
+    reject("engine", "exception", std::string("while handling ") + topic + ": " + e.what());
+  }
+}
+
+void ScenarioEngine::on_grant(const citylink::v1::VideoShareGrant& g) {
+  emit(grant_topic(g.recipient()), g, g.incident_id());
+  if (g.action() != citylink::v1::VideoShareGrant::ACTION_EXPIRE) return;
+  // Scenarios audit what they decide; a grant running out is the engine's to record.
+  note("grants", g.incident_id() + ": grant " + g.grant_id() + " to " + g.recipient() + " expired");
+  citylink::v1::AuditRecord a;
+  a.set_action("video_grant.expire");
+  a.set_recipient(g.recipient());
+  a.set_incident_id(g.incident_id());
+  for (const auto& id : g.camera_ids()) a.add_camera_ids(id);
+  a.set_purpose(g.purpose());
+  a.set_legal_basis(g.legal_basis());
+  a.set_valid_until_unix_ns(g.expires_unix_ns());
+  a.set_detail("grant " + g.grant_id() + " lifetime ended");
+  audit(std::move(a));
+}
+
+void ScenarioEngine::tick() {
+  grants_.expire(now_ns());
+  for (auto& s : scenarios_) s->on_tick(*this);
+}
+
+int64_t ScenarioEngine::now_ns() const {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void ScenarioEngine::emit(const std::string& topic, const google::protobuf::Message& message,
+                          const std::string& correlation_id) {
+  citylink::v1::Envelope env;
+  env.set_topic(topic);
+  env.set_schema(message.GetTypeName());
+  message.SerializeToString(env.mutable_payload());
+  env.set_correlation_id(correlation_id);
+  const std::string bytes = env.SerializeAsString();
+  std::string why;
+  const auto st = publisher_->publish(topic, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &why);
+  if (st != CITYLINK_OK) log()->error("[{}] could not publish on {}: {}", kSource, topic, why);
+  count("emitted/" + topic);
+}
+
+void ScenarioEngine::audit(citylink::v1::AuditRecord record) {
+  record.set_record_id("A-" + std::to_string(++audit_seq_));
+  record.set_actor(kSource);
+  record.set_time_unix_ns(now_ns());
+  const std::string topic = "audit." + record.action().substr(0, record.action().find('.'));
+  emit(topic, record, record.incident_id());
+}
+
+void ScenarioEngine::reject(const std::string& scenario, const std::string& reason, const std::string& detail) {
+  const std::string key = scenario + "/" + reason;
+  uint64_t n;
+  {
+    std::lock_guard lk(counters_mu_);
+    n = ++counters_[key];
+  }
+  if (n <= 5 || n % 1000 == 0) log()->warn("[{}] {} rejected ({}, #{}): {}", kSource, scenario, reason, n, detail);
+}
+
+void ScenarioEngine::note(const std::string& scenario, const std::string& line) {
+  count(scenario + "/fired");
+  log()->info("[{}] {}: {}", kSource, scenario, line);
+}
+
+void ScenarioEngine::count(const std::string& key) {
+  std::lock_guard lk(counters_mu_);
+  ++counters_[key];
+}
+
+std::map<std::string, uint64_t> ScenarioEngine::counters() const {
+  std::lock_guard lk(counters_mu_);
+  return counters_;
+}
+
+}  // namespace citylink::host::scenarios

@@ -1,0 +1,103 @@
+// Video share grants and their lifetimes.
+#include <citylink/host/scenarios/grants.hpp>
+
+namespace citylink::host::scenarios {
+
+using citylink::v1::VideoShareGrant;
+
+std::string grant_topic(const std::string& recipient) {
+  std::string t = "grant.video.";
+  for (char c : recipient) {
+    if (c >= 'A' && c <= 'Z') t += static_cast<char>(c - 'A' + 'a');
+    else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-') t += c;
+    else t += '-';
+  }
+  return recipient.empty() ? "grant.video.unknown" : t;
+}
+
+const VideoShareGrant& GrantBook::issue(const GrantRequest& r, int64_t now_ns) {
+  Entry e;
+  auto& g = e.grant;
+  g.set_grant_id("G-" + r.incident_id + "-" + std::to_string(++seq_));
+  g.set_incident_id(r.incident_id);
+  g.set_recipient(r.recipient);
+  for (const auto& c : r.camera_ids) g.add_camera_ids(c);
+  for (const auto& u : r.stream_uris) g.add_stream_uris(u);
+  g.set_purpose(r.purpose);
+  g.set_legal_basis(r.legal_basis);
+  g.set_issued_unix_ns(now_ns);
+  g.set_expires_unix_ns(now_ns + r.lifetime_ns);
+  g.set_action(VideoShareGrant::ACTION_ISSUE);
+  g.set_reason(r.reason);
+  e.lifetime_ns = r.lifetime_ns;
+  auto [it, fresh] = grants_.emplace(g.grant_id(), std::move(e));
+  (void)fresh;
+  sink_(it->second.grant);
+  return it->second.grant;
+}
+
+bool GrantBook::renew(const std::string& grant_id, int64_t now_ns, std::string* why) {
+  auto it = grants_.find(grant_id);
+  if (it == grants_.end()) {
+    if (why) *why = "grant " + grant_id + " does not exist";
+    return false;
+  }
+  Entry& e = it->second;
+  if (!e.live || e.grant.expires_unix_ns() <= now_ns) {
+    if (why) *why = "grant " + grant_id + " has expired or was revoked; issue a new one instead of renewing";
+    return false;
+  }
+  e.grant.set_expires_unix_ns(now_ns + e.lifetime_ns);
+  e.grant.set_action(VideoShareGrant::ACTION_RENEW);
+  e.grant.set_reason("renewed while the incident is open");
+  sink_(e.grant);
+  return true;
+}
+
+int GrantBook::revoke_incident(const std::string& incident_id, const std::string& reason, int64_t now_ns) {
+  int n = 0;
+  for (auto& [id, e] : grants_) {
+    if (!e.live || e.grant.incident_id() != incident_id) continue;
+    e.live = false;
+    e.grant.set_action(VideoShareGrant::ACTION_REVOKE);
+    e.grant.set_expires_unix_ns(now_ns);
+    e.grant.set_reason(reason);
+    sink_(e.grant);
+    ++n;
+  }
+  return n;
+}
+
+int GrantBook::expire(int64_t now_ns) {
+  int n = 0;
+  for (auto& [id, e] : grants_) {
+    if (!e.live || e.grant.expires_unix_ns() > now_ns) continue;
+    e.live = false;
+    e.grant.set_action(VideoShareGrant::ACTION_EXPIRE);
+    e.grant.set_reason("lifetime ended");
+    sink_(e.grant);
+    ++n;
+  }
+  return n;
+}
+
+const VideoShareGrant* GrantBook::live_for(const std::string& incident_id, const std::string& recipient) const {
+  for (const auto& [id, e] : grants_)
+    if (e.live && e.grant.incident_id() == incident_id && e.grant.recipient() == recipient) return &e.grant;
+  return nullptr;
+}
+
+std::vector<VideoShareGrant> GrantBook::live() const {
+  std::vector<VideoShareGrant> out;
+  for (const auto& [id, e] : grants_)
+    if (e.live) out.push_back(e.grant);
+  return out;
+}
+
+std::size_t GrantBook::live_count() const {
+  std::size_t n = 0;
+  for (const auto& [id, e] : grants_) n += e.live;
+  return n;
+}
+
+}  // namespace citylink::host::scenarios

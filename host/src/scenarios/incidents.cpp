@@ -1,0 +1,98 @@
+// Incident lifecycle: codes, positions and statuses that only move forward.
+#include <citylink/host/geo.hpp>
+#include <citylink/host/scenarios/incidents.hpp>
+
+#include <algorithm>
+
+namespace citylink::host::scenarios {
+
+using citylink::v1::EventStatus;
+
+const std::vector<std::string>& known_event_codes() {
+  static const std::vector<std::string> codes = {"112UC001", "112UC120", "119UC001",
+                                                 "DUCDP110", "WPSSF110", "MOJUC110"};
+  return codes;
+}
+
+bool is_known_event_code(const std::string& code) {
+  const auto& c = known_event_codes();
+  return std::find(c.begin(), c.end(), code) != c.end();
+}
+
+bool is_closing_status(EventStatus s) {
+  return s == citylink::v1::EVENT_STATUS_FINISHED || s == citylink::v1::EVENT_STATUS_CANCELLED;
+}
+
+namespace {
+
+// Lifecycle rank: occurred < changed < released < cancelled/finished.
+int rank(EventStatus s) {
+  switch (s) {
+    case citylink::v1::EVENT_STATUS_OCCURRED: return 1;
+    case citylink::v1::EVENT_STATUS_CHANGED: return 2;
+    case citylink::v1::EVENT_STATUS_RELEASED: return 3;
+    case citylink::v1::EVENT_STATUS_CANCELLED:
+    case citylink::v1::EVENT_STATUS_FINISHED: return 4;
+    default: return 0;
+  }
+}
+
+}  // namespace
+
+std::optional<Change> IncidentBook::apply(const citylink::v1::PlatformEvent& ev, bool needs_position, std::string* why) {
+  auto fail = [&](const std::string& s) -> std::optional<Change> {
+    if (why) *why = s;
+    return std::nullopt;
+  };
+  if (ev.occurrence_number().empty()) return fail("event without an occurrence number");
+  const std::string& id = ev.occurrence_number();
+  if (!is_known_event_code(ev.event_code()))
+    return fail("incident " + id + ": unknown event code '" + ev.event_code() + "'");
+  if (rank(ev.status()) == 0)
+    return fail("incident " + id + ": unknown status " + std::to_string(static_cast<int>(ev.status())) +
+                " (known: 10 occurred, 40 changed, 50 released, 90 cancelled, 91 finished)");
+  if (needs_position) {
+    if (!ev.has_location()) return fail("incident " + id + " (" + ev.event_code() + ") has no position");
+    if (!geo::valid_wgs84(ev.location().lat(), ev.location().lon()))
+      return fail("incident " + id + ": position " + std::to_string(ev.location().lat()) + ", " +
+                  std::to_string(ev.location().lon()) + " is outside WGS84 range");
+  }
+  auto it = incidents_.find(id);
+  if (it == incidents_.end()) {
+    if (is_closing_status(ev.status()))
+      return fail("incident " + id + ": first report already closes it (status " +
+                  std::to_string(static_cast<int>(ev.status())) + ")");
+    Incident inc;
+    inc.id = id;
+    inc.event_code = ev.event_code();
+    inc.latest = ev;
+    incidents_.emplace(id, std::move(inc));
+    return Change::opened;
+  }
+  Incident& inc = it->second;
+  if (!inc.open) return fail("incident " + id + " is already closed; update ignored");
+  if (ev.event_code() != inc.event_code)
+    return fail("incident " + id + ": event code changed from " + inc.event_code + " to " + ev.event_code());
+  if (rank(ev.status()) < rank(inc.latest.status()))
+    return fail("incident " + id + ": status going backwards (" + std::to_string(static_cast<int>(inc.latest.status())) +
+                " -> " + std::to_string(static_cast<int>(ev.status())) + ")");
+  inc.latest = ev;
+  ++inc.updates;
+  if (is_closing_status(ev.status())) {
+    inc.open = false;
+    return Change::closed;
+  }
+  return Change::updated;
+}
+
+const Incident* IncidentBook::find(const std::string& id) const {
+  auto it = incidents_.find(id);
+  return it == incidents_.end() ? nullptr : &it->second;
+}
+
+std::size_t IncidentBook::open_count() const {
+  return static_cast<std::size_t>(
+      std::count_if(incidents_.begin(), incidents_.end(), [](const auto& kv) { return kv.second.open; }));
+}
+
+}  // namespace citylink::host::scenarios

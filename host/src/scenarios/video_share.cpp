@@ -1,0 +1,85 @@
+// Grants and their audit records, in one place.
+#include <citylink/host/scenarios/video_share.hpp>
+
+namespace citylink::host::scenarios {
+
+std::string duration_text(int64_t ns) {
+  const int64_t s = ns / 1'000'000'000;
+  return s < 120 ? std::to_string(s) + " s" : std::to_string(s / 60) + " min";
+}
+
+std::string share_video(const char* scenario, const VideoPolicy& p, const std::string& incident_id, const std::vector<CameraHit>& hits,
+                        const std::string& why, ScenarioContext& ctx) {
+  GrantRequest req;
+  req.incident_id = incident_id;
+  req.recipient = p.recipient;
+  for (const auto& h : hits) {
+    req.camera_ids.push_back(h.camera.camera_id);
+    req.stream_uris.push_back(h.camera.stream_uri);
+  }
+  req.purpose = p.purpose;
+  req.legal_basis = p.legal_basis;
+  req.lifetime_ns = p.lifetime_ns;
+  req.reason = why;
+  const auto& g = ctx.grants().issue(req, ctx.now_ns());
+  ctx.note(scenario, incident_id + ": " + why + " -> grant " + g.grant_id() + " to " + p.recipient + " for " +
+               duration_text(g.expires_unix_ns() - g.issued_unix_ns()) + ", cameras " +
+               describe(hits));
+
+  citylink::v1::AuditRecord a;
+  a.set_action("video_grant.issue");
+  a.set_recipient(p.recipient);
+  a.set_incident_id(incident_id);
+  for (const auto& id : req.camera_ids) a.add_camera_ids(id);
+  a.set_purpose(p.purpose);
+  a.set_legal_basis(p.legal_basis);
+  a.set_valid_until_unix_ns(g.expires_unix_ns());
+  a.set_detail(why + "; grant " + g.grant_id());
+  ctx.audit(std::move(a));
+  return g.grant_id();
+}
+
+int revoke_video(const char* scenario, const VideoPolicy& p, const std::string& incident_id, const std::string& why, ScenarioContext& ctx) {
+  const int n = ctx.grants().revoke_incident(incident_id, why, ctx.now_ns());
+  if (n > 0) {
+    ctx.note(scenario, incident_id + ": " + std::to_string(n) + " grant(s) to " + p.recipient + " revoked: " + why);
+    citylink::v1::AuditRecord a;
+    a.set_action("video_grant.revoke");
+    a.set_recipient(p.recipient);
+    a.set_incident_id(incident_id);
+    a.set_purpose(p.purpose);
+    a.set_legal_basis(p.legal_basis);
+    a.set_valid_until_unix_ns(ctx.now_ns());
+    a.set_detail(std::to_string(n) + " grant(s) revoked: " + why);
+    ctx.audit(std::move(a));
+  }
+  return n;
+}
+
+void renew_open(const VideoPolicy& p, const std::string& event_code, const char* scenario, ScenarioContext& ctx) {
+  const int64_t now = ctx.now_ns();
+  for (const auto& g : ctx.grants().live()) {
+    if (g.recipient() != p.recipient || g.expires_unix_ns() - now > p.renew_before_ns) continue;
+    const Incident* inc = ctx.incidents().find(g.incident_id());
+    if (!inc || !inc->open || inc->event_code != event_code) continue;
+    std::string why;
+    if (!ctx.grants().renew(g.grant_id(), now, &why)) {
+      ctx.reject(scenario, "renew_failed", why);
+      continue;
+    }
+    ctx.note(scenario, g.incident_id() + ": grant " + g.grant_id() + " renewed (incident still open)");
+    citylink::v1::AuditRecord a;
+    a.set_action("video_grant.renew");
+    a.set_recipient(g.recipient());
+    a.set_incident_id(g.incident_id());
+    for (const auto& id : g.camera_ids()) a.add_camera_ids(id);
+    a.set_purpose(g.purpose());
+    a.set_legal_basis(g.legal_basis());
+    if (const auto* live = ctx.grants().live_for(g.incident_id(), g.recipient()))
+      a.set_valid_until_unix_ns(live->expires_unix_ns());
+    a.set_detail("grant " + g.grant_id() + " renewed: incident still open");
+    ctx.audit(std::move(a));
+  }
+}
+
+}  // namespace citylink::host::scenarios

@@ -1,0 +1,69 @@
+#include <citylink/host/scenarios/cctv_tracking.hpp>
+
+#include "scenario_fixture.hpp"
+
+using namespace citylink::test;
+
+namespace {
+citylink::v1::TrackingInfo track(const std::string& cam, double lat, double lon, double heading, int64_t t,
+                                 const std::string& incident = "") {
+  citylink::v1::TrackingInfo x;
+  x.set_track_id("T-1");
+  x.set_target_class("person");
+  x.set_camera_id(cam);
+  x.mutable_position()->set_lat(lat);
+  x.mutable_position()->set_lon(lon);
+  x.set_heading_deg(heading);
+  x.set_speed_mps(1.5);
+  x.set_time_unix_ns(t);
+  x.set_incident_id(incident);
+  return x;
+}
+}  // namespace
+
+TEST(CctvTracking, PredictsCamerasAheadPointsPtzAndFeedsTheOpenIncident) {
+  FakeContext ctx;
+  auto [n1_lat, n1_lon] = offset(kLat, kLon, 100, 0);
+  auto [s1_lat, s1_lon] = offset(kLat, kLon, -100, 0);
+  auto [e1_lat, e1_lon] = offset(kLat, kLon, 0, 100);
+  ctx.camera("here", kLat, kLon);
+  ctx.camera("north-ptz", n1_lat, n1_lon, 0, 60, 100, /*ptz*/ true);
+  ctx.camera("south", s1_lat, s1_lon);
+  ctx.camera("east", e1_lat, e1_lon);
+  CctvTracking s;
+  ctx.book.apply(event("112UC120", "INC-9", 10, kLat, kLon), true, nullptr);
+  s.on_tracking(track("here", kLat, kLon, 0 /*north*/, ctx.now, "INC-9"), ctx);
+
+  const auto& latest = s.tracks().at("T-1");
+  ASSERT_EQ(latest.predicted_next_cameras_size(), 1);
+  EXPECT_EQ(latest.predicted_next_cameras(0), "north-ptz");  // ahead; south behind, east off-axis
+  const auto ptz = ctx.sent<citylink::v1::PtzCommand>("camera.ptz");
+  ASSERT_EQ(ptz.size(), 1u);
+  EXPECT_EQ(ptz[0].camera_id(), "north-ptz");
+  EXPECT_NEAR(ptz[0].pan_deg(), 180.0, 0.5);  // from the north camera, the target is due south
+  const auto d = ctx.sent<citylink::v1::DispatchSupport>("dispatch.112");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].recipient(), "112-patrol");
+  EXPECT_NEAR(d[0].target_positions(0).lat(), kLat, 1e-9);
+  EXPECT_EQ(ctx.on("dispatch.112")[0].correlation_id, "INC-9");
+}
+
+TEST(CctvTracking, HandoverIsRecordedAndClosedIncidentsGetNothing) {
+  FakeContext ctx;
+  auto [n_lat, n_lon] = offset(kLat, kLon, 100, 0);
+  ctx.camera("a", kLat, kLon);
+  ctx.camera("b", n_lat, n_lon);
+  CctvTracking s;
+  ctx.book.apply(event("112UC120", "INC-10", 10, kLat, kLon), true, nullptr);
+  s.on_tracking(track("a", kLat, kLon, 0, ctx.now, "INC-10"), ctx);
+  s.on_tracking(track("b", n_lat, n_lon, 0, ctx.now + 1, "INC-10"), ctx);
+  EXPECT_EQ(s.tracks().at("T-1").handed_over_from(), "a");
+  EXPECT_NE(ctx.sent<citylink::v1::DispatchSupport>("dispatch.112").back().text().find("handed over from a"),
+            std::string::npos);
+  ctx.book.apply(event("112UC120", "INC-10", 91, kLat, kLon), true, nullptr);
+  const auto before = ctx.on("dispatch.112").size();
+  s.on_tracking(track("a", kLat, kLon, 180, ctx.now + 2, "INC-10"), ctx);
+  EXPECT_EQ(ctx.on("dispatch.112").size(), before);
+  s.on_tracking(track("a", kLat, kLon, 180, ctx.now - 5, "INC-10"), ctx);
+  EXPECT_EQ(ctx.rejects["cctv_tracking/out_of_order"], 1);
+}

@@ -1,0 +1,205 @@
+// The demo city end to end: samples/demo-city/city.yaml with every sample plugin, the real
+// router and the scenario engine; each agency console writes what it received to a file,
+// and every scenario's outputs are checked there.
+#include <citylink/host/host.hpp>
+#include <citylink/host/scenarios/engine.hpp>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "test_support.hpp"
+
+using namespace citylink::host;
+using citylink::host::scenarios::ScenarioEngine;
+using citylink::test::eventually;
+using citylink::test::read_jsonl;
+using citylink::test::TempDir;
+
+namespace {
+
+class DemoCity : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    std::ifstream in(std::string(CITYLINK_SOURCE_DIR) + "/samples/demo-city/city.yaml");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string yaml = ss.str();
+    // This build's plugins, and a file per agency to read back.
+    yaml = std::regex_replace(yaml, std::regex(R"(plugin_dirs: \[[^\]]*\])"),
+                              "plugin_dirs: [" + std::string(CITYLINK_SAMPLE_PLUGIN_DIR) + "]");
+    yaml = std::regex_replace(yaml, std::regex(R"(config: \{name: ([a-z0-9-]+)\})"),
+                              "config: {name: $1, quiet: true, out: " + dir_->path().string() + "/$1.jsonl}");
+    host_ = new Host(parse_city_config(yaml, "demo-city.yaml", dir_->path()));
+    host_->start();
+    // The script ends with the 112 dispatch order closing at 24 s.
+    done_ = eventually([] { return finished("112-patrol", "112-20261122-0002"); }, std::chrono::seconds(90));
+    host_->stop();
+  }
+  static void TearDownTestSuite() {
+    delete host_;
+    delete dir_;
+  }
+  static std::vector<nlohmann::json> got(const std::string& agency) {
+    return read_jsonl(dir_->path() / (agency + ".jsonl"));
+  }
+  static bool finished(const std::string& agency, const std::string& incident) {
+    for (const auto& j : got(agency))
+      if (j["correlation_id"] == incident && j["payload"].value("status", 0) == 91) return true;
+    return false;
+  }
+  static std::vector<nlohmann::json> about(const std::string& agency, const std::string& incident) {
+    std::vector<nlohmann::json> out;
+    for (const auto& j : got(agency))
+      if (j["correlation_id"] == incident) out.push_back(j);
+    return out;
+  }
+
+  static TempDir* dir_;
+  static Host* host_;
+  static bool done_;
+
+ public:
+  // One run of the city (about 25 s) is checked by all of these, so they share one test.
+  void EveryInstanceStartedAndTheScriptRanToTheEnd();
+  void EmergencyVideo112IssuesRechoosesRenewsAndRevokes();
+  void DispatchSupportFor112And119FollowsTheIncidents();
+  void TrackingSendsTargetPositionsToThePatrolAndTurnsPtzCameras();
+  void DisasterRaisesAndClearsFloodAndHeat();
+  void SosReaches112AndTheGuardianWithOnlyTheirPersonalData();
+  void AnkletVideoOnlyForTheExclusionZoneViolationAndItExpires();
+  void EveryGrantAndPersonalDataDeliveryIsAudited();
+};
+
+TempDir* DemoCity::dir_ = nullptr;
+Host* DemoCity::host_ = nullptr;
+bool DemoCity::done_ = false;
+
+}  // namespace
+
+void DemoCity::EveryInstanceStartedAndTheScriptRanToTheEnd() {
+  for (const auto& f : host_->failures()) ADD_FAILURE() << f.instance_id << ": " << f.reason;
+  EXPECT_TRUE(done_);
+  EXPECT_EQ(host_->scenario_engine()->counters().at("camera_registry/cameras_announced"), 300u);
+  for (const auto& s : host_->status()) {
+    EXPECT_EQ(s.counters.rejected_total(), 0u) << s.instance_id;
+    EXPECT_EQ(s.counters.failed, 0u) << s.instance_id;
+  }
+}
+
+void DemoCity::EmergencyVideo112IssuesRechoosesRenewsAndRevokes() {
+  std::vector<std::string> actions;
+  for (const auto& j : about("112-centre", "112-20261122-0001")) {
+    EXPECT_EQ(j["topic"], "grant.video.112");
+    EXPECT_EQ(j["source"], ScenarioEngine::kSource);
+    EXPECT_LE(j["payload"]["camera_ids"].size(), 5u);
+    actions.push_back(j["payload"]["action"]);
+  }
+  // Opened, moved (revoke + new grant), renewed before expiry, revoked on finish.
+  EXPECT_EQ(actions, (std::vector<std::string>{"ISSUE", "REVOKE", "ISSUE", "RENEW", "REVOKE"}));
+}
+
+void DemoCity::DispatchSupportFor112And119FollowsTheIncidents() {
+  const auto fire = about("119-dispatch", "119-20261122-0001");
+  ASSERT_EQ(fire.size(), 2u);
+  EXPECT_EQ(fire[0]["payload"]["status"], 10);
+  EXPECT_GT(fire[0]["payload"]["cameras"].size(), 0u);
+  EXPECT_EQ(fire[0]["payload"]["address"], "Teheran-ro 1-gil, Gangnam-gu");
+  EXPECT_EQ(fire[1]["payload"]["status"], 91);
+  const auto patrol = about("112-patrol", "112-20261122-0002");
+  ASSERT_GE(patrol.size(), 3u);
+  EXPECT_EQ(patrol.front()["payload"]["status"], 10);
+  EXPECT_EQ(patrol.back()["payload"]["status"], 91);
+}
+
+void DemoCity::TrackingSendsTargetPositionsToThePatrolAndTurnsPtzCameras() {
+  int with_targets = 0;
+  for (const auto& j : about("112-patrol", "112-20261122-0002"))
+    with_targets += !j["payload"]["target_positions"].empty();
+  EXPECT_GE(with_targets, 2);
+  EXPECT_GT(host_->scenario_engine()->counters().at("emitted/camera.ptz"), 0u);
+  EXPECT_GE(host_->scenario_engine()->counters().at("cctv_tracking/fired"), 2u);  // first sighting + a handover
+}
+
+void DemoCity::DisasterRaisesAndClearsFloodAndHeat() {
+  std::multiset<std::string> seen;
+  for (const auto& j : got("situation-room")) {
+    const std::string id = j["correlation_id"];
+    seen.insert(id.substr(0, id.find("-", 9)) + "/" + std::to_string(j["payload"]["status"].get<int>()));
+  }
+  EXPECT_EQ(seen.count("DUCDP110-flood/10"), 1u);
+  EXPECT_EQ(seen.count("DUCDP110-flood/50"), 1u);
+  EXPECT_EQ(seen.count("DUCDP110-heat/10"), 1u);
+  EXPECT_EQ(seen.count("DUCDP110-heat/50"), 1u);
+}
+
+void DemoCity::SosReaches112AndTheGuardianWithOnlyTheirPersonalData() {
+  const auto to112 = about("112-patrol", "WPSSF110-P-0042-1");
+  ASSERT_EQ(to112.size(), 1u);
+  EXPECT_EQ(to112[0]["payload"]["personal_data"]["name"], "Kim Sunja");
+  EXPECT_EQ(to112[0]["payload"]["personal_data"].size(), 3u);
+  EXPECT_GT(to112[0]["payload"]["cameras"].size(), 0u);
+  const auto guardian = about("guardian-app", "WPSSF110-P-0042-1");
+  ASSERT_EQ(guardian.size(), 1u);
+  EXPECT_EQ(guardian[0]["payload"]["personal_data"].size(), 1u);
+}
+
+void DemoCity::AnkletVideoOnlyForTheExclusionZoneViolationAndItExpires() {
+  std::vector<std::string> actions;
+  for (const auto& j : about("moj-centre", "MOJ-20261122-0001"))
+    if (j["topic"] == "grant.video.moj") actions.push_back(j["payload"]["action"]);
+  EXPECT_EQ(actions, (std::vector<std::string>{"ISSUE", "EXPIRE"}));
+  EXPECT_TRUE(about("moj-centre", "MOJ-20261122-0002").empty());
+}
+
+void DemoCity::EveryGrantAndPersonalDataDeliveryIsAudited() {
+  std::multiset<std::string> actions;
+  for (const auto& j : got("privacy-auditor")) {
+    actions.insert(j["payload"]["action"].get<std::string>());
+    EXPECT_FALSE(j["payload"]["purpose"].get<std::string>().empty()) << j;
+    EXPECT_FALSE(j["payload"]["legal_basis"].get<std::string>().empty()) << j;
+  }
+  EXPECT_EQ(actions.count("video_grant.issue"), 3u);  // two for 112 (moved), one for MOJ
+  EXPECT_EQ(actions.count("video_grant.revoke"), 2u);
+  EXPECT_EQ(actions.count("video_grant.renew"), 1u);
+  EXPECT_EQ(actions.count("video_grant.expire"), 1u);
+  EXPECT_EQ(actions.count("personal_data.deliver"), 2u);
+}
+
+TEST_F(DemoCity, EveryScenarioEndToEnd) {
+  {
+    SCOPED_TRACE("EveryInstanceStartedAndTheScriptRanToTheEnd");
+    EveryInstanceStartedAndTheScriptRanToTheEnd();
+  }
+  {
+    SCOPED_TRACE("EmergencyVideo112IssuesRechoosesRenewsAndRevokes");
+    EmergencyVideo112IssuesRechoosesRenewsAndRevokes();
+  }
+  {
+    SCOPED_TRACE("DispatchSupportFor112And119FollowsTheIncidents");
+    DispatchSupportFor112And119FollowsTheIncidents();
+  }
+  {
+    SCOPED_TRACE("TrackingSendsTargetPositionsToThePatrolAndTurnsPtzCameras");
+    TrackingSendsTargetPositionsToThePatrolAndTurnsPtzCameras();
+  }
+  {
+    SCOPED_TRACE("DisasterRaisesAndClearsFloodAndHeat");
+    DisasterRaisesAndClearsFloodAndHeat();
+  }
+  {
+    SCOPED_TRACE("SosReaches112AndTheGuardianWithOnlyTheirPersonalData");
+    SosReaches112AndTheGuardianWithOnlyTheirPersonalData();
+  }
+  {
+    SCOPED_TRACE("AnkletVideoOnlyForTheExclusionZoneViolationAndItExpires");
+    AnkletVideoOnlyForTheExclusionZoneViolationAndItExpires();
+  }
+  {
+    SCOPED_TRACE("EveryGrantAndPersonalDataDeliveryIsAudited");
+    EveryGrantAndPersonalDataDeliveryIsAudited();
+  }
+}

@@ -1,0 +1,80 @@
+#include <citylink/host/scenarios/disaster.hpp>
+
+#include "scenario_fixture.hpp"
+
+using namespace citylink::test;
+
+namespace {
+constexpr int64_t kSec = 1'000'000'000;
+citylink::v1::SensorReading reading(double v, int64_t t, const std::string& kind = "water_level",
+                                    const std::string& zone = "flood-prone-road:gangnam-daero") {
+  citylink::v1::SensorReading r;
+  r.set_sensor_id("WL-1");
+  r.set_kind(kind);
+  r.set_value(v);
+  r.set_unit("m");
+  r.set_zone(zone);
+  r.set_time_unix_ns(t);
+  r.mutable_position()->set_lat(kLat);
+  r.mutable_position()->set_lon(kLon);
+  return r;
+}
+DisasterConfig flood(int64_t hold) {
+  DisasterConfig c;
+  c.rules = {{"flood", "flood-prone-road", "water_level", true, 0.5, 0.4, hold}};
+  return c;
+}
+}  // namespace
+
+TEST(Disaster, RaisesAfterTheHoldTimeAndClearsWithHysteresis) {
+  FakeContext ctx;
+  ctx.camera("cam", kLat, kLon);
+  Disaster s(flood(10 * kSec));
+  int64_t t = ctx.now;
+  s.on_reading(reading(0.55, t), ctx);
+  s.on_reading(reading(0.60, t + 9 * kSec), ctx);
+  EXPECT_TRUE(ctx.out.empty());  // not yet held for 10 s
+  s.on_reading(reading(0.62, t + 10 * kSec), ctx);
+  auto events = ctx.sent<citylink::v1::PlatformEvent>("incident.disaster");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].event_code(), "DUCDP110");
+  EXPECT_EQ(events[0].status(), citylink::v1::EVENT_STATUS_OCCURRED);
+  const auto support = ctx.sent<citylink::v1::DispatchSupport>("dispatch.disaster");
+  ASSERT_EQ(support.size(), 1u);
+  EXPECT_EQ(support[0].recipient(), "situation-room");
+  EXPECT_EQ(support[0].cameras(0).camera_id(), "cam");
+  // 0.45 is below the raise level but above the clear level: still raised (hysteresis).
+  s.on_reading(reading(0.45, t + 20 * kSec), ctx);
+  s.on_reading(reading(0.45, t + 40 * kSec), ctx);
+  EXPECT_EQ(ctx.sent<citylink::v1::PlatformEvent>("incident.disaster").size(), 1u);
+  s.on_reading(reading(0.35, t + 50 * kSec), ctx);
+  s.on_reading(reading(0.30, t + 60 * kSec), ctx);
+  events = ctx.sent<citylink::v1::PlatformEvent>("incident.disaster");
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].status(), citylink::v1::EVENT_STATUS_RELEASED);
+  EXPECT_EQ(events[1].occurrence_number(), events[0].occurrence_number());
+  EXPECT_EQ(ctx.on("incident.disaster")[1].correlation_id, events[0].occurrence_number());
+}
+
+TEST(Disaster, ANoisySensorInsideTheHoldTimeDoesNotFlap) {
+  FakeContext ctx;
+  Disaster s(flood(10 * kSec));
+  int64_t t = ctx.now;
+  for (int i = 0; i < 60; ++i) s.on_reading(reading(i % 2 ? 0.58 : 0.47, t + i * 3 * kSec), ctx);
+  EXPECT_TRUE(ctx.out.empty());
+}
+
+TEST(Disaster, HeatAndColdInChildProtectionZones) {
+  FakeContext ctx;
+  DisasterConfig c;  // the defaults: heat >= 33 (clear 31), cold <= -12 (clear -10), hold 60 s
+  Disaster s(c);
+  int64_t t = ctx.now;
+  s.on_reading(reading(34, t, "temperature", "child-protection:seoul-elementary"), ctx);
+  s.on_reading(reading(34.5, t + 60 * kSec, "temperature", "child-protection:seoul-elementary"), ctx);
+  auto ev = ctx.sent<citylink::v1::PlatformEvent>("incident.disaster");
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_NE(ev[0].occurrence_number().find("heat"), std::string::npos);
+  s.on_reading(reading(-13, t, "temperature", "park:x"), ctx);  // not a child protection zone
+  s.on_reading(reading(-13, t + 61 * kSec, "temperature", "park:x"), ctx);
+  EXPECT_EQ(ctx.sent<citylink::v1::PlatformEvent>("incident.disaster").size(), 1u);
+}

@@ -1,0 +1,76 @@
+// Incident lifecycle and grant book rules, independent of any scenario.
+#include "scenario_fixture.hpp"
+
+using namespace citylink::test;
+
+TEST(IncidentBook, OpenChangeFinish) {
+  IncidentBook b;
+  std::string why;
+  EXPECT_EQ(b.apply(event("112UC001", "I-1", 10, kLat, kLon), true, &why), Change::opened);
+  EXPECT_EQ(b.apply(event("112UC001", "I-1", 40, kLat, kLon), true, &why), Change::updated);
+  EXPECT_EQ(b.apply(event("112UC001", "I-1", 91, kLat, kLon), true, &why), Change::closed);
+  EXPECT_FALSE(b.find("I-1")->open);
+  EXPECT_EQ(b.open_count(), 0u);
+}
+
+TEST(IncidentBook, RefusesBadInputWithAReason) {
+  IncidentBook b;
+  std::string why;
+  auto no_pos = event("112UC001", "I-2", 10, 0, 0);
+  no_pos.clear_location();
+  EXPECT_FALSE(b.apply(no_pos, true, &why));
+  EXPECT_NE(why.find("has no position"), std::string::npos) << why;
+  EXPECT_FALSE(b.apply(event("112UC001", "I-3", 10, 91, 0), true, &why));
+  EXPECT_NE(why.find("outside WGS84"), std::string::npos) << why;
+  EXPECT_FALSE(b.apply(event("999XX000", "I-4", 10, kLat, kLon), true, &why));
+  EXPECT_NE(why.find("unknown event code '999XX000'"), std::string::npos) << why;
+  EXPECT_FALSE(b.apply(event("112UC001", "I-5", 11, kLat, kLon), true, &why));
+  EXPECT_NE(why.find("unknown status 11"), std::string::npos) << why;
+  EXPECT_FALSE(b.apply(event("112UC001", "", 10, kLat, kLon), true, &why));
+  auto nan = event("112UC001", "I-6", 10, std::nan(""), kLon);
+  EXPECT_FALSE(b.apply(nan, true, &why));
+}
+
+TEST(IncidentBook, StatusNeverGoesBackwardsAndClosedStaysClosed) {
+  IncidentBook b;
+  std::string why;
+  b.apply(event("119UC001", "F-1", 10, kLat, kLon), true, &why);
+  b.apply(event("119UC001", "F-1", 50, kLat, kLon), true, &why);
+  EXPECT_FALSE(b.apply(event("119UC001", "F-1", 40, kLat, kLon), true, &why));
+  EXPECT_NE(why.find("status going backwards (50 -> 40)"), std::string::npos) << why;
+  b.apply(event("119UC001", "F-1", 91, kLat, kLon), true, &why);
+  EXPECT_FALSE(b.apply(event("119UC001", "F-1", 10, kLat, kLon), true, &why));
+  EXPECT_NE(why.find("already closed"), std::string::npos) << why;
+  EXPECT_FALSE(b.apply(event("119UC001", "F-2", 91, kLat, kLon), true, &why));  // closed before it opened
+}
+
+TEST(GrantBook, EachRecipientHasItsOwnTopic) {
+  EXPECT_EQ(grant_topic("112"), "grant.video.112");
+  EXPECT_EQ(grant_topic("MOJ"), "grant.video.moj");
+  EXPECT_EQ(grant_topic("situation room"), "grant.video.situation-room");
+}
+
+TEST(GrantBook, IssueRenewExpireRevoke) {
+  std::vector<citylink::v1::VideoShareGrant> seen;
+  GrantBook g([&](const citylink::v1::VideoShareGrant& x) { seen.push_back(x); });
+  GrantRequest r;
+  r.incident_id = "I-1";
+  r.recipient = "112";
+  r.camera_ids = {"c1"};
+  r.lifetime_ns = 1000;
+  const std::string id = g.issue(r, 0).grant_id();
+  EXPECT_EQ(seen.back().action(), citylink::v1::VideoShareGrant::ACTION_ISSUE);
+  EXPECT_EQ(seen.back().expires_unix_ns(), 1000);
+  std::string why;
+  EXPECT_TRUE(g.renew(id, 900, &why));
+  EXPECT_EQ(seen.back().expires_unix_ns(), 1900);
+  EXPECT_EQ(g.expire(1899), 0);
+  EXPECT_EQ(g.expire(1900), 1);
+  EXPECT_EQ(seen.back().action(), citylink::v1::VideoShareGrant::ACTION_EXPIRE);
+  EXPECT_FALSE(g.renew(id, 2000, &why));
+  EXPECT_NE(why.find("has expired"), std::string::npos) << why;
+  g.issue(r, 3000);
+  EXPECT_EQ(g.revoke_incident("I-1", "finished", 3100), 1);
+  EXPECT_EQ(seen.back().action(), citylink::v1::VideoShareGrant::ACTION_REVOKE);
+  EXPECT_EQ(g.live_count(), 0u);
+}
