@@ -31,6 +31,21 @@ TEST(IncidentBook, RefusesBadInputWithAReason) {
   EXPECT_FALSE(b.apply(nan, true, &why));
 }
 
+TEST(IncidentBook, AnUpdateWithoutPositionKeepsTheKnownOne) {
+  IncidentBook b;
+  std::string why;
+  b.apply(event("112UC001", "I-7", 10, kLat, kLon), true, &why);
+  auto finish = event("112UC001", "I-7", 91, 0, 0);
+  finish.clear_location();
+  b.complete(finish);
+  EXPECT_EQ(b.apply(finish, true, &why), Change::closed) << why;
+  EXPECT_DOUBLE_EQ(finish.location().lat(), kLat);
+  auto first = event("112UC001", "I-8", 10, 0, 0);
+  first.clear_location();
+  b.complete(first);  // nothing known: the first report still needs a position
+  EXPECT_FALSE(b.apply(first, true, &why));
+}
+
 TEST(IncidentBook, StatusNeverGoesBackwardsAndClosedStaysClosed) {
   IncidentBook b;
   std::string why;

@@ -37,7 +37,15 @@ constexpr const char* kMachineName = "aarch64";
 std::vector<char> read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, "cannot be opened for reading; check the path and its permissions");
-  return std::vector<char>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // One read of the whole file: plugin libraries run to megabytes, far too many for a
+  // character-by-character copy.
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) fail(path, "cannot be sized: " + ec.message());
+  std::vector<char> bytes(static_cast<std::size_t>(size));
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size())))
+    fail(path, "could not be read to the end; check the file");
+  return bytes;
 }
 
 bool in_bounds(uint64_t offset, uint64_t size, std::size_t file_size) {

@@ -4,6 +4,7 @@
 #include <citylink/host/packet.hpp>
 #include <citylink/host/router.hpp>
 #include <citylink/host/scenarios/engine.hpp>
+#include <citylink/host/scenarios/video_share.hpp>
 #include <citylink/v1/camera.pb.h>
 #include <citylink/v1/envelope.pb.h>
 
@@ -103,7 +104,7 @@ void ScenarioEngine::handle(const uint8_t* bytes, std::size_t size) {
       if (!ev.ParseFromString(env.payload()) || env.schema() != ev.GetTypeName())
         return reject("incidents", "malformed", topic + " from " + env.source() + " is not a PlatformEvent");
       std::string why;
-      // Disaster events are raised by the engine itself from readings; others need a position.
+      incidents_.complete(ev);
       const auto change = incidents_.apply(ev, /*needs_position*/ true, &why);
       if (!change) return reject("incidents", "rejected", why);
       count(std::string("incidents/") + (*change == Change::opened ? "opened" : *change == Change::closed ? "closed" : "updated"));
@@ -140,16 +141,7 @@ void ScenarioEngine::on_grant(const citylink::v1::VideoShareGrant& g) {
   if (g.action() != citylink::v1::VideoShareGrant::ACTION_EXPIRE) return;
   // Scenarios audit what they decide; a grant running out is the engine's to record.
   note("grants", g.incident_id() + ": grant " + g.grant_id() + " to " + g.recipient() + " expired");
-  citylink::v1::AuditRecord a;
-  a.set_action("video_grant.expire");
-  a.set_recipient(g.recipient());
-  a.set_incident_id(g.incident_id());
-  for (const auto& id : g.camera_ids()) a.add_camera_ids(id);
-  a.set_purpose(g.purpose());
-  a.set_legal_basis(g.legal_basis());
-  a.set_valid_until_unix_ns(g.expires_unix_ns());
-  a.set_detail("grant " + g.grant_id() + " lifetime ended");
-  audit(std::move(a));
+  audit(grant_audit(g, "video_grant.expire", "grant " + g.grant_id() + " lifetime ended"));
 }
 
 void ScenarioEngine::tick() {

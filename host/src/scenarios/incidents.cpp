@@ -85,6 +85,13 @@ std::optional<Change> IncidentBook::apply(const citylink::v1::PlatformEvent& ev,
   return Change::updated;
 }
 
+void IncidentBook::complete(citylink::v1::PlatformEvent& ev) const {
+  const Incident* inc = find(ev.occurrence_number());
+  if (!inc) return;
+  if (!ev.has_location() && inc->latest.has_location()) *ev.mutable_location() = inc->latest.location();
+  if (!ev.has_place() && inc->latest.has_place()) *ev.mutable_place() = inc->latest.place();
+}
+
 const Incident* IncidentBook::find(const std::string& id) const {
   auto it = incidents_.find(id);
   return it == incidents_.end() ? nullptr : &it->second;

@@ -8,6 +8,20 @@ std::string duration_text(int64_t ns) {
   return s < 120 ? std::to_string(s) + " s" : std::to_string(s / 60) + " min";
 }
 
+citylink::v1::AuditRecord grant_audit(const citylink::v1::VideoShareGrant& g, const std::string& action,
+                                      const std::string& detail) {
+  citylink::v1::AuditRecord a;
+  a.set_action(action);
+  a.set_recipient(g.recipient());
+  a.set_incident_id(g.incident_id());
+  for (const auto& id : g.camera_ids()) a.add_camera_ids(id);
+  a.set_purpose(g.purpose());
+  a.set_legal_basis(g.legal_basis());
+  a.set_valid_until_unix_ns(g.expires_unix_ns());
+  a.set_detail(detail);
+  return a;
+}
+
 std::string share_video(const char* scenario, const VideoPolicy& p, const std::string& incident_id, const std::vector<CameraHit>& hits,
                         const std::string& why, ScenarioContext& ctx) {
   GrantRequest req;
@@ -26,16 +40,7 @@ std::string share_video(const char* scenario, const VideoPolicy& p, const std::s
                duration_text(g.expires_unix_ns() - g.issued_unix_ns()) + ", cameras " +
                describe(hits));
 
-  citylink::v1::AuditRecord a;
-  a.set_action("video_grant.issue");
-  a.set_recipient(p.recipient);
-  a.set_incident_id(incident_id);
-  for (const auto& id : req.camera_ids) a.add_camera_ids(id);
-  a.set_purpose(p.purpose);
-  a.set_legal_basis(p.legal_basis);
-  a.set_valid_until_unix_ns(g.expires_unix_ns());
-  a.set_detail(why + "; grant " + g.grant_id());
-  ctx.audit(std::move(a));
+  ctx.audit(grant_audit(g, "video_grant.issue", why + "; grant " + g.grant_id()));
   return g.grant_id();
 }
 
@@ -68,17 +73,8 @@ void renew_open(const VideoPolicy& p, const std::string& event_code, const char*
       continue;
     }
     ctx.note(scenario, g.incident_id() + ": grant " + g.grant_id() + " renewed (incident still open)");
-    citylink::v1::AuditRecord a;
-    a.set_action("video_grant.renew");
-    a.set_recipient(g.recipient());
-    a.set_incident_id(g.incident_id());
-    for (const auto& id : g.camera_ids()) a.add_camera_ids(id);
-    a.set_purpose(g.purpose());
-    a.set_legal_basis(g.legal_basis());
-    if (const auto* live = ctx.grants().live_for(g.incident_id(), g.recipient()))
-      a.set_valid_until_unix_ns(live->expires_unix_ns());
-    a.set_detail("grant " + g.grant_id() + " renewed: incident still open");
-    ctx.audit(std::move(a));
+    const auto* renewed = ctx.grants().live_for(g.incident_id(), g.recipient());
+    ctx.audit(grant_audit(renewed ? *renewed : g, "video_grant.renew", "grant " + g.grant_id() + " renewed: incident still open"));
   }
 }
 

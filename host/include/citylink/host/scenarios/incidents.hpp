@@ -35,6 +35,10 @@ class IncidentBook {
   // records it. Returns the change, or nullopt with `why` set to a clear reason.
   std::optional<Change> apply(const citylink::v1::PlatformEvent& ev, bool needs_position, std::string* why);
 
+  // An update that leaves out location or place (a platform's "finished" often does)
+  // means "unchanged": fill them in from the incident's latest known values.
+  void complete(citylink::v1::PlatformEvent& ev) const;
+
   const Incident* find(const std::string& id) const;
   std::size_t open_count() const;
 

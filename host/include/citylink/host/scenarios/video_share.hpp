@@ -17,6 +17,10 @@ struct VideoPolicy {
 // "15 s", "20 min".
 std::string duration_text(int64_t ns);
 
+// The audit record of one grant's state change (who, which cameras, purpose, basis, until when).
+citylink::v1::AuditRecord grant_audit(const citylink::v1::VideoShareGrant& g, const std::string& action,
+                                      const std::string& detail);
+
 // Issues a grant for `hits` to the policy's recipient and audits it. Returns the grant id.
 std::string share_video(const char* scenario, const VideoPolicy& p, const std::string& incident_id, const std::vector<CameraHit>& hits,
                         const std::string& why, ScenarioContext& ctx);
