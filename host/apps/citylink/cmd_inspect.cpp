@@ -41,6 +41,18 @@ int cmd_probe(const Args& args) {
   }
 }
 
+nlohmann::json probe_in_child(const std::string& file, std::chrono::milliseconds timeout) {
+  const auto r = host::run_child({host::self_executable(), "__probe", file}, timeout);
+  if (!r.ok() && r.exit_code != kFailed)
+    throw std::runtime_error("plugin file '" + file + "' " + host::describe(r, timeout) +
+                             " while loading; the plugin's init or descriptor code is broken (stderr: " + r.err + ")");
+  nlohmann::json probe = nlohmann::json::parse(r.out, nullptr, false);
+  if (probe.is_discarded() || !probe.is_object())
+    throw std::runtime_error("plugin file '" + file + "' printed garbage while loading: " + r.out.substr(0, 200));
+  if (probe.contains("error")) throw std::runtime_error(probe["error"].get<std::string>());
+  return probe;
+}
+
 int cmd_inspect(const Args& args) {
   std::string file;
   bool json = false;
@@ -63,17 +75,12 @@ int cmd_inspect(const Args& args) {
   } catch (const host::LoadError& e) {
     return report_error(e.what());
   }
-  const auto r = host::run_child({host::self_executable(), "__probe", file}, kProbeTimeout);
   nlohmann::json probe;
-  if (!r.ok() && r.exit_code != kFailed)
-    return report_error("plugin file '" + file + "' " + host::describe(r, kProbeTimeout) +
-                        " while loading; the plugin's init or descriptor code is broken (stderr: " + r.err + ")");
   try {
-    probe = nlohmann::json::parse(r.out);
-  } catch (const std::exception&) {
-    return report_error("plugin file '" + file + "' printed garbage while loading: " + r.out.substr(0, 200));
+    probe = probe_in_child(file, kProbeTimeout);
+  } catch (const std::exception& e) {
+    return report_error(e.what());
   }
-  if (probe.contains("error")) return report_error(probe["error"].get<std::string>());
 
   if (json) {
     std::printf("%s\n", probe.dump(2).c_str());

@@ -70,20 +70,11 @@ int cmd_verify(const Args& args) {
   }
 
   const std::string self = host::self_executable();
-  const auto probe = host::run_child({self, "__probe", file}, timeout);
   nlohmann::json desc;
-  if (!probe.ok() && probe.exit_code != kFailed) {
-    results.push_back({"load", false, host::describe(probe, timeout) + " in init/descriptor"});
-    return finish();
-  }
   try {
-    desc = nlohmann::json::parse(probe.out);
-  } catch (const std::exception&) {
-    results.push_back({"load", false, "the probe printed no descriptor"});
-    return finish();
-  }
-  if (desc.contains("error")) {
-    results.push_back({"load", false, desc["error"].get<std::string>()});
+    desc = probe_in_child(file, timeout);
+  } catch (const std::exception& e) {
+    results.push_back({"load", false, e.what()});
     return finish();
   }
   results.push_back({"load", true,

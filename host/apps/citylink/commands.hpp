@@ -1,6 +1,8 @@
 // The subcommands of the `citylink` command line; each returns the process exit code.
 #pragma once
 
+#include <chrono>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -12,6 +14,11 @@ int cmd_run(const Args& args);
 int cmd_inspect(const Args& args);
 int cmd_verify(const Args& args);
 int cmd_version(const Args& args);
+
+// Loads a plugin file in a `citylink __probe` child and returns its descriptors as JSON
+// ({"file", "abi", "plugins"}). Throws std::runtime_error with a message naming the file
+// when the child crashes, hangs, or the library cannot be loaded.
+nlohmann::json probe_in_child(const std::string& file, std::chrono::milliseconds timeout);
 
 // Hidden: the child-process halves of inspect and verify.
 int cmd_probe(const Args& args);

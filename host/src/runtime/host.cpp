@@ -103,20 +103,18 @@ void Host::probe(const std::filesystem::path& file) {
 std::unique_ptr<PluginInstance> Host::create_instance(const PluginEntry& entry) {
   probe(entry.file);
   auto lib = registry_.library(entry.file);
+  std::vector<std::string> ids;
+  for (const auto& d : lib->descriptors()) ids.push_back(d.id);
   std::string plugin_id = entry.plugin_id;
   if (plugin_id.empty()) {
-    if (lib->descriptors().size() != 1) {
-      std::vector<std::string> ids;
-      for (const auto& d : lib->descriptors()) ids.push_back(d.id);
+    if (ids.size() != 1) {
       throw ConfigError(config_.source.string() + ":" + std::to_string(entry.line) + ": plugins['" +
                         entry.instance_id + "']: '" + entry.file.string() + "' provides " +
                         std::to_string(ids.size()) + " plugins; choose one with `plugin:` (" + join(ids) + ")");
     }
-    plugin_id = lib->descriptors()[0].id;
+    plugin_id = ids[0];
   }
   if (!lib->find(plugin_id)) {
-    std::vector<std::string> ids;
-    for (const auto& d : lib->descriptors()) ids.push_back(d.id);
     throw ConfigError(config_.source.string() + ":" + std::to_string(entry.line) + ": plugins['" + entry.instance_id +
                       "'].plugin: '" + entry.file.string() + "' has no plugin '" + plugin_id +
                       "'; it provides: " + join(ids));
