@@ -48,8 +48,12 @@ int main(int argc, char** argv) {
   const int cameras = argc > 1 ? std::stoi(argv[1]) : 10000;
   const int reports = argc > 2 ? std::stoi(argv[2]) : 2000;
   set_log_level("warn");
-  Host host(parse_city_config("city: bench\nhost: {log_level: warn}\nscenarios:\n  emergency_video_112: {}\nplugins: []\n",
-                              "bench.yaml", "."));
+  auto config = parse_city_config(
+      "city: bench\nhost: {log_level: warn, max_cameras_per_instance: 10000000}\nscenarios:\n  emergency_video_112: {}\n"
+      "plugins: []\n",
+      "bench.yaml", ".");
+  config.incident_authority.push_back({"112UC001", "incident.112", {"bench-feed"}, 0});
+  Host host(std::move(config));
   host.start();
   auto feed = host.router().add_publisher("bench-feed", {"*"}, std::make_shared<InstanceCounters>());
   feed->open();
@@ -58,7 +62,7 @@ int main(int argc, char** argv) {
   const std::string endpoint = host.router().endpoint_prefix() + "/bench-sink";
   sink.bind(endpoint);
   host.router().add_sink(SinkSpec{"bench-sink", {"grant.video.", "bench.echo"}, endpoint,
-                                  std::make_shared<InstanceCounters>(), false, 0});
+                                  std::make_shared<InstanceCounters>(), false, 0, "112"});
 
   // A square grid of cameras, 50 m apart, around Seoul City Hall.
   const double lat0 = 37.5663, lon0 = 126.9779, m_lat = 1 / 111000.0, m_lon = 1 / (111000.0 * std::cos(lat0 * M_PI / 180));

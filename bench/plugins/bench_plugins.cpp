@@ -25,8 +25,8 @@ class BenchPublisher : public citylink::Plugin {
     d.publishes = {"bench.data"};
     return d;
   }
-  BenchPublisher(citylink::Host host, const std::string& config) : host_(host) {
-    const auto c = nlohmann::json::parse(config);
+  explicit BenchPublisher(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
+    const auto c = nlohmann::json::parse(ctx.config_json());
     count_ = c.value("count", 100000);
     payload_ = std::string(c.value("payload_bytes", 200), 'p');
   }
@@ -67,7 +67,7 @@ class BenchCounter : public citylink::Plugin {
     d.subscribes = {"bench."};
     return d;
   }
-  BenchCounter(citylink::Host, const std::string&) {}
+  explicit BenchCounter(const citylink::InstanceContext&) {}
   void on_message(const citylink::Message&) override {}
 };
 

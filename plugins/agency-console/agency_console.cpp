@@ -246,8 +246,8 @@ class AgencyConsole : public citylink::Plugin {
     return d;
   }
 
-  AgencyConsole(citylink::Host host, const std::string& config) : host_(host) {
-    const auto cfg = Fields::parse(config, {"name", "out", "quiet"});
+  explicit AgencyConsole(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
+    const auto cfg = Fields::parse(ctx, {"name", "out", "quiet"});
     name_ = cfg.text("name", host_.instance_id().empty() ? "agency" : host_.instance_id());
     if (name_.empty()) cfg.fail("name", "must not be empty; e.g. \"name\": \"112-centre\"");
     quiet_ = cfg.flag("quiet", false);

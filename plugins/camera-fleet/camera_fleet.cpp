@@ -92,8 +92,8 @@ class CameraFleet : public citylink::Plugin {
     return d;
   }
 
-  CameraFleet(citylink::Host host, const std::string& config) : host_(host) {
-    const auto cfg = Fields::parse(config, {"cameras", "csv", "grid", "announce_interval_ms", "heartbeat_ms",
+  explicit CameraFleet(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
+    const auto cfg = Fields::parse(ctx, {"cameras", "csv", "grid", "announce_interval_ms", "heartbeat_ms",
                                             "stream_base", "owner", "purpose", "fov_deg", "range_m", "offline"});
     announce_every_ = std::chrono::milliseconds(cfg.integer("announce_interval_ms", 30000, 0));
     heartbeat_every_ = std::chrono::milliseconds(cfg.integer("heartbeat_ms", 5000, 1));

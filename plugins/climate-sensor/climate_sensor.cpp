@@ -46,8 +46,8 @@ class ClimateSensor : public citylink::Plugin {
     return d;
   }
 
-  ClimateSensor(citylink::Host host, const std::string& config) : host_(host) {
-    const auto cfg = Fields::parse(config, {"sensor_id", "interval_ms", "base_temp_c", "base_humidity_pct",
+  explicit ClimateSensor(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
+    const auto cfg = Fields::parse(ctx, {"sensor_id", "interval_ms", "base_temp_c", "base_humidity_pct",
                                             "noise_temp_c", "noise_humidity_pct", "daily_swing_c", "day_length_ms",
                                             "lat", "lon", "zone", "count", "events"});
     sensor_id_ = cfg.text("sensor_id", "climate-" + host_.instance_id());

@@ -56,6 +56,10 @@ class Fields {
     if (!j.is_object()) throw ConfigError("config must be a JSON object, e.g. {}");
     return Fields(j, "", known);
   }
+  // The same, straight from the context a plugin constructor receives.
+  static Fields parse(const InstanceContext& ctx, std::initializer_list<const char*> known) {
+    return parse(ctx.config_json(), known);
+  }
 
   Fields(json j, std::string where, std::initializer_list<const char*> known)
       : j_(std::move(j)), where_(std::move(where)) {

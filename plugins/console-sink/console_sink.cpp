@@ -22,8 +22,8 @@ class ConsoleSink : public citylink::Plugin {
     return d;
   }
 
-  ConsoleSink(citylink::Host host, const std::string& config_json) : host_(host) {
-    const auto cfg = nlohmann::json::parse(config_json, nullptr, false);
+  explicit ConsoleSink(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
+    const auto cfg = nlohmann::json::parse(ctx.config_json(), nullptr, false);
     if (!cfg.is_object()) throw citylink::ConfigError("config must be a JSON object");
     for (const auto& [key, value] : cfg.items()) {
       (void)value;

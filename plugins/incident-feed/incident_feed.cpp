@@ -61,8 +61,8 @@ class IncidentFeed : public citylink::Plugin {
     return d;
   }
 
-  IncidentFeed(citylink::Host host, const std::string& config) : host_(host) {
-    const auto cfg = Fields::parse(config, {"events"});
+  explicit IncidentFeed(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
+    const auto cfg = Fields::parse(ctx, {"events"});
     const std::size_t n = cfg.array_size("events");
     if (n == 0)
       cfg.fail("events", "needs at least one event, e.g. [{\"at_ms\": 0, \"topic\": \"incident.112\", "

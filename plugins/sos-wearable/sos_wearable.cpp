@@ -52,8 +52,8 @@ class SosWearable : public citylink::Plugin {
     return d;
   }
 
-  SosWearable(citylink::Host host, const std::string& config) : host_(host) {
-    const auto cfg = Fields::parse(config, {"persons", "sender"});
+  explicit SosWearable(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
+    const auto cfg = Fields::parse(ctx, {"persons", "sender"});
     sender_ = cfg.text("sender", "WEARABLE");
     const auto n = cfg.array_size("persons");
     if (n == 0)

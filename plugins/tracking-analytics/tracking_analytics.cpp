@@ -49,8 +49,8 @@ class TrackingAnalytics : public citylink::Plugin {
     return d;
   }
 
-  TrackingAnalytics(citylink::Host host, const std::string& config) : host_(host) {
-    const auto cfg = Fields::parse(config, {"track_id", "target_class", "appearance", "waypoints", "speed_mps",
+  explicit TrackingAnalytics(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
+    const auto cfg = Fields::parse(ctx, {"track_id", "target_class", "appearance", "waypoints", "speed_mps",
                                             "tick_ms", "time_scale", "start_at_ms", "loop", "incident_id",
                                             "confidence"});
     track_id_ = cfg.text("track_id", "T-" + host_.instance_id());

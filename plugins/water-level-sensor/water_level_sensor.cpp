@@ -37,8 +37,8 @@ class WaterLevelSensor : public citylink::Plugin {
     return d;
   }
 
-  WaterLevelSensor(citylink::Host host, const std::string& config_json) : host_(host) {
-    const auto cfg = Fields::parse(config_json, {"sensor_id", "interval_ms", "base_level_m", "noise_m", "lat", "lon",
+  explicit WaterLevelSensor(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
+    const auto cfg = Fields::parse(ctx, {"sensor_id", "interval_ms", "base_level_m", "noise_m", "lat", "lon",
                                                  "zone", "count", "events"});
     sensor_id_ = cfg.text("sensor_id", "wl-" + host_.instance_id());
     interval_ = std::chrono::milliseconds(cfg.integer("interval_ms", 1000, 1));

@@ -3,12 +3,14 @@
 
 #include <citylink/host/child_process.hpp>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 using namespace citylink::host;
 using citylink::test::citylink_bin;
 using citylink::test::sample_plugin;
 using citylink::test::TempDir;
 using citylink::test::zoo;
+using json = nlohmann::json;
 
 namespace {
 ChildResult cli(std::vector<std::string> args) {
@@ -107,7 +109,8 @@ TEST(Cli, RunsACityForABoundedTimeAndWritesMetrics) {
   citylink::test::write_file(dir / "city.yaml",
                              "city: t\nplugin_dirs: [" + std::string(CITYLINK_SAMPLE_PLUGIN_DIR) +
                                  "]\nplugins:\n  - instance: gauge\n    file: water_level_sensor.so\n"
-                                 "    config: {interval_ms: 10, count: 5}\n  - instance: console\n    file: console_sink.so\n");
+                                 "    config: {interval_ms: 10, count: 5}\n    grants: {publish: [sensor.reading]}\n"
+                                 "  - instance: console\n    file: console_sink.so\n    grants: {subscribe: [sensor.]}\n");
   const auto r = cli({"run", "--config", (dir / "city.yaml").string(), "--for", "1", "--metrics",
                       (dir / "metrics.prom").string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -124,10 +127,64 @@ TEST(Cli, RunSurvivesAPluginThatCrashesWhileLoading) {
                                  CITYLINK_TEST_PLUGIN_DIR +
                                  "]\nplugins:\n  - instance: crasher\n    file: zoo_crash_on_init.so\n"
                                  "  - instance: gauge\n    file: water_level_sensor.so\n"
-                                 "    config: {interval_ms: 10, count: 3}\n");
+                                 "    config: {interval_ms: 10, count: 3}\n    grants: requested\n");
   const auto r = cli({"run", "--config", (dir / "city.yaml").string(), "--for", "0.5"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(has(r.out, "not started: crasher: plugin file")) << r.out;
   EXPECT_TRUE(has(r.out, "crashed: killed by signal 11 (SIGSEGV) while loading in a probe process")) << r.out;
   EXPECT_TRUE(has(r.out, "gauge")) << r.out;
+}
+
+// Issue 7 item 7: a city's grants land in the hash-chained audit log; `audit verify` says
+// OK, then names the record an attacker edited; `audit export` hands an inspector the records.
+TEST(Cli, TheAuditLogOfARunVerifiesAndTamperingIsNamed) {
+  TempDir dir;
+  const json cam = {{"camera_id", "C-1"}, {"lat", 37.5}, {"lon", 127.0}};
+  const json report = {{"at_ms", 300}, {"topic", "incident.112"}, {"event_code", "112UC001"},
+                       {"occurrence_number", "I-1"}, {"lat", 37.5}, {"lon", 127.0}};
+  citylink::test::write_file(
+      dir / "city.yaml",
+      "city: t\nhost: {audit_log: audit.db}\nplugin_dirs: [" + std::string(CITYLINK_SAMPLE_PLUGIN_DIR) +
+          "]\nscenarios:\n  emergency_video_112: {}\n"
+          "incident_authority:\n  112UC001: {topic: incident.112, sources: [feed]}\nplugins:\n"
+          "  - instance: vms\n    file: camera_fleet.so\n    grants: requested\n    config: " +
+          json{{"cameras", {cam}}, {"heartbeat_ms", 60000}}.dump() +
+          "\n  - instance: feed\n    file: incident_feed.so\n    grants: {publish: [incident.112]}\n    config: " +
+          json{{"events", {report}}}.dump() + "\n");
+  auto r = cli({"run", "--config", (dir / "city.yaml").string(), "--for", "1.5"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  const std::string db = (dir / "audit.db").string();
+  r = cli({"audit", "verify", db});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "OK: 2 records verified")) << r.out;  // issued, then revoked when the engine stopped
+
+  r = cli({"audit", "export", db, "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto exported = json::parse(r.out);
+  ASSERT_EQ(exported["records"].size(), 2u);
+  EXPECT_EQ(exported["records"][0]["action"], "video_grant.issue");
+  EXPECT_EQ(exported["records"][1]["action"], "video_grant.revoke");
+
+  // An insider edits the first record's recipient column and the record itself.
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+  char* err = nullptr;
+  // Drop the store's guard triggers first, as an attacker with the file would.
+  std::vector<std::string> triggers;
+  sqlite3_exec(
+      h, "SELECT name FROM sqlite_master WHERE type='trigger'",
+      [](void* v, int, char** cols, char**) {
+        static_cast<std::vector<std::string>*>(v)->push_back(cols[0]);
+        return 0;
+      },
+      &triggers, nullptr);
+  for (const auto& t : triggers) sqlite3_exec(h, ("DROP TRIGGER " + t).c_str(), nullptr, nullptr, nullptr);
+  ASSERT_EQ(sqlite3_exec(h, "UPDATE records SET recipient = 'someone-else' WHERE seq = 1", nullptr, nullptr, &err),
+            SQLITE_OK)
+      << (err ? err : "");
+  sqlite3_close(h);
+  r = cli({"audit", "verify", db});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_TRUE(has(r.out, "TAMPERED")) << r.out;
+  EXPECT_TRUE(has(r.out, "record 1")) << r.out;
 }

@@ -4,6 +4,9 @@
 #include <citylink/host/host.hpp>
 #include <gtest/gtest.h>
 
+#include <sstream>
+#include <thread>
+
 using namespace citylink::host;
 using citylink::test::eventually;
 using citylink::test::read_jsonl;
@@ -15,13 +18,30 @@ struct HostFixture : ::testing::Test {
   TempDir dir;
   std::string out() const { return (dir / "received.jsonl").string(); }
 
-  // A city whose zoo library is reachable by bare name through plugin_dirs.
+  // A city whose zoo library is reachable by bare name through plugin_dirs. Entries that
+  // say nothing about grants are given `grants: requested` (the deny-by-default rules
+  // themselves are tested in permissions_test.cpp).
   std::unique_ptr<Host> start(const std::string& plugins_yaml, const std::string& host_yaml = "") {
     const std::string yaml = "city: test-city\n" + host_yaml + "plugin_dirs: [" + std::string(CITYLINK_TEST_PLUGIN_DIR) +
-                             ", " + CITYLINK_SAMPLE_PLUGIN_DIR + "]\nplugins:\n" + plugins_yaml;
+                             ", " + CITYLINK_SAMPLE_PLUGIN_DIR + "]\nplugins:\n" + granting_requests(plugins_yaml);
     auto h = std::make_unique<Host>(parse_city_config(yaml, "test-city.yaml", dir.path()));
     h->start();
     return h;
+  }
+  static std::string granting_requests(const std::string& plugins_yaml) {
+    std::string out, entry;
+    std::istringstream in(plugins_yaml);
+    auto flush = [&] {
+      if (!entry.empty() && entry.find("    grants:") == std::string::npos) entry += "    grants: requested\n";
+      out += entry;
+      entry.clear();
+    };
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("  - ", 0) == 0) flush();
+      entry += line + "\n";
+    }
+    flush();
+    return out;
   }
   std::string collector(const std::string& name = "collector", const std::string& subscribe = "") {
     return "  - instance: " + name + "\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.collector\n" +
@@ -97,7 +117,7 @@ TEST_F(HostFixture, APluginThatThrowsInOnMessageIsCountedAndOthersStillGetEveryt
 
 TEST_F(HostFixture, EveryKindOfBadPublishIsRejectedByReasonAndTheGoodOneAfterItArrives) {
   const std::vector<std::pair<std::string, RejectReason>> cases = {
-      {"outside-grants", RejectReason::not_granted}, {"oversize", RejectReason::oversize},
+      {"outside-grants", RejectReason::reserved},    {"oversize", RejectReason::oversize},
       {"garbage", RejectReason::malformed},          {"topic-mismatch", RejectReason::topic_mismatch},
       {"bad-topic", RejectReason::bad_topic},        {"no-schema", RejectReason::malformed}};
   std::string yaml = collector();
@@ -160,4 +180,19 @@ TEST_F(HostFixture, BrokenLibrariesInTheConfigAreReportedAndTheCityStillRuns) {
   EXPECT_NE(h->failures()[0].reason.find("ABI 2.0"), std::string::npos);
   EXPECT_NE(h->failures()[1].reason.find("no ELF header"), std::string::npos);
   EXPECT_TRUE(eventually([&] { return delivered(*h, "collector") == 4; }));
+}
+
+// H2 of the review: the plugin's thread used to publish and log through the freed host
+// table, and the host crashed when the library was unloaded under that thread.
+TEST_F(HostFixture, AThreadLeftRunningByAFailedStartCannotHurtTheHost) {
+  {
+    auto h = start(collector("collector", "test.") + "  - instance: leaky\n    file: zoo_leaky_thread.so\n" +
+                   "  - instance: pub\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.publisher\n"
+                   "    config: {count: 5}\n");
+    ASSERT_EQ(h->failures().size(), 1u);
+    EXPECT_NE(h->failures()[0].reason.find("second camera did not answer"), std::string::npos);
+    EXPECT_TRUE(eventually([&] { return delivered(*h, "collector") == 5; }));
+  }  // the host and its libraries are gone; the plugin's thread is still calling publish and log
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  for (const auto& line : read_jsonl(out())) EXPECT_NE(line["source"], "leaky");
 }

@@ -28,12 +28,13 @@ struct TestSink {
   zmq::socket_t pull;
   std::string endpoint;
   std::shared_ptr<InstanceCounters> counters = std::make_shared<InstanceCounters>();
-  TestSink(zmq::context_t& ctx, Router& r, const std::string& name, std::vector<std::string> prefixes, int hwm = 1000)
+  TestSink(zmq::context_t& ctx, Router& r, const std::string& name, std::vector<std::string> prefixes, int hwm = 1000,
+           const std::string& recipient = "")
       : pull(ctx, zmq::socket_type::pull), endpoint(r.endpoint_prefix() + "/test/" + name) {
     pull.set(zmq::sockopt::rcvhwm, hwm);
     pull.set(zmq::sockopt::rcvtimeo, 10000);
     pull.bind(endpoint);
-    r.add_sink(SinkSpec{name, std::move(prefixes), endpoint, counters, false});
+    r.add_sink(SinkSpec{name, std::move(prefixes), endpoint, counters, false, 0, recipient});
   }
   // Returns {topic, envelope} of the next delivery.
   std::pair<std::string, citylink::v1::Envelope> next() {
@@ -117,7 +118,7 @@ TEST_F(RouterFixture, ForgedSourceIdAndTimeAreReplaced) {
 TEST_F(RouterFixture, ForwardsByPrefixToEverySubscriberButNotBackToThePublisher) {
   make();
   TestSink incidents(ctx, *router, "incidents", {"incident."});
-  TestSink all(ctx, *router, "all", {""});
+  TestSink all(ctx, *router, "all", {"*"});
   TestSink self(ctx, *router, "bridge", {"incident."});
   auto pub = publisher("bridge", {"incident.*", "sensor.reading"});
   ASSERT_EQ(send(*pub, "incident.112", envelope("citylink.v1.PlatformEvent")), CITYLINK_OK);
@@ -134,7 +135,7 @@ TEST_F(RouterFixture, RejectsEachBadMessageByReasonAndKeepsRouting) {
   RouterOptions o;
   o.max_message_bytes = 4096;
   make(o);
-  TestSink sink(ctx, *router, "sink", {""});
+  TestSink sink(ctx, *router, "sink", {"*"});
   auto c = std::make_shared<InstanceCounters>();
   auto pub = publisher("cam", {"camera.*"}, c);
   EXPECT_EQ(send(*pub, "camera.info", envelope("citylink.v1.CameraInfo", std::string(5000, 'x'))), CITYLINK_ERR_TOO_LARGE);
@@ -213,4 +214,69 @@ TEST_F(RouterFixture, PublishIsSafeFromManyThreads) {
   std::set<std::string> ids;
   for (int i = 0; i < 1000; ++i) ids.insert(sink.next().second.id());
   EXPECT_EQ(ids.size(), 1000u);
+}
+
+TEST_F(RouterFixture, OnlyTheEnginePublishesGrantsDispatchesAuditAndPtz) {
+  make();
+  TestSink police(ctx, *router, "police", {"grant.", "dispatch.", "audit.", "camera.ptz"}, 1000, "112");
+  auto c = std::make_shared<InstanceCounters>();
+  auto plugin = publisher("vendor", {"*"}, c);  // even "*" does not reach the engine's namespaces
+  auto engine = router->add_publisher("scenario-engine", {"*"}, std::make_shared<InstanceCounters>(),
+                                      PublisherRole::engine);
+  engine->open();
+  citylink::v1::Envelope forged;
+  forged.ParseFromString(envelope("citylink.v1.VideoShareGrant"));
+  forged.set_recipient("112");
+  for (const char* t : {"grant.video.112", "dispatch.112", "audit.video_grant", "camera.ptz"})
+    ASSERT_EQ(send(*plugin, t, forged.SerializeAsString()), CITYLINK_OK);
+  ASSERT_EQ(send(*engine, "grant.video.112", forged.SerializeAsString()), CITYLINK_OK);
+  EXPECT_EQ(police.next().second.source(), "scenario-engine");
+  EXPECT_TRUE(eventually([&] { return c->snapshot().rejected[static_cast<int>(RejectReason::reserved)] == 4u; }));
+  router->stop();
+  EXPECT_TRUE(police.empty());
+}
+
+TEST_F(RouterFixture, AgencyTrafficReachesOnlyTheExactRecipientAndUndeliveredIsCounted) {
+  make();
+  TestSink police(ctx, *router, "police", {"grant.video"}, 1000, "112");
+  TestSink gangnam(ctx, *router, "gangnam", {"grant.video"}, 1000, "112-gangnam");
+  TestSink unbound(ctx, *router, "unbound", {"*"});
+  auto engine = router->add_publisher("scenario-engine", {"*"}, std::make_shared<InstanceCounters>(),
+                                      PublisherRole::engine);
+  engine->open();
+  auto to = [&](const std::string& recipient) {
+    citylink::v1::Envelope e;
+    e.ParseFromString(envelope("citylink.v1.VideoShareGrant"));
+    e.set_recipient(recipient);
+    return e.SerializeAsString();
+  };
+  ASSERT_EQ(send(*engine, "grant.video.112-gangnam", to("112-gangnam")), CITYLINK_OK);
+  ASSERT_EQ(send(*engine, "grant.video.112", to("112")), CITYLINK_OK);
+  ASSERT_EQ(send(*engine, "grant.video.112", to("MOJ")), CITYLINK_OK);  // nobody is bound to MOJ
+  ASSERT_EQ(send(*engine, "sensor.reading", envelope()), CITYLINK_OK);
+  EXPECT_EQ(gangnam.next().second.recipient(), "112-gangnam");
+  EXPECT_EQ(police.next().second.recipient(), "112");
+  EXPECT_EQ(unbound.next().first, "sensor.reading");  // "*" reads telemetry, never agency traffic
+  EXPECT_TRUE(eventually([&] { return router->undeliverable() == 1; }));
+  router->stop();
+  EXPECT_TRUE(police.empty());
+  EXPECT_TRUE(gangnam.empty());
+  EXPECT_TRUE(unbound.empty());
+}
+
+TEST_F(RouterFixture, StampsTheOriginAndNeverKeepsAPluginsOwn) {
+  RouterOptions o;
+  o.origin = "suwon";
+  make(o);
+  TestSink sink(ctx, *router, "sink", {"sensor."});
+  auto pub = publisher("gauge-1", {"sensor.reading"});
+  ASSERT_EQ(send(*pub, "sensor.reading", envelope()), CITYLINK_OK);
+  citylink::v1::Envelope forged;
+  forged.ParseFromString(envelope());
+  forged.set_origin("seoul-hq");
+  ASSERT_EQ(send(*pub, "sensor.reading", forged.SerializeAsString()), CITYLINK_OK);
+  EXPECT_EQ(sink.next().second.origin(), "suwon");  // stamped in place
+  const auto e = sink.next().second;                // rebuilt
+  EXPECT_EQ(e.origin(), "suwon");
+  EXPECT_EQ(e.SerializeAsString().find("seoul-hq"), std::string::npos);
 }

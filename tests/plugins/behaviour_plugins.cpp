@@ -30,7 +30,7 @@ citylink::Descriptor base(const std::string& id, const std::string& name) {
 class CreateFails : public citylink::Plugin {
  public:
   static citylink::Descriptor describe() { return base("create-fails", "Create fails"); }
-  CreateFails(citylink::Host, const std::string&) {
+  explicit CreateFails(const citylink::InstanceContext&) {
     throw citylink::ConfigError("field 'camera_url' is required; set it to the camera's RTSP address");
   }
 };
@@ -39,7 +39,7 @@ class CreateFails : public citylink::Plugin {
 class StartFails : public citylink::Plugin {
  public:
   static citylink::Descriptor describe() { return base("start-fails", "Start fails"); }
-  StartFails(citylink::Host, const std::string&) {}
+  explicit StartFails(const citylink::InstanceContext&) {}
   void start() override { throw citylink::Error(CITYLINK_ERR_UNAVAILABLE, "device at 10.0.0.9 does not answer"); }
 };
 
@@ -51,7 +51,7 @@ class Throws : public citylink::Plugin {
     d.subscribes = {"test."};
     return d;
   }
-  Throws(citylink::Host, const std::string&) {}
+  explicit Throws(const citylink::InstanceContext&) {}
   void on_message(const citylink::Message&) override { throw std::runtime_error("boom on purpose"); }
 };
 
@@ -63,8 +63,8 @@ class Publisher : public citylink::Plugin {
     d.publishes = {"test.data", "test.other"};
     return d;
   }
-  Publisher(citylink::Host host, const std::string& config) : host_(host) {
-    auto c = parse_config(config);
+  explicit Publisher(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
+    auto c = parse_config(ctx.config_json());
     topic_ = c.value("topic", "test.data");
     count_ = c.value("count", 10);
     correlation_ = c.value("correlation_id", "");
@@ -105,8 +105,8 @@ class Rogue : public citylink::Plugin {
     d.publishes = {"test.ok", "test.data"};
     return d;
   }
-  Rogue(citylink::Host host, const std::string& config) : host_(host) {
-    mode_ = parse_config(config).value("mode", "outside-grants");
+  explicit Rogue(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
+    mode_ = parse_config(ctx.config_json()).value("mode", "outside-grants");
   }
   void start() override {
     citylink::v1::SensorReading r;
@@ -156,8 +156,8 @@ class Collector : public citylink::Plugin {
     d.subscribes = {"test."};
     return d;
   }
-  Collector(citylink::Host host, const std::string& config) : host_(host) {
-    auto c = parse_config(config);
+  explicit Collector(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
+    auto c = parse_config(ctx.config_json());
     if (!c.contains("out")) throw citylink::ConfigError("field 'out' (a file path) is required");
     out_.open(c["out"].get<std::string>(), std::ios::app);
     if (!out_) throw citylink::ConfigError("cannot open 'out' file " + c["out"].get<std::string>());
@@ -186,7 +186,7 @@ class Slow : public citylink::Plugin {
     d.subscribes = {"test."};
     return d;
   }
-  Slow(citylink::Host, const std::string& config) { delay_ = parse_config(config).value("delay_ms", 200); }
+  explicit Slow(const citylink::InstanceContext& ctx) { delay_ = parse_config(ctx.config_json()).value("delay_ms", 200); }
   void on_message(const citylink::Message&) override {
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_));
   }

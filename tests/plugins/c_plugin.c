@@ -14,11 +14,12 @@
 #define ZOO_ABI_MAJOR CITYLINK_ABI_VERSION_MAJOR
 #endif
 #ifndef ZOO_ABI_MINOR
-#define ZOO_ABI_MINOR CITYLINK_ABI_VERSION_MINOR
+#define ZOO_ABI_MINOR 0 /* the host minor this plugin requires: nothing newer than 1.0 */
 #endif
 
 static const char *const publishes[] = {"sensor.reading", NULL};
 static const char *const subscribes[] = {"incident.", NULL};
+static const char *const features[] = {"test.c-abi", NULL};
 
 static const citylink_descriptor descriptor = {
     sizeof(citylink_descriptor),
@@ -36,20 +37,28 @@ static const citylink_descriptor descriptor = {
     subscribes,
     NULL,
     NULL,
-    {0}};
+    features};
 
-static int zoo_init(const char *path) {
+/* init/deinit are reference-counted (abi.h); this plugin has nothing to set up but counts anyway. */
+static unsigned zoo_refs;
+
+static citylink_status zoo_init(const char *path, citylink_error *err) {
   (void)path;
 #ifdef ZOO_CRASH_ON_INIT
   raise(SIGSEGV);
 #endif
 #ifdef ZOO_INIT_FAILS
-  return 0;
+  citylink_set_error(err, CITYLINK_ERR_UNAVAILABLE, "zoo_init_fails: the test device is unplugged (by design)");
+  return CITYLINK_ERR_UNAVAILABLE;
 #else
-  return 1;
+  (void)err;
+  ++zoo_refs;
+  return CITYLINK_OK;
 #endif
 }
-static void zoo_deinit(void) {}
+static void zoo_deinit(void) {
+  if (zoo_refs > 0) --zoo_refs;
+}
 static uint32_t zoo_count(void) { return 1; }
 static const citylink_descriptor *zoo_descriptor(uint32_t i) { return i == 0 ? &descriptor : NULL; }
 
@@ -83,14 +92,15 @@ static const citylink_instance *zoo_create(const citylink_host_api *host, const 
   citylink_instance *inst;
   (void)host;
   (void)config_json;
-  if (strcmp(plugin_id, "kr.citylink.test.c-plugin") != 0) {
-    if (err) {
-      err->code = CITYLINK_ERR_INVALID_ARGUMENT;
-      strcpy(err->message, "unknown plugin id");
-    }
+  if (plugin_id == NULL || strcmp(plugin_id, "kr.citylink.test.c-plugin") != 0) {
+    citylink_set_error(err, CITYLINK_ERR_INVALID_ARGUMENT, "unknown plugin id");
     return NULL;
   }
   inst = calloc(1, sizeof *inst);
+  if (inst == NULL) {
+    citylink_set_error(err, CITYLINK_ERR_INTERNAL, "out of memory");
+    return NULL;
+  }
   inst->struct_size = sizeof *inst;
   inst->descriptor = &descriptor;
   inst->start = zoo_start;
@@ -101,6 +111,7 @@ static const citylink_instance *zoo_create(const citylink_host_api *host, const 
   return inst;
 }
 
-__attribute__((visibility("default"))) const citylink_entry_t citylink_entry = {
+/* get_factory NULL: this library serves its one plugin set through the default entry slots. */
+CITYLINK_EXPORT const citylink_entry_t citylink_entry = {
     {ZOO_ABI_MAJOR, ZOO_ABI_MINOR}, sizeof(citylink_entry_t), zoo_init, zoo_deinit, zoo_count, zoo_descriptor,
-    zoo_create, {0}};
+    zoo_create, NULL};

@@ -9,10 +9,10 @@ class NoId : public citylink::Plugin {
     d.name = "No id";
     d.vendor = "CityLink tests";
     d.version = "1.0.0";
-    d.kind = "test";
+    d.kind = CITYLINK_KIND_TEST;
     return d;
   }
-  NoId(citylink::Host, const std::string&) {}
+  explicit NoId(const citylink::InstanceContext&) {}
 };
 }  // namespace
 

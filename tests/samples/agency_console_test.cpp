@@ -3,17 +3,10 @@
 
 using namespace citylink::samples_test;
 
-namespace {
-
-void emitter(SampleCity& city, const json& messages) {
-  city.add("engine-stand-in", "samples_test_emitter.so", {{"messages", messages}});
-}
-
-}  // namespace
 
 TEST_F(SampleCity, AgencyConsoleDecodesEveryKindOfMessageAnAgencyIsSent) {
   const int64_t expires = 1700000000LL * 1000000000LL;
-  emitter(*this, json::array({
+  engine_says(json::array({
                      {{"topic", "dispatch.112"}, {"type", "dispatch"}, {"correlation_id", "INC-1"}, {"cameras", 3},
                       {"grant_id", "G-1"}, {"purpose", "emergency"}, {"personal_data", {{"name", "Kim"}, {"phone", "010"}}}},
                      {{"topic", "grant.video"}, {"type", "grant"}, {"correlation_id", "INC-1"}, {"cameras", 5},
@@ -25,9 +18,13 @@ TEST_F(SampleCity, AgencyConsoleDecodesEveryKindOfMessageAnAgencyIsSent) {
   const json report = {{"topic", "incident.112"}, {"event_code", "112UC001"}, {"occurrence_number", "INC-1"},
                        {"lat", 37.5}, {"lon", 127.03}, {"content", "assault reported"}};
   add("feed", "incident_feed.so", {{"events", json::array({report})}});
-  add("112-centre", "agency_console.so", {{"name", "112-centre"}, {"out", path("112.jsonl")}});  // descriptor topics
+  // What the console asks for, bound to recipient 112; audit records go to the auditor.
+  add("112-centre", "agency_console.so", {{"name", "112-centre"}, {"out", path("112.jsonl")}}, "", "", "112");
+  add("privacy-office", "agency_console.so", {{"name", "privacy-office"}, {"out", path("audit.jsonl")}}, "audit.", "",
+      "auditor");
   ASSERT_EQ(start_and_get_failure(), "");
-  ASSERT_TRUE(wait_for("112.jsonl", 5));
+  ASSERT_TRUE(wait_for("112.jsonl", 4));
+  ASSERT_TRUE(wait_for("audit.jsonl", 1));
 
   std::map<std::string, json> by_schema;
   for (const auto& j : lines("112.jsonl")) {
@@ -35,6 +32,8 @@ TEST_F(SampleCity, AgencyConsoleDecodesEveryKindOfMessageAnAgencyIsSent) {
     EXPECT_EQ(j["correlation_id"], "INC-1");
     by_schema[j["schema"]] = j;
   }
+  EXPECT_EQ(by_schema.count("citylink.v1.AuditRecord"), 0u);  // addressed to the auditor, not to 112
+  by_schema["citylink.v1.AuditRecord"] = lines("audit.jsonl")[0];
   const auto& d = by_schema["citylink.v1.DispatchSupport"];
   EXPECT_EQ(d["topic"], "dispatch.112");
   EXPECT_EQ(d["payload"]["cameras"].size(), 3u);
@@ -67,25 +66,29 @@ TEST_F(SampleCity, AgencyConsoleDecodesEveryKindOfMessageAnAgencyIsSent) {
 }
 
 TEST_F(SampleCity, AgencyConsoleReceivesOnlyWhatTheCityGrantsIt) {
-  emitter(*this, json::array({{{"topic", "dispatch.119"}, {"type", "dispatch"}, {"correlation_id", "F-1"},
-                               {"recipient", "119"}, {"event_code", "119UC001"}},
-                              {{"topic", "dispatch.112"}, {"type", "dispatch"}, {"correlation_id", "I-1"}},
-                              {{"topic", "grant.video"}, {"type", "grant"}, {"correlation_id", "I-1"}}}));
-  console("fire-station", "dispatch.119");
-  console("everything", "dispatch., grant.");
+  engine_says(json::array({{{"topic", "dispatch.119"}, {"type", "dispatch"}, {"correlation_id", "F-1"},
+                            {"recipient", "119"}, {"event_code", "119UC001"}},
+                           {{"topic", "dispatch.112"}, {"type", "dispatch"}, {"correlation_id", "I-1"}},
+                           {{"topic", "grant.video"}, {"type", "grant"}, {"correlation_id", "I-1"}}}));
+  console("fire-station", "dispatch.119", "119");
+  console("police", "dispatch., grant.", "112");
+  console("nosy", "dispatch., grant.", "moj");  // subscribed widely, bound to another recipient
   ASSERT_EQ(start_and_get_failure(), "");
-  ASSERT_TRUE(wait_for("everything.jsonl", 3));
+  ASSERT_TRUE(wait_for("police.jsonl", 2));
   ASSERT_TRUE(wait_for("fire-station.jsonl", 1));
   const auto fire = lines("fire-station.jsonl");
   ASSERT_EQ(fire.size(), 1u);
   EXPECT_EQ(fire[0]["payload"]["recipient"], "119");
   EXPECT_EQ(fire[0]["correlation_id"], "F-1");
+  for (const auto& j : lines("police.jsonl")) EXPECT_EQ(j["payload"]["recipient"], "112") << j.dump();
+  EXPECT_EQ(lines("police.jsonl").size(), 2u);
+  EXPECT_TRUE(lines("nosy.jsonl").empty());
 }
 
 TEST_F(SampleCity, AgencyConsoleSkipsAnUnreadablePayloadAndKeepsGoing) {
-  emitter(*this, json::array({{{"topic", "dispatch.112"}, {"type", "garbage"}},
-                              {{"topic", "dispatch.112"}, {"type", "dispatch"}, {"correlation_id", "I-2"}}}));
-  console("112", "dispatch.");
+  engine_says(json::array({{{"topic", "dispatch.112"}, {"type", "garbage"}},
+                           {{"topic", "dispatch.112"}, {"type", "dispatch"}, {"correlation_id", "I-2"}}}));
+  console("112", "dispatch.", "112");
   ASSERT_EQ(start_and_get_failure(), "");
   ASSERT_TRUE(wait_for("112.jsonl", 1));
   const auto got = lines("112.jsonl");

@@ -113,15 +113,14 @@ TEST_F(SampleCity, CameraFleetTurnsItsPtzCamerasAndReportsThePose) {
   // A point 60 m east and 60 m north of CAM-1: the bearing is close to 45 degrees.
   const double east_lat = 37.4979 + 60.0 / 111195.0, east_lon = 127.0276 + 60.0 / (111195.0 * std::cos(37.4979 * 3.14159265358979 / 180));
   add("vms", "camera_fleet.so", {{"cameras", kTwoCameras}, {"heartbeat_ms", 60000}});
-  add("tracking", "samples_test_emitter.so",
-      {{"messages", json::array({
+  engine_says(json::array({
                         {{"at_ms", 50}, {"topic", "camera.ptz"}, {"type", "ptz"}, {"camera_id", "CAM-1"}, {"pan_deg", 450.0},
                          {"reason", "operator"}, {"correlation_id", "INC-3"}},
                         {{"at_ms", 60}, {"topic", "camera.ptz"}, {"type", "ptz"}, {"camera_id", "CAM-1"},
                          {"look_at_lat", east_lat}, {"look_at_lon", east_lon}, {"correlation_id", "INC-3"}},
                         {{"at_ms", 70}, {"topic", "camera.ptz"}, {"type", "ptz"}, {"camera_id", "CAM-2"}, {"pan_deg", 10.0}},
                         {{"at_ms", 80}, {"topic", "camera.ptz"}, {"type", "ptz"}, {"camera_id", "OTHER-9"}, {"pan_deg", 10.0}},
-                    })}});
+                    }));
   console("ops", "camera.status");
   ASSERT_EQ(start_and_get_failure(), "");
   auto ptz = [](const json& j) { return j["attributes"]["reason"] == "ptz"; };

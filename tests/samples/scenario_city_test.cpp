@@ -6,9 +6,9 @@ using namespace citylink::samples_test;
 
 namespace {
 
-std::string scenario_city_yaml(const std::string& scenarios, const std::string& plugins) {
+std::string scenario_city_yaml(const std::string& scenarios, const SampleCity& city) {
   return "city: samples-scenarios\nplugin_dirs: [" + std::string(CITYLINK_TEST_PLUGIN_DIR) + ", " +
-         CITYLINK_SAMPLE_PLUGIN_DIR + "]\nscenarios:\n" + scenarios + "plugins:\n" + plugins;
+         CITYLINK_SAMPLE_PLUGIN_DIR + "]\nscenarios:\n" + scenarios + city.sections() + "plugins:\n" + city.plugins;
 }
 
 }  // namespace
@@ -23,8 +23,10 @@ TEST_F(SampleCity, A112ReportNearTheFleetGrantsItsNearestCamerasToThe112CentreUn
   const json finished = {{"at_ms", 400}, {"topic", "incident.112"}, {"event_code", "112UC001"}, {"status", 91},
                          {"occurrence_number", "INC-9"}};
   add("feed", "incident_feed.so", {{"events", {occurred, finished}}});
-  console("112-centre", "grant., audit.");
-  const std::string yaml = scenario_city_yaml("  emergency_video_112: {radius_m: 150, max_cameras: 3}\n", plugins);
+  authorise("112UC001", "incident.112", "feed");
+  console("112-centre", "grant.", "112");
+  console("privacy-office", "audit.", "auditor");
+  const std::string yaml = scenario_city_yaml("  emergency_video_112: {radius_m: 150, max_cameras: 3}\n", *this);
   host = std::make_unique<citylink::host::Host>(citylink::host::parse_city_config(yaml, "c.yaml", dir.path()));
   host->start();
   ASSERT_TRUE(host->failures().empty()) << host->failures()[0].reason;
@@ -43,7 +45,9 @@ TEST_F(SampleCity, A112ReportNearTheFleetGrantsItsNearestCamerasToThe112CentreUn
   EXPECT_TRUE(cams.count("GRID-R00C00")) << issue.dump();
   for (const auto& uri : issue["payload"]["stream_uris"])
     EXPECT_TRUE(contains(uri, "rtsp://vms.example.city/GRID-R")) << uri;
-  EXPECT_FALSE(lines("112-centre.jsonl", [](const json& j) { return j["schema"] == "citylink.v1.AuditRecord"; }).empty());
+  EXPECT_TRUE(lines("112-centre.jsonl", [](const json& j) { return j["schema"] == "citylink.v1.AuditRecord"; }).empty());
+  ASSERT_TRUE(wait_for("privacy-office.jsonl", 2));
+  for (const auto& a : lines("privacy-office.jsonl")) EXPECT_EQ(a["payload"]["incident_id"], "INC-9");
 }
 
 TEST_F(SampleCity, AFloodFromTheWaterLevelSensorIsRaisedToTheSituationRoomAndCleared) {
@@ -53,11 +57,11 @@ TEST_F(SampleCity, AFloodFromTheWaterLevelSensorIsRaisedToTheSituationRoomAndCle
        {"events", json::array({json{{"at_ms", 50}, {"duration_ms", 150}, {"rise_m", 0.5}, {"ramp_ms", 20}}})}});
   const json cam = {{"camera_id", "CAM-R"}, {"lat", 37.5003}, {"lon", 127.0}, {"heading_deg", 180}};
   add("vms", "camera_fleet.so", {{"cameras", json::array({cam})}});
-  console("situation-room", "dispatch.disaster, incident.disaster");
+  console("situation-room", "dispatch.disaster, incident.disaster", "situation-room");
   host = std::make_unique<citylink::host::Host>(citylink::host::parse_city_config(
       scenario_city_yaml("  disaster:\n    rules:\n      - {name: flood, zone_prefix: flood-prone-road, kind: water_level, "
                          "raise_above: 0.5, clear_below: 0.4, hold_seconds: 0}\n",
-                         plugins),
+                         *this),
       "c.yaml", dir.path()));
   host->start();
   ASSERT_TRUE(host->failures().empty()) << host->failures()[0].reason;
@@ -79,11 +83,13 @@ TEST_F(SampleCity, AnSosPressReaches112WithOnlyThePersonalDataItsPurposeAllows) 
   add("pendants", "sos_wearable.so", {{"persons", json::array({person})}});
   const json cam = {{"camera_id", "CAM-S"}, {"lat", 37.5002}, {"lon", 127.0}};
   add("vms", "camera_fleet.so", {{"cameras", json::array({cam})}});
-  console("112-centre", "dispatch., audit.");
+  authorise("WPSSF110", "incident.vulnerable", "pendants");
+  console("112-centre", "dispatch.", "112");
+  console("privacy-office", "audit.", "auditor");
   host = std::make_unique<citylink::host::Host>(citylink::host::parse_city_config(
       scenario_city_yaml("  vulnerable_sos:\n    recipients:\n      - {name: \"112\", topic: dispatch.112, purpose: rescue, "
                          "legal_basis: \"PIPA Art. 18(2)3\", personal_data: [name, phone]}\n",
-                         plugins),
+                         *this),
       "c.yaml", dir.path()));
   host->start();
   ASSERT_TRUE(host->failures().empty()) << host->failures()[0].reason;
@@ -93,5 +99,6 @@ TEST_F(SampleCity, AnSosPressReaches112WithOnlyThePersonalDataItsPurposeAllows) 
   EXPECT_EQ(d["correlation_id"], "WPSSF110-P1-1");
   EXPECT_EQ(d["payload"]["personal_data"], (json{{"name", "Kim"}, {"phone", "010-1"}}));  // not the guardian
   EXPECT_EQ(d["payload"]["cameras"][0]["camera_id"], "CAM-S");
-  ASSERT_TRUE(wait_for("112-centre.jsonl", 1, [](const json& j) { return j["payload"].value("action", "") == "personal_data.deliver"; }));
+  ASSERT_TRUE(wait_for("privacy-office.jsonl", 1,
+                       [](const json& j) { return j["payload"].value("action", "") == "personal_data.deliver"; }));
 }

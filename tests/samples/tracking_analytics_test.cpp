@@ -84,8 +84,7 @@ TEST_F(SampleCity, TrackingAnalyticsFollowsAPtzCameraThatTurnsTowardsTheTarget) 
   // The only camera looks south; the target walks north past it. After the PTZ turn to
   // north (reported on camera.status) the tracker sees the target through it.
   add("vms", "camera_fleet.so", {{"cameras", {camera("P", 0, 180)}}, {"heartbeat_ms", 60000}});
-  add("operator", "samples_test_emitter.so",
-      {{"messages", {{{"at_ms", 100}, {"topic", "camera.ptz"}, {"type", "ptz"}, {"camera_id", "P"}, {"pan_deg", 0.0}}}}});
+  engine_says(json::array({{{"at_ms", 100}, {"topic", "camera.ptz"}, {"type", "ptz"}, {"camera_id", "P"}, {"pan_deg", 0.0}}}));
   add("tracker", "tracking_analytics.so",
       {{"track_id", "T-8"}, {"target_class", "vehicle"},
        {"waypoints", {{{"lat", north(10)}, {"lon", kLon}}, {{"lat", north(50)}, {"lon", kLon}}}},

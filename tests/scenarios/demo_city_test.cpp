@@ -3,9 +3,14 @@
 // and every scenario's outputs are checked there.
 #include <citylink/host/host.hpp>
 #include <citylink/host/scenarios/engine.hpp>
+#include <citylink/host/topic.hpp>
+#include <citylink/v1/dispatch.pb.h>
+#include <citylink/v1/envelope.pb.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <mutex>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -34,11 +39,25 @@ class DemoCity : public ::testing::Test {
     yaml = std::regex_replace(yaml, std::regex(R"(config: \{name: ([a-z0-9-]+)\})"),
                               "config: {name: $1, quiet: true, out: " + dir_->path().string() + "/$1.jsonl}");
     host_ = new Host(parse_city_config(yaml, "demo-city.yaml", dir_->path()));
+    // Every message on the bus, for the purpose-limitation check.
+    host_->router().set_observer([](std::string_view topic, const uint8_t* bytes, std::size_t size) {
+      citylink::v1::Envelope e;
+      if (!e.ParseFromArray(bytes, static_cast<int>(size))) return;
+      std::lock_guard lk(bus_mu_);
+      bus_.push_back({std::string(topic), std::move(e)});
+    });
     host_->start();
     // The script ends with the 112 dispatch order closing at 24 s.
     done_ = eventually([] { return finished("112-patrol", "112-20261122-0002"); }, std::chrono::seconds(90));
     host_->stop();
   }
+  struct Seen {
+    std::string topic;
+    citylink::v1::Envelope envelope;
+  };
+  static inline std::mutex bus_mu_;
+  static inline std::vector<Seen> bus_;
+
   static void TearDownTestSuite() {
     delete host_;
     delete dir_;
@@ -72,6 +91,7 @@ class DemoCity : public ::testing::Test {
   void SosReaches112AndTheGuardianWithOnlyTheirPersonalData();
   void AnkletVideoOnlyForTheExclusionZoneViolationAndItExpires();
   void EveryGrantAndPersonalDataDeliveryIsAudited();
+  void PersonalDataAppearsOnlyWhereAPurposeAllowsIt();
 };
 
 TempDir* DemoCity::dir_ = nullptr;
@@ -137,7 +157,10 @@ void DemoCity::DisasterRaisesAndClearsFloodAndHeat() {
 }
 
 void DemoCity::SosReaches112AndTheGuardianWithOnlyTheirPersonalData() {
-  const auto to112 = about("112-patrol", "WPSSF110-P-0042-1");
+  // Addressed to recipient "112" (the 112 centre), never to the patrol bound to "112-patrol"
+  // although both subscribe to dispatch.112 (M9 of the review).
+  EXPECT_TRUE(about("112-patrol", "WPSSF110-P-0042-1").empty());
+  const auto to112 = about("112-centre", "WPSSF110-P-0042-1");
   ASSERT_EQ(to112.size(), 1u);
   EXPECT_EQ(to112[0]["payload"]["personal_data"]["name"], "Kim Sunja");
   EXPECT_EQ(to112[0]["payload"]["personal_data"].size(), 3u);
@@ -153,6 +176,41 @@ void DemoCity::AnkletVideoOnlyForTheExclusionZoneViolationAndItExpires() {
     if (j["topic"] == "grant.video.moj") actions.push_back(j["payload"]["action"]);
   EXPECT_EQ(actions, (std::vector<std::string>{"ISSUE", "EXPIRE"}));
   EXPECT_TRUE(about("moj-centre", "MOJ-20261122-0002").empty());
+}
+
+// Issue 7 item 8: personal data (the SOS wearer's name, phone, condition and guardian, the
+// anklet wearer's id) travel only where a configured purpose allows them: from the device or
+// platform to the engine, and in dispatches to recipients with a purpose. Every message the
+// router forwarded during the run is checked.
+void DemoCity::PersonalDataAppearsOnlyWhereAPurposeAllowsIt() {
+  const std::vector<std::string> personal = {"Kim Sunja", "010-1234-5678", "dementia", "Kim Minho", "W-3391"};
+  std::lock_guard lk(bus_mu_);
+  ASSERT_GT(bus_.size(), 1000u);
+  std::size_t with_personal_data = 0;
+  for (const auto& [topic, e] : bus_) {
+    const std::string& bytes = e.payload();
+    const bool carries = std::any_of(personal.begin(), personal.end(),
+                                     [&](const std::string& p) { return bytes.find(p) != std::string::npos; });
+    if (!carries) continue;
+    ++with_personal_data;
+    const bool device_input = (topic == "incident.vulnerable" && e.source() == "wearable-care") ||
+                              (topic == "incident.moj" && e.source() == "platform-feed");
+    bool purposeful_dispatch = false;
+    if (e.schema() == "citylink.v1.DispatchSupport") {
+      citylink::v1::DispatchSupport d;
+      ASSERT_TRUE(d.ParseFromString(bytes));
+      purposeful_dispatch = !d.purpose().empty() && (d.recipient() == "112" || d.recipient() == "guardian") &&
+                            e.recipient() == d.recipient();
+    }
+    EXPECT_TRUE(device_input || purposeful_dispatch) << topic << " from " << e.source() << " to '" << e.recipient() << "'";
+  }
+  EXPECT_GE(with_personal_data, 4u);  // the SOS, its two dispatches, the anklet report
+  // And nobody but the engine reads the raw reports that carry it.
+  for (const auto& inst : host_->registry().instances())
+    for (const auto& s : inst->subscriptions()) {
+      EXPECT_FALSE(citylink::host::grant_allows(s, "incident.vulnerable")) << inst->id() << " reads " << s;
+      EXPECT_FALSE(citylink::host::grant_allows(s, "incident.moj")) << inst->id() << " reads " << s;
+    }
 }
 
 void DemoCity::EveryGrantAndPersonalDataDeliveryIsAudited() {
@@ -201,5 +259,9 @@ TEST_F(DemoCity, EveryScenarioEndToEnd) {
   {
     SCOPED_TRACE("EveryGrantAndPersonalDataDeliveryIsAudited");
     EveryGrantAndPersonalDataDeliveryIsAudited();
+  }
+  {
+    SCOPED_TRACE("PersonalDataAppearsOnlyWhereAPurposeAllowsIt");
+    PersonalDataAppearsOnlyWhereAPurposeAllowsIt();
   }
 }

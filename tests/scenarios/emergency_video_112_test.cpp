@@ -93,3 +93,61 @@ TEST(EmergencyVideo112, IgnoresOtherEventCodes) {
   ctx.incident(s, event("119UC001", "119-1", 10, kLat, kLon));
   EXPECT_TRUE(ctx.out.empty());
 }
+
+// H4: a platform that goes quiet (a close lost on the way) no longer keeps video shared.
+TEST(EmergencyVideo112, RenewalStopsWhenTheIncidentHasGoneQuiet) {
+  FakeContext ctx;
+  lay_out(ctx);
+  EmergencyVideo112Config c;
+  c.video.stale_after_ns = 30LL * 60 * 1'000'000'000;
+  EmergencyVideo112 s(c);
+  ctx.incident(s, event("112UC001", "112-Q", 10, kLat, kLon));
+  ctx.now += 19LL * 60 * 1'000'000'000 + 1;
+  s.on_tick(ctx);  // 19 min after the report: renewed
+  ctx.now += 20LL * 60 * 1'000'000'000;
+  s.on_tick(ctx);  // 39 min without an update: left to expire
+  s.on_tick(ctx);
+  const auto grants = ctx.sent<citylink::v1::VideoShareGrant>("grant.video");
+  ASSERT_EQ(grants.size(), 2u);
+  EXPECT_EQ(grants[1].action(), citylink::v1::VideoShareGrant::ACTION_RENEW);
+  EXPECT_EQ(ctx.rejects["emergency_video_112/renew_stale"], 1);
+}
+
+// H4: a close whose position is broken is still a close.
+TEST(EmergencyVideo112, AFinishWithABrokenPositionStillRevokes) {
+  FakeContext ctx;
+  lay_out(ctx);
+  EmergencyVideo112 s;
+  ctx.incident(s, event("112UC001", "112-B", 10, kLat, kLon));
+  ASSERT_TRUE(ctx.incident(s, event("112UC001", "112-B", 91, 91.0, kLon)));
+  EXPECT_EQ(ctx.sent<citylink::v1::VideoShareGrant>("grant.video").back().action(),
+            citylink::v1::VideoShareGrant::ACTION_REVOKE);
+  EXPECT_EQ(ctx.grant_book.live_count(), 0u);
+}
+
+// M13: released (50) ends video sharing; nothing is re-issued.
+TEST(EmergencyVideo112, ReleasedEndsSharing) {
+  FakeContext ctx;
+  lay_out(ctx);
+  EmergencyVideo112 s;
+  ctx.incident(s, event("112UC001", "112-R", 10, kLat, kLon));
+  ctx.incident(s, event("112UC001", "112-R", 50, kLat, kLon));
+  const auto grants = ctx.sent<citylink::v1::VideoShareGrant>("grant.video");
+  ASSERT_EQ(grants.size(), 2u);
+  EXPECT_EQ(grants[1].action(), citylink::v1::VideoShareGrant::ACTION_REVOKE);
+  EXPECT_EQ(ctx.grant_book.live_count(), 0u);
+}
+
+// M12: an update whose position is (0, 0) keeps the last known place instead of moving
+// the cameras to the Gulf of Guinea.
+TEST(EmergencyVideo112, AZeroZeroUpdateKeepsTheLastKnownPosition) {
+  FakeContext ctx;
+  lay_out(ctx);
+  EmergencyVideo112 s;
+  ctx.incident(s, event("112UC001", "112-Z", 10, kLat, kLon));
+  ASSERT_TRUE(ctx.incident(s, event("112UC001", "112-Z", 40, 0.0, 0.0)));
+  const auto grants = ctx.sent<citylink::v1::VideoShareGrant>("grant.video");
+  ASSERT_EQ(grants.size(), 3u);  // issue, revoke, issue at the same place
+  EXPECT_EQ(grants[2].camera_ids_size(), grants[0].camera_ids_size());
+  EXPECT_EQ(grants[2].camera_ids(0), grants[0].camera_ids(0));
+}

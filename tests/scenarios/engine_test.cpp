@@ -1,9 +1,13 @@
 // The scenario engine on the real bus: a city with scenarios enabled, messages published
 // through the real router, outputs received by a real collector plugin.
+#include <citylink/host/audit_store.hpp>
 #include <citylink/host/error.hpp>
 #include <citylink/host/host.hpp>
 #include <citylink/host/scenarios/engine.hpp>
+#include <citylink/v1/audit.pb.h>
 #include <citylink/v1/envelope.pb.h>
+
+#include <mutex>
 
 #include "scenario_fixture.hpp"
 #include "test_support.hpp"
@@ -14,17 +18,42 @@ namespace {
 
 struct EngineFixture : ::testing::Test {
   TempDir dir;
+  // Before `host`, so they outlive the router thread that writes them.
+  std::string audit_log;  // host.audit_log when set before start()
+  std::mutex audit_mu;
+  std::vector<citylink::v1::AuditRecord> audit_seen;
   std::unique_ptr<Host> host;
   std::shared_ptr<Publisher> feed;
 
+  // The agency is bound to recipient 112, the privacy office to the auditor; the test's own
+  // publisher "platform-feed" is authorised for every event code on its topic.
   void start(const std::string& scenarios_yaml) {
+    auto collector = [&](const std::string& name, const std::string& file, const std::string& recipient,
+                         const std::string& subscribe) {
+      return "  - instance: " + name + "\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.collector\n" +
+             "    config: {out: " + (dir / file).string() + "}\n    recipient: \"" + recipient +
+             "\"\n    grants: {subscribe: [" + subscribe + "]}\n";
+    };
     const std::string yaml = "city: engine-test\nplugin_dirs: [" + std::string(CITYLINK_TEST_PLUGIN_DIR) +
-                             "]\nscenarios:\n" + scenarios_yaml +
-                             "plugins:\n  - instance: agency\n    file: zoo_behaviour.so\n"
-                             "    plugin: kr.citylink.test.collector\n    config: {out: " +
-                             (dir / "agency.jsonl").string() +
-                             "}\n    grants: {subscribe: [grant., dispatch., audit., camera.ptz, incident.disaster]}\n";
-    host = std::make_unique<Host>(parse_city_config(yaml, "engine-test.yaml", dir.path()));
+                             "]\nscenarios:\n" + scenarios_yaml + "plugins:\n" +
+                             collector("agency", "agency.jsonl", "112", "grant., dispatch., camera.ptz, incident.disaster") +
+                             collector("privacy", "audit.jsonl", "auditor", "audit.");
+    auto config = parse_city_config(yaml, "engine-test.yaml", dir.path());
+    for (const auto& [code, topic] : std::vector<std::pair<std::string, std::string>>{
+             {"112UC001", "incident.112"}, {"112UC120", "incident.112"}, {"119UC001", "incident.119"},
+             {"WPSSF110", "incident.vulnerable"}, {"MOJUC110", "incident.moj"}})
+      config.incident_authority.push_back({code, topic, {"platform-feed"}, 0});
+    if (!audit_log.empty()) config.host.audit_log = audit_log;
+    host = std::make_unique<Host>(std::move(config));
+    // The audit records as they travel on the bus, to compare with the stored chain.
+    host->router().set_observer([this](std::string_view topic, const uint8_t* bytes, std::size_t size) {
+      if (topic.rfind("audit.", 0) != 0) return;
+      citylink::v1::Envelope e;
+      citylink::v1::AuditRecord a;
+      if (!e.ParseFromArray(bytes, static_cast<int>(size)) || !a.ParseFromString(e.payload())) return;
+      std::lock_guard lk(audit_mu);
+      audit_seen.push_back(a);
+    });
     host->start();
     ASSERT_TRUE(host->failures().empty());
     ASSERT_NE(host->scenario_engine(), nullptr);
@@ -39,7 +68,11 @@ struct EngineFixture : ::testing::Test {
     const auto bytes = e.SerializeAsString();
     ASSERT_EQ(feed->publish(topic, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), nullptr), CITYLINK_OK);
   }
-  std::vector<nlohmann::json> received() { return read_jsonl(dir / "agency.jsonl"); }
+  std::vector<nlohmann::json> received() {
+    auto all = read_jsonl(dir / "agency.jsonl");
+    for (auto& j : read_jsonl(dir / "audit.jsonl")) all.push_back(std::move(j));
+    return all;
+  }
   std::size_t count(const std::string& topic) {
     std::size_t n = 0;
     for (const auto& j : received()) n += j["topic"] == topic;
@@ -99,7 +132,8 @@ TEST_F(EngineFixture, BadInputIsRejectedCountedAndTheEngineKeepsGoing) {
   publish("analytics.tracking", unknown_cam);
   publish("incident.112", event("112UC001", "D", 10, kLat, kLon));
   ASSERT_TRUE(eventually([&] { return count("grant.video.112") == 1; }));
-  EXPECT_EQ(counter("incidents/rejected"), 3u);
+  EXPECT_EQ(counter("incidents/rejected"), 2u);
+  EXPECT_EQ(counter("incidents/not_authorised"), 1u);  // XYZ: no source may raise it
   EXPECT_EQ(counter("sensors/not_a_number"), 1u);
   EXPECT_EQ(counter("tracking/unknown_camera"), 1u);
 }
@@ -119,4 +153,30 @@ TEST_F(EngineFixture, ScenarioConfigMistakesNameTheLineAndField) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("unknown field 'emergency_vidoe_112'"), std::string::npos) << e.what();
   }
+}
+
+// Issue 7 item 7: with host.audit_log set, every audit record the engine publishes is
+// first appended to the hash-chained log, and the published record carries its hash.
+TEST_F(EngineFixture, AuditRecordsAreStoredInTheChainBeforeTheyArePublished) {
+  const auto db = dir / "audit.db";
+  audit_log = db.string();
+  start("  emergency_video_112: {radius_m: 500, max_cameras: 2}\n");
+  publish("camera.info", camera("cam-1", 100));
+  ASSERT_TRUE(eventually([&] { return counter("camera_registry/cameras_announced") == 1; }));
+  publish("incident.112", event("112UC001", "112-A", 10, kLat, kLon), "112-A");
+  publish("incident.112", event("112UC001", "112-A", 91, kLat, kLon), "112-A");
+  ASSERT_TRUE(eventually([&] { return count("audit.video_grant") == 2; }));
+  host->stop();
+  AuditStore store(db, AuditStore::OpenMode::read_only);
+  const auto v = store.verify();
+  EXPECT_TRUE(v.ok) << v.problem;
+  EXPECT_EQ(v.records_checked, 2u);
+  const auto stored = store.query({});
+  ASSERT_EQ(stored.size(), 2u);
+  std::lock_guard lk(audit_mu);
+  ASSERT_EQ(audit_seen.size(), 2u);
+  EXPECT_EQ(audit_seen[0].hash(), stored[0].record.hash());
+  EXPECT_EQ(audit_seen[1].hash(), stored[1].record.hash());
+  EXPECT_FALSE(stored[0].record.hash().empty());
+  EXPECT_EQ(stored[1].record.previous_hash(), stored[0].record.hash());
 }

@@ -1,4 +1,6 @@
 // Incident lifecycle and grant book rules, independent of any scenario.
+#include <citylink/host/city_config.hpp>
+
 #include "scenario_fixture.hpp"
 
 using namespace citylink::test;
@@ -88,4 +90,75 @@ TEST(GrantBook, IssueRenewExpireRevoke) {
   EXPECT_EQ(g.revoke_incident("I-1", "finished", 3100), 1);
   EXPECT_EQ(seen.back().action(), citylink::v1::VideoShareGrant::ACTION_REVOKE);
   EXPECT_EQ(g.live_count(), 0u);
+}
+
+// H4 of the review: no grant outlives its hard maximum, renewals included.
+TEST(GrantBook, RenewalNeverPassesTheHardMaximum) {
+  std::vector<citylink::v1::VideoShareGrant> seen;
+  GrantBook g([&](const citylink::v1::VideoShareGrant& x) { seen.push_back(x); });
+  GrantRequest r;
+  r.incident_id = "I-1";
+  r.recipient = "112";
+  r.lifetime_ns = 1000;
+  r.max_lifetime_ns = 2500;
+  const std::string id = g.issue(r, 0).grant_id();
+  std::string why;
+  EXPECT_TRUE(g.renew(id, 900, &why));
+  EXPECT_EQ(seen.back().expires_unix_ns(), 1900);
+  EXPECT_TRUE(g.renew(id, 1800, &why));
+  EXPECT_EQ(seen.back().expires_unix_ns(), 2500);  // capped
+  EXPECT_FALSE(g.renew(id, 2400, &why));
+  EXPECT_NE(why.find("hard maximum"), std::string::npos) << why;
+  EXPECT_EQ(g.expire(2500), 1);
+  EXPECT_EQ(seen.back().reason(), "hard maximum lifetime reached");
+}
+
+TEST(GrantBook, StoppingRevokesEveryLiveGrant) {
+  std::vector<citylink::v1::VideoShareGrant> seen;
+  GrantBook g([&](const citylink::v1::VideoShareGrant& x) { seen.push_back(x); });
+  GrantRequest r;
+  r.recipient = "112";
+  r.lifetime_ns = 1000;
+  r.incident_id = "A";
+  g.issue(r, 0);
+  r.incident_id = "B";
+  g.issue(r, 0);
+  EXPECT_EQ(g.revoke_all("engine stopping", 10).size(), 2u);
+  EXPECT_EQ(g.live_count(), 0u);
+  EXPECT_EQ(seen.back().action(), citylink::v1::VideoShareGrant::ACTION_REVOKE);
+}
+
+// L7 of the review: renewal timing that renews every tick, or lets grants lapse, is refused.
+TEST(ScenarioConfig, RenewalTimingMustFitTheGrantLifetime) {
+  auto error = [](const std::string& video) {
+    try {
+      parse_city_config("scenarios:\n  emergency_video_112: " + video + "\nplugins: []\n", "c.yaml", ".");
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  EXPECT_NE(error("{grant_minutes: 1, renew_before_seconds: 60}").find("must be shorter than the grant lifetime"),
+            std::string::npos);
+  EXPECT_NE(error("{renew_before_seconds: 0.05}").find("at least 0.2 s"), std::string::npos);
+  EXPECT_NE(error("{grant_minutes: 30, max_grant_minutes: 20}").find("must be at least grant_minutes"),
+            std::string::npos);
+  EXPECT_EQ(error("{grant_minutes: 1, renew_before_seconds: 0}"), "(no error)");
+}
+
+// M8 of the review: an agency output on a topic the engine cannot publish used to load
+// and vanish at run time.
+TEST(ScenarioConfig, AgencyOutputTopicsAndRecipientsAreCheckedAtLoad) {
+  auto error = [](const std::string& scenarios) {
+    try {
+      parse_city_config("scenarios:\n" + scenarios + "plugins: []\n", "c.yaml", ".");
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  EXPECT_NE(error("  dispatch_119: {topic: fire.dispatch}\n").find("'fire.dispatch' is not under dispatch."),
+            std::string::npos);
+  EXPECT_NE(error("  dispatch_119: {recipient: \"fire/station\"}\n").find("is not a recipient name"), std::string::npos);
+  EXPECT_EQ(error("  dispatch_119: {topic: dispatch.fire, recipient: \"119\"}\n"), "(no error)");
 }

@@ -86,9 +86,11 @@ class FakeContext : public ScenarioContext {
   }
 
   // Runs an event through the lifecycle check and the scenario, as the engine does.
-  bool incident(Scenario& s, const citylink::v1::PlatformEvent& ev) {
+  bool incident(Scenario& s, const citylink::v1::PlatformEvent& event) {
     std::string why;
-    const auto change = book.apply(ev, true, &why);
+    auto ev = event;
+    book.complete(ev);
+    const auto change = book.apply(ev, true, &why, "", now);
     if (!change) {
       ++rejects["incidents/" + why];
       return false;

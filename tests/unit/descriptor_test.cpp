@@ -44,6 +44,18 @@ TEST(Descriptor, CopiesEveryField) {
   EXPECT_EQ(to_json(c)["config_schema"]["type"], "object");
 }
 
+TEST(Descriptor, CopiesFeaturesAndExtensions) {
+  auto d = good();
+  const char* const features[] = {"analytics.detection", "ptz", nullptr};
+  const char* const extensions[] = {"citylink.health/1", "kr.acme.zoom.draft/2", nullptr};
+  d.features = features;
+  d.extensions = extensions;
+  const auto c = copy_descriptor(&d, "here");
+  EXPECT_EQ(c.features, (std::vector<std::string>{"analytics.detection", "ptz"}));
+  EXPECT_EQ(c.extensions, (std::vector<std::string>{"citylink.health/1", "kr.acme.zoom.draft/2"}));
+  EXPECT_EQ(to_json(c)["features"][1], "ptz");
+}
+
 TEST(Descriptor, OlderSmallerStructReadsMissingFieldsAsEmpty) {
   // A plugin built before config_schema/extensions existed: the host must not read past its struct.
   auto d = good();
@@ -51,6 +63,16 @@ TEST(Descriptor, OlderSmallerStructReadsMissingFieldsAsEmpty) {
   const auto c = copy_descriptor(&d, "here");
   EXPECT_EQ(c.config_schema, "");
   EXPECT_TRUE(c.extensions.empty());
+}
+
+TEST(Descriptor, FeaturesBeyondTheWritersStructSizeAreNotRead) {
+  // The host copies min(struct_size, sizeof): a features pointer past struct_size is garbage
+  // from the reader's point of view and must read as absent.
+  auto d = good();
+  const char* const features[] = {"ptz", nullptr};
+  d.features = features;
+  d.struct_size = offsetof(citylink_descriptor, features);
+  EXPECT_TRUE(copy_descriptor(&d, "here").features.empty());
 }
 
 TEST(Descriptor, RefusesWhatIsUnusable) {
@@ -76,6 +98,15 @@ TEST(Descriptor, RefusesWhatIsUnusable) {
   d = good();
   d.config_schema = "{not json";
   EXPECT_NE(error_of(d).find("config_schema is not valid JSON"), std::string::npos);
+  d = good();
+  const char* const bad_ext[] = {"citylink.health", nullptr};
+  d.extensions = bad_ext;
+  EXPECT_NE(error_of(d).find("extension id 'citylink.health' is not 'name/revision'"), std::string::npos)
+      << error_of(d);
+  d = good();
+  const char* const bad_feature[] = {"On-Board Analytics", nullptr};
+  d.features = bad_feature;
+  EXPECT_NE(error_of(d).find("feature 'On-Board Analytics'"), std::string::npos) << error_of(d);
   d = good();
   d.struct_size = 8;
   EXPECT_NE(error_of(d).find("too small"), std::string::npos);

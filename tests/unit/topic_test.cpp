@@ -16,12 +16,15 @@ TEST(Topic, RefusesEverythingElse) {
   EXPECT_FALSE(is_valid_topic(std::string(256, 'a')));
 }
 
-TEST(Topic, SubscriptionIsAZeroMqBytePrefix) {
-  EXPECT_TRUE(matches_prefix("incident.112", "incident."));
-  EXPECT_TRUE(matches_prefix("incident.112", "incident"));
-  EXPECT_TRUE(matches_prefix("incident.112", ""));
-  EXPECT_FALSE(matches_prefix("incident", "incident."));
-  EXPECT_FALSE(matches_prefix("dispatch.112", "incident."));
+TEST(Subscription, MatchesBySegmentNeverByBytePrefix) {
+  // Subscriptions use the grant grammar: an agency subscribed to grant.video.112 never
+  // receives grant.video.112-x (M9 of the review).
+  EXPECT_TRUE(grant_allows("grant.video.112", "grant.video.112"));
+  EXPECT_FALSE(grant_allows("grant.video.112", "grant.video.112-x"));
+  EXPECT_FALSE(grant_allows("grant.video.112", "grant.video.1120"));
+  EXPECT_TRUE(grant_allows("incident.", "incident.112"));
+  EXPECT_FALSE(grant_allows("incident.", "incident"));
+  EXPECT_FALSE(grant_allows("incident.", "incidents.112"));
 }
 
 TEST(Grant, ExactTopicAndItsChildren) {

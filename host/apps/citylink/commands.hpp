@@ -29,4 +29,12 @@ inline constexpr int kOk = 0;
 inline constexpr int kFailed = 1;  // the command ran and found a problem (a check failed)
 inline constexpr int kUsage = 2;   // bad arguments, unreadable config or plugin file
 
+// `citylink audit verify|export|purge|keygen`: the tamper-evident audit log (docs/audit.md).
+// verify: kOk when the chain verifies, kFailed when tampering was found (the problem is
+// printed); unusable input (no such file, not an audit log, bad key) throws -> kUsage.
+int cmd_audit_verify(const Args& args);
+int cmd_audit_export(const Args& args);
+int cmd_audit_purge(const Args& args);
+int cmd_audit_keygen(const Args& args);
+
 }  // namespace citylink::cli

@@ -1,4 +1,4 @@
-// `citylink`: run a city, inspect and verify plugins.
+// `citylink`: run a city, inspect and verify plugins, verify and export the audit log.
 #include "commands.hpp"
 
 #include <citylink/host/logging.hpp>
@@ -17,6 +17,14 @@ commands:
                               print a plugin library's descriptors without starting it
   plugin verify FILE [--config JSON] [--timeout SECONDS] [--json]
                               run a plugin through its lifecycle and bad input, in child processes
+  audit verify DB [--public-key HEX] [--json]
+                              check the audit log's hash chain (exit 1: tampered, the problem printed)
+  audit export DB --format csv|json [--from TIME] [--to TIME] [--out FILE]
+                              export records for an inspector (TIME: ISO 8601 with a zone, unix ns, or 30d)
+  audit purge DB --before TIME --secret-key-file FILE
+                              delete old records, leaving a signed checkpoint
+  audit keygen --secret-key-file FILE
+                              make the checkpoint signing key (prints the public key)
   version                     print the host and ABI versions
 )";
 
@@ -39,6 +47,14 @@ int main(int argc, char** argv) {
       Args subargs(rest.begin() + 1, rest.end());
       if (sub == "inspect") return cmd_inspect(subargs);
       if (sub == "verify") return cmd_verify(subargs);
+    }
+    if (cmd == "audit" && !rest.empty()) {
+      const std::string sub = rest[0];
+      Args subargs(rest.begin() + 1, rest.end());
+      if (sub == "verify") return cmd_audit_verify(subargs);
+      if (sub == "export") return cmd_audit_export(subargs);
+      if (sub == "purge") return cmd_audit_purge(subargs);
+      if (sub == "keygen") return cmd_audit_keygen(subargs);
     }
     if (cmd == "__probe") return cmd_probe(rest);
     if (cmd == "__verify-check") return cmd_verify_check(rest);

@@ -52,6 +52,9 @@ struct VerifyHost {
     api.ack = [](const citylink_host_api*, uint64_t tag) -> citylink_status {
       return tag == 0 ? CITYLINK_OK : CITYLINK_ERR_INVALID_ARGUMENT;
     };
+    api.nack = [](const citylink_host_api*, uint64_t tag, int32_t) -> citylink_status {
+      return tag == 0 ? CITYLINK_OK : CITYLINK_ERR_INVALID_ARGUMENT;
+    };
   }
 };
 

@@ -10,6 +10,7 @@ const char* to_string(RejectReason r) {
     case RejectReason::bad_topic: return "bad_topic";
     case RejectReason::topic_mismatch: return "topic_mismatch";
     case RejectReason::not_granted: return "not_granted";
+    case RejectReason::reserved: return "reserved";
     case RejectReason::count: break;
   }
   return "unknown";

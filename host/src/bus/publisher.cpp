@@ -14,7 +14,9 @@ Publisher::Publisher(zmq::context_t& ctx, const std::string& endpoint, uint32_t 
       source_(std::move(source)),
       counters_(std::move(counters)),
       max_bytes_(opts.max_message_bytes),
-      room_(packet::stamp_room(source_.size(), 0)) {
+      // The router appends topic, id, source, time and origin into this room (origin: tag,
+      // a length of up to 3 bytes, the name).
+      room_(packet::stamp_room(source_.size() + opts.origin.size() + 4, 0)) {
   socket_.set(zmq::sockopt::sndhwm, opts.queue_depth);
   // Messages already queued when the instance stops still reach the router.
   socket_.set(zmq::sockopt::linger, 2000);

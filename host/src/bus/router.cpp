@@ -1,6 +1,7 @@
 // The router thread: validate, stamp, count, forward.
 #include <citylink/host/logging.hpp>
 #include <citylink/host/packet.hpp>
+#include <citylink/host/permissions.hpp>
 #include <citylink/host/router.hpp>
 #include <citylink/host/topic.hpp>
 #include <citylink/v1/envelope.pb.h>
@@ -18,6 +19,7 @@ namespace citylink::host {
 struct Router::Slot {
   uint32_t index = 0;
   std::string source;
+  PublisherRole role = PublisherRole::plugin;
   std::vector<std::string> grants;
   std::shared_ptr<InstanceCounters> counters;
 };
@@ -92,11 +94,12 @@ void Router::stop() {
 }
 
 std::shared_ptr<Publisher> Router::add_publisher(const std::string& source, std::vector<std::string> grants,
-                                                 std::shared_ptr<InstanceCounters> counters) {
+                                                 std::shared_ptr<InstanceCounters> counters, PublisherRole role) {
   std::lock_guard lk(mu_);
   auto slot = std::make_shared<Slot>();
   slot->index = static_cast<uint32_t>(slots_.size() + slots_pending_.size());
   slot->source = source;
+  slot->role = role;
   slot->grants = std::move(grants);
   slot->counters = counters;
   slots_pending_.push_back(slot);
@@ -202,10 +205,13 @@ void Router::route(zmq::message_t& in) {
                             std::to_string(opts_.max_message_bytes) + " (host.max_message_bytes)");
   if (!is_valid_topic(topic))
     return (void)reject(slot, RejectReason::bad_topic, topic, "topics are dotted lower-case words, e.g. sensor.reading");
+  if (slot.role != PublisherRole::engine && is_engine_only_topic(topic))
+    return (void)reject(slot, RejectReason::reserved, topic,
+                        "grant.*, dispatch.*, audit.* and camera.ptz are published only by the scenario engine");
   if (!grants_allow(slot.grants, topic))
     return (void)reject(slot, RejectReason::not_granted, topic,
-                        "outside the instance's publish grants; declare the topic in the descriptor's publishes or "
-                        "add it to grants.publish in the city config");
+                        "outside the instance's publish grants; grant it under grants.publish in the city config "
+                        "(the descriptor's publishes are only a request)");
   auto& e = parsed_->envelope;
   e.Clear();
   if (!e.ParseFromArray(env, static_cast<int>(env_size)))
@@ -225,17 +231,22 @@ void Router::route(zmq::message_t& in) {
   const std::string& id = next_id();
   const int64_t now = now_unix_ns();
   const bool stamp_topic = e.topic().empty();
+  const std::string& origin = opts_.origin;
   const std::size_t need =
       (stamp_topic ? 1 + WireFormatLite::LengthDelimitedSize(topic.size()) : 0) +
       1 + WireFormatLite::LengthDelimitedSize(id.size()) + 1 + WireFormatLite::LengthDelimitedSize(slot.source.size()) +
-      1 + WireFormatLite::Int64Size(now);
-  const bool rebuild = !e.id().empty() || !e.source().empty() || e.time_unix_ns() != 0 || need > view->room;
+      1 + WireFormatLite::Int64Size(now) + (origin.empty() ? 0 : 1 + WireFormatLite::LengthDelimitedSize(origin.size()));
+  // A plugin's own origin is never trusted either; remote and redelivery ingress (which
+  // keep id and origin) do not come through this path.
+  const bool rebuild =
+      !e.id().empty() || !e.source().empty() || e.time_unix_ns() != 0 || !e.origin().empty() || need > view->room;
   zmq::message_t rebuilt;
   zmq::message_t* out = &in;
   if (rebuild) {
     e.set_id(id);
     e.set_source(slot.source);
     e.set_time_unix_ns(now);
+    e.set_origin(origin);
     e.set_topic(std::string(topic));
     const std::string body = e.SerializeAsString();
     rebuilt.rebuild(packet::size_for(topic.size(), body.size(), 0));
@@ -248,21 +259,38 @@ void Router::route(zmq::message_t& in) {
     w = WireFormatLite::WriteStringToArray(citylink::v1::Envelope::kIdFieldNumber, id, w);
     w = WireFormatLite::WriteStringToArray(citylink::v1::Envelope::kSourceFieldNumber, slot.source, w);
     w = WireFormatLite::WriteInt64ToArray(citylink::v1::Envelope::kTimeUnixNsFieldNumber, now, w);
+    if (!origin.empty()) w = WireFormatLite::WriteStringToArray(citylink::v1::Envelope::kOriginFieldNumber, origin, w);
     packet::grow_envelope(in.data(), static_cast<std::size_t>(w - (view->envelope + env_size)));
   }
   slot.counters->published.fetch_add(1, std::memory_order_relaxed);
   routed_.fetch_add(1, std::memory_order_relaxed);
+  if (observer_) {
+    const auto stamped = packet::read(out->data(), out->size());
+    if (stamped) observer_(topic, stamped->envelope, stamped->envelope_size);
+  }
 
+  // Recipient-addressed outputs go only to instances bound to their recipient: a
+  // subscription alone never reads another agency's grants, dispatches or audit records.
+  const bool addressed = is_recipient_addressed(topic);
+  const std::string& recipient = e.recipient();
   auto& targets = parsed_->targets;
   targets.clear();
   for (auto& sink : sinks_) {
     if (!sink->spec.receive_own && sink->spec.name == slot.source) continue;
-    for (const auto& prefix : sink->spec.prefixes) {
-      if (matches_prefix(topic, prefix)) {
+    if (addressed && (sink->spec.recipient.empty() || sink->spec.recipient != recipient)) continue;
+    for (const auto& pattern : sink->spec.prefixes) {
+      if (grant_allows(pattern, topic)) {
         targets.push_back(sink.get());
         break;
       }
     }
+  }
+  if (addressed && targets.empty()) {
+    // An emergency output that reaches nobody is an alarm, every time, naming the message.
+    undeliverable_.fetch_add(1, std::memory_order_relaxed);
+    log()->error("[{}] UNDELIVERED {} id {} (correlation {}): no running instance is bound to recipient '{}' with a "
+                 "subscription to it; bind one with `recipient:` in the city config",
+                 slot.source, topic, id, e.correlation_id(), recipient);
   }
   for (std::size_t i = 0; i < targets.size(); ++i) {
     Sink* sink = targets[i];

@@ -1,11 +1,14 @@
 // Reading the city config (YAML) with errors that name the file, line, column and field.
 #include <citylink/host/city_config.hpp>
 #include <citylink/host/error.hpp>
+#include <citylink/host/permissions.hpp>
+#include <citylink/host/scenarios/incidents.hpp>
 #include <citylink/host/topic.hpp>
 
 #include "../scenarios/catalog.hpp"
 #include "yaml_reader.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -17,18 +20,31 @@
 namespace citylink::host {
 namespace {
 
-nlohmann::json to_json(const YAML::Node& n) {
+// A plugin's `config:` as JSON. yaml-cpp resolves `&a [*a]` into a real cycle and expands
+// alias bombs, so depth and the number of nodes are bounded and a loop is refused.
+constexpr int kMaxConfigDepth = 64;
+constexpr std::size_t kMaxConfigNodes = 100'000;
+
+nlohmann::json to_json(const YAML::Node& n, const ConfigReader& r, const std::string& field, int depth,
+                       std::size_t& budget) {
+  if (depth > kMaxConfigDepth)
+    r.fail(n, field, "nested more than " + std::to_string(kMaxConfigDepth) +
+                         " levels deep (an alias that refers to itself?); flatten the plugin config");
+  if (budget-- == 0)
+    r.fail(n, field, "more than " + std::to_string(kMaxConfigNodes) +
+                         " values after expanding aliases; the plugin config is too large");
   switch (n.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined: return nullptr;
     case YAML::NodeType::Sequence: {
       auto a = nlohmann::json::array();
-      for (const auto& e : n) a.push_back(to_json(e));
+      for (const auto& e : n) a.push_back(to_json(e, r, field, depth + 1, budget));
       return a;
     }
     case YAML::NodeType::Map: {
+      r.only_keys(n, field, {}, /*any_key*/ true);  // refuses duplicate keys
       auto o = nlohmann::json::object();
-      for (const auto& kv : n) o[kv.first.as<std::string>()] = to_json(kv.second);
+      for (const auto& kv : n) o[kv.first.as<std::string>()] = to_json(kv.second, r, field, depth + 1, budget);
       return o;
     }
     case YAML::NodeType::Scalar: {
@@ -59,18 +75,110 @@ nlohmann::json to_json(const YAML::Node& n) {
   return nullptr;
 }
 
+// `grants: requested`, or `grants: {publish: [...], subscribe: [...]}`. Topics inside the
+// engine's namespaces cannot be granted to a plugin; recipient-addressed subscriptions
+// need the instance bound to a recipient.
+void read_grants(const YAML::Node& g, const ConfigReader& r, const std::string& where, PluginEntry& e) {
+  e.has_grants = true;
+  if (g.IsScalar()) {
+    if (g.Scalar() != "requested")
+      r.fail(g, where + ".grants",
+             "'" + g.Scalar() + "' is not a grant; write `grants: requested` to accept what the plugin asks for, or "
+             "`grants: {publish: [...], subscribe: [...]}`");
+    e.grants_requested = true;
+    return;
+  }
+  r.only_keys(g, where + ".grants", {"publish", "subscribe"});
+  if (g["publish"]) {
+    e.publish_grants = r.strings(g["publish"], where + ".grants.publish");
+    for (std::size_t k = 0; k < e.publish_grants.size(); ++k) {
+      const auto& t = e.publish_grants[k];
+      const std::string f = where + ".grants.publish[" + std::to_string(k) + "]";
+      if (!is_valid_grant(t))
+        r.fail(g["publish"][k], f, "'" + t + "' is not a topic ('sensor.reading'), a subtree ('camera.*') or '*'");
+      if (pattern_inside_engine_only(t))
+        r.fail(g["publish"][k], f,
+               "'" + t + "' is published only by the scenario engine (grant.*, dispatch.*, audit.*, camera.ptz); "
+               "remove it");
+    }
+  }
+  if (g["subscribe"]) {
+    e.subscriptions = r.strings(g["subscribe"], where + ".grants.subscribe");
+    for (std::size_t k = 0; k < e.subscriptions.size(); ++k) {
+      const auto& t = e.subscriptions[k];
+      const std::string f = where + ".grants.subscribe[" + std::to_string(k) + "]";
+      if (!is_valid_grant(t))
+        r.fail(g["subscribe"][k], f,
+               "'" + t + "' is not a topic ('dispatch.119'), a subtree ('camera.*' or 'camera.') or '*'");
+      if (pattern_inside_recipient_addressed(t) && e.recipient.empty())
+        r.fail(g["subscribe"][k], f,
+               "'" + t + "' carries outputs addressed to agencies; bind the instance to its agency with "
+               "`recipient: NAME` (it then receives only what is addressed to NAME)");
+    }
+  }
+}
+
+// Two instances claiming overlapping camera id prefixes would each own the other's cameras.
+void check_camera_prefixes(const CityConfig& cfg, const YAML::Node& plugins, const ConfigReader& r) {
+  for (std::size_t i = 0; i < cfg.plugins.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j) {
+      const auto& a = cfg.plugins[i].cameras.id_prefix;
+      const auto& b = cfg.plugins[j].cameras.id_prefix;
+      if (a.empty() || b.empty()) continue;
+      if (a.rfind(b, 0) == 0 || b.rfind(a, 0) == 0)
+        r.fail(plugins[i]["cameras"]["id_prefix"], "plugins[" + std::to_string(i) + "].cameras.id_prefix",
+               "'" + a + "' overlaps the prefix '" + b + "' of instance '" + cfg.plugins[j].instance_id +
+                   "'; give each camera owner a prefix of its own");
+    }
+}
+
+// incident_authority: {112UC001: {topic: incident.112, sources: [platform-feed]}, ...}
+void read_authority(const YAML::Node& a, const ConfigReader& r, CityConfig& cfg) {
+  r.only_keys(a, "incident_authority", {}, /*any_key*/ true);
+  for (const auto& kv : a) {
+    const std::string code = kv.first.as<std::string>();
+    const std::string w = "incident_authority." + code;
+    if (!scenarios::is_known_event_code(code)) {
+      std::string known;
+      for (const auto& c : scenarios::known_event_codes()) known += (known.empty() ? "" : ", ") + c;
+      r.fail(kv.first, w, "unknown event code '" + code + "'; known: " + known);
+    }
+    r.only_keys(kv.second, w, {"topic", "sources"});
+    IncidentAuthority au;
+    au.event_code = code;
+    au.line = kv.first.Mark().line + 1;
+    if (!kv.second["topic"] || !kv.second["sources"])
+      r.fail(kv.second, w, "needs `topic` (e.g. incident.112) and `sources` (the instances allowed to raise it)");
+    au.topic = r.string(kv.second["topic"], w + ".topic");
+    if (!is_valid_topic(au.topic) || au.topic.rfind("incident.", 0) != 0)
+      r.fail(kv.second["topic"], w + ".topic", "'" + au.topic + "' is not an incident topic (incident.112, ...)");
+    au.sources = r.strings(kv.second["sources"], w + ".sources");
+    if (au.sources.empty()) r.fail(kv.second["sources"], w + ".sources", "name at least one source instance");
+    for (std::size_t i = 0; i < au.sources.size(); ++i) {
+      const auto& src = au.sources[i];
+      const bool known = std::any_of(cfg.plugins.begin(), cfg.plugins.end(),
+                                     [&](const PluginEntry& p) { return p.instance_id == src; });
+      if (!known)
+        r.fail(kv.second["sources"][i], w + ".sources[" + std::to_string(i) + "]",
+               "'" + src + "' is not an instance of this city; name one from `plugins:`");
+    }
+    cfg.incident_authority.push_back(std::move(au));
+  }
+}
+
 CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::filesystem::path& source) {
   CityConfig cfg;
   cfg.source = source;
   if (!root || root.IsNull()) r.fail(root, "(file)", "the config is empty; it needs at least `plugins:`");
-  r.only_keys(root, "", {"citylink", "city", "host", "plugin_dirs", "plugins", "scenarios"});
+  r.only_keys(root, "", {"citylink", "city", "host", "plugin_dirs", "plugins", "scenarios", "incident_authority"});
   if (root["citylink"]) {
     const int v = r.number<int>(root["citylink"], "citylink", 0, 1000);
     if (v != 1) r.fail(root["citylink"], "citylink", "config format " + std::to_string(v) + " is not supported; this host reads format 1");
   }
   if (root["city"]) cfg.city = r.string(root["city"], "city");
   if (const auto h = root["host"]) {
-    r.only_keys(h, "host", {"log_level", "max_message_bytes", "queue_depth"});
+    r.only_keys(h, "host", {"log_level", "max_message_bytes", "queue_depth", "max_cameras_per_instance", "audit_log"});
+    if (h["audit_log"]) cfg.host.audit_log = r.resolve_dir(r.string(h["audit_log"], "host.audit_log"));
     if (h["log_level"]) {
       cfg.host.log_level = r.string(h["log_level"], "host.log_level");
       static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
@@ -80,6 +188,9 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
     if (h["max_message_bytes"])
       cfg.host.max_message_bytes = r.number<std::size_t>(h["max_message_bytes"], "host.max_message_bytes", 1024, 256u << 20);
     if (h["queue_depth"]) cfg.host.queue_depth = r.number<int>(h["queue_depth"], "host.queue_depth", 1, 10'000'000);
+    if (h["max_cameras_per_instance"])
+      cfg.host.max_cameras_per_instance =
+          r.number<std::size_t>(h["max_cameras_per_instance"], "host.max_cameras_per_instance", 1, 10'000'000);
   }
   if (root["plugin_dirs"])
     for (const auto& d : r.strings(root["plugin_dirs"], "plugin_dirs")) cfg.plugin_dirs.push_back(r.resolve_dir(d));
@@ -97,14 +208,19 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
   for (std::size_t i = 0; i < plugins.size(); ++i) {
     const auto p = plugins[i];
     const std::string where = "plugins[" + std::to_string(i) + "]";
-    r.only_keys(p, where, {"instance", "plugin", "file", "enabled", "config", "grants", "queue_depth"});
+    r.only_keys(p, where,
+                {"instance", "plugin", "file", "enabled", "config", "grants", "recipient", "cameras", "queue_depth"});
     PluginEntry e;
     e.line = p.Mark().line + 1;
     if (!p["instance"]) r.fail(p, where + ".instance", "missing; give every plugin entry a unique instance name");
     e.instance_id = r.string(p["instance"], where + ".instance");
-    if (e.instance_id.empty() || e.instance_id.size() > 128 ||
-        e.instance_id.find_first_of(" \t/\\\"'") != std::string::npos)
-      r.fail(p["instance"], where + ".instance", "'" + e.instance_id + "' must be 1-128 characters without spaces, quotes or slashes");
+    if (!is_valid_instance_name(e.instance_id))
+      r.fail(p["instance"], where + ".instance",
+             "'" + e.instance_id + "' is not an instance name; use 1-64 lower-case letters, digits and '-', "
+             "starting with a letter or digit (e.g. cctv-gangnam-1)");
+    if (is_reserved_instance_name(e.instance_id))
+      r.fail(p["instance"], where + ".instance",
+             "'" + e.instance_id + "' is reserved for the host; choose another name");
     if (auto [it, fresh] = seen.emplace(e.instance_id, e.line); !fresh)
       r.fail(p["instance"], where + ".instance",
              "duplicate instance '" + e.instance_id + "' (first used on line " + std::to_string(it->second) +
@@ -121,28 +237,26 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
     }
     if (p["config"]) {
       if (!p["config"].IsMap()) r.fail(p["config"], where + ".config", "expected a mapping of the plugin's settings");
-      e.config_json = to_json(p["config"]).dump();
+      std::size_t budget = kMaxConfigNodes;
+      e.config_json = to_json(p["config"], r, where + ".config", 0, budget).dump();
     }
-    if (const auto g = p["grants"]) {
-      r.only_keys(g, where + ".grants", {"publish", "subscribe"});
-      if (g["publish"]) {
-        e.publish_grants = r.strings(g["publish"], where + ".grants.publish");
-        for (std::size_t k = 0; k < e.publish_grants->size(); ++k)
-          if (!is_valid_grant((*e.publish_grants)[k]))
-            r.fail(g["publish"][k], where + ".grants.publish[" + std::to_string(k) + "]",
-                   "'" + (*e.publish_grants)[k] + "' is not a topic ('sensor.reading'), a subtree ('camera.*') or '*'");
-      }
-      if (g["subscribe"]) {
-        e.subscriptions = r.strings(g["subscribe"], where + ".grants.subscribe");
-        for (std::size_t k = 0; k < e.subscriptions->size(); ++k)
-          if ((*e.subscriptions)[k].empty() || (*e.subscriptions)[k].find('*') != std::string::npos)
-            r.fail(g["subscribe"][k], where + ".grants.subscribe[" + std::to_string(k) + "]",
-                   "'" + (*e.subscriptions)[k] + "' is not a topic prefix; subscriptions are plain prefixes such as "
-                   "'camera.' (no '*', not empty)");
-      }
+    if (p["recipient"]) {
+      e.recipient = r.string(p["recipient"], where + ".recipient");
+      if (!is_valid_recipient(e.recipient))
+        r.fail(p["recipient"], where + ".recipient",
+               "'" + e.recipient + "' is not a recipient name; use 1-64 letters, digits, ' ', '.', '_' or '-'");
+    }
+    if (const auto g = p["grants"]) read_grants(g, r, where, e);
+    if (const auto c = p["cameras"]) {
+      r.only_keys(c, where + ".cameras", {"id_prefix", "stream_base", "max"});
+      if (c["id_prefix"]) e.cameras.id_prefix = r.string(c["id_prefix"], where + ".cameras.id_prefix");
+      if (c["stream_base"]) e.cameras.stream_base = r.string(c["stream_base"], where + ".cameras.stream_base");
+      if (c["max"]) e.cameras.max = r.number<std::size_t>(c["max"], where + ".cameras.max", 1, 10'000'000);
     }
     cfg.plugins.push_back(std::move(e));
   }
+  check_camera_prefixes(cfg, plugins, r);
+  if (const auto a = root["incident_authority"]) read_authority(a, r, cfg);
   return cfg;
 }
 
@@ -165,10 +279,14 @@ CityConfig parse_city_config(const std::string& text, const std::string& name, c
 }
 
 CityConfig load_city_config(const std::filesystem::path& file) {
-  std::ifstream in(file);
+  std::ifstream in(file, std::ios::binary);
   if (!in) throw ConfigError(file.string() + ": cannot open the city config; check the path");
+  // A city config is a few kilobytes; a huge file is a mistake or an attack on the loader.
+  constexpr std::size_t kMaxConfigBytes = 4u << 20;
   std::stringstream ss;
   ss << in.rdbuf();
+  if (ss.str().size() > kMaxConfigBytes)
+    throw ConfigError(file.string() + ": the city config is larger than 4 MiB; check that this is the right file");
   const auto abs = std::filesystem::absolute(file);
   return parse_city_config(ss.str(), file.string(), abs.parent_path());
 }

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -27,11 +28,19 @@ class ConfigReader {
     throw ConfigError(o.str());
   }
 
-  void only_keys(const YAML::Node& map, const std::string& where, const std::set<std::string>& allowed) const {
+  // Refuses keys outside `allowed` (unless `any_key`) and keys written twice: yaml-cpp
+  // would silently read the first one while other readers take the last.
+  void only_keys(const YAML::Node& map, const std::string& where, const std::set<std::string>& allowed,
+                 bool any_key = false) const {
     if (!map.IsMap()) fail(map, where, "expected a mapping (key: value lines)");
+    std::map<std::string, int> seen;
     for (const auto& kv : map) {
       const auto key = kv.first.as<std::string>();
-      if (!allowed.count(key)) {
+      const int line = kv.first.Mark().line + 1;
+      if (auto [it, fresh] = seen.emplace(key, line); !fresh)
+        fail(kv.first, where.empty() ? key : where + "." + key,
+             "written twice (first on line " + std::to_string(it->second) + "); keep one");
+      if (!any_key && !allowed.count(key)) {
         std::string list;
         for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
         fail(kv.first, where.empty() ? key : where + "." + key,

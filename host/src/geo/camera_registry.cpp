@@ -297,7 +297,8 @@ std::string CameraRegistry::validate(const citylink::v1::CameraInfo& info) {
   return {};
 }
 
-std::string CameraRegistry::upsert(const citylink::v1::CameraInfo& info, int64_t now_ns) {
+std::string CameraRegistry::upsert(const citylink::v1::CameraInfo& info, int64_t now_ns,
+                                   const std::string& owner_instance) {
   std::string why = validate(info);
   if (!why.empty()) return why;
 
@@ -315,6 +316,7 @@ std::string CameraRegistry::upsert(const citylink::v1::CameraInfo& info, int64_t
   rec.ptz = info.ptz_capable();
   rec.state = info.status();
   rec.last_seen_ns = now_ns;
+  rec.owner_instance = owner_instance;
   const Point3 p = to_unit(rec.lat, rec.lon);
 
   std::unique_lock lock(impl_->mu);

@@ -2,7 +2,9 @@
 #include <citylink/host/descriptor.hpp>
 #include <citylink/host/error.hpp>
 #include <citylink/host/logging.hpp>
-#include <citylink/host/topic.hpp>
+#include <citylink/ext/extension_id.h>
+#include <citylink/kinds.h>
+#include <citylink/topics.h>
 
 #include <algorithm>
 #include <cstring>
@@ -24,8 +26,10 @@ std::vector<std::string> list(const char* const* l) {
 }  // namespace
 
 const std::vector<std::string>& known_plugin_kinds() {
-  static const std::vector<std::string> kinds = {"camera", "analytics", "sensor", "wearable", "bridge",
-                                                 "sink",   "source",    "agency", "scenario", "test"};
+  static const std::vector<std::string> kinds = {
+      CITYLINK_KIND_CAMERA, CITYLINK_KIND_ANALYTICS, CITYLINK_KIND_SENSOR,   CITYLINK_KIND_WEARABLE,
+      CITYLINK_KIND_BRIDGE, CITYLINK_KIND_SINK,      CITYLINK_KIND_SOURCE,   CITYLINK_KIND_AGENCY,
+      CITYLINK_KIND_SCENARIO, CITYLINK_KIND_TEST};
   return kinds;
 }
 
@@ -50,6 +54,7 @@ PluginDescriptor copy_descriptor(const citylink_descriptor* raw, const std::stri
   out.subscribes = list(d.subscribes);
   out.config_schema = str(d.config_schema);
   out.extensions = list(d.extensions);
+  out.features = list(d.features);
 
   if (out.id.empty())
     throw LoadError(where + ": the descriptor has no id; give it a reverse-DNS id such as 'kr.vendor.product'");
@@ -67,14 +72,24 @@ PluginDescriptor copy_descriptor(const citylink_descriptor* raw, const std::stri
   // A plugin may declare a subtree ("incident.*") when it publishes several topics under
   // it; "*" is left to the city config, which grants it explicitly when it must.
   for (const auto& t : out.publishes)
-    if (t == "*" || !is_valid_grant(t))
+    if (t == "*" || !citylink_topic_pattern_is_valid(t.data(), t.size()))
       throw LoadError(w + ": publishes '" + t + "', which is neither a topic (dotted lower-case words) nor a subtree "
                       "such as 'incident.*'");
   for (const auto& t : out.subscribes)
     if (t.empty() || t.find('*') != std::string::npos)
-      throw LoadError(w + ": subscribes to '" + t + "'; subscriptions are plain topic prefixes such as 'camera.' (no '*', not empty)");
+      throw LoadError(w + ": subscribes to '" + t + "'; subscriptions are topics or subtrees such as 'camera.info' or 'camera.' (no '*', not empty), matched by segment");
   if (!out.config_schema.empty() && !nlohmann::json::accept(out.config_schema))
     throw LoadError(w + ": config_schema is not valid JSON");
+  // An extension id is the extension's whole contract (its revision is in it), so a typo
+  // is refused here rather than showing up later as a feature that silently never works.
+  for (const auto& x : out.extensions)
+    if (!citylink_extension_id_is_valid(x.c_str()))
+      throw LoadError(w + ": extension id '" + x + "' is not 'name/revision' (dotted lower-case name, a revision "
+                      "from 1, e.g. 'citylink.health/1' or 'kr.vendor.feature.draft/2')");
+  // Features are machine-read (a city picks plugins by them), so they share the topic words' grammar.
+  for (const auto& f : out.features)
+    if (!citylink_topic_is_valid(f.data(), f.size()))
+      throw LoadError(w + ": feature '" + f + "' is not dotted lower-case words such as 'analytics.detection' or 'ptz'");
   const auto& kinds = known_plugin_kinds();
   if (std::find(kinds.begin(), kinds.end(), out.kind) == kinds.end())
     log()->warn("{}: unknown plugin kind '{}' (known: camera, analytics, sensor, wearable, bridge, sink, ...)", w,
@@ -94,6 +109,7 @@ nlohmann::json to_json(const PluginDescriptor& d) {
   j["subscribes"] = d.subscribes;
   j["config_schema"] = d.config_schema.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(d.config_schema);
   j["extensions"] = d.extensions;
+  j["features"] = d.features;
   return j;
 }
 

@@ -5,6 +5,8 @@
 
 #include <boost/dll/shared_library.hpp>
 #include <cstring>
+#include <mutex>
+#include <vector>
 #include <set>
 
 namespace citylink::host {
@@ -42,8 +44,16 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& 
     throw LoadError("plugin file '" + file + "' has an incomplete citylink_entry (struct_size " +
                     std::to_string(e.struct_size) + " or a NULL function); rebuild it with the CityLink SDK");
 
-  if (!e.init(file.c_str()))
-    throw LoadError("plugin file '" + file + "': its init() returned failure (0); the library cannot be used (run it under `citylink plugin verify` and check its own documentation for what init needs)");
+  citylink_error err{};
+  err.struct_size = sizeof(err);
+  const citylink_status st = e.init(file.c_str(), &err);
+  if (st != CITYLINK_OK) {
+    const std::string reason = err.message[0] ? std::string(err.message, strnlen(err.message, sizeof err.message))
+                                              : std::string("no reason given");
+    throw LoadError("plugin file '" + file + "': its init() returned failure (status " + std::to_string(st) + ": " +
+                    reason + "); the library cannot be used (run it under `citylink plugin verify` and check its "
+                    "own documentation for what init needs)");
+  }
   lib->initialised_ = true;
 
   const uint32_t n = e.plugin_count();
@@ -60,8 +70,24 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& 
 }
 
 PluginLibrary::~PluginLibrary() {
+  // Exactly one deinit for our one successful init (init/deinit are reference-counted).
   if (initialised_ && entry_ && entry_->deinit) entry_->deinit();
-  if (lib_) log()->debug("unloading plugin library {}", path_.string());
+  // The code is never unmapped (ABI rule 10, H2 of the review): a thread the plugin started
+  // may outlive its instance (a start that failed after starting it), and dlclose under a
+  // running thread crashes the host. The handle is kept for the life of the process; a later
+  // load of the same file gets the same mapping and a fresh init.
+  if (lib_) {
+    static std::mutex mu;
+    static auto* kept = new std::vector<std::unique_ptr<boost::dll::shared_library>>();
+    std::lock_guard lk(mu);
+    kept->push_back(std::move(lib_));
+  }
+}
+
+const void* PluginLibrary::factory(const char* factory_id) const {
+  if (!entry_ || !factory_id || !CITYLINK_HAS_FIELD(entry_, citylink_entry_t, get_factory) || !entry_->get_factory)
+    return nullptr;
+  return entry_->get_factory(factory_id);
 }
 
 const PluginDescriptor* PluginLibrary::find(const std::string& plugin_id) const {

@@ -139,17 +139,19 @@ PreflightReport preflight_plugin_file(const std::filesystem::path& path) {
 }
 
 void check_abi_compatible(citylink_abi_version plugin, const std::string& file) {
+  // The plugin's stamp means "requires a host of at least major.minor" (abi.h, Versioning).
   const std::string theirs = std::to_string(plugin.major) + "." + std::to_string(plugin.minor);
   const std::string ours =
       std::to_string(CITYLINK_ABI_VERSION_MAJOR) + "." + std::to_string(CITYLINK_ABI_VERSION_MINOR);
   if (plugin.major != CITYLINK_ABI_VERSION_MAJOR)
     throw LoadError("plugin file '" + file + "' was built for CityLink ABI " + theirs + " but this host speaks ABI " +
                     ours + "; a different major version is incompatible: rebuild the plugin against CityLink SDK " +
-                    std::to_string(CITYLINK_ABI_VERSION_MAJOR) + ".x");
+                    ours + " or upgrade the host to one that speaks ABI " + std::to_string(plugin.major) + ".x");
   if (plugin.minor > CITYLINK_ABI_VERSION_MINOR)
-    throw LoadError("plugin file '" + file + "' was built for CityLink ABI " + theirs +
-                    ", newer than this host's ABI " + ours +
-                    "; upgrade the host, or rebuild the plugin against CityLink SDK " + ours);
+    throw LoadError("plugin file '" + file + "' requires CityLink ABI " + theirs + ", newer than this host's ABI " +
+                    ours + "; upgrade the host to one that speaks ABI " + theirs +
+                    " or later, or rebuild the plugin against CityLink SDK " + ours +
+                    " (without CITYLINK_REQUIRE_ABI_MINOR(" + std::to_string(plugin.minor) + "))");
 }
 
 }  // namespace citylink::host

@@ -1,13 +1,16 @@
 // The host: config in, bus and plugin instances up, counters out.
+#include <citylink/host/audit_store.hpp>
 #include <citylink/host/child_process.hpp>
 #include <citylink/host/error.hpp>
 #include <citylink/host/host.hpp>
 #include <citylink/host/logging.hpp>
+#include <citylink/host/permissions.hpp>
 #include <citylink/host/scenarios/engine.hpp>
 
 #include "../config/yaml_reader.hpp"
 #include "../scenarios/catalog.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <sstream>
@@ -32,6 +35,7 @@ Host::Host(CityConfig config) : config_(std::move(config)), ctx_(1) {
   RouterOptions ro;
   ro.max_message_bytes = config_.host.max_message_bytes;
   ro.queue_depth = config_.host.queue_depth;
+  ro.origin = config_.city;
   router_ = std::make_unique<Router>(ctx_, ro);
 }
 
@@ -50,8 +54,22 @@ void Host::start() {
               config_.source.string());
   auto scenario_list = scenarios::build_scenarios(config_.scenarios, ConfigReader(config_.source.string(), config_.base_dir));
   if (!scenario_list.empty()) {
-    engine_ = std::make_unique<scenarios::ScenarioEngine>(std::move(scenario_list), *router_, ctx_);
+    engine_ = std::make_unique<scenarios::ScenarioEngine>(std::move(scenario_list), *router_, ctx_,
+                                                          scenarios::input_policy(config_));
+    if (!config_.host.audit_log.empty()) {
+      // A configured audit log that cannot be opened stops the city: grants without the
+      // record the law requires are not an option the host picks on its own.
+      engine_->set_audit_store(std::make_shared<AuditStore>(config_.host.audit_log));
+      log()->info("audit log: {}", config_.host.audit_log.string());
+    }
     engine_->start();
+    if (config_.incident_authority.empty())
+      log()->warn("no source is authorised to raise incidents (incident_authority is empty), so every incident will "
+                  "be refused; list each event code with its topic and source instances");
+    const bool auditor = std::any_of(config_.plugins.begin(), config_.plugins.end(),
+                                     [](const PluginEntry& p) { return p.enabled && p.recipient == kAuditRecipient; });
+    if (!auditor)
+      log()->warn("no instance is bound to recipient '{}'; audit records are counted but reach no one", kAuditRecipient);
   }
   // Create everything first so every subscriber's queue exists before the first publisher
   // starts: start order in the config then cannot lose messages.
@@ -124,14 +142,10 @@ std::unique_ptr<PluginInstance> Host::create_instance(const PluginEntry& entry) 
   o.plugin_id = plugin_id;
   o.config_json = entry.config_json;
   o.queue_depth = entry.queue_depth;
-  if (entry.publish_grants) {
-    o.publish_grants = *entry.publish_grants;
-    o.grants_from_config = true;
-  }
-  if (entry.subscriptions) {
-    o.subscriptions = *entry.subscriptions;
-    o.subscriptions_from_config = true;
-  }
+  o.publish_grants = entry.publish_grants;
+  o.subscriptions = entry.subscriptions;
+  o.grants_requested = entry.grants_requested;
+  o.recipient = entry.recipient;
   return std::make_unique<PluginInstance>(lib, std::move(o), *router_, ctx_);
 }
 
@@ -190,6 +204,9 @@ std::string Host::metrics_prometheus() const {
     for (int r = 0; r < static_cast<int>(RejectReason::count); ++r)
       o << "citylink_rejected_total{instance=\"" << s.instance_id << "\",reason=\""
         << to_string(static_cast<RejectReason>(r)) << "\"} " << s.counters.rejected[r] << '\n';
+  o << "# HELP citylink_undeliverable_total Agency outputs (grant/dispatch/audit) no bound instance received.\n"
+       "# TYPE citylink_undeliverable_total counter\ncitylink_undeliverable_total "
+    << router_->undeliverable() << '\n';
   o << "# HELP citylink_instance_up 1 when the instance is running.\n# TYPE citylink_instance_up gauge\n";
   for (const auto& s : st) o << "citylink_instance_up{instance=\"" << s.instance_id << "\"} " << (s.state == "running") << '\n';
   return o.str();

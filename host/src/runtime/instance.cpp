@@ -3,6 +3,7 @@
 #include <citylink/host/instance.hpp>
 #include <citylink/host/logging.hpp>
 #include <citylink/host/packet.hpp>
+#include <citylink/host/permissions.hpp>
 #include <citylink/host/router.hpp>
 #include <citylink/host/topic.hpp>
 
@@ -23,10 +24,7 @@ const char* to_string(InstanceState s) {
 namespace {
 
 void fill_error(citylink_error* err, citylink_status status, const std::string& message) {
-  if (!err || err->struct_size < sizeof(citylink_error)) return;
-  err->code = status;
-  std::strncpy(err->message, message.c_str(), CITYLINK_ERROR_MESSAGE_MAX - 1);
-  err->message[CITYLINK_ERROR_MESSAGE_MAX - 1] = '\0';
+  citylink_set_error(err, status, message.c_str());  // the one error rule of abi.h
 }
 
 std::string error_text(const citylink_error& err) {
@@ -47,40 +45,101 @@ spdlog::level::level_enum to_spdlog(citylink_log_level l) {
 
 }  // namespace
 
-// The functions of the host table. host_data is the PluginInstance; every one of them is
-// safe from any thread because they only touch thread-safe members.
-struct HostApi {
-  static PluginInstance& self(const citylink_host_api* h) { return *static_cast<PluginInstance*>(h->host_data); }
+// The host table handed to a plugin instance, and what it points at.
+//
+// A plugin's own threads may call publish or log after a failed start, after stop, even
+// after destroy (H2 of the review). So the table and its state are never freed while the
+// process lives: the instance only marks it closed, and every call checks that mark. The
+// tables are kept in a process-wide list, a few hundred bytes per instance ever created.
+struct HostTable {
+  citylink_host_api api{};
+  std::string id;
+  std::shared_ptr<Publisher> publisher;
+  std::atomic<bool> alive{true};
+};
 
-  static citylink_status publish(const citylink_host_api* h, const char* topic, const uint8_t* envelope,
-                                 size_t size, citylink_error* err) {
-    if (!h || !topic) {
+namespace {
+
+std::mutex g_tables_mu;
+std::vector<std::unique_ptr<HostTable>>& all_tables() {
+  static auto* tables = new std::vector<std::unique_ptr<HostTable>>();  // outlives static destructors
+  return *tables;
+}
+
+HostTable* table_of(const citylink_host_api* h) { return h ? static_cast<HostTable*>(h->host_data) : nullptr; }
+
+citylink_status host_publish(const citylink_host_api* h, const char* topic, const uint8_t* envelope, size_t size,
+                             citylink_error* err) noexcept {
+  try {
+    HostTable* t = table_of(h);
+    if (!t || !topic) {
       fill_error(err, CITYLINK_ERR_INVALID_ARGUMENT, "publish needs the host table and a topic");
       return CITYLINK_ERR_INVALID_ARGUMENT;
     }
     std::string why;
-    const citylink_status st = self(h).publisher_->publish(topic, envelope, size, &why);
+    const citylink_status st = t->publisher->publish(topic, envelope, size, &why);
     if (st != CITYLINK_OK) fill_error(err, st, why);
     return st;
+  } catch (...) {
+    fill_error(err, CITYLINK_ERR_INTERNAL, "the host failed to queue the message");
+    return CITYLINK_ERR_INTERNAL;
   }
+}
 
-  static void log_line(const citylink_host_api* h, citylink_log_level level, const char* message) {
-    if (!h || !message) return;
-    log()->log(to_spdlog(level), "[{}] {}", self(h).id(), message);
+void host_log(const citylink_host_api* h, citylink_log_level level, const char* message) noexcept {
+  try {
+    HostTable* t = table_of(h);
+    if (!t || !message || !t->alive.load()) return;
+    log()->log(to_spdlog(level), "[{}] {}", t->id, message);
+  } catch (...) {
   }
+}
 
-  static const void* get_extension(const citylink_host_api*, const char*) {
-    // ABI 1.0 defines no host extensions yet; NULL is the documented "not provided".
-    return nullptr;
-  }
+const void* host_get_extension(const citylink_host_api*, const char*) noexcept {
+  // ABI 1.0 defines no host extensions yet; NULL is the documented "not provided".
+  return nullptr;
+}
 
-  static const char* instance_id(const citylink_host_api* h) { return h ? self(h).id().c_str() : nullptr; }
+const char* host_instance_id(const citylink_host_api* h) noexcept {
+  HostTable* t = table_of(h);
+  return t ? t->id.c_str() : nullptr;
+}
 
-  static citylink_status ack(const citylink_host_api*, uint64_t delivery_tag) {
-    // Only durable subscriptions hand out non-zero tags, and none is configured on this host.
-    return delivery_tag == 0 ? CITYLINK_OK : CITYLINK_ERR_INVALID_ARGUMENT;
-  }
-};
+citylink_status host_ack(const citylink_host_api*, uint64_t delivery_tag) noexcept {
+  // Only durable subscriptions hand out non-zero tags, and none is configured on this host.
+  return delivery_tag == 0 ? CITYLINK_OK : CITYLINK_ERR_INVALID_ARGUMENT;
+}
+
+citylink_status host_nack(const citylink_host_api*, uint64_t delivery_tag, int32_t /*requeue*/) noexcept {
+  // Only durable subscriptions hand out non-zero tags, and none is configured on this host.
+  return delivery_tag == 0 ? CITYLINK_OK : CITYLINK_ERR_INVALID_ARGUMENT;
+}
+
+HostTable* new_table(const std::string& id, std::shared_ptr<Publisher> publisher) {
+  auto t = std::make_unique<HostTable>();
+  t->id = id;
+  t->publisher = std::move(publisher);
+  t->api.struct_size = sizeof(t->api);
+  t->api.abi_version = {CITYLINK_ABI_VERSION_MAJOR, CITYLINK_ABI_VERSION_MINOR};
+  t->api.host_data = t.get();
+  t->api.publish = &host_publish;
+  t->api.log = &host_log;
+  t->api.get_extension = &host_get_extension;
+  t->api.instance_id = &host_instance_id;
+  t->api.ack = &host_ack;
+  t->api.nack = &host_nack;
+  std::lock_guard lk(g_tables_mu);
+  all_tables().push_back(std::move(t));
+  return all_tables().back().get();
+}
+
+std::string list(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out.empty() ? "nothing" : out;
+}
+
+}  // namespace
 
 PluginInstance::PluginInstance(std::shared_ptr<PluginLibrary> library, InstanceOptions options, Router& router,
                                zmq::context_t& ctx)
@@ -94,30 +153,22 @@ PluginInstance::PluginInstance(std::shared_ptr<PluginLibrary> library, InstanceO
   descriptor_ = library_->find(options_.plugin_id);
   if (!descriptor_) throw InstanceError(who + ": the library has no plugin with that id");
 
-  grants_ = options_.grants_from_config ? options_.publish_grants : descriptor_->publishes;
-  subscriptions_ = options_.subscriptions_from_config ? options_.subscriptions : descriptor_->subscribes;
+  resolve_grants();
   for (const auto& g : grants_)
     if (!is_valid_grant(g))
       throw InstanceError(who + ": publish grant '" + g + "' is not a topic, 'prefix.*' or '*'");
   queue_depth_ = options_.queue_depth > 0 ? options_.queue_depth : router_.options().queue_depth;
 
-  api_.struct_size = sizeof(api_);
-  api_.abi_version = {CITYLINK_ABI_VERSION_MAJOR, CITYLINK_ABI_VERSION_MINOR};
-  api_.host_data = this;
-  api_.publish = &HostApi::publish;
-  api_.log = &HostApi::log_line;
-  api_.get_extension = &HostApi::get_extension;
-  api_.instance_id = &HostApi::instance_id;
-  api_.ack = &HostApi::ack;
-
   publisher_ = router_.add_publisher(options_.instance_id, grants_, counters_);
+  table_ = new_table(options_.instance_id, publisher_);
 
   citylink_error err{};
   err.struct_size = sizeof(err);
-  instance_ = library_->entry().create(&api_, options_.plugin_id.c_str(), options_.config_json.c_str(), &err);
+  instance_ = library_->entry().create(&table_->api, options_.plugin_id.c_str(), options_.config_json.c_str(), &err);
   if (!instance_) {
     state_ = InstanceState::failed;
     last_error_ = error_text(err);
+    close_table();
     throw InstanceError(who + ": create failed: " + last_error_);
   }
   if (instance_->struct_size < offsetof(citylink_instance, get_extension) || !instance_->start || !instance_->stop ||
@@ -126,18 +177,63 @@ PluginInstance::PluginInstance(std::shared_ptr<PluginLibrary> library, InstanceO
     if (instance_->destroy) instance_->destroy(instance_);
     instance_ = nullptr;
     state_ = InstanceState::failed;
+    close_table();
     throw InstanceError(who + ": " + last_error_ + "; rebuild the plugin with the CityLink SDK");
   }
   // Subscribed from creation on, so messages published while the city starts up wait in
-  // this instance's queue until its start returns instead of being lost.
-  attach_inbox();
+  // this instance's queue until its start returns instead of being lost. If that fails the
+  // destructor will not run, so the created instance is destroyed here (M11).
+  try {
+    attach_inbox();
+  } catch (...) {
+    instance_->destroy(instance_);
+    instance_ = nullptr;
+    state_ = InstanceState::failed;
+    close_table();
+    throw;
+  }
+}
+
+// Deny by default. The descriptor only says what the plugin asks for; the city config
+// grants it. With `grants: requested` the request is granted minus what the host keeps.
+void PluginInstance::resolve_grants() {
+  const auto& d = *descriptor_;
+  if (options_.grants_requested) {
+    for (const auto& t : d.publishes) {
+      if (pattern_inside_engine_only(t))
+        log()->warn("[{}] requests to publish '{}', which only the scenario engine publishes; not granted", id(), t);
+      else
+        grants_.push_back(t);
+    }
+    for (const auto& t : d.subscribes) {
+      if (pattern_inside_recipient_addressed(t) && options_.recipient.empty())
+        log()->warn("[{}] requests '{}', which carries outputs addressed to agencies; not granted without "
+                    "`recipient:` in the city config", id(), t);
+      else
+        subscriptions_.push_back(t);
+    }
+  } else {
+    grants_ = options_.publish_grants;
+    subscriptions_ = options_.subscriptions;
+    if (grants_.empty() && subscriptions_.empty() && (!d.publishes.empty() || !d.subscribes.empty()))
+      log()->warn("[{}] nothing granted (it requests publish: {}; subscribe: {}); add `grants: requested` or list "
+                  "the topics under `grants:` in the city config", id(), list(d.publishes), list(d.subscribes));
+  }
+  log()->info("[{}] granted publish: {}; subscribe: {}{}", id(), list(grants_), list(subscriptions_),
+              options_.recipient.empty() ? "" : "; recipient: " + options_.recipient);
+}
+
+void PluginInstance::close_table() {
+  if (!table_) return;
+  table_->alive = false;
+  if (publisher_) publisher_->close();
 }
 
 PluginInstance::~PluginInstance() {
   stop();
   if (instance_) instance_->destroy(instance_);
   instance_ = nullptr;
-  if (publisher_) publisher_->close();
+  close_table();
   if (!dispatcher_.joinable()) detach_inbox();
 }
 
@@ -171,7 +267,7 @@ void PluginInstance::attach_inbox() {
   inbox_.set(zmq::sockopt::rcvhwm, queue_depth_);
   inbox_.set(zmq::sockopt::rcvtimeo, 50);
   inbox_.bind(endpoint_);
-  router_.add_sink(SinkSpec{id(), subscriptions_, endpoint_, counters_, false, queue_depth_});
+  router_.add_sink(SinkSpec{id(), subscriptions_, endpoint_, counters_, false, queue_depth_, options_.recipient});
 }
 
 void PluginInstance::detach_inbox() {

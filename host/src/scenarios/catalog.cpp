@@ -7,6 +7,7 @@
 #include <citylink/host/scenarios/electronic_anklet.hpp>
 #include <citylink/host/scenarios/emergency_video_112.hpp>
 #include <citylink/host/scenarios/vulnerable_sos.hpp>
+#include <citylink/host/permissions.hpp>
 #include <citylink/host/topic.hpp>
 
 #include <functional>
@@ -26,8 +27,15 @@ struct Kind {
 };
 
 // The keys every video-sharing scenario takes.
-const std::set<std::string> kVideoKeys = {"grant_minutes", "renew_before_seconds", "recipient", "purpose",
-                                          "legal_basis"};
+const std::set<std::string> kVideoKeys = {"grant_minutes", "renew_before_seconds", "max_grant_minutes",
+                                          "stale_after_minutes", "recipient", "purpose", "legal_basis"};
+
+std::string read_recipient(const YAML::Node& n, const ConfigReader& r, const std::string& w) {
+  const std::string v = r.string(n, w);
+  if (!is_valid_recipient(v))
+    r.fail(n, w, "'" + v + "' is not a recipient name; use 1-64 letters, digits, ' ', '.', '_' or '-'");
+  return v;
+}
 
 void read_video_policy(const YAML::Node& n, const ConfigReader& r, const std::string& w, VideoPolicy& p) {
   if (n["grant_minutes"])
@@ -35,9 +43,26 @@ void read_video_policy(const YAML::Node& n, const ConfigReader& r, const std::st
   if (n["renew_before_seconds"])
     p.renew_before_ns =
         static_cast<int64_t>(r.real(n["renew_before_seconds"], w + ".renew_before_seconds", 0, 3600) * kSecond);
-  if (n["recipient"]) p.recipient = r.string(n["recipient"], w + ".recipient");
+  if (n["max_grant_minutes"])
+    p.max_lifetime_ns =
+        static_cast<int64_t>(r.real(n["max_grant_minutes"], w + ".max_grant_minutes", 0.001, 7 * 24 * 60) * 60 * kSecond);
+  if (n["stale_after_minutes"])
+    p.stale_after_ns =
+        static_cast<int64_t>(r.real(n["stale_after_minutes"], w + ".stale_after_minutes", 0, 7 * 24 * 60) * 60 * kSecond);
+  if (n["recipient"]) p.recipient = read_recipient(n["recipient"], r, w + ".recipient");
   if (n["purpose"]) p.purpose = r.string(n["purpose"], w + ".purpose");
   if (n["legal_basis"]) p.legal_basis = r.string(n["legal_basis"], w + ".legal_basis");
+  // L7 of the review: a renewal window as long as the grant renews on every tick, forever;
+  // one shorter than the engine's tick lets grants of open incidents expire first.
+  const auto at = n["renew_before_seconds"] ? n["renew_before_seconds"] : n;
+  if (p.renew_before_ns != 0 && p.renew_before_ns >= p.lifetime_ns)
+    r.fail(at, w + ".renew_before_seconds",
+           "must be shorter than the grant lifetime (grant_minutes); use 0 to never renew");
+  if (p.renew_before_ns != 0 && p.renew_before_ns < kSecond / 5)
+    r.fail(at, w + ".renew_before_seconds", "must be 0 (never renew) or at least 0.2 s (two engine ticks)");
+  if (p.max_lifetime_ns < p.lifetime_ns)
+    r.fail(n["max_grant_minutes"] ? n["max_grant_minutes"] : n, w + ".max_grant_minutes",
+           "must be at least grant_minutes (the hard maximum covers renewals)");
 }
 
 std::set<std::string> with(std::set<std::string> a, const std::set<std::string>& b) {
@@ -58,17 +83,22 @@ void read_area(const YAML::Node& n, const ConfigReader& r, const std::string& w,
   if (n["max_cameras"]) max = r.number<std::size_t>(n["max_cameras"], w + ".max_cameras", 1, 100);
 }
 
+// Agency outputs go under dispatch.*: the only place the engine publishes them and the
+// router delivers them by recipient (M8 of the review: a typo used to vanish silently).
 std::string read_topic(const YAML::Node& n, const ConfigReader& r, const std::string& w) {
   const std::string t = r.string(n, w);
   if (!is_valid_topic(t)) r.fail(n, w, "'" + t + "' is not a topic (dotted lower-case words, e.g. dispatch.112)");
+  if (!grant_allows("dispatch.*", t))
+    r.fail(n, w, "'" + t + "' is not under dispatch.; agency outputs go on dispatch.<something> (e.g. dispatch.119)");
   return t;
 }
+
 
 Factory make_dispatch(DispatchSupportConfig (*defaults)()) {
   return [defaults](const YAML::Node& n, const ConfigReader& r, const std::string& w) -> std::unique_ptr<Scenario> {
     auto c = defaults();
     read_area(n, r, w, c.radius_m, c.max_cameras);
-    if (n["recipient"]) c.recipient = r.string(n["recipient"], w + ".recipient");
+    if (n["recipient"]) c.recipient = read_recipient(n["recipient"], r, w + ".recipient");
     if (n["topic"]) c.topic = read_topic(n["topic"], r, w + ".topic");
     return std::make_unique<DispatchSupport>(c);
   };
@@ -85,7 +115,7 @@ std::unique_ptr<Scenario> make_vulnerable_sos(const YAML::Node& n, const ConfigR
       r.only_keys(rs[i], wi, {"name", "topic", "purpose", "legal_basis", "personal_data"});
       SosRecipient rec;
       if (!rs[i]["name"] || !rs[i]["topic"]) r.fail(rs[i], wi, "every recipient needs `name` and `topic`");
-      rec.name = r.string(rs[i]["name"], wi + ".name");
+      rec.name = read_recipient(rs[i]["name"], r, wi + ".name");
       rec.topic = read_topic(rs[i]["topic"], r, wi + ".topic");
       if (rs[i]["purpose"]) rec.purpose = r.string(rs[i]["purpose"], wi + ".purpose");
       if (rs[i]["legal_basis"]) rec.legal_basis = r.string(rs[i]["legal_basis"], wi + ".legal_basis");
@@ -114,7 +144,7 @@ std::unique_ptr<Scenario> make_electronic_anklet(const YAML::Node& n, const Conf
 std::unique_ptr<Scenario> make_disaster(const YAML::Node& n, const ConfigReader& r, const std::string& w) {
   DisasterConfig c;
   read_area(n, r, w, c.radius_m, c.max_cameras);
-  if (n["recipient"]) c.recipient = r.string(n["recipient"], w + ".recipient");
+  if (n["recipient"]) c.recipient = read_recipient(n["recipient"], r, w + ".recipient");
   if (n["topic"]) c.topic = read_topic(n["topic"], r, w + ".topic");
   if (const auto rules = n["rules"]) {
     if (!rules.IsSequence() || rules.size() == 0) r.fail(rules, w + ".rules", "expected a list of rules");
@@ -152,7 +182,7 @@ std::unique_ptr<Scenario> make_cctv_tracking(const YAML::Node& n, const ConfigRe
   if (n["half_angle_deg"]) c.half_angle_deg = r.real(n["half_angle_deg"], w + ".half_angle_deg", 1, 180);
   if (n["max_predicted"]) c.max_predicted = r.number<std::size_t>(n["max_predicted"], w + ".max_predicted", 1, 20);
   if (n["ptz"]) c.ptz = r.boolean(n["ptz"], w + ".ptz");
-  if (n["recipient"]) c.recipient = r.string(n["recipient"], w + ".recipient");
+  if (n["recipient"]) c.recipient = read_recipient(n["recipient"], r, w + ".recipient");
   if (n["topic"]) c.topic = read_topic(n["topic"], r, w + ".topic");
   return std::make_unique<CctvTracking>(c);
 }

@@ -8,13 +8,17 @@ namespace citylink::host::scenarios {
 void ElectronicAnklet::on_incident(const citylink::v1::PlatformEvent& ev, Change change, ScenarioContext& ctx) {
   if (ev.event_code() != "MOJUC110") return;
   const std::string& id = ev.occurrence_number();
-  if (change == Change::closed) {
-    revoke_video(name(), c_.video, id, "incident closed (status " + std::to_string(ev.status()) + ")", ctx);
+  if (change == Change::closed || ev.status() == citylink::v1::EVENT_STATUS_RELEASED) {
+    revoke_video(name(), c_.video, id, "incident " + std::string(change == Change::closed ? "closed" : "released") +
+                                           " (status " + std::to_string(ev.status()) + ")", ctx);
     return;
   }
+  // The engine carries the violation kind forward when an update omits it (IncidentBook::complete).
   const auto it = ev.items().find(c_.violation_item);
   const std::string kind = it == ev.items().end() ? "" : it->second;
   if (std::find(c_.video_violations.begin(), c_.video_violations.end(), kind) == c_.video_violations.end()) {
+    // A kind that no longer allows video ends what an earlier violation shared (H5).
+    revoke_video(name(), c_.video, id, "violation is now '" + kind + "', which does not allow video", ctx);
     ctx.note(name(), id + ": violation '" + kind + "' does not allow video; none shared");
     ctx.reject(name(), "not_a_video_case",
                "incident " + id + ": violation '" + kind + "' is not one that allows sharing video; none shared");

@@ -6,8 +6,11 @@ namespace citylink::host::scenarios {
 void EmergencyVideo112::on_incident(const citylink::v1::PlatformEvent& ev, Change change, ScenarioContext& ctx) {
   if (ev.event_code() != "112UC001") return;
   const std::string& id = ev.occurrence_number();
-  if (change == Change::closed) {
-    revoke_video(name(), c_.video, id, "incident closed (status " + std::to_string(ev.status()) + ")", ctx);
+  // Released (50) ends the emergency as far as video goes: sharing stops and nothing is
+  // re-issued, although the platform may still finish the incident later (M13).
+  if (change == Change::closed || ev.status() == citylink::v1::EVENT_STATUS_RELEASED) {
+    revoke_video(name(), c_.video, id, "incident " + std::string(change == Change::closed ? "closed" : "released") +
+                                           " (status " + std::to_string(ev.status()) + ")", ctx);
     return;
   }
   if (change == Change::updated) {

@@ -1,13 +1,18 @@
 // The scenario engine's thread: registry and incident bookkeeping, then the scenarios.
+#include <citylink/host/audit_store.hpp>
 #include <citylink/host/geo.hpp>
 #include <citylink/host/logging.hpp>
 #include <citylink/host/packet.hpp>
+#include <citylink/host/permissions.hpp>
 #include <citylink/host/router.hpp>
 #include <citylink/host/scenarios/engine.hpp>
 #include <citylink/host/scenarios/video_share.hpp>
+#include <citylink/v1/audit.pb.h>
 #include <citylink/v1/camera.pb.h>
+#include <citylink/v1/dispatch.pb.h>
 #include <citylink/v1/envelope.pb.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -21,10 +26,29 @@ const std::vector<std::string> kEngineSubscriptions = {"camera.info", "camera.st
                                                        "sensor.reading", "analytics.tracking"};
 constexpr auto kTick = std::chrono::milliseconds(100);
 
+// Who an output is addressed to: the router delivers grant.*, dispatch.* and audit.* only
+// to instances bound to this recipient.
+std::string recipient_of(const google::protobuf::Message& m) {
+  if (const auto* d = dynamic_cast<const citylink::v1::DispatchSupport*>(&m)) return d->recipient();
+  if (const auto* g = dynamic_cast<const citylink::v1::VideoShareGrant*>(&m)) return g->recipient();
+  if (dynamic_cast<const citylink::v1::AuditRecord*>(&m)) return kAuditRecipient;
+  return {};
+}
+
 }  // namespace
 
-ScenarioEngine::ScenarioEngine(std::vector<std::unique_ptr<Scenario>> scenarios, Router& router, zmq::context_t& ctx)
+InputPolicy input_policy(const CityConfig& config) {
+  InputPolicy p;
+  p.authority = config.incident_authority;
+  p.max_cameras_per_instance = config.host.max_cameras_per_instance;
+  for (const auto& e : config.plugins) p.cameras[e.instance_id] = e.cameras;
+  return p;
+}
+
+ScenarioEngine::ScenarioEngine(std::vector<std::unique_ptr<Scenario>> scenarios, Router& router, zmq::context_t& ctx,
+                               InputPolicy policy)
     : scenarios_(std::move(scenarios)),
+      policy_(std::move(policy)),
       router_(router),
       ctx_(ctx),
       grants_([this](const citylink::v1::VideoShareGrant& g) { on_grant(g); }),
@@ -34,14 +58,14 @@ ScenarioEngine::~ScenarioEngine() { stop(); }
 
 void ScenarioEngine::start() {
   if (running_) return;
-  publisher_ = router_.add_publisher(kSource, kEngineGrants, bus_counters_);
+  publisher_ = router_.add_publisher(kSource, kEngineGrants, bus_counters_, PublisherRole::engine);
   publisher_->open();
   const std::string endpoint = router_.endpoint_prefix() + "/sink/" + kSource;
   inbox_ = zmq::socket_t(ctx_, zmq::socket_type::pull);
   inbox_.set(zmq::sockopt::rcvhwm, router_.options().queue_depth);
   inbox_.set(zmq::sockopt::rcvtimeo, static_cast<int>(kTick.count()));
   inbox_.bind(endpoint);
-  router_.add_sink(SinkSpec{kSource, kEngineSubscriptions, endpoint, bus_counters_, false, 0});
+  router_.add_sink(SinkSpec{kSource, kEngineSubscriptions, endpoint, bus_counters_, false, 0, {}});
   running_ = true;
   thread_ = std::thread([this] { loop(); });
   std::string names;
@@ -54,6 +78,13 @@ void ScenarioEngine::stop() {
   router_.remove_sink(kSource);
   running_ = false;
   if (thread_.joinable()) thread_.join();
+  // Nobody renews or revokes a grant once the engine is gone, so none is left live (H6):
+  // each is revoked, published to its recipient and audited. The thread has ended, so
+  // the books are this thread's now.
+  for (const auto& g : grants_.revoke_all("the scenario engine stopped", now_ns())) {
+    note("grants", g.incident_id() + ": grant " + g.grant_id() + " to " + g.recipient() + " revoked: engine stopping");
+    audit(grant_audit(g, "video_grant.revoke", "grant " + g.grant_id() + " revoked: the scenario engine stopped"));
+  }
   publisher_->close();
 }
 
@@ -87,25 +118,34 @@ void ScenarioEngine::handle(const uint8_t* bytes, std::size_t size) {
       citylink::v1::CameraInfo info;
       if (!info.ParseFromString(env.payload()) || env.schema() != info.GetTypeName())
         return reject("camera_registry", "malformed", "camera.info from " + env.source() + " is not a CameraInfo");
-      const std::string why = cameras_.upsert(info, now_ns());
+      if (!camera_allowed(env.source(), info)) return;
+      const bool fresh = !cameras_.find(info.camera_id());
+      const std::string why = cameras_.upsert(info, now_ns(), env.source());
       if (!why.empty()) return reject("camera_registry", "invalid_camera", why);
+      if (fresh) ++cameras_owned_[env.source()];
       return count("camera_registry/cameras_announced");
     }
     if (topic == "camera.status") {
       citylink::v1::CameraStatus st;
       if (!st.ParseFromString(env.payload()) || env.schema() != st.GetTypeName())
         return reject("camera_registry", "malformed", "camera.status from " + env.source() + " is not a CameraStatus");
-      if (!cameras_.update_status(st, now_ns()))
-        return reject("camera_registry", "unknown_camera", "status for unknown camera '" + st.camera_id() + "'");
+      const auto cam = cameras_.find(st.camera_id());
+      if (!cam) return reject("camera_registry", "unknown_camera", "status for unknown camera '" + st.camera_id() + "'");
+      if (cam->owner_instance != env.source())
+        return reject("camera_registry", "not_owner",
+                      env.source() + " sent a status for camera '" + st.camera_id() + "', which belongs to " +
+                          cam->owner_instance);
+      cameras_.update_status(st, now_ns());
       return;
     }
     if (topic.rfind("incident.", 0) == 0) {
       citylink::v1::PlatformEvent ev;
       if (!ev.ParseFromString(env.payload()) || env.schema() != ev.GetTypeName())
         return reject("incidents", "malformed", topic + " from " + env.source() + " is not a PlatformEvent");
+      if (!incident_allowed(topic, env.source(), ev)) return;
       std::string why;
       incidents_.complete(ev);
-      const auto change = incidents_.apply(ev, /*needs_position*/ true, &why);
+      const auto change = incidents_.apply(ev, /*needs_position*/ true, &why, env.source(), now_ns());
       if (!change) return reject("incidents", "rejected", why);
       count(std::string("incidents/") + (*change == Change::opened ? "opened" : *change == Change::closed ? "closed" : "updated"));
       for (auto& s : scenarios_) s->on_incident(ev, *change, *this);
@@ -136,6 +176,73 @@ void ScenarioEngine::handle(const uint8_t* bytes, std::size_t size) {
   }
 }
 
+// C2 of the review: which source may raise which event code on which topic is the city's
+// decision, and an incident is updated and closed only by the source that opened it.
+bool ScenarioEngine::incident_allowed(const std::string& topic, const std::string& source,
+                                      const citylink::v1::PlatformEvent& ev) {
+  const auto& code = ev.event_code();
+  const IncidentAuthority* au = nullptr;
+  for (const auto& a : policy_.authority)
+    if (a.event_code == code) au = &a;
+  if (!au)
+    return reject("incidents", "not_authorised",
+                  source + " raised " + code + " on " + topic + " but no source is authorised for " + code +
+                      "; add it under incident_authority in the city config"),
+           false;
+  if (au->topic != topic)
+    return reject("incidents", "not_authorised", source + " raised " + code + " on " + topic + "; " + code +
+                                                     " is accepted only on " + au->topic),
+           false;
+  if (std::find(au->sources.begin(), au->sources.end(), source) == au->sources.end())
+    return reject("incidents", "not_authorised", source + " may not raise " + code + " (authorised: " +
+                                                     [&] {
+                                                       std::string l;
+                                                       for (const auto& s : au->sources) l += (l.empty() ? "" : ", ") + s;
+                                                       return l;
+                                                     }() + ")"),
+           false;
+  if (const Incident* inc = incidents_.find(ev.occurrence_number()); inc && inc->source != source)
+    return reject("incidents", "not_authorised",
+                  source + " tried to change incident " + ev.occurrence_number() + ", which " + inc->source +
+                      " opened; only the opening source updates and closes it"),
+           false;
+  return true;
+}
+
+// C3 of the review: a camera id belongs to the instance that first announced it, or to the
+// instance whose configured id_prefix it carries; stream URIs stay under the owner's base.
+bool ScenarioEngine::camera_allowed(const std::string& source, const citylink::v1::CameraInfo& info) {
+  const std::string& id = info.camera_id();
+  for (const auto& [inst, pol] : policy_.cameras)
+    if (inst != source && !pol.id_prefix.empty() && id.rfind(pol.id_prefix, 0) == 0)
+      return reject("camera_registry", "not_owner",
+                    source + " announced camera '" + id + "', whose id prefix '" + pol.id_prefix + "' belongs to " + inst),
+             false;
+  CameraPolicy mine;
+  if (auto it = policy_.cameras.find(source); it != policy_.cameras.end()) mine = it->second;
+  if (!mine.id_prefix.empty() && id.rfind(mine.id_prefix, 0) != 0)
+    return reject("camera_registry", "not_owner",
+                  source + " announced camera '" + id + "' outside its id prefix '" + mine.id_prefix + "'"),
+           false;
+  const auto existing = cameras_.find(id);
+  if (existing && existing->owner_instance != source)
+    return reject("camera_registry", "not_owner",
+                  source + " re-announced camera '" + id + "', which belongs to " + existing->owner_instance),
+           false;
+  if (!mine.stream_base.empty() && !info.stream_uri().empty() && info.stream_uri().rfind(mine.stream_base, 0) != 0)
+    return reject("camera_registry", "bad_stream",
+                  source + " announced camera '" + id + "' with stream '" + info.stream_uri() +
+                      "' outside its configured stream_base '" + mine.stream_base + "'"),
+           false;
+  const std::size_t cap = mine.max > 0 ? mine.max : policy_.max_cameras_per_instance;
+  if (!existing && cameras_owned_[source] >= cap)
+    return reject("camera_registry", "over_cap",
+                  source + " already owns " + std::to_string(cap) + " cameras; camera '" + id +
+                      "' refused (raise cameras.max for this instance if it is real)"),
+           false;
+  return true;
+}
+
 void ScenarioEngine::on_grant(const citylink::v1::VideoShareGrant& g) {
   emit(grant_topic(g.recipient()), g, g.incident_id());
   if (g.action() != citylink::v1::VideoShareGrant::ACTION_EXPIRE) return;
@@ -159,12 +266,18 @@ void ScenarioEngine::emit(const std::string& topic, const google::protobuf::Mess
   citylink::v1::Envelope env;
   env.set_topic(topic);
   env.set_schema(message.GetTypeName());
+  env.set_recipient(recipient_of(message));
   message.SerializeToString(env.mutable_payload());
   env.set_correlation_id(correlation_id);
   const std::string bytes = env.SerializeAsString();
   std::string why;
   const auto st = publisher_->publish(topic, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &why);
-  if (st != CITYLINK_OK) log()->error("[{}] could not publish on {}: {}", kSource, topic, why);
+  if (st != CITYLINK_OK) {
+    // M8: a failed emit is an alarm and is not counted as emitted.
+    log()->error("[{}] could not publish on {}: {}", kSource, topic, why);
+    count("emit_failed/" + topic);
+    return;
+  }
   count("emitted/" + topic);
 }
 
@@ -172,6 +285,16 @@ void ScenarioEngine::audit(citylink::v1::AuditRecord record) {
   record.set_record_id("A-" + std::to_string(++audit_seq_));
   record.set_actor(kSource);
   record.set_time_unix_ns(now_ns());
+  if (audit_store_) {
+    // Stored first, so what the auditor receives carries its place in the chain.
+    try {
+      record = audit_store_->append(std::move(record)).record;
+    } catch (const std::exception& e) {
+      log()->error("[{}] AUDIT NOT STORED ({}, incident {}): {}", kSource, record.action(), record.incident_id(),
+                   e.what());
+      count("audit/store_failed");
+    }
+  }
   const std::string topic = "audit." + record.action().substr(0, record.action().find('.'));
   emit(topic, record, record.incident_id());
 }

@@ -1,6 +1,10 @@
 // Video share grants and their lifetimes.
 #include <citylink/host/scenarios/grants.hpp>
 
+#include <algorithm>
+#include <iterator>
+#include <limits>
+
 namespace citylink::host::scenarios {
 
 using citylink::v1::VideoShareGrant;
@@ -26,10 +30,12 @@ const VideoShareGrant& GrantBook::issue(const GrantRequest& r, int64_t now_ns) {
   g.set_purpose(r.purpose);
   g.set_legal_basis(r.legal_basis);
   g.set_issued_unix_ns(now_ns);
-  g.set_expires_unix_ns(now_ns + r.lifetime_ns);
+  const int64_t cap = r.max_lifetime_ns > 0 ? r.max_lifetime_ns : std::numeric_limits<int64_t>::max() - now_ns;
+  g.set_expires_unix_ns(now_ns + std::min(r.lifetime_ns, cap));
   g.set_action(VideoShareGrant::ACTION_ISSUE);
   g.set_reason(r.reason);
   e.lifetime_ns = r.lifetime_ns;
+  e.hard_deadline_ns = now_ns + cap;
   auto [it, fresh] = grants_.emplace(g.grant_id(), std::move(e));
   (void)fresh;
   sink_(it->second.grant);
@@ -39,7 +45,8 @@ const VideoShareGrant& GrantBook::issue(const GrantRequest& r, int64_t now_ns) {
 bool GrantBook::renew(const std::string& grant_id, int64_t now_ns, std::string* why) {
   auto it = grants_.find(grant_id);
   if (it == grants_.end()) {
-    if (why) *why = "grant " + grant_id + " does not exist";
+    // Expired and revoked grants leave the book, so "unknown" covers them too.
+    if (why) *why = "grant " + grant_id + " is unknown, has expired or was revoked; issue a new one instead of renewing";
     return false;
   }
   Entry& e = it->second;
@@ -47,7 +54,12 @@ bool GrantBook::renew(const std::string& grant_id, int64_t now_ns, std::string* 
     if (why) *why = "grant " + grant_id + " has expired or was revoked; issue a new one instead of renewing";
     return false;
   }
-  e.grant.set_expires_unix_ns(now_ns + e.lifetime_ns);
+  const int64_t until = std::min(now_ns + e.lifetime_ns, e.hard_deadline_ns);
+  if (until <= e.grant.expires_unix_ns()) {
+    if (why) *why = "grant " + grant_id + " has reached its hard maximum lifetime; it expires and is not renewed";
+    return false;
+  }
+  e.grant.set_expires_unix_ns(until);
   e.grant.set_action(VideoShareGrant::ACTION_RENEW);
   e.grant.set_reason("renewed while the incident is open");
   sink_(e.grant);
@@ -56,30 +68,67 @@ bool GrantBook::renew(const std::string& grant_id, int64_t now_ns, std::string* 
 
 int GrantBook::revoke_incident(const std::string& incident_id, const std::string& reason, int64_t now_ns) {
   int n = 0;
-  for (auto& [id, e] : grants_) {
-    if (!e.live || e.grant.incident_id() != incident_id) continue;
+  for (auto it = grants_.begin(); it != grants_.end();) {
+    auto next = std::next(it);
+    Entry& e = it->second;
+    if (e.live && e.grant.incident_id() == incident_id) {
+      e.live = false;
+      e.grant.set_action(VideoShareGrant::ACTION_REVOKE);
+      e.grant.set_expires_unix_ns(now_ns);
+      e.grant.set_reason(reason);
+      sink_(e.grant);
+      retire(it);
+      ++n;
+    }
+    it = next;
+  }
+  return n;
+}
+
+std::vector<VideoShareGrant> GrantBook::revoke_all(const std::string& reason, int64_t now_ns) {
+  std::vector<VideoShareGrant> out;
+  for (auto it = grants_.begin(); it != grants_.end();) {
+    auto next = std::next(it);
+    Entry& e = it->second;
     e.live = false;
     e.grant.set_action(VideoShareGrant::ACTION_REVOKE);
     e.grant.set_expires_unix_ns(now_ns);
     e.grant.set_reason(reason);
     sink_(e.grant);
-    ++n;
+    out.push_back(e.grant);
+    retire(it);
+    it = next;
   }
-  return n;
+  return out;
 }
 
 int GrantBook::expire(int64_t now_ns) {
   int n = 0;
-  for (auto& [id, e] : grants_) {
-    if (!e.live || e.grant.expires_unix_ns() > now_ns) continue;
-    e.live = false;
-    e.grant.set_action(VideoShareGrant::ACTION_EXPIRE);
-    e.grant.set_reason("lifetime ended");
-    sink_(e.grant);
-    ++n;
+  for (auto it = grants_.begin(); it != grants_.end();) {
+    auto next = std::next(it);
+    Entry& e = it->second;
+    if (e.live && e.grant.expires_unix_ns() <= now_ns) {
+      e.live = false;
+      e.grant.set_action(VideoShareGrant::ACTION_EXPIRE);
+      e.grant.set_reason(e.grant.expires_unix_ns() >= e.hard_deadline_ns ? "hard maximum lifetime reached"
+                                                                          : "lifetime ended");
+      sink_(e.grant);
+      retire(it);
+      ++n;
+    }
+    it = next;
   }
   return n;
 }
+
+bool GrantBook::stop_renewal(const std::string& grant_id) {
+  auto it = grants_.find(grant_id);
+  if (it == grants_.end() || it->second.renewal_stopped) return false;
+  it->second.renewal_stopped = true;
+  return true;
+}
+
+void GrantBook::retire(std::map<std::string, Entry>::iterator it) { grants_.erase(it); }
 
 const VideoShareGrant* GrantBook::live_for(const std::string& incident_id, const std::string& recipient) const {
   for (const auto& [id, e] : grants_)

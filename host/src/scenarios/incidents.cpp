@@ -25,6 +25,11 @@ bool is_closing_status(EventStatus s) {
 
 namespace {
 
+// (0, 0) is what a missing coordinate turns into on its way through a bridge.
+bool has_fix(const citylink::v1::PlatformEvent& ev) {
+  return ev.has_location() && !(ev.location().lat() == 0.0 && ev.location().lon() == 0.0);
+}
+
 // Lifecycle rank: occurred < changed < released < cancelled/finished.
 int rank(EventStatus s) {
   switch (s) {
@@ -39,7 +44,8 @@ int rank(EventStatus s) {
 
 }  // namespace
 
-std::optional<Change> IncidentBook::apply(const citylink::v1::PlatformEvent& ev, bool needs_position, std::string* why) {
+std::optional<Change> IncidentBook::apply(const citylink::v1::PlatformEvent& ev, bool needs_position, std::string* why,
+                                          const std::string& source, int64_t now_ns) {
   auto fail = [&](const std::string& s) -> std::optional<Change> {
     if (why) *why = s;
     return std::nullopt;
@@ -51,13 +57,19 @@ std::optional<Change> IncidentBook::apply(const citylink::v1::PlatformEvent& ev,
   if (rank(ev.status()) == 0)
     return fail("incident " + id + ": unknown status " + std::to_string(static_cast<int>(ev.status())) +
                 " (known: 10 occurred, 40 changed, 50 released, 90 cancelled, 91 finished)");
-  if (needs_position) {
-    if (!ev.has_location()) return fail("incident " + id + " (" + ev.event_code() + ") has no position");
+  auto it = incidents_.find(id);
+  if (it != incidents_.end() && it->second.source != source)
+    return fail("incident " + id + " was opened by " + it->second.source + "; " + source +
+                " may not update or close it");
+  // A close is accepted whatever its position says (H4): refusing it would keep video
+  // shared for an incident that is over.
+  const bool closes_known = it != incidents_.end() && is_closing_status(ev.status());
+  if (needs_position && !closes_known) {
+    if (!has_fix(ev)) return fail("incident " + id + " (" + ev.event_code() + ") has no position");
     if (!geo::valid_wgs84(ev.location().lat(), ev.location().lon()))
       return fail("incident " + id + ": position " + std::to_string(ev.location().lat()) + ", " +
                   std::to_string(ev.location().lon()) + " is outside WGS84 range");
   }
-  auto it = incidents_.find(id);
   if (it == incidents_.end()) {
     if (is_closing_status(ev.status()))
       return fail("incident " + id + ": first report already closes it (status " +
@@ -65,7 +77,9 @@ std::optional<Change> IncidentBook::apply(const citylink::v1::PlatformEvent& ev,
     Incident inc;
     inc.id = id;
     inc.event_code = ev.event_code();
+    inc.source = source;
     inc.latest = ev;
+    inc.last_change_ns = now_ns;
     incidents_.emplace(id, std::move(inc));
     return Change::opened;
   }
@@ -77,6 +91,7 @@ std::optional<Change> IncidentBook::apply(const citylink::v1::PlatformEvent& ev,
     return fail("incident " + id + ": status going backwards (" + std::to_string(static_cast<int>(inc.latest.status())) +
                 " -> " + std::to_string(static_cast<int>(ev.status())) + ")");
   inc.latest = ev;
+  inc.last_change_ns = now_ns;
   ++inc.updates;
   if (is_closing_status(ev.status())) {
     inc.open = false;
@@ -86,10 +101,18 @@ std::optional<Change> IncidentBook::apply(const citylink::v1::PlatformEvent& ev,
 }
 
 void IncidentBook::complete(citylink::v1::PlatformEvent& ev) const {
+  if (ev.has_location() && !has_fix(ev)) ev.clear_location();
   const Incident* inc = find(ev.occurrence_number());
   if (!inc) return;
+  // A close with a broken position is still a close (H4); it keeps the last known place.
+  if (is_closing_status(ev.status()) && ev.has_location() &&
+      !geo::valid_wgs84(ev.location().lat(), ev.location().lon()))
+    ev.clear_location();
   if (!ev.has_location() && inc->latest.has_location()) *ev.mutable_location() = inc->latest.location();
   if (!ev.has_place() && inc->latest.has_place()) *ev.mutable_place() = inc->latest.place();
+  // Items an update leaves out keep their last value: the anklet's violation kind, for one,
+  // must not be lost by an update that omits it (H5).
+  for (const auto& [k, v] : inc->latest.items()) ev.mutable_items()->insert({k, v});
 }
 
 const Incident* IncidentBook::find(const std::string& id) const {

@@ -34,6 +34,7 @@ std::string share_video(const char* scenario, const VideoPolicy& p, const std::s
   req.purpose = p.purpose;
   req.legal_basis = p.legal_basis;
   req.lifetime_ns = p.lifetime_ns;
+  req.max_lifetime_ns = p.max_lifetime_ns;
   req.reason = why;
   const auto& g = ctx.grants().issue(req, ctx.now_ns());
   ctx.note(scenario, incident_id + ": " + why + " -> grant " + g.grant_id() + " to " + p.recipient + " for " +
@@ -67,9 +68,17 @@ void renew_open(const VideoPolicy& p, const std::string& event_code, const char*
     if (g.recipient() != p.recipient || g.expires_unix_ns() - now > p.renew_before_ns) continue;
     const Incident* inc = ctx.incidents().find(g.incident_id());
     if (!inc || !inc->open || inc->event_code != event_code) continue;
+    // A platform that went quiet (a lost close, a bridge down) must not keep video shared (H4).
+    if (p.stale_after_ns > 0 && now - inc->last_change_ns > p.stale_after_ns) {
+      if (ctx.grants().stop_renewal(g.grant_id()))
+        ctx.reject(scenario, "renew_stale",
+                   g.incident_id() + ": no update for " + duration_text(now - inc->last_change_ns) + "; grant " +
+                       g.grant_id() + " is left to expire");
+      continue;
+    }
     std::string why;
     if (!ctx.grants().renew(g.grant_id(), now, &why)) {
-      ctx.reject(scenario, "renew_failed", why);
+      if (ctx.grants().stop_renewal(g.grant_id())) ctx.reject(scenario, "renew_refused", why);
       continue;
     }
     ctx.note(scenario, g.incident_id() + ": grant " + g.grant_id() + " renewed (incident still open)");

@@ -26,6 +26,7 @@ struct CameraRecord {
   bool ptz = false;
   citylink::v1::CameraState state = citylink::v1::CAMERA_STATE_UNSPECIFIED;
   int64_t last_seen_ns = 0;  // host time of the latest camera.info / camera.status
+  std::string owner_instance;  // the plugin instance that announced it; only it may change it
 };
 
 struct CameraHit {
@@ -55,7 +56,7 @@ class CameraRegistry {
   // from `info`; last_seen becomes now_ns). Returns an empty string on success, else a
   // clear reason (empty/oversized id, no position, coordinates outside WGS84, NaN, ...);
   // on failure the registry is unchanged.
-  std::string upsert(const citylink::v1::CameraInfo& info, int64_t now_ns);
+  std::string upsert(const citylink::v1::CameraInfo& info, int64_t now_ns, const std::string& owner_instance = {});
 
   // Applies a status / heartbeat: refreshes last_seen to now_ns; sets the state unless
   // it is CAMERA_STATE_UNSPECIFIED (a bare heartbeat); for a PTZ camera, sets the

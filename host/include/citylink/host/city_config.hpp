@@ -9,14 +9,34 @@
 
 namespace citylink::host {
 
+// Which cameras an instance may announce (`cameras:` in a plugin entry).
+struct CameraPolicy {
+  std::string id_prefix;    // camera ids with this prefix belong to this instance only; its ids must carry it
+  std::string stream_base;  // every stream_uri it announces must start with this
+  std::size_t max = 0;      // most cameras it may own; 0: host.max_cameras_per_instance
+};
+
+// Who may raise an event code, and on which topic (`incident_authority:`).
+struct IncidentAuthority {
+  std::string event_code;            // "112UC001"
+  std::string topic;                 // "incident.112": the only topic it is accepted on
+  std::vector<std::string> sources;  // the instances allowed to open, update and close it
+  int line = 0;
+};
+
 struct PluginEntry {
   std::string instance_id;          // `instance`: unique name of this instance in the city
   std::string plugin_id;            // `plugin`: descriptor id; may be empty when the file has one plugin
   std::filesystem::path file;       // `file`: resolved absolute path of the library
   bool enabled = true;              // `enabled`
   std::string config_json = "{}";   // `config`: any mapping, handed to the plugin as JSON
-  std::optional<std::vector<std::string>> publish_grants;  // `grants.publish`
-  std::optional<std::vector<std::string>> subscriptions;   // `grants.subscribe`
+  // Deny by default: without `grants:` an instance may publish and subscribe nothing.
+  std::vector<std::string> publish_grants;  // `grants.publish`
+  std::vector<std::string> subscriptions;   // `grants.subscribe`
+  bool grants_requested = false;            // `grants: requested`: what the descriptor asks for
+  bool has_grants = false;                  // a `grants:` entry was written
+  std::string recipient;                    // `recipient`: receives grant/dispatch/audit outputs addressed to it
+  CameraPolicy cameras;                     // `cameras`
   int queue_depth = 0;              // `queue_depth`: this instance's incoming queue; 0 = host.queue_depth
   int line = 0;                     // where the entry starts, for messages
 };
@@ -25,6 +45,8 @@ struct HostSettings {
   std::string log_level = "info";
   std::size_t max_message_bytes = 1 << 20;
   int queue_depth = 10000;
+  std::size_t max_cameras_per_instance = 10000;  // `host.max_cameras_per_instance`
+  std::filesystem::path audit_log;               // `host.audit_log`: the hash-chained SQLite audit log; empty: none
 };
 
 struct CityConfig {
@@ -35,6 +57,7 @@ struct CityConfig {
   HostSettings host;
   std::vector<std::filesystem::path> plugin_dirs;
   std::vector<PluginEntry> plugins;
+  std::vector<IncidentAuthority> incident_authority;  // empty: every incident is refused
 };
 
 // Parses a city config file. Throws ConfigError "FILE:LINE:COL: FIELD: what is wrong; the fix".

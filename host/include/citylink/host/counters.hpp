@@ -9,7 +9,7 @@
 namespace citylink::host {
 
 // Why the router refused a message.
-enum class RejectReason : int { oversize = 0, malformed, bad_topic, topic_mismatch, not_granted, count };
+enum class RejectReason : int { oversize = 0, malformed, bad_topic, topic_mismatch, not_granted, reserved, count };
 
 const char* to_string(RejectReason r);
 

@@ -20,10 +20,12 @@ struct PluginDescriptor {
   std::vector<std::string> subscribes;
   std::string config_schema;
   std::vector<std::string> extensions;
+  std::vector<std::string> features;  // empty for a plugin whose descriptor predates the field
 };
 
-// Copies a descriptor across the boundary, honouring its struct_size. Throws LoadError
-// naming `where` when it is unusable (no id, bad id, bad topic).
+// Copies a descriptor across the boundary: min(struct_size, sizeof) bytes, the rest read as
+// zero (absent). Throws LoadError naming `where` when it is unusable (no id, bad id, bad
+// topic, bad extension id, bad feature).
 PluginDescriptor copy_descriptor(const citylink_descriptor* raw, const std::string& where);
 
 // The kinds the platform knows; other kinds are accepted with a warning.

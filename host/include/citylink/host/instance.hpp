@@ -17,7 +17,6 @@ namespace citylink::host {
 
 class Router;
 class Publisher;
-struct HostApi;
 
 enum class InstanceState { created, running, stopped, failed };
 const char* to_string(InstanceState s);
@@ -26,12 +25,17 @@ struct InstanceOptions {
   std::string instance_id;                  // unique in the city
   std::string plugin_id;                    // descriptor id inside the library
   std::string config_json = "{}";
-  std::vector<std::string> publish_grants;  // empty: the descriptor's publishes
-  std::vector<std::string> subscriptions;   // empty: the descriptor's subscribes
-  bool grants_from_config = false;          // true: publish_grants is authoritative even if empty
-  bool subscriptions_from_config = false;
+  // Deny by default: the instance may publish and subscribe exactly what is granted here.
+  std::vector<std::string> publish_grants;
+  std::vector<std::string> subscriptions;
+  // `grants: requested`: grant the descriptor's request instead, minus what the host
+  // keeps (engine namespaces; recipient-addressed topics without a recipient).
+  bool grants_requested = false;
+  std::string recipient;                    // receives grant/dispatch/audit outputs addressed to it
   int queue_depth = 0;                      // incoming queue size; 0: the host's queue_depth
 };
+
+struct HostTable;
 
 class PluginInstance {
  public:
@@ -55,13 +59,15 @@ class PluginInstance {
   const std::shared_ptr<PluginLibrary>& library() const { return library_; }
   const std::vector<std::string>& publish_grants() const { return grants_; }
   const std::vector<std::string>& subscriptions() const { return subscriptions_; }
+  const std::string& recipient() const { return options_.recipient; }
   InstanceState state() const { return state_.load(); }
   const std::string& last_error() const { return last_error_; }
   std::shared_ptr<InstanceCounters> counters() const { return counters_; }
 
  private:
-  friend struct HostApi;
   void dispatch_loop();
+  void resolve_grants();
+  void close_table();
   void attach_inbox();
   void detach_inbox();
   void deliver(zmq::message_t& packet);
@@ -75,7 +81,7 @@ class PluginInstance {
   std::vector<std::string> subscriptions_;
   std::shared_ptr<InstanceCounters> counters_;
   std::shared_ptr<Publisher> publisher_;
-  citylink_host_api api_{};
+  HostTable* table_ = nullptr;  // owned by the host for the life of the process, see instance.cpp
   const citylink_instance* instance_ = nullptr;
   std::atomic<InstanceState> state_{InstanceState::created};
   std::string last_error_;

@@ -25,14 +25,17 @@ struct PreflightReport {
 // without loading it. Throws LoadError naming the file and what is wrong.
 PreflightReport preflight_plugin_file(const std::filesystem::path& path);
 
-// Throws LoadError when a plugin built for `plugin` cannot run on this host's ABI.
+// Throws LoadError when a plugin that requires ABI `plugin` (its stamped version) cannot run
+// on this host's ABI: a different major, or a minor newer than the host's. The message
+// names both versions and the fix.
 void check_abi_compatible(citylink_abi_version plugin, const std::string& file);
 
 // A library stays loaded as long as any shared_ptr to it (each instance holds one) lives.
 class PluginLibrary {
  public:
-  // Pre-flights, loads with RTLD_NOW | RTLD_LOCAL, checks the ABI, calls init and reads the
-  // descriptors. Throws LoadError with a message that names the file and the fix.
+  // Pre-flights, loads with RTLD_NOW | RTLD_LOCAL, checks the ABI, calls init (once; the
+  // destructor calls the matching deinit) and reads the descriptors. Throws LoadError with
+  // a message that names the file, the plugin's own reason and the fix.
   static std::shared_ptr<PluginLibrary> load(const std::filesystem::path& path);
 
   ~PluginLibrary();
@@ -45,6 +48,9 @@ class PluginLibrary {
   // The descriptor with this id, or nullptr.
   const PluginDescriptor* find(const std::string& plugin_id) const;
   const citylink_entry_t& entry() const { return *entry_; }
+  // A factory of the library by id (CITYLINK_PLUGIN_FACTORY_ID), or nullptr when the
+  // library has no get_factory or does not provide that id. Valid while this object lives.
+  const void* factory(const char* factory_id) const;
 
  private:
   PluginLibrary() = default;

@@ -2,9 +2,11 @@
 //
 // Publishers (plugin instances, from any thread) hand packets to the router over a
 // ZeroMQ inproc PUSH socket each; the router checks each message (size, parsable
-// envelope, topic syntax, topic inside the publisher's grants), stamps id/source/time,
-// and pushes it without blocking to every sink whose subscription prefix matches. A full
-// sink queue drops and counts; nothing a subscriber does can stall the router.
+// envelope, topic syntax, topic inside the publisher's grants, engine-only namespaces),
+// stamps id/source/time, and pushes it without blocking to every sink whose subscription
+// matches segment-wise (and, for recipient-addressed topics, whose bound recipient is the
+// envelope's). A full sink queue drops and counts; nothing a subscriber does can stall the
+// router.
 #pragma once
 
 #include <citylink/abi.h>
@@ -12,6 +14,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -26,6 +29,7 @@ namespace citylink::host {
 struct RouterOptions {
   std::size_t max_message_bytes = 1 << 20;  // envelope bytes; larger is rejected as oversize
   int queue_depth = 10000;                  // ZeroMQ high-water mark of every queue, in messages
+  std::string origin;                       // stamped as Envelope.origin: the host/city that first accepted it
 };
 
 // A publisher's handle. publish() is safe from any thread and never blocks.
@@ -62,7 +66,13 @@ struct SinkSpec {
   std::shared_ptr<InstanceCounters> counters;
   bool receive_own = false;                // deliver messages this subscriber published itself
   int queue_depth = 0;                     // high-water mark toward this sink; 0: the router's
+  // The recipient this subscriber is bound to. Recipient-addressed topics (grant.*,
+  // dispatch.*, audit.*) reach it only when the envelope's recipient equals this exactly.
+  std::string recipient;
 };
+
+// What a publisher may do beyond its grants.
+enum class PublisherRole { plugin, engine };
 
 class Router {
  public:
@@ -77,14 +87,23 @@ class Router {
 
   // Registers a publisher with its grants; the returned handle starts closed.
   std::shared_ptr<Publisher> add_publisher(const std::string& source, std::vector<std::string> grants,
-                                           std::shared_ptr<InstanceCounters> counters);
+                                           std::shared_ptr<InstanceCounters> counters,
+                                           PublisherRole role = PublisherRole::plugin);
   // Adds a sink; takes effect before the next message is routed.
   void add_sink(SinkSpec sink);
   // Removes a sink; when it returns the router sends nothing more to it.
   void remove_sink(const std::string& name);
 
+  // Sees every message the router accepted, stamped, before it is forwarded: the host's
+  // own window on the bus (privacy checks, a live event stream), never a plugin's. Runs on
+  // the router thread, so it must be quick. Set it before start().
+  using Observer = std::function<void(std::string_view topic, const uint8_t* envelope, std::size_t size)>;
+  void set_observer(Observer observer) { observer_ = std::move(observer); }
+
   const RouterOptions& options() const { return opts_; }
   uint64_t routed() const { return routed_.load(std::memory_order_relaxed); }
+  // Recipient-addressed messages that found no instance bound to their recipient.
+  uint64_t undeliverable() const { return undeliverable_.load(std::memory_order_relaxed); }
   // Unique prefix of this router's inproc endpoints.
   const std::string& endpoint_prefix() const { return prefix_; }
 
@@ -106,6 +125,8 @@ class Router {
   std::thread thread_;
   std::atomic<bool> running_{false};
   std::atomic<uint64_t> routed_{0};
+  std::atomic<uint64_t> undeliverable_{0};
+  Observer observer_;
 
   // Changes made by other threads, applied by the router thread between messages.
   std::mutex mu_;

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <citylink/host/camera_registry.hpp>
+#include <citylink/host/city_config.hpp>
 #include <citylink/host/counters.hpp>
+#include <citylink/host/permissions.hpp>
 #include <citylink/host/scenarios/scenario.hpp>
 
 #include <atomic>
@@ -16,17 +18,30 @@
 #include <zmq.hpp>
 
 namespace citylink::host {
+class AuditStore;
 class Router;
 class Publisher;
 }  // namespace citylink::host
 
 namespace citylink::host::scenarios {
 
+// What the city config trusts each source with. Deny by default: an event code nobody is
+// authorised for is refused, and camera ids belong to the instance that announced them.
+struct InputPolicy {
+  std::vector<IncidentAuthority> authority;
+  std::map<std::string, CameraPolicy> cameras;  // by instance id
+  std::size_t max_cameras_per_instance = 10000;
+};
+
+// Reads the engine's input policy out of a city config.
+InputPolicy input_policy(const CityConfig& config);
+
 class ScenarioEngine : private ScenarioContext {
  public:
-  static constexpr const char* kSource = "scenario-engine";
+  static constexpr const char* kSource = kEngineName;
 
-  ScenarioEngine(std::vector<std::unique_ptr<Scenario>> scenarios, Router& router, zmq::context_t& ctx);
+  ScenarioEngine(std::vector<std::unique_ptr<Scenario>> scenarios, Router& router, zmq::context_t& ctx,
+                 InputPolicy policy = {});
   ~ScenarioEngine() override;
 
   // Subscribes to camera.*, incident.*, sensor.reading and analytics.tracking and starts the thread.
@@ -36,6 +51,9 @@ class ScenarioEngine : private ScenarioContext {
   // Counters per scenario and reason ("emergency_video_112/no_cameras" -> 2), and per input.
   std::map<std::string, uint64_t> counters() const;
   std::shared_ptr<InstanceCounters> bus_counters() const { return bus_counters_; }
+  // Every audit record is appended (hash-chained, durable) here before it is published.
+  // Set before start().
+  void set_audit_store(std::shared_ptr<AuditStore> store) { audit_store_ = std::move(store); }
   bool running() const { return running_; }
 
  private:
@@ -44,6 +62,8 @@ class ScenarioEngine : private ScenarioContext {
   void tick();
   void on_grant(const citylink::v1::VideoShareGrant& g);
   void count(const std::string& key);
+  bool incident_allowed(const std::string& topic, const std::string& source, const citylink::v1::PlatformEvent& ev);
+  bool camera_allowed(const std::string& source, const citylink::v1::CameraInfo& info);
 
   // ScenarioContext
   int64_t now_ns() const override;
@@ -57,12 +77,15 @@ class ScenarioEngine : private ScenarioContext {
   void note(const std::string& scenario, const std::string& line) override;
 
   std::vector<std::unique_ptr<Scenario>> scenarios_;
+  InputPolicy policy_;
+  std::map<std::string, std::size_t> cameras_owned_;  // by instance; engine thread only
   Router& router_;
   zmq::context_t& ctx_;
   CameraRegistry cameras_;
   IncidentBook incidents_;
   GrantBook grants_;
   std::shared_ptr<InstanceCounters> bus_counters_;
+  std::shared_ptr<AuditStore> audit_store_;
   std::shared_ptr<Publisher> publisher_;
   zmq::socket_t inbox_;
   std::thread thread_;

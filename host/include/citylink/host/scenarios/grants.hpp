@@ -19,6 +19,7 @@ struct GrantRequest {
   std::string purpose;
   std::string legal_basis;
   int64_t lifetime_ns = 0;
+  int64_t max_lifetime_ns = 0;  // hard cap from issue on, renewals included; 0: none
   std::string reason;
 };
 
@@ -33,8 +34,13 @@ class GrantBook {
   explicit GrantBook(Sink sink) : sink_(std::move(sink)) {}
 
   const citylink::v1::VideoShareGrant& issue(const GrantRequest& r, int64_t now_ns);
-  // Extends a live grant by its original lifetime; false with `why` for an unknown or expired one.
+  // Extends a live grant by its original lifetime, never past its hard maximum; false with
+  // `why` for an unknown, expired or revoked one, or one already at its maximum.
   bool renew(const std::string& grant_id, int64_t now_ns, std::string* why);
+  // Marks a live grant as not to be renewed again; true the first time (to report it once).
+  bool stop_renewal(const std::string& grant_id);
+  // Revokes every live grant (the engine is stopping); returns them as revoked.
+  std::vector<citylink::v1::VideoShareGrant> revoke_all(const std::string& reason, int64_t now_ns);
   // Revokes every live grant of the incident; returns how many.
   int revoke_incident(const std::string& incident_id, const std::string& reason, int64_t now_ns);
   // Expires grants whose time is up; returns how many.
@@ -50,8 +56,13 @@ class GrantBook {
   struct Entry {
     citylink::v1::VideoShareGrant grant;
     int64_t lifetime_ns = 0;
+    int64_t hard_deadline_ns = 0;
     bool live = true;
+    bool renewal_stopped = false;
   };
+  // Expired and revoked grants leave the book (the audit log keeps them), so the scans on
+  // every tick cover live grants only (H8).
+  void retire(std::map<std::string, Entry>::iterator it);
   Sink sink_;
   std::map<std::string, Entry> grants_;
   uint64_t seq_ = 0;

@@ -20,9 +20,11 @@ bool is_closing_status(citylink::v1::EventStatus s);
 struct Incident {
   std::string id;                  // occurrence number
   std::string event_code;
+  std::string source;              // the instance that opened it; only it updates and closes it
   citylink::v1::PlatformEvent latest;
   bool open = true;
   int updates = 0;
+  int64_t last_change_ns = 0;      // engine time of the latest accepted event (renewal staleness)
 };
 
 // What an accepted event did to its incident.
@@ -31,12 +33,15 @@ enum class Change { opened, updated, closed };
 class IncidentBook {
  public:
   // Checks an event against the lifecycle (known code, occurrence number, valid WGS84
-  // location when `needs_position`, no status going backwards, nothing after closing) and
-  // records it. Returns the change, or nullopt with `why` set to a clear reason.
-  std::optional<Change> apply(const citylink::v1::PlatformEvent& ev, bool needs_position, std::string* why);
+  // location when `needs_position` (a close needs none), no status going backwards, nothing
+  // after closing, updates only from the `source` that opened it) and records it. Returns
+  // the change, or nullopt with `why` set to a clear reason.
+  std::optional<Change> apply(const citylink::v1::PlatformEvent& ev, bool needs_position, std::string* why,
+                              const std::string& source = {}, int64_t now_ns = 0);
 
-  // An update that leaves out location or place (a platform's "finished" often does)
-  // means "unchanged": fill them in from the incident's latest known values.
+  // An update that leaves out location, place or some items (a platform's "finished" often
+  // does) means "unchanged": fill them in from the incident's latest known values. A location of
+  // exactly (0, 0) is a missing fix (a bridge's default), never a place, and counts as absent.
   void complete(citylink::v1::PlatformEvent& ev) const;
 
   const Incident* find(const std::string& id) const;

@@ -12,6 +12,10 @@ struct VideoPolicy {
   std::string legal_basis;
   int64_t lifetime_ns = 20LL * 60 * 1'000'000'000;
   int64_t renew_before_ns = 60LL * 1'000'000'000;
+  // No grant outlives this, renewed or not, even if the incident's close is lost (H4).
+  int64_t max_lifetime_ns = 2LL * 3600 * 1'000'000'000;
+  // Renewal stops when the incident has had no update for this long; 0: never stale.
+  int64_t stale_after_ns = 60LL * 60 * 1'000'000'000;
 };
 
 // "15 s", "20 min".
