@@ -30,7 +30,7 @@ TEST(Cli, InspectPrintsTheDescriptorAsTextAndJson) {
   auto r = cli({"plugin", "inspect", sample_plugin("water_level_sensor").string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(has(r.out, "kr.citylink.samples.water-level-sensor")) << r.out;
-  EXPECT_TRUE(has(r.out, "publishes   sensor.reading")) << r.out;
+  EXPECT_TRUE(has(r.out, "publishes   sensor.reading   (requested)")) << r.out;
   r = cli({"plugin", "inspect", "--json", zoo("zoo_behaviour").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
@@ -187,4 +187,14 @@ TEST(Cli, TheAuditLogOfARunVerifiesAndTamperingIsNamed) {
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_TRUE(has(r.out, "TAMPERED")) << r.out;
   EXPECT_TRUE(has(r.out, "record 1")) << r.out;
+}
+
+TEST(Cli, InspectFlagsWhatTheCityCanNeverGrantOrGrantsOnlyToARecipient) {
+  auto r = cli({"plugin", "inspect", sample_plugin("agency_console").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "needs recipient  dispatch., grant., audit.")) << r.out;
+  r = cli({"plugin", "inspect", (std::filesystem::path(CITYLINK_TEST_PLUGIN_DIR) / ".." / "samples" / "samples_test_emitter.so").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "never granted    dispatch., grant., audit., camera.ptz (published only by the scenario engine)"))
+      << r.out;
 }

@@ -5,6 +5,7 @@
 #include <citylink/host/host.hpp>
 #include <citylink/host/scenarios/engine.hpp>
 #include <citylink/v1/audit.pb.h>
+#include <citylink/v1/camera.pb.h>
 #include <citylink/v1/envelope.pb.h>
 
 #include <mutex>
@@ -20,8 +21,18 @@ struct EngineFixture : ::testing::Test {
   TempDir dir;
   // Before `host`, so they outlive the router thread that writes them.
   std::string audit_log;  // host.audit_log when set before start()
-  std::mutex audit_mu;
-  std::vector<citylink::v1::AuditRecord> audit_seen;
+  std::mutex bus_mu;
+  std::vector<citylink::v1::Envelope> bus_seen;
+  template <class T>
+  std::vector<T> seen(const std::string& topic_prefix) {
+    std::lock_guard lk(bus_mu);
+    std::vector<T> out;
+    for (const auto& e : bus_seen) {
+      T t;
+      if (e.topic().rfind(topic_prefix, 0) == 0 && t.ParseFromString(e.payload())) out.push_back(std::move(t));
+    }
+    return out;
+  }
   std::unique_ptr<Host> host;
   std::shared_ptr<Publisher> feed;
 
@@ -45,14 +56,12 @@ struct EngineFixture : ::testing::Test {
       config.incident_authority.push_back({code, topic, {"platform-feed"}, 0});
     if (!audit_log.empty()) config.host.audit_log = audit_log;
     host = std::make_unique<Host>(std::move(config));
-    // The audit records as they travel on the bus, to compare with the stored chain.
-    host->router().set_observer([this](std::string_view topic, const uint8_t* bytes, std::size_t size) {
-      if (topic.rfind("audit.", 0) != 0) return;
+    // Every message as it travels on the bus (payloads included), for the checks below.
+    host->router().set_observer([this](std::string_view, const uint8_t* bytes, std::size_t size) {
       citylink::v1::Envelope e;
-      citylink::v1::AuditRecord a;
-      if (!e.ParseFromArray(bytes, static_cast<int>(size)) || !a.ParseFromString(e.payload())) return;
-      std::lock_guard lk(audit_mu);
-      audit_seen.push_back(a);
+      if (!e.ParseFromArray(bytes, static_cast<int>(size))) return;
+      std::lock_guard lk(bus_mu);
+      bus_seen.push_back(std::move(e));
     });
     host->start();
     ASSERT_TRUE(host->failures().empty());
@@ -173,10 +182,42 @@ TEST_F(EngineFixture, AuditRecordsAreStoredInTheChainBeforeTheyArePublished) {
   EXPECT_EQ(v.records_checked, 2u);
   const auto stored = store.query({});
   ASSERT_EQ(stored.size(), 2u);
-  std::lock_guard lk(audit_mu);
+  const auto audit_seen = seen<citylink::v1::AuditRecord>("audit.");
   ASSERT_EQ(audit_seen.size(), 2u);
   EXPECT_EQ(audit_seen[0].hash(), stored[0].record.hash());
   EXPECT_EQ(audit_seen[1].hash(), stored[1].record.hash());
   EXPECT_FALSE(stored[0].record.hash().empty());
   EXPECT_EQ(stored[1].record.previous_hash(), stored[0].record.hash());
+}
+
+// C3 of the review: a camera belongs to the instance that first announced it; another
+// instance can neither re-announce it nor report its status.
+TEST_F(EngineFixture, OnlyTheOwnerOfACameraChangesItOrReportsItsStatus) {
+  start("  emergency_video_112:\n");
+  publish("camera.info", camera("cam-1", 50));
+  ASSERT_TRUE(eventually([&] { return counter("camera_registry/cameras_announced") == 1; }));
+  auto other = host->router().add_publisher("vendor-b", {"*"}, std::make_shared<InstanceCounters>());
+  other->open();
+  auto send = [&](const std::string& topic, const google::protobuf::Message& m) {
+    citylink::v1::Envelope e;
+    e.set_schema(m.GetTypeName());
+    e.set_payload(m.SerializeAsString());
+    const auto bytes = e.SerializeAsString();
+    ASSERT_EQ(other->publish(topic, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), nullptr), CITYLINK_OK);
+  };
+  auto hijack = camera("cam-1", 50);
+  hijack.set_stream_uri("rtsp://attacker.example/cam-1");
+  send("camera.info", hijack);
+  citylink::v1::CameraStatus off;
+  off.set_camera_id("cam-1");
+  off.set_status(citylink::v1::CAMERA_STATE_OFFLINE);
+  send("camera.status", off);
+  ASSERT_TRUE(eventually([&] { return counter("camera_registry/not_owner") == 2; }));
+  // The real camera still serves the next 112 report, online and with its own stream.
+  publish("incident.112", event("112UC001", "112-H", 10, kLat, kLon), "112-H");
+  ASSERT_TRUE(eventually([&] { return count("grant.video.112") == 1; }));
+  const auto grants = seen<citylink::v1::VideoShareGrant>("grant.video");
+  ASSERT_EQ(grants.size(), 1u);
+  ASSERT_EQ(grants[0].stream_uris_size(), 1);
+  EXPECT_EQ(grants[0].stream_uris(0), "rtsp://vms.test/cam-1");
 }

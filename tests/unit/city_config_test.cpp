@@ -237,3 +237,15 @@ TEST(CityConfig, MissingConfigFileIsNamed) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/city.yaml"), std::string::npos);
   }
 }
+
+TEST(CityConfig, AHugeConfigFileIsRefusedBeforeParsing) {
+  TempDir dir;
+  std::string big = "plugins: []\n# " + std::string(5u << 20, 'x') + "\n";
+  citylink::test::write_file(dir / "city.yaml", big);
+  try {
+    load_city_config(dir / "city.yaml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("larger than 4 MiB"), std::string::npos) << e.what();
+  }
+}

@@ -4,6 +4,7 @@
 
 #include <citylink/host/child_process.hpp>
 #include <citylink/host/error.hpp>
+#include <citylink/host/permissions.hpp>
 #include <citylink/host/plugin_library.hpp>
 #include <citylink/host/version.hpp>
 
@@ -94,8 +95,20 @@ int cmd_inspect(const Args& args) {
     std::printf("  vendor      %s\n", d["vendor"].get<std::string>().c_str());
     std::printf("  version     %s\n", d["version"].get<std::string>().c_str());
     std::printf("  kind        %s\n", d["kind"].get<std::string>().c_str());
-    std::printf("  publishes   %s\n", join(d["publishes"]).c_str());
-    std::printf("  subscribes  %s\n", join(d["subscribes"]).c_str());
+    // The lists are a request; say which parts the city config can never grant, or grants
+    // only to an instance bound to a recipient, so the operator reviews them before enabling.
+    std::printf("  publishes   %s   (requested)\n", join(d["publishes"]).c_str());
+    std::printf("  subscribes  %s   (requested)\n", join(d["subscribes"]).c_str());
+    nlohmann::json engine_only = nlohmann::json::array(), addressed = nlohmann::json::array();
+    for (const auto& t : d["publishes"])
+      if (host::pattern_inside_engine_only(t.get<std::string>())) engine_only.push_back(t);
+    for (const auto& t : d["subscribes"])
+      if (host::pattern_inside_recipient_addressed(t.get<std::string>())) addressed.push_back(t);
+    if (!engine_only.empty())
+      std::printf("  never granted    %s (published only by the scenario engine)\n", join(engine_only).c_str());
+    if (!addressed.empty())
+      std::printf("  needs recipient  %s (agency traffic: granted only with `recipient:` in the city config)\n",
+                  join(addressed).c_str());
     std::printf("  extensions  %s\n", join(d["extensions"]).c_str());
     if (!d["description"].get<std::string>().empty())
       std::printf("  description %s\n", d["description"].get<std::string>().c_str());

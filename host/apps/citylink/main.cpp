@@ -3,6 +3,7 @@
 
 #include <citylink/host/logging.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
 
@@ -32,6 +33,9 @@ commands:
 
 int main(int argc, char** argv) {
   using namespace citylink::cli;
+  // A plugin writing to a socket its peer closed, or `citylink run | head`, must not kill
+  // the host with SIGPIPE (M2): the write fails with EPIPE instead.
+  std::signal(SIGPIPE, SIG_IGN);
   Args args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
     std::fputs(kUsageText, args.empty() ? stderr : stdout);

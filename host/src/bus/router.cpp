@@ -2,6 +2,7 @@
 #include <citylink/host/logging.hpp>
 #include <citylink/host/packet.hpp>
 #include <citylink/host/permissions.hpp>
+#include <citylink/host/receive.hpp>
 #include <citylink/host/router.hpp>
 #include <citylink/host/topic.hpp>
 #include <citylink/v1/envelope.pb.h>
@@ -155,20 +156,32 @@ void Router::run() {
   while (true) {
     if (dirty_.load(std::memory_order_acquire)) apply_changes();
     zmq::message_t packet;
-    if (intake_.recv(packet)) {
+    if (receive(intake_, packet)) {
       // A publisher may have been added while recv was waiting.
       if (dirty_.load(std::memory_order_acquire)) apply_changes();
-      route(packet);
+      route_safely(packet);
       continue;
     }
     if (!running_.load()) {
       // Drain what is already queued, without waiting for more.
       if (dirty_.load(std::memory_order_acquire)) apply_changes();
-      while (intake_.recv(packet, zmq::recv_flags::dontwait)) route(packet);
+      while (receive(intake_, packet, zmq::recv_flags::dontwait)) route_safely(packet);
       break;
     }
   }
   apply_changes();
+}
+
+// One message that cannot be routed (an allocation failure, a socket error) is logged and
+// dropped; it never ends the router thread and with it the whole bus (M1).
+void Router::route_safely(zmq::message_t& packet) {
+  try {
+    route(packet);
+  } catch (const std::exception& e) {
+    log()->error("router: dropped a message it could not route: {}", e.what());
+  } catch (...) {
+    log()->error("router: dropped a message it could not route (unknown exception)");
+  }
 }
 
 const std::string& Router::next_id() {

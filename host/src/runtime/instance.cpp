@@ -4,6 +4,7 @@
 #include <citylink/host/logging.hpp>
 #include <citylink/host/packet.hpp>
 #include <citylink/host/permissions.hpp>
+#include <citylink/host/receive.hpp>
 #include <citylink/host/router.hpp>
 #include <citylink/host/topic.hpp>
 
@@ -219,7 +220,9 @@ void PluginInstance::resolve_grants() {
       log()->warn("[{}] nothing granted (it requests publish: {}; subscribe: {}); add `grants: requested` or list "
                   "the topics under `grants:` in the city config", id(), list(d.publishes), list(d.subscribes));
   }
-  log()->info("[{}] granted publish: {}; subscribe: {}{}", id(), list(grants_), list(subscriptions_),
+  // What the plugin asked for next to what the city granted, so an operator reviews both.
+  log()->info("[{}] requests publish: {}; subscribe: {} -- granted publish: {}; subscribe: {}{}", id(),
+              list(d.publishes), list(d.subscribes), list(grants_), list(subscriptions_),
               options_.recipient.empty() ? "" : "; recipient: " + options_.recipient);
 }
 
@@ -297,12 +300,12 @@ void PluginInstance::stop() {
 void PluginInstance::dispatch_loop() {
   zmq::message_t packet;
   while (true) {
-    if (inbox_.recv(packet)) {
+    if (receive(inbox_, packet)) {
       deliver(packet);
       continue;
     }
     if (!dispatching_.load()) {
-      while (inbox_.recv(packet, zmq::recv_flags::dontwait)) deliver(packet);
+      while (receive(inbox_, packet, zmq::recv_flags::dontwait)) deliver(packet);
       break;
     }
   }
@@ -319,7 +322,15 @@ void PluginInstance::deliver(zmq::message_t& raw) {
   msg.envelope_size = view->envelope_size;
   citylink_error err{};
   err.struct_size = sizeof(err);
-  const citylink_status st = instance_->on_message(instance_, &msg, &err);
+  citylink_status st;
+  try {
+    st = instance_->on_message(instance_, &msg, &err);
+  } catch (...) {
+    // A plugin built without the SDK helper threw across the C ABI (M1): counted as a
+    // failure of this message; the instance keeps running.
+    st = CITYLINK_ERR_INTERNAL;
+    fill_error(&err, st, "on_message threw an exception across the C ABI; catch exceptions in the plugin");
+  }
   if (st == CITYLINK_OK) {
     counters_->delivered.fetch_add(1, std::memory_order_relaxed);
     return;

@@ -4,6 +4,7 @@
 #include <citylink/host/logging.hpp>
 #include <citylink/host/packet.hpp>
 #include <citylink/host/permissions.hpp>
+#include <citylink/host/receive.hpp>
 #include <citylink/host/router.hpp>
 #include <citylink/host/scenarios/engine.hpp>
 #include <citylink/host/scenarios/video_share.hpp>
@@ -91,17 +92,36 @@ void ScenarioEngine::stop() {
 void ScenarioEngine::loop() {
   auto next_tick = std::chrono::steady_clock::now() + kTick;
   zmq::message_t m;
+  // Nothing one message or one tick does may end the engine's thread (M1): it is logged
+  // and counted, and the engine goes on with the next.
+  auto guarded = [this](const char* what, auto&& f) {
+    try {
+      f();
+      return true;
+    } catch (const std::exception& e) {
+      reject("engine", "exception", std::string(what) + ": " + e.what());
+    } catch (...) {
+      reject("engine", "exception", std::string(what) + ": unknown exception");
+    }
+    return false;
+  };
+  auto handle_packet = [&] {
+    if (const auto v = packet::read(m.data(), m.size())) handle(v->envelope, v->envelope_size);
+  };
   while (true) {
-    const bool got = inbox_.recv(m).has_value();
+    bool got = false;
+    if (!guarded("receiving", [&] { got = receive(inbox_, m); }))
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // no busy loop on a broken socket
     if (got) {
-      if (const auto v = packet::read(m.data(), m.size())) handle(v->envelope, v->envelope_size);
+      guarded("handling a message", handle_packet);
     } else if (!running_) {
-      while (inbox_.recv(m, zmq::recv_flags::dontwait))
-        if (const auto v = packet::read(m.data(), m.size())) handle(v->envelope, v->envelope_size);
+      guarded("draining", [&] {
+        while (receive(inbox_, m, zmq::recv_flags::dontwait)) handle_packet();
+      });
       break;
     }
     if (std::chrono::steady_clock::now() >= next_tick) {
-      tick();
+      guarded("tick", [&] { tick(); });
       next_tick = std::chrono::steady_clock::now() + kTick;
     }
   }

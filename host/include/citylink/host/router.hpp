@@ -114,6 +114,7 @@ class Router {
   void run();
   void apply_changes();
   void route(zmq::message_t& packet);
+  void route_safely(zmq::message_t& packet);
   bool reject(Slot& slot, RejectReason reason, std::string_view topic, const std::string& detail);
   const std::string& next_id();
 
