@@ -37,4 +37,10 @@ int cmd_audit_export(const Args& args);
 int cmd_audit_purge(const Args& args);
 int cmd_audit_keygen(const Args& args);
 
+// `citylink new-plugin NAME --kind KIND [--lang cpp|c] [--dir D]`: writes a plugin project
+// (CMakeLists.txt, src/NAME.cpp or .c, README.md, test/smoke.sh) into D (default ./NAME)
+// that builds against the installed SDK and passes `plugin verify`. A bad name, kind or
+// language, or an existing non-empty D, throws -> kUsage.
+int cmd_new_plugin(const Args& args);
+
 }  // namespace citylink::cli

@@ -18,6 +18,8 @@ commands:
                               print a plugin library's descriptors without starting it
   plugin verify FILE [--config JSON] [--timeout SECONDS] [--json]
                               run a plugin through its lifecycle and bad input, in child processes
+  new-plugin NAME --kind camera|analytics|sensor|wearable|bridge|sink [--lang cpp|c] [--dir D]
+                              write a plugin project that builds against the installed SDK (default dir: ./NAME)
   audit verify DB [--public-key HEX] [--json]
                               check the audit log's hash chain (exit 1: tampered, the problem printed)
   audit export DB --format csv|json [--from TIME] [--to TIME] [--out FILE]
@@ -46,6 +48,7 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "run") return cmd_run(rest);
     if (cmd == "version" || cmd == "--version") return cmd_version(rest);
+    if (cmd == "new-plugin") return cmd_new_plugin(rest);
     if (cmd == "plugin" && !rest.empty()) {
       const std::string sub = rest[0];
       Args subargs(rest.begin() + 1, rest.end());
