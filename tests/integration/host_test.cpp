@@ -183,7 +183,8 @@ TEST_F(HostFixture, BrokenLibrariesInTheConfigAreReportedAndTheCityStillRuns) {
 }
 
 // H2 of the review: the plugin's thread used to publish and log through the freed host
-// table, and the host crashed when the library was unloaded under that thread.
+// table, and the host crashed when the library was unloaded under that thread. What the
+// failed start published (from start itself and from its thread) is never delivered.
 TEST_F(HostFixture, AThreadLeftRunningByAFailedStartCannotHurtTheHost) {
   {
     auto h = start(collector("collector", "test.") + "  - instance: leaky\n    file: zoo_leaky_thread.so\n" +

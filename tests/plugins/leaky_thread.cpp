@@ -34,6 +34,10 @@ class LeakyThread : public citylink::Plugin {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
     }).detach();
+    // Published before failing: start is all or nothing, so this must never be delivered.
+    citylink::v1::SensorReading first;
+    first.set_sensor_id("from-failed-start");
+    host_.publish("test.data", first);
     throw citylink::Error(CITYLINK_ERR_UNAVAILABLE, "second camera did not answer");
   }
 

@@ -10,6 +10,7 @@ namespace citylink::host {
 Publisher::Publisher(zmq::context_t& ctx, const std::string& endpoint, uint32_t slot, std::string source,
                      std::shared_ptr<InstanceCounters> counters, const RouterOptions& opts)
     : socket_(ctx, zmq::socket_type::push),
+      hold_limit_(static_cast<std::size_t>(opts.queue_depth > 0 ? opts.queue_depth : 1)),
       slot_(slot),
       source_(std::move(source)),
       counters_(std::move(counters)),
@@ -30,9 +31,28 @@ void Publisher::open() {
   open_ = socket_.handle() != nullptr;
 }
 
+void Publisher::open_held() {
+  std::lock_guard lk(mu_);
+  open_ = socket_.handle() != nullptr;
+  held_ = true;
+}
+
+void Publisher::release() {
+  std::lock_guard lk(mu_);
+  held_ = false;
+  for (auto& m : held_messages_)
+    if (!open_ || !socket_.send(m, zmq::send_flags::dontwait))
+      counters_->dropped_outgoing.fetch_add(1, std::memory_order_relaxed);
+  held_messages_.clear();
+}
+
 void Publisher::close() {
   std::lock_guard lk(mu_);
   open_ = false;
+  // Held messages belong to a start that failed: they never leave, and each is counted.
+  counters_->dropped_stopped.fetch_add(held_messages_.size(), std::memory_order_relaxed);
+  held_messages_.clear();
+  held_ = false;
   if (socket_.handle() != nullptr) socket_.close();
 }
 
@@ -64,6 +84,15 @@ citylink_status Publisher::publish(std::string_view topic, const uint8_t* envelo
     counters_->dropped_stopped.fetch_add(1, std::memory_order_relaxed);
     say("instance '" + source_ + "' is not running (publish before start or after stop)");
     return CITYLINK_ERR_STATE;
+  }
+  if (held_) {
+    if (held_messages_.size() >= hold_limit_) {
+      counters_->dropped_outgoing.fetch_add(1, std::memory_order_relaxed);
+      say("outgoing queue of '" + source_ + "' is full while it starts; message dropped and counted");
+      return CITYLINK_ERR_BACKPRESSURE;
+    }
+    held_messages_.push_back(std::move(m));
+    return CITYLINK_OK;
   }
   if (!socket_.send(m, zmq::send_flags::dontwait)) {
     counters_->dropped_outgoing.fetch_add(1, std::memory_order_relaxed);

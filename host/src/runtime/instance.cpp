@@ -243,7 +243,7 @@ PluginInstance::~PluginInstance() {
 void PluginInstance::start() {
   if (state_ != InstanceState::created)
     throw InstanceError("instance '" + id() + "': start called while " + to_string(state_));
-  publisher_->open();
+  publisher_->open_held();
   citylink_error err{};
   err.struct_size = sizeof(err);
   const citylink_status st = instance_->start(instance_, &err);
@@ -256,6 +256,7 @@ void PluginInstance::start() {
                         std::to_string(st) + "): " + last_error_);
   }
   state_ = InstanceState::running;
+  publisher_->release();
   if (inbox_.handle()) {
     dispatching_ = true;
     dispatcher_ = std::thread([this] { dispatch_loop(); });

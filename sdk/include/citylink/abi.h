@@ -357,6 +357,8 @@ struct citylink_instance {
 
   /*
    * Begin work: open devices, start the plugin's own threads, begin publishing.
+   * Start is all or nothing: what is published before it returns is held by the host and
+   * sent only when it returns CITYLINK_OK; on failure it is discarded (and counted).
    * A failure keeps the instance in the created state; the host will only `destroy` it.
    * [main-thread] once, after create.
    */

@@ -43,7 +43,12 @@ class Publisher {
   citylink_status publish(std::string_view topic, const uint8_t* envelope, std::size_t size, std::string* why);
 
   void open();   // publish() works from now on
-  void close();  // publish() fails with CITYLINK_ERR_STATE from now on; closes the socket
+  void close();  // publish() fails with CITYLINK_ERR_STATE from now on; closes the socket; drops what is held
+
+  // Start is all or nothing: while held, publish() keeps messages back (up to the queue
+  // depth) instead of sending them, so an instance whose start fails has published nothing.
+  void open_held();
+  void release();  // sends what was held, then publishes normally
 
   const std::string& source() const { return source_; }
 
@@ -51,6 +56,9 @@ class Publisher {
   std::mutex mu_;
   zmq::socket_t socket_;
   bool open_ = false;
+  bool held_ = false;
+  std::vector<zmq::message_t> held_messages_;
+  std::size_t hold_limit_;
   uint32_t slot_;
   std::string source_;
   std::shared_ptr<InstanceCounters> counters_;
