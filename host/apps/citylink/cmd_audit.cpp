@@ -1,8 +1,10 @@
 // `citylink audit`: verify, export and purge the tamper-evident audit log, and make the
 // key that signs retention checkpoints. See docs/audit.md.
 #include "commands.hpp"
+#include "options.hpp"
 
 #include <citylink/host/audit_store.hpp>
+#include <citylink/host/keys.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -144,51 +146,15 @@ std::string read_secret_key_file(const std::string& file) {
   return trim(text);
 }
 
-// Splits DB (the one positional argument) from the options; `value` takes an option's value.
-struct Parsed {
-  std::string db;
-  std::vector<std::pair<std::string, std::string>> options;  // name -> value ("" for flags)
-  std::optional<std::string> get(const std::string& name) const {
-    std::optional<std::string> v;
-    for (const auto& [k, val] : options)
-      if (k == name) v = val;
-    return v;
-  }
-  bool has(const std::string& name) const { return get(name).has_value(); }
-};
-
-Parsed parse(const Args& args, const std::vector<std::string>& with_value, const std::vector<std::string>& flags,
-             const std::string& usage, bool needs_db = true) {
-  Parsed p;
-  const auto in = [](const std::vector<std::string>& v, const std::string& s) {
-    return std::find(v.begin(), v.end(), s) != v.end();
-  };
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (in(with_value, a)) {
-      if (i + 1 >= args.size()) throw std::runtime_error(a + " needs a value\n" + usage);
-      p.options.emplace_back(a, args[++i]);
-    } else if (in(flags, a)) {
-      p.options.emplace_back(a, "");
-    } else if (needs_db && p.db.empty() && a.rfind("--", 0) != 0) {
-      p.db = a;
-    } else {
-      throw std::runtime_error("unknown argument '" + a + "'\n" + usage);
-    }
-  }
-  if (needs_db && p.db.empty()) throw std::runtime_error(usage);
-  return p;
-}
-
 }  // namespace
 
 int cmd_audit_verify(const Args& args) {
   const std::string usage = "usage: citylink audit verify DB [--public-key HEX] [--json]";
   const Parsed p = parse(args, {"--public-key"}, {"--json"}, usage);
-  AuditStore store(p.db, AuditStore::OpenMode::read_only);
+  AuditStore store(p.positional, AuditStore::OpenMode::read_only);
   const auto r = store.verify(p.get("--public-key"));
   if (p.has("--json")) {
-    nlohmann::json j = {{"database", p.db},
+    nlohmann::json j = {{"database", p.positional},
                         {"ok", r.ok},
                         {"records_checked", r.records_checked},
                         {"checkpoint_seq", r.checkpoint_seq},
@@ -205,11 +171,11 @@ int cmd_audit_verify(const Args& args) {
     return r.ok ? kOk : kFailed;
   }
   if (!r.ok) {
-    std::printf("audit log %s: TAMPERED (%s, record %lld): %s\n", p.db.c_str(), host::to_string(r.kind),
+    std::printf("audit log %s: TAMPERED (%s, record %lld): %s\n", p.positional.c_str(), host::to_string(r.kind),
                 static_cast<long long>(r.first_bad_seq), r.problem.c_str());
     return kFailed;
   }
-  std::printf("audit log %s: OK: %llu records verified", p.db.c_str(), static_cast<unsigned long long>(r.records_checked));
+  std::printf("audit log %s: OK: %llu records verified", p.positional.c_str(), static_cast<unsigned long long>(r.records_checked));
   if (r.records_checked > 0)
     std::printf(" (records %lld-%lld)", static_cast<long long>(r.head_seq - static_cast<int64_t>(r.records_checked) + 1),
                 static_cast<long long>(r.head_seq));
@@ -234,7 +200,7 @@ int cmd_audit_export(const Args& args) {
   if (const auto v = p.get("--to")) to = parse_time(*v, "--to");
   if (from && to && *from >= *to) throw std::runtime_error("--from must be before --to");
 
-  AuditStore store(p.db, AuditStore::OpenMode::read_only);
+  AuditStore store(p.positional, AuditStore::OpenMode::read_only);
   std::ofstream file;
   std::ostream* out = &std::cout;
   if (const auto path = p.get("--out")) {
@@ -243,7 +209,7 @@ int cmd_audit_export(const Args& args) {
     out = &file;
   }
   const std::size_t n = *format == "csv" ? store.export_csv(*out, from, to) : store.export_json(*out, from, to);
-  std::fprintf(stderr, "citylink audit export: %zu records from %s (run `citylink audit verify` to check them)\n", n, p.db.c_str());
+  std::fprintf(stderr, "citylink audit export: %zu records from %s (run `citylink audit verify` to check them)\n", n, p.positional.c_str());
   return kOk;
 }
 
@@ -258,21 +224,21 @@ int cmd_audit_purge(const Args& args) {
   const int64_t t = parse_time(*before, "--before");
   const std::string secret = read_secret_key_file(*key_file);
 
-  AuditStore store(p.db, AuditStore::OpenMode::existing);
+  AuditStore store(p.positional, AuditStore::OpenMode::existing);
   host::AuditPurgeResult r;
   try {
     r = store.purge_before(t, secret);
   } catch (const host::AuditChainBroken& e) {
-    std::printf("audit log %s: TAMPERED (%s, record %lld): %s\nnothing was purged.\n", p.db.c_str(),
+    std::printf("audit log %s: TAMPERED (%s, record %lld): %s\nnothing was purged.\n", p.positional.c_str(),
                 host::to_string(e.result.kind), static_cast<long long>(e.result.first_bad_seq), e.result.problem.c_str());
     return kFailed;
   }
   if (r.records_purged == 0 || !r.checkpoint) {
-    std::printf("audit log %s: nothing to purge: no record older than %s\n", p.db.c_str(), before->c_str());
+    std::printf("audit log %s: nothing to purge: no record older than %s\n", p.positional.c_str(), before->c_str());
     return kOk;
   }
   std::printf("audit log %s: purged %llu records (up to record %lld)\n  checkpoint head hash %s\n  signed by public key %s\n",
-              p.db.c_str(), static_cast<unsigned long long>(r.records_purged),
+              p.positional.c_str(), static_cast<unsigned long long>(r.records_purged),
               static_cast<long long>(r.checkpoint->purged_up_to_seq), r.checkpoint->head_hash.c_str(),
               r.checkpoint->public_key_hex.c_str());
   return kOk;
@@ -284,17 +250,7 @@ int cmd_audit_keygen(const Args& args) {
   const auto file = p.get("--secret-key-file");
   if (!file) throw std::runtime_error(usage);
   const auto key = AuditStore::generate_signing_key();
-  const int fd = ::open(file->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0)
-    throw std::runtime_error("--secret-key-file " + *file + ": cannot create it (" + std::strerror(errno) +
-                             "); it must not exist yet: a key is never overwritten");
-  const std::string text = key.secret_key_hex + "\n";
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) {
-    ::unlink(file->c_str());
-    throw std::runtime_error("--secret-key-file " + *file + ": cannot write it");
-  }
+  host::keys::write_secret_file(*file, key.secret_key_hex + "\n");
   std::printf("%s\n", key.public_key_hex.c_str());
   std::fprintf(stderr,
                "citylink audit keygen: secret key written to %s (mode 0600); the line above is the public key for "

@@ -43,4 +43,12 @@ int cmd_audit_keygen(const Args& args);
 // language, or an existing non-empty D, throws -> kUsage.
 int cmd_new_plugin(const Args& args);
 
+// Packages (docs/packages.md). package: a vendor's library into a package folder, with a
+// manifest and, given a key, a signature. install: checks a package (hash, signature with
+// --vendor-key, the plugins it really provides) and installs it; any mismatch throws.
+// keygen: an ed25519 (--sign) or CURVE (--curve) key pair; the secret goes to a new 0600 file.
+int cmd_package(const Args& args);
+int cmd_install(const Args& args);
+int cmd_keygen(const Args& args);
+
 }  // namespace citylink::cli

@@ -18,6 +18,12 @@ commands:
                               print a plugin library's descriptors without starting it
   plugin verify FILE [--config JSON] [--timeout SECONDS] [--json]
                               run a plugin through its lifecycle and bad input, in child processes
+  plugin package FILE --out DIR [--sign-key-file FILE]
+                              make a plugin package: the library, its manifest, a vendor signature
+  plugin install PACKAGE --into DIR [--vendor-key HEX]
+                              check a package (hash, signature, plugins) and install it
+  keygen --sign|--curve --secret-key-file FILE
+                              make a package-signing (ed25519) or CURVE key pair (prints the public key)
   new-plugin NAME --kind camera|analytics|sensor|wearable|bridge|sink [--lang cpp|c] [--dir D]
                               write a plugin project that builds against the installed SDK (default dir: ./NAME)
   audit verify DB [--public-key HEX] [--json]
@@ -49,11 +55,14 @@ int main(int argc, char** argv) {
     if (cmd == "run") return cmd_run(rest);
     if (cmd == "version" || cmd == "--version") return cmd_version(rest);
     if (cmd == "new-plugin") return cmd_new_plugin(rest);
+    if (cmd == "keygen") return cmd_keygen(rest);
     if (cmd == "plugin" && !rest.empty()) {
       const std::string sub = rest[0];
       Args subargs(rest.begin() + 1, rest.end());
       if (sub == "inspect") return cmd_inspect(subargs);
       if (sub == "verify") return cmd_verify(subargs);
+      if (sub == "package") return cmd_package(subargs);
+      if (sub == "install") return cmd_install(subargs);
     }
     if (cmd == "audit" && !rest.empty()) {
       const std::string sub = rest[0];

@@ -4,6 +4,7 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
 #include <nlohmann/json.hpp>
+#include <citylink/host/keys.hpp>
 #include <sodium.h>
 #include <sqlite3.h>
 
@@ -206,25 +207,8 @@ void put_be64(std::string& out, int64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((u >> shift) & 0xff));
 }
 
-std::string to_hex(const unsigned char* p, std::size_t n) {
-  std::string out(n * 2 + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), p, n);
-  out.pop_back();
-  return out;
-}
-
-// Exactly `n` bytes from 2n hex digits (either case), else nullopt.
-std::optional<std::string> from_hex(std::string_view hex, std::size_t n) {
-  if (hex.size() != n * 2) return std::nullopt;
-  for (char c : hex)
-    if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
-  std::string out(n, '\0');
-  std::size_t len = 0;
-  if (sodium_hex2bin(reinterpret_cast<unsigned char*>(out.data()), n, hex.data(), hex.size(), nullptr, &len, nullptr) != 0 ||
-      len != n)
-    return std::nullopt;
-  return out;
-}
+using keys::from_hex;
+using keys::to_hex;
 
 bool is_hash_text(std::string_view s) {
   return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
@@ -992,24 +976,16 @@ std::string AuditStore::checkpoint_message(int64_t purged_up_to_seq, std::string
 }
 
 AuditSigningKey AuditStore::generate_signing_key() {
-  init_sodium();
-  std::array<unsigned char, crypto_sign_PUBLICKEYBYTES> pk{};
-  std::array<unsigned char, crypto_sign_SECRETKEYBYTES> sk{};
-  crypto_sign_keypair(pk.data(), sk.data());
-  AuditSigningKey k{to_hex(pk.data(), pk.size()), to_hex(sk.data(), sk.size())};
-  sodium_memzero(sk.data(), sk.size());
-  return k;
+  const auto k = keys::generate_signing_key();
+  return AuditSigningKey{k.public_key_hex, k.secret_key_hex};
 }
 
 std::string AuditStore::public_key_of(const std::string& secret_key_hex) {
-  init_sodium();
-  const auto sk = from_hex(secret_key_hex, crypto_sign_SECRETKEYBYTES);
-  if (!sk)
-    throw AuditError("the secret key must be " + std::to_string(crypto_sign_SECRETKEYBYTES * 2) +
-                     " hex characters (as written by `citylink audit keygen`)");
-  std::array<unsigned char, crypto_sign_PUBLICKEYBYTES> pk{};
-  crypto_sign_ed25519_sk_to_pk(pk.data(), reinterpret_cast<const unsigned char*>(sk->data()));
-  return to_hex(pk.data(), pk.size());
+  try {
+    return keys::public_key_of(secret_key_hex);
+  } catch (const std::invalid_argument& e) {
+    throw AuditError(e.what());
+  }
 }
 
 }  // namespace citylink::host

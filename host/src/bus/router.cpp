@@ -3,6 +3,7 @@
 #include <citylink/host/packet.hpp>
 #include <citylink/host/permissions.hpp>
 #include <citylink/host/receive.hpp>
+#include <citylink/host/keys.hpp>
 #include <citylink/host/router.hpp>
 #include <citylink/host/topic.hpp>
 #include <citylink/v1/envelope.pb.h>
@@ -13,7 +14,6 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/wire_format_lite.h>
-#include <sodium.h>
 
 namespace citylink::host {
 
@@ -42,16 +42,6 @@ struct Router::Parsed {
 
 namespace {
 
-std::string random_hex(std::size_t bytes) {
-  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
-  std::vector<unsigned char> buf(bytes);
-  randombytes_buf(buf.data(), buf.size());
-  std::string hex(bytes * 2 + 1, '\0');
-  sodium_bin2hex(hex.data(), hex.size(), buf.data(), buf.size());
-  hex.pop_back();
-  return hex;
-}
-
 int64_t now_unix_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -61,7 +51,7 @@ int64_t now_unix_ns() {
 
 Router::Router(zmq::context_t& ctx, RouterOptions opts)
     : ctx_(ctx), opts_(opts), intake_(ctx, zmq::socket_type::pull), parsed_(std::make_unique<Parsed>()) {
-  const std::string rnd = random_hex(8);
+  const std::string rnd = keys::random_hex(8);
   prefix_ = "inproc://citylink-" + rnd;
   id_prefix_ = rnd + "-";
   intake_endpoint_ = prefix_ + "/router";

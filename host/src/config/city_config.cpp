@@ -7,6 +7,7 @@
 
 #include "../scenarios/catalog.hpp"
 #include "yaml_reader.hpp"
+#include <citylink/host/keys.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -166,18 +167,58 @@ void read_authority(const YAML::Node& a, const ConfigReader& r, CityConfig& cfg)
   }
 }
 
+// allow_list: [{plugin: ID, versions: ">=1.0.0 <2.0.0", sha256: HEX | vendor_key: HEX}, ...]
+void read_allow_list(const YAML::Node& a, const ConfigReader& r, CityConfig& cfg) {
+  if (!a.IsSequence()) r.fail(a, "allow_list", "expected a list of {plugin, versions, sha256 or vendor_key} entries");
+  cfg.has_allow_list = true;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto n = a[i];
+    const std::string w = "allow_list[" + std::to_string(i) + "]";
+    r.only_keys(n, w, {"plugin", "versions", "sha256", "vendor_key"});
+    AllowedPlugin e;
+    e.line = n.Mark().line + 1;
+    if (!n["plugin"]) r.fail(n, w + ".plugin", "missing; name the plugin id this entry allows");
+    e.plugin_id = r.string(n["plugin"], w + ".plugin");
+    if (n["versions"]) {
+      try {
+        e.versions = VersionRange::parse(r.string(n["versions"], w + ".versions"));
+      } catch (const std::invalid_argument& ex) {
+        r.fail(n["versions"], w + ".versions", ex.what());
+      }
+    }
+    if (n["sha256"]) {
+      e.sha256 = r.string(n["sha256"], w + ".sha256");
+      if (!keys::is_sha256_hex(e.sha256))
+        r.fail(n["sha256"], w + ".sha256",
+               "expected 64 lower-case hex digits (`sha256sum FILE`, or the hash `citylink run` logs)");
+    }
+    if (n["vendor_key"]) {
+      e.vendor_key = r.string(n["vendor_key"], w + ".vendor_key");
+      if (!keys::from_hex(e.vendor_key, 32))
+        r.fail(n["vendor_key"], w + ".vendor_key",
+               "expected the vendor's ed25519 public key, 64 hex digits (from `citylink keygen --sign`)");
+    }
+    if (e.sha256.empty() && e.vendor_key.empty())
+      r.fail(n, w, "pins nothing; give the library's `sha256` or the `vendor_key` that signs its package");
+    cfg.allow_list.push_back(std::move(e));
+  }
+}
+
 CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::filesystem::path& source) {
   CityConfig cfg;
   cfg.source = source;
   if (!root || root.IsNull()) r.fail(root, "(file)", "the config is empty; it needs at least `plugins:`");
-  r.only_keys(root, "", {"citylink", "city", "host", "plugin_dirs", "plugins", "scenarios", "incident_authority"});
+  r.only_keys(root, "",
+              {"citylink", "city", "host", "plugin_dirs", "plugins", "scenarios", "incident_authority", "allow_list"});
   if (root["citylink"]) {
     const int v = r.number<int>(root["citylink"], "citylink", 0, 1000);
     if (v != 1) r.fail(root["citylink"], "citylink", "config format " + std::to_string(v) + " is not supported; this host reads format 1");
   }
   if (root["city"]) cfg.city = r.string(root["city"], "city");
   if (const auto h = root["host"]) {
-    r.only_keys(h, "host", {"log_level", "max_message_bytes", "queue_depth", "max_cameras_per_instance", "audit_log"});
+    r.only_keys(h, "host",
+                {"log_level", "max_message_bytes", "queue_depth", "max_cameras_per_instance", "audit_log", "allow_symlinks"});
+    if (h["allow_symlinks"]) cfg.host.allow_symlinks = r.boolean(h["allow_symlinks"], "host.allow_symlinks");
     if (h["audit_log"]) cfg.host.audit_log = r.resolve_dir(r.string(h["audit_log"], "host.audit_log"));
     if (h["log_level"]) {
       cfg.host.log_level = r.string(h["log_level"], "host.log_level");
@@ -257,6 +298,7 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
   }
   check_camera_prefixes(cfg, plugins, r);
   if (const auto a = root["incident_authority"]) read_authority(a, r, cfg);
+  if (const auto a = root["allow_list"]) read_allow_list(a, r, cfg);
   return cfg;
 }
 

@@ -11,20 +11,23 @@
 
 namespace citylink::host {
 
-std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& path_in) {
-  std::error_code ec;
-  std::filesystem::path path = std::filesystem::weakly_canonical(path_in, ec);
-  if (ec) path = path_in;
-  preflight_plugin_file(path);
+std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& path, const LoadPolicy& policy) {
+  // Opened once: the bytes hashed and pre-flighted here are the bytes that get loaded.
+  PluginFile opened = PluginFile::open(path, policy.rules);
+  preflight_plugin_file(opened);
+  if (policy.admit) policy.admit(opened);
 
   std::shared_ptr<PluginLibrary> lib(new PluginLibrary());
   lib->path_ = path;
+  lib->sha256_ = opened.sha256();
   const std::string file = path.string();
   try {
     // RTLD_LOCAL keeps each plugin's symbols (and its private schema copy) to itself;
     // RTLD_NOW makes a missing dependency fail here, not in the middle of a call.
     lib->lib_ = std::make_unique<boost::dll::shared_library>(
-        boost::dll::fs::path(file), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+        boost::dll::fs::path(opened.open_file_name()),
+        boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+    opened.keep_open_for_process_life();
   } catch (const std::exception& e) {
     throw LoadError("plugin file '" + file + "' could not be loaded: " + e.what() +
                     "; check that every library it depends on is installed (ldd '" + file + "')");

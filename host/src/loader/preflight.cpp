@@ -14,7 +14,6 @@
 #include <boost/dll/library_info.hpp>
 #include <cstring>
 #include <elf.h>
-#include <fstream>
 #include <vector>
 
 namespace citylink::host {
@@ -32,20 +31,6 @@ constexpr const char* kMachineName = "aarch64";
 
 [[noreturn]] void fail(const std::filesystem::path& path, const std::string& what) {
   throw LoadError("plugin file '" + path.string() + "' " + what);
-}
-
-std::vector<char> read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, "cannot be opened for reading; check the path and its permissions");
-  // One read of the whole file: plugin libraries run to megabytes, far too many for a
-  // character-by-character copy.
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) fail(path, "cannot be sized: " + ec.message());
-  std::vector<char> bytes(static_cast<std::size_t>(size));
-  if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size())))
-    fail(path, "could not be read to the end; check the file");
-  return bytes;
 }
 
 bool in_bounds(uint64_t offset, uint64_t size, std::size_t file_size) {
@@ -66,11 +51,12 @@ std::string machine_name(uint16_t m) {
 }  // namespace
 
 PreflightReport preflight_plugin_file(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) fail(path, "does not exist; check the path in the city config");
-  if (!std::filesystem::is_regular_file(path, ec)) fail(path, "is not a regular file");
+  return preflight_plugin_file(PluginFile::open(path));
+}
 
-  const std::vector<char> bytes = read_file(path);
+PreflightReport preflight_plugin_file(const PluginFile& file) {
+  const std::filesystem::path& path = file.path();
+  const std::vector<char>& bytes = file.bytes();
   const std::size_t size = bytes.size();
   if (size < SELFMAG || std::memcmp(bytes.data(), ELFMAG, SELFMAG) != 0)
     fail(path, "is not a shared library (no ELF header); build it with citylink_add_plugin()");
@@ -106,7 +92,7 @@ PreflightReport preflight_plugin_file(const std::filesystem::path& path) {
   // The format gate proper, now that its reads are known to stay inside the file.
   std::vector<std::string> section_names;
   try {
-    boost::dll::library_info info(boost::dll::fs::path(path.string()), /*throw_if_not_native*/ true);
+    boost::dll::library_info info(boost::dll::fs::path(file.open_file_name()), /*throw_if_not_native*/ true);
     section_names = info.sections();
   } catch (const std::exception& e) {
     fail(path, std::string("is not a native shared library: ") + e.what());

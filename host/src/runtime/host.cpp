@@ -1,4 +1,5 @@
 // The host: config in, bus and plugin instances up, counters out.
+#include <citylink/host/allow_list.hpp>
 #include <citylink/host/audit_store.hpp>
 #include <citylink/host/child_process.hpp>
 #include <citylink/host/error.hpp>
@@ -119,8 +120,19 @@ void Host::probe(const std::filesystem::path& file) {
 }
 
 std::unique_ptr<PluginInstance> Host::create_instance(const PluginEntry& entry) {
+  // Which code may run is decided before any of it runs, even in the probe process.
+  LoadPolicy policy;
+  policy.rules.allow_symlinks = config_.host.allow_symlinks;
+  policy.rules.check_ownership = true;
+  const auto& allow = config_.allow_list;
+  if (config_.has_allow_list) {
+    const PluginFile early = PluginFile::open(entry.file, policy.rules);
+    admit_file(allow, entry.file, early.sha256(), entry.plugin_id);
+    // The authoritative check, on the very bytes that are loaded.
+    policy.admit = [&](const PluginFile& f) { admit_file(allow, f.path(), f.sha256(), entry.plugin_id); };
+  }
   probe(entry.file);
-  auto lib = registry_.library(entry.file);
+  auto lib = registry_.library(entry.file, policy);
   std::vector<std::string> ids;
   for (const auto& d : lib->descriptors()) ids.push_back(d.id);
   std::string plugin_id = entry.plugin_id;
@@ -136,6 +148,15 @@ std::unique_ptr<PluginInstance> Host::create_instance(const PluginEntry& entry) 
     throw ConfigError(config_.source.string() + ":" + std::to_string(entry.line) + ": plugins['" + entry.instance_id +
                       "'].plugin: '" + entry.file.string() + "' has no plugin '" + plugin_id +
                       "'; it provides: " + join(ids));
+  }
+  const PluginDescriptor& chosen = *lib->find(plugin_id);
+  if (config_.has_allow_list) {
+    // A library loaded earlier for another instance is checked again by what was loaded.
+    admit_plugin(admit_file(allow, entry.file, lib->sha256(), plugin_id), entry.file, plugin_id, chosen.version);
+  } else if (unpinned_logged_.insert(lib->sha256()).second) {
+    log()->warn("[{}] plugin file {} (SHA-256 {}) is loaded without an allow-list; after review, pin it with "
+                "allow_list: [{{plugin: {}, sha256: {}}}]",
+                entry.instance_id, entry.file.string(), lib->sha256(), plugin_id, lib->sha256());
   }
   InstanceOptions o;
   o.instance_id = entry.instance_id;

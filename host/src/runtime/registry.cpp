@@ -3,12 +3,12 @@
 
 namespace citylink::host {
 
-std::shared_ptr<PluginLibrary> Registry::library(const std::filesystem::path& path) {
+std::shared_ptr<PluginLibrary> Registry::library(const std::filesystem::path& path, const LoadPolicy& policy) {
   std::error_code ec;
   const std::string key = std::filesystem::weakly_canonical(path, ec).string();
   auto it = libraries_.find(key);
   if (it != libraries_.end()) return it->second;
-  auto lib = PluginLibrary::load(path);
+  auto lib = PluginLibrary::load(path, policy);
   libraries_.emplace(key, lib);
   return lib;
 }

@@ -1,6 +1,8 @@
 // The city config: which plugins a municipality enables, from which files, with what config.
 #pragma once
 
+#include <citylink/host/allow_list.hpp>
+
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -47,6 +49,7 @@ struct HostSettings {
   int queue_depth = 10000;
   std::size_t max_cameras_per_instance = 10000;  // `host.max_cameras_per_instance`
   std::filesystem::path audit_log;               // `host.audit_log`: the hash-chained SQLite audit log; empty: none
+  bool allow_symlinks = false;                   // `host.allow_symlinks`: a plugin file may be a symbolic link
 };
 
 struct CityConfig {
@@ -58,6 +61,10 @@ struct CityConfig {
   std::vector<std::filesystem::path> plugin_dirs;
   std::vector<PluginEntry> plugins;
   std::vector<IncidentAuthority> incident_authority;  // empty: every incident is refused
+  // `allow_list`: when present, only the code it lists loads. Absent: any file the plugin
+  // entries name loads, and `citylink run` logs each file's hash for pinning.
+  std::vector<AllowedPlugin> allow_list;
+  bool has_allow_list = false;
 };
 
 // Parses a city config file. Throws ConfigError "FILE:LINE:COL: FIELD: what is wrong; the fix".

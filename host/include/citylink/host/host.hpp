@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -81,6 +82,7 @@ class Host {
   std::vector<std::string> probe_command_;
   std::unique_ptr<scenarios::ScenarioEngine> engine_;
   std::map<std::string, std::string> probe_failures_;  // canonical path -> reason
+  std::set<std::string> unpinned_logged_;              // hashes already named in the no-allow-list warning
 };
 
 }  // namespace citylink::host

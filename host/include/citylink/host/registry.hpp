@@ -14,8 +14,9 @@ namespace citylink::host {
 
 class Registry {
  public:
-  // Loads a library once per canonical path; later calls return the same library.
-  std::shared_ptr<PluginLibrary> library(const std::filesystem::path& path);
+  // Loads a library once per canonical path; later calls return the same library (the
+  // policy applies to the first load; the caller checks a returned library's sha256).
+  std::shared_ptr<PluginLibrary> library(const std::filesystem::path& path, const LoadPolicy& policy = {});
 
   void add_instance(std::unique_ptr<PluginInstance> instance);
   PluginInstance* instance(const std::string& instance_id) const;
