@@ -42,6 +42,7 @@ Host::Host(CityConfig config) : config_(std::move(config)), ctx_(1) {
 
 Host::~Host() {
   stop();
+  remote_.reset();
   engine_.reset();
   registry_.clear();
   router_.reset();
@@ -71,6 +72,18 @@ void Host::start() {
                                      [](const PluginEntry& p) { return p.enabled && p.recipient == kAuditRecipient; });
     if (!auditor)
       log()->warn("no instance is bound to recipient '{}'; audit records are counted but reach no one", kAuditRecipient);
+  }
+  if (!config_.remote.bind.empty()) {
+    // A remote endpoint that cannot start is reported like a plugin that cannot: the city
+    // runs on without it, and nobody is admitted unauthenticated in its place.
+    try {
+      remote_ = std::make_unique<RemoteEndpoint>(ctx_, *router_, config_.remote);
+      remote_->start();
+    } catch (const std::exception& e) {
+      remote_.reset();
+      failures_.push_back({"remote", e.what()});
+      log()->error("[remote] not started: {}", e.what());
+    }
   }
   // Create everything first so every subscriber's queue exists before the first publisher
   // starts: start order in the config then cannot lose messages.
@@ -174,6 +187,7 @@ void Host::stop() {
   if (!started_) return;
   started_ = false;
   if (engine_) engine_->stop();
+  if (remote_) remote_->stop();
   registry_.stop_all();
   router_->stop();
 }
@@ -194,6 +208,8 @@ std::vector<InstanceStatus> Host::status() const {
   for (const auto& i : registry_.instances())
     out.push_back({i->id(), i->plugin_id(), to_string(i->state()), i->counters()->snapshot()});
   for (const auto& f : failures_) out.push_back({f.instance_id, "", "failed", {}});
+  if (remote_)
+    for (const auto& [name, counters] : remote_->counters()) out.push_back({name, "", "remote", counters->snapshot()});
   if (engine_) out.push_back({scenarios::ScenarioEngine::kSource, "", engine_->running() ? "running" : "stopped",
                    engine_->bus_counters()->snapshot()});
   return out;
@@ -228,6 +244,14 @@ std::string Host::metrics_prometheus() const {
   o << "# HELP citylink_undeliverable_total Agency outputs (grant/dispatch/audit) no bound instance received.\n"
        "# TYPE citylink_undeliverable_total counter\ncitylink_undeliverable_total "
     << router_->undeliverable() << '\n';
+  if (remote_) {
+    const auto& r = remote_->refusals();
+    o << "# HELP citylink_remote_refused_total Connections the CURVE endpoint refused, by why.\n"
+         "# TYPE citylink_remote_refused_total counter\n"
+      << "citylink_remote_refused_total{why=\"unknown_key\"} " << r.unknown_key.load() << '\n'
+      << "citylink_remote_refused_total{why=\"no_curve\"} " << r.no_curve.load() << '\n'
+      << "citylink_remote_refused_total{why=\"bad_handshake\"} " << r.bad_handshake.load() << '\n';
+  }
   o << "# HELP citylink_instance_up 1 when the instance is running.\n# TYPE citylink_instance_up gauge\n";
   for (const auto& s : st) o << "citylink_instance_up{instance=\"" << s.instance_id << "\"} " << (s.state == "running") << '\n';
   return o.str();

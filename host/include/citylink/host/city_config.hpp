@@ -43,6 +43,24 @@ struct PluginEntry {
   int line = 0;                     // where the entry starts, for messages
 };
 
+// A remote client of the host's CURVE endpoint (`remote.clients`): named by the city, known
+// by its public key, granted topics like an instance.
+struct RemoteClient {
+  std::string name;                         // `name`: its source name on the bus
+  std::string public_key;                   // `public_key`: Z85 CURVE public key (40 characters)
+  std::vector<std::string> publish_grants;  // `grants.publish`
+  std::vector<std::string> subscriptions;   // `grants.subscribe`
+  std::string recipient;                    // `recipient`
+  int line = 0;
+};
+
+// `remote:`: the host's one TCP endpoint, CURVE-only.
+struct RemoteSettings {
+  std::string bind;                         // `bind`: tcp://ADDRESS:PORT; empty: no endpoint
+  std::filesystem::path secret_key_file;    // `secret_key_file`: the host's CURVE secret key (Z85)
+  std::vector<RemoteClient> clients;        // `clients`
+};
+
 struct HostSettings {
   std::string log_level = "info";
   std::size_t max_message_bytes = 1 << 20;
@@ -65,6 +83,7 @@ struct CityConfig {
   // entries name loads, and `citylink run` logs each file's hash for pinning.
   std::vector<AllowedPlugin> allow_list;
   bool has_allow_list = false;
+  RemoteSettings remote;
 };
 
 // Parses a city config file. Throws ConfigError "FILE:LINE:COL: FIELD: what is wrong; the fix".

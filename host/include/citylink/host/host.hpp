@@ -4,6 +4,7 @@
 #include <citylink/host/city_config.hpp>
 #include <citylink/host/counters.hpp>
 #include <citylink/host/registry.hpp>
+#include <citylink/host/remote_endpoint.hpp>
 #include <citylink/host/router.hpp>
 
 #include <chrono>
@@ -61,6 +62,8 @@ class Host {
   const std::vector<InstanceFailure>& failures() const { return failures_; }
   // The scenario engine, when the city config enables any scenario; else nullptr.
   scenarios::ScenarioEngine* scenario_engine() { return engine_.get(); }
+  // The CURVE TCP endpoint, when the city config has `remote:` and it started; else nullptr.
+  RemoteEndpoint* remote_endpoint() { return remote_.get(); }
   std::vector<InstanceStatus> status() const;
   // Counters in the Prometheus text exposition format.
   std::string metrics_prometheus() const;
@@ -81,6 +84,7 @@ class Host {
   bool started_ = false;
   std::vector<std::string> probe_command_;
   std::unique_ptr<scenarios::ScenarioEngine> engine_;
+  std::unique_ptr<RemoteEndpoint> remote_;
   std::map<std::string, std::string> probe_failures_;  // canonical path -> reason
   std::set<std::string> unpinned_logged_;              // hashes already named in the no-allow-list warning
 };

@@ -1,0 +1,188 @@
+// The CURVE TCP endpoint: clients in, their messages onto the bus, their subscriptions out.
+#include <citylink/host/keys.hpp>
+#include <citylink/host/logging.hpp>
+#include <citylink/host/packet.hpp>
+#include <citylink/host/receive.hpp>
+#include <citylink/host/remote_endpoint.hpp>
+
+#include <stdexcept>
+
+namespace citylink::host {
+
+struct RemoteEndpoint::Client {
+  RemoteClient config;
+  std::shared_ptr<InstanceCounters> counters;
+  std::shared_ptr<Publisher> publisher;
+  zmq::socket_t inbox;          // the router delivers this client's subscriptions here
+  std::string routing_id;       // the connected peer, once it said HELLO; empty: not connected
+};
+
+RemoteEndpoint::RemoteEndpoint(zmq::context_t& ctx, Router& router, RemoteSettings settings)
+    : ctx_(ctx), router_(router), settings_(std::move(settings)) {}
+
+RemoteEndpoint::~RemoteEndpoint() { stop(); }
+
+void RemoteEndpoint::start() {
+  if (running_) return;
+  const std::string& bind = settings_.bind;
+  std::string secret;
+  try {
+    secret = keys::read_key_file(settings_.secret_key_file);
+    (void)keys::curve_public_of(secret);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("remote endpoint " + bind + ": the secret key " + settings_.secret_key_file.string() +
+                             " is not usable (" + e.what() + "); make one with `citylink keygen --curve`");
+  }
+  std::map<std::string, std::string> allowed;
+  for (const auto& c : settings_.clients) allowed.emplace(c.public_key, c.name);
+  // The ZAP handler first: without one bound, libzmq admits every CURVE client.
+  zap_ = std::make_unique<ZapHandler>(ctx_, allowed, bind, refusals_);
+
+  const int depth = router_.options().queue_depth;
+  for (const auto& rc : settings_.clients) {
+    auto c = std::make_unique<Client>();
+    c->config = rc;
+    c->counters = std::make_shared<InstanceCounters>();
+    counters_[rc.name] = c->counters;
+    c->publisher = router_.add_publisher(rc.name, rc.publish_grants, c->counters);
+    c->publisher->open();
+    if (!rc.subscriptions.empty()) {
+      const std::string ep = router_.endpoint_prefix() + "/remote/" + rc.name;
+      c->inbox = zmq::socket_t(ctx_, zmq::socket_type::pull);
+      c->inbox.set(zmq::sockopt::rcvhwm, depth);
+      c->inbox.bind(ep);
+      router_.add_sink(SinkSpec{rc.name, rc.subscriptions, ep, c->counters, false, depth, rc.recipient});
+    }
+    clients_.push_back(std::move(c));
+  }
+
+  server_ = zmq::socket_t(ctx_, zmq::socket_type::router);
+  make_curve_server(server_, secret);
+  server_.set(zmq::sockopt::router_mandatory, true);  // a send to a gone client fails, and is counted
+  server_.set(zmq::sockopt::sndhwm, depth);
+  server_.set(zmq::sockopt::rcvhwm, depth);
+  server_.set(zmq::sockopt::linger, 0);
+  server_.set(zmq::sockopt::handshake_ivl, 10000);  // a connection that never completes a handshake is cut
+  server_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(router_.options().max_message_bytes + 4096));
+  monitor_ = std::make_unique<HandshakeMonitor>(ctx_, server_, bind, refusals_);
+  try {
+    server_.bind(bind);
+  } catch (const zmq::error_t& e) {
+    throw std::runtime_error("remote endpoint " + bind + " cannot be bound: " + e.what() +
+                             "; choose a free port and an address of this machine in remote.bind");
+  }
+  endpoint_ = server_.get(zmq::sockopt::last_endpoint);
+  running_ = true;
+  thread_ = std::thread([this] { run(); });
+  log()->info("remote endpoint {} (CURVE; {} client key(s) admitted)", endpoint_, settings_.clients.size());
+}
+
+void RemoteEndpoint::stop() {
+  if (!running_.exchange(false)) return;
+  if (thread_.joinable()) thread_.join();
+  for (auto& c : clients_) {
+    if (c->inbox.handle()) {
+      router_.remove_sink(c->config.name);
+      c->inbox.close();
+    }
+    c->publisher->close();
+  }
+  monitor_.reset();
+  server_.close();
+  zap_.reset();
+}
+
+void RemoteEndpoint::run() {
+  std::vector<zmq::pollitem_t> items;
+  items.push_back({server_.handle(), 0, ZMQ_POLLIN, 0});
+  items.push_back({monitor_->socket().handle(), 0, ZMQ_POLLIN, 0});
+  std::vector<Client*> polled;
+  for (auto& c : clients_)
+    if (c->inbox.handle()) {
+      items.push_back({c->inbox.handle(), 0, ZMQ_POLLIN, 0});
+      polled.push_back(c.get());
+    }
+  while (running_) {
+    try {
+      if (zmq::poll(items.data(), items.size(), std::chrono::milliseconds(100)) <= 0) continue;
+      if (items[0].revents & ZMQ_POLLIN) {
+        std::vector<zmq::message_t> frames;
+        do {
+          frames.emplace_back();
+          if (!receive(server_, frames.back(), zmq::recv_flags::dontwait)) {
+            frames.pop_back();
+            break;
+          }
+        } while (frames.back().more());
+        if (!frames.empty()) on_client_frames(frames);
+      }
+      if (items[1].revents & ZMQ_POLLIN) monitor_->on_event();
+      for (std::size_t i = 0; i < polled.size(); ++i)
+        if (items[2 + i].revents & ZMQ_POLLIN) forward(*polled[i]);
+    } catch (const zmq::error_t& e) {
+      if (e.num() == ETERM) return;
+      log()->error("remote endpoint {}: {}", endpoint_, e.what());
+    }
+  }
+}
+
+void RemoteEndpoint::on_client_frames(std::vector<zmq::message_t>& frames) {
+  if (frames.size() < 2) return;
+  const std::string rid = frames[0].to_string();
+  // Who sent it is what the ZAP handler said for its key, never anything the client wrote.
+  const char* user = frames[1].gets("User-Id");
+  Client* client = nullptr;
+  for (auto& c : clients_)
+    if (user && c->config.name == user) client = c.get();
+  auto reply = [&](std::initializer_list<std::string> parts) {
+    std::size_t i = 0;
+    try {
+      server_.send(zmq::buffer(rid), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+      for (const auto& p : parts)
+        server_.send(zmq::buffer(p), ++i < parts.size() ? zmq::send_flags::sndmore | zmq::send_flags::dontwait
+                                                         : zmq::send_flags::dontwait);
+    } catch (const zmq::error_t&) {
+      // The peer left; nothing to tell it.
+    }
+  };
+  if (!client) return;  // cannot happen with the ZAP handler in place; nothing is accepted without a name
+  const std::string cmd = frames[1].to_string();
+  if (cmd == "HELLO" && frames.size() == 2) {
+    client->routing_id = rid;
+    reply({"WELCOME", client->config.name});
+  } else if (cmd == "PUB" && frames.size() == 4) {
+    std::string why;
+    const auto st = client->publisher->publish(frames[2].to_string_view(), frames[3].data<uint8_t>(), frames[3].size(), &why);
+    if (st != CITYLINK_OK) reply({"ERR", why});
+  } else {
+    client->counters->reject(RejectReason::bad_topic);
+    reply({"ERR", "unknown frames: send [\"HELLO\"] or [\"PUB\", TOPIC, ENVELOPE] (docs/remote.md)"});
+  }
+}
+
+void RemoteEndpoint::forward(Client& c) {
+  zmq::message_t packet;
+  while (receive(c.inbox, packet, zmq::recv_flags::dontwait)) {
+    const auto view = packet::read(packet.data(), packet.size());
+    if (!view) continue;
+    if (c.routing_id.empty()) {
+      c.counters->dropped_stopped.fetch_add(1, std::memory_order_relaxed);  // not connected
+      continue;
+    }
+    try {
+      const std::string topic(view->topic);
+      const bool ok = server_.send(zmq::buffer(c.routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
+                      server_.send(zmq::buffer(std::string("MSG")), zmq::send_flags::sndmore) &&
+                      server_.send(zmq::buffer(topic), zmq::send_flags::sndmore) &&
+                      server_.send(zmq::const_buffer(view->envelope, view->envelope_size), zmq::send_flags::none);
+      if (ok) c.counters->delivered.fetch_add(1, std::memory_order_relaxed);
+      else c.counters->dropped_incoming.fetch_add(1, std::memory_order_relaxed);
+    } catch (const zmq::error_t&) {
+      // EHOSTUNREACH: the client is gone (router_mandatory); it gets messages again after HELLO.
+      c.routing_id.clear();
+      c.counters->dropped_stopped.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+}
+
+}  // namespace citylink::host
