@@ -58,7 +58,49 @@ TEST(Cli, VerifyPassesAGoodPlugin) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["passed"], j["total"]);
-  EXPECT_EQ(j["total"], 7);
+  EXPECT_EQ(j["total"], 14);  // preflight, exports, load, then 11 checks for its one plugin
+}
+
+TEST(Cli, VerifyRunsOneCheckByNameAndRefusesAnUnknownName) {
+  auto r = cli({"plugin", "verify", "--json", "--check", "lifecycle", sample_plugin("console_sink").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["total"], 1);
+  EXPECT_EQ(j["checks"][0]["check"], "kr.citylink.samples.console-sink lifecycle");
+  r = cli({"plugin", "verify", "--check", "lifecycel", sample_plugin("console_sink").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(has(r.err, "--check 'lifecycel' is not a check; the checks are: preflight, exports, load")) << r.err;
+}
+
+TEST(Cli, VerifyCatchesPublishingAfterStopAndAThreadOutlivingDestroy) {
+  auto verdict = [&](const std::string& mode, const std::string& check) {
+    const auto r = cli({"plugin", "verify", "--json", "--check", check, "--config",
+                        R"({"mode":")" + mode + R"(","out":"/dev/null"})", zoo("zoo_behaviour").string()});
+    const auto all = nlohmann::json::parse(r.out);
+    for (const auto& c : all["checks"])
+      if (c["check"] == "kr.citylink.test.rogue " + check) return c;
+    return nlohmann::json();
+  };
+  auto c = verdict("publish-after-stop", "no-publish-after-stop");
+  EXPECT_FALSE(c["ok"].get<bool>()) << c;
+  EXPECT_TRUE(has(c["detail"], "publish call(s) after stop returned (last on 'test.ok')")) << c;
+  c = verdict("thread-after-destroy", "no-threads-after-destroy");
+  EXPECT_FALSE(c["ok"].get<bool>()) << c;
+  EXPECT_TRUE(has(c["detail"], "thread(s) the plugin started still run after destroy returned")) << c;
+  c = verdict("outside-grants", "no-threads-after-destroy");  // the same plugin, well-behaved in this respect
+  EXPECT_TRUE(c["ok"].get<bool>()) << c;
+}
+
+TEST(Cli, VerifyFlagsATestKindAndAConfigThatBreaksTheSchema) {
+  auto r = cli({"plugin", "verify", "--json", "--check", "descriptor", zoo("zoo_behaviour").string()});
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(has(j["checks"][0]["detail"], "kind 'test' is for test fixtures")) << j;
+  r = cli({"plugin", "verify", "--json", "--check", "config-schema", "--config", R"({"interval_ms": -5})",
+           sample_plugin("water_level_sensor").string()});
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_TRUE(has(j["checks"][0]["detail"], "config/interval_ms")) << j;
 }
 
 TEST(Cli, VerifyFailsOnlyTheChecksAPluginCrashesOrHangsIn) {

@@ -197,3 +197,19 @@ TEST_F(HostFixture, AThreadLeftRunningByAFailedStartCannotHurtTheHost) {
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
   for (const auto& line : read_jsonl(out())) EXPECT_NE(line["source"], "leaky");
 }
+
+// Issue 6 §1.9: the plugin's config_schema is checked at create; a warning by default, a
+// refusal naming the field under host.strict_config (`citylink run --strict-config`).
+TEST_F(HostFixture, AConfigThatBreaksThePluginsSchemaWarnsOrUnderStrictConfigIsRefused) {
+  // The test publisher's schema says count >= 0; its code takes any count.
+  const std::string water = "  - instance: water\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.publisher\n"
+                            "    config: {count: -3}\n";
+  {
+    auto h = start(water);
+    EXPECT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+  }
+  auto h = start(water, "host: {strict_config: true}\n");
+  ASSERT_EQ(h->failures().size(), 1u);
+  const std::string why = h->failures()[0].reason;
+  EXPECT_NE(why.find("plugins['water'].config/count is -3, below the minimum 0"), std::string::npos) << why;
+}

@@ -61,6 +61,9 @@ class Publisher : public citylink::Plugin {
   static citylink::Descriptor describe() {
     auto d = base("publisher", "Test publisher");
     d.publishes = {"test.data", "test.other"};
+    // Stricter than the code, which takes any count: the host's schema check is what refuses.
+    d.config_schema = R"({"type":"object","properties":{"count":{"type":"integer","minimum":0},
+      "topic":{"type":"string"},"correlation_id":{"type":"string"}}})";
     return d;
   }
   explicit Publisher(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
@@ -97,7 +100,9 @@ class Publisher : public citylink::Plugin {
   std::thread thread_;
 };
 
-// Publishes one bad message of the configured kind, then one good one on test.ok.
+// Publishes one bad message of the configured kind, then one good one on test.ok. Two modes
+// break the lifecycle instead, for `verify`: publish-after-stop (its thread goes on publishing
+// after stop, until destroy) and thread-after-destroy (a thread outlives destroy).
 class Rogue : public citylink::Plugin {
  public:
   static citylink::Descriptor describe() {
@@ -138,13 +143,28 @@ class Rogue : public citylink::Plugin {
       e.set_id("forged-id");
       e.set_time_unix_ns(42);
       raw("test.ok", e.SerializeAsString());
+    } else if (mode_ == "publish-after-stop") {
+      late_ = std::thread([this, r] {
+        while (!done_) {
+          host_.publish("test.ok", r);
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+      });
+    } else if (mode_ == "thread-after-destroy") {
+      std::thread([] { std::this_thread::sleep_for(std::chrono::seconds(3)); }).detach();
     }
     host_.publish("test.ok", r);
+  }
+  ~Rogue() override {
+    done_ = true;
+    if (late_.joinable()) late_.join();
   }
 
  private:
   citylink::Host host_;
   std::string mode_;
+  std::atomic<bool> done_{false};
+  std::thread late_;
 };
 
 // Appends one JSON line per received message to the file named by `out`.

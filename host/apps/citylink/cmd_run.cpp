@@ -15,6 +15,7 @@ namespace citylink::cli {
 int cmd_run(const Args& args) {
   std::string config_path, metrics_path;
   double seconds = 0;
+  bool strict_config = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const auto& a = args[i];
     auto value = [&]() -> const std::string& {
@@ -24,6 +25,7 @@ int cmd_run(const Args& args) {
     if (a == "--config") config_path = value();
     else if (a == "--for") seconds = std::stod(value());
     else if (a == "--metrics") metrics_path = value();
+    else if (a == "--strict-config") strict_config = true;
     else throw std::runtime_error("unknown option '" + a + "' (see citylink --help)");
   }
   if (config_path.empty()) throw std::runtime_error("--config FILE is required");
@@ -36,6 +38,7 @@ int cmd_run(const Args& args) {
     std::fprintf(stderr, "%s\n", e.what());
     return kUsage;
   }
+  if (strict_config) config.host.strict_config = true;
   host::Host h(std::move(config));
   h.set_probe_command({host::self_executable(), "__probe"});
   host::log()->info("citylink {} (ABI {}) running city '{}'{}", host::kHostVersion, host::abi_version_string(),

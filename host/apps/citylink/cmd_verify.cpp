@@ -1,11 +1,16 @@
-// `citylink plugin verify`: every check runs the plugin in its own child process, so a
-// crash or a hang fails that check and the command goes on to report the rest.
+// `citylink plugin verify`: a conformance validator. The file checks run here without
+// running the plugin's code; every plugin check runs the plugin in its own child process,
+// so a crash or a hang fails that check and the command goes on to report the rest.
 #include "commands.hpp"
+#include "options.hpp"
 
 #include <citylink/host/child_process.hpp>
+#include <citylink/host/config_schema.hpp>
+#include <citylink/host/descriptor.hpp>
 #include <citylink/host/error.hpp>
 #include <citylink/host/plugin_library.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -18,33 +23,78 @@ struct CheckResult {
   std::string detail;
 };
 
-// The checks run per plugin, in this order (see verify_child.cpp for what each does).
-const std::vector<std::string> kPluginChecks = {"lifecycle", "unknown-topic", "malformed-envelope",
-                                                "malformed-payload", "publish-grants"};
+struct CheckInfo {
+  const char* name;
+  bool in_child;  // runs the plugin's code (in a child process of its own)
+  const char* what;
+};
+
+// Every check, in the order they run. The file-level ones (preflight, exports, load) run
+// once; the others once per plugin in the library. See verify_child.cpp for the child half.
+const std::vector<CheckInfo> kChecks = {
+    {"preflight", false, "an ELF shared library for this machine that exports citylink_entry"},
+    {"exports", false, "no exported symbol but citylink_entry"},
+    {"load", false, "loads in a child; ABI compatible; descriptors complete and well-formed"},
+    {"descriptor", false, "a known kind, a vendor, a description; a config_schema that is a JSON object"},
+    {"config-schema", false, "the --config given satisfies the plugin's config_schema"},
+    {"bad-config", true, "create refuses a config that is not a JSON object, with a message"},
+    {"destroy-without-start", true, "create then destroy without start leaves nothing running"},
+    {"lifecycle", true, "create, start, stop (within 5 s), destroy"},
+    {"unknown-topic", true, "a message on an unknown topic with an unknown schema is handled"},
+    {"malformed-envelope", true, "garbage envelope bytes are handled"},
+    {"malformed-payload", true, "garbage payloads of every schema are handled"},
+    {"publish-grants", true, "publishes only its declared topics, as valid envelopes"},
+    {"no-publish-after-stop", true, "nothing is published after stop returns"},
+    {"no-threads-after-destroy", true, "no thread it started runs after destroy returns"},
+};
+
+std::string check_names() {
+  std::string s;
+  for (const auto& c : kChecks) s += (s.empty() ? "" : ", ") + std::string(c.name);
+  return s;
+}
+
+// What the loader only warns about, or does not look at, and a vendor should fix before
+// shipping: the loader's hard rules (id, semver, topics, extension ids) passed already.
+std::string descriptor_problem(const nlohmann::json& d) {
+  const auto& kinds = host::known_plugin_kinds();
+  const std::string kind = d.value("kind", "");
+  if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end())
+    return "kind '" + kind + "' is not one of the kinds in citylink/kinds.h";
+  if (kind == "test") return "kind 'test' is for test fixtures; a city should never run it";
+  if (d.value("vendor", "").empty()) return "no vendor; operators need to know whose code this is";
+  if (d.value("description", "").empty()) return "no description; say what the plugin does in one line";
+  if (!d["config_schema"].is_null() && !d["config_schema"].is_object())
+    return "config_schema is JSON but not an object schema";
+  return "";
+}
 
 }  // namespace
 
 int cmd_verify(const Args& args) {
-  std::string file, config = "{}";
+  const std::string usage =
+      "usage: citylink plugin verify FILE [--config JSON] [--timeout SECONDS] [--check NAME] [--json]\n"
+      "checks: " + check_names();
+  const Parsed p = parse(args, {"--config", "--timeout", "--check"}, {"--json"}, usage);
+  const std::string file = p.positional;
+  const std::string config = p.get("--config").value_or("{}");
+  const bool json = p.has("--json");
+  const auto only = p.get("--check");
+  if (only && std::none_of(kChecks.begin(), kChecks.end(), [&](const CheckInfo& c) { return *only == c.name; }))
+    throw std::runtime_error("--check '" + *only + "' is not a check; the checks are: " + check_names());
   double timeout_s = 10;
-  bool json = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const auto& a = args[i];
-    auto value = [&]() -> const std::string& {
-      if (i + 1 >= args.size()) throw std::runtime_error(a + " needs a value");
-      return args[++i];
-    };
-    if (a == "--config") config = value();
-    else if (a == "--timeout") timeout_s = std::stod(value());
-    else if (a == "--json") json = true;
-    else if (file.empty() && a.rfind("--", 0) != 0) file = a;
-    else throw std::runtime_error("unknown option '" + a + "'");
+  if (const auto t = p.get("--timeout")) {
+    try {
+      timeout_s = std::stod(*t);
+    } catch (const std::exception&) {
+      throw std::runtime_error("--timeout '" + *t + "' is not a number of seconds");
+    }
   }
-  if (file.empty()) throw std::runtime_error("usage: citylink plugin verify FILE [--config JSON] [--timeout SECONDS] [--json]");
   const auto parsed = nlohmann::json::parse(config, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object())
     throw std::runtime_error("--config must be a JSON object text, e.g. '{\"interval_ms\": 100}'");
   const auto timeout = std::chrono::milliseconds(static_cast<long long>(timeout_s * 1000));
+  const auto wanted = [&](const char* name) { return !only || *only == name; };
 
   std::vector<CheckResult> results;
   auto finish = [&]() {
@@ -61,15 +111,30 @@ int cmd_verify(const Args& args) {
     return passed == static_cast<int>(results.size()) ? kOk : kFailed;
   };
 
+  // The file checks gate everything after them, so they run even under --check.
+  host::PreflightReport report;
   try {
-    const auto report = host::preflight_plugin_file(file);
-    results.push_back({"preflight", true, "ELF shared library for this machine, exports citylink_entry"});
+    report = host::preflight_plugin_file(file);
+    if (wanted("preflight"))
+      results.push_back({"preflight", true, "ELF shared library for this machine, exports citylink_entry"});
   } catch (const host::LoadError& e) {
     results.push_back({"preflight", false, e.what()});
     return finish();
   }
+  if (wanted("exports")) {
+    std::vector<std::string> extra;
+    for (const auto& s : report.exported_symbols)
+      if (s != CITYLINK_ENTRY_SYMBOL) extra.push_back(s);
+    std::string list;
+    for (std::size_t i = 0; i < extra.size() && i < 5; ++i) list += (i ? ", " : "") + extra[i];
+    results.push_back(
+        {"exports", extra.empty(),
+         extra.empty() ? "exports only citylink_entry"
+                       : std::to_string(extra.size()) + " other exported symbol(s) (" + list +
+                             (extra.size() > 5 ? ", ..." : "") +
+                             "); build with citylink_add_plugin(), whose version script hides everything else"});
+  }
 
-  const std::string self = host::self_executable();
   nlohmann::json desc;
   try {
     desc = probe_in_child(file, timeout);
@@ -77,15 +142,43 @@ int cmd_verify(const Args& args) {
     results.push_back({"load", false, e.what()});
     return finish();
   }
-  results.push_back({"load", true,
-                     "ABI " + desc["abi"].get<std::string>() + ", " + std::to_string(desc["plugins"].size()) +
-                         " plugin(s), descriptors valid"});
+  if (wanted("load"))
+    results.push_back({"load", true,
+                       "ABI " + desc["abi"].get<std::string>() + ", " + std::to_string(desc["plugins"].size()) +
+                           " plugin(s), descriptors valid"});
 
+  const std::string self = host::self_executable();
   for (const auto& d : desc["plugins"]) {
     const std::string id = d["id"].get<std::string>();
-    for (const auto& check : kPluginChecks) {
-      const auto r = host::run_child({self, "__verify-check", file, check, id, config}, timeout);
-      CheckResult cr{id + " " + check, false, ""};
+    if (wanted("descriptor")) {
+      const std::string problem = descriptor_problem(d);
+      results.push_back({id + " descriptor", problem.empty(),
+                         problem.empty() ? "kind " + d.value("kind", "") + ", vendor " + d.value("vendor", "") : problem});
+    }
+    if (wanted("config-schema")) {
+      if (d["config_schema"].is_object()) {
+        std::vector<std::string> ignored;
+        const auto violations = host::validate_config(d["config_schema"], parsed, &ignored);
+        std::string detail;
+        for (const auto& v : violations)
+          detail += (detail.empty() ? "" : "; ") + std::string("config") + v.path + " " + v.message;
+        if (violations.empty()) {
+          detail = "--config " + config + " satisfies the schema";
+          if (!ignored.empty()) {
+            std::string kw;
+            for (const auto& k : ignored) kw += (kw.empty() ? "" : ", ") + k;
+            detail += " (not checked by the host: " + kw + ")";
+          }
+        }
+        results.push_back({id + " config-schema", violations.empty(), detail});
+      } else {
+        results.push_back({id + " config-schema", true, "declares no config_schema; the config is not checked"});
+      }
+    }
+    for (const auto& check : kChecks) {
+      if (!check.in_child || !wanted(check.name)) continue;
+      const auto r = host::run_child({self, "__verify-check", file, check.name, id, config}, timeout);
+      CheckResult cr{id + " " + check.name, false, ""};
       if (r.timed_out || r.signal) {
         cr.detail = host::describe(r, timeout);
       } else {

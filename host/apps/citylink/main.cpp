@@ -12,11 +12,11 @@ namespace {
 constexpr const char* kUsageText = R"(usage: citylink <command> [options]
 
 commands:
-  run --config FILE [--for SECONDS] [--metrics FILE]
+  run --config FILE [--for SECONDS] [--metrics FILE] [--strict-config]
                               run the city described by FILE (until Ctrl-C, or for SECONDS)
   plugin inspect FILE [--json]
                               print a plugin library's descriptors without starting it
-  plugin verify FILE [--config JSON] [--timeout SECONDS] [--json]
+  plugin verify FILE [--config JSON] [--timeout SECONDS] [--check NAME] [--json]
                               run a plugin through its lifecycle and bad input, in child processes
   plugin package FILE --out DIR [--sign-key-file FILE]
                               make a plugin package: the library, its manifest, a vendor signature

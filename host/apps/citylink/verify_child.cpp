@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -103,6 +104,27 @@ std::string random_bytes(std::size_t n, unsigned seed) {
   return s;
 }
 
+constexpr std::chrono::milliseconds kStopBound{5000};
+
+int thread_count() {
+  std::error_code ec;
+  int n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/task", ec); !ec && it != std::filesystem::directory_iterator();
+       it.increment(ec))
+    ++n;
+  return n;
+}
+
+// Threads take a moment to vanish from /proc after they return; a second is plenty for a
+// joined thread, and far less than a thread that is still working.
+bool threads_settle(int baseline) {
+  for (int i = 0; i < 100; ++i) {
+    if (thread_count() <= baseline) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return thread_count() <= baseline;
+}
+
 }  // namespace
 
 int cmd_verify_check(const Args& args) {
@@ -116,14 +138,49 @@ int cmd_verify_check(const Args& args) {
   }
   const auto* desc = lib->find(plugin);
   if (!desc) return verdict(false, "no plugin '" + plugin + "' in the library");
+  const int baseline_threads = thread_count();
 
   VerifyHost vh;
   citylink_error err{};
   err.struct_size = sizeof(err);
+
+  if (check == "bad-config") {
+    // A config the plugin cannot use must be refused by create, with a reason, not crash it.
+    int refused = 0;
+    std::string accepted;
+    for (const std::string bad : {"this is not JSON", "[1, 2, 3]"}) {
+      err = citylink_error{};
+      err.struct_size = sizeof(err);
+      const citylink_instance* inst = lib->entry().create(&vh.api, plugin.c_str(), bad.c_str(), &err);
+      if (!inst) {
+        if (err.message[0] == '\0') return verdict(false, "create refused config '" + bad + "' without a message");
+        ++refused;
+      } else {
+        accepted += (accepted.empty() ? "'" : ", '") + bad + "'";
+        inst->destroy(inst);
+      }
+    }
+    if (!accepted.empty() && !desc->config_schema.empty())
+      return verdict(false, "create accepted config " + accepted +
+                                " although the plugin declares a config_schema; refuse a config it cannot read, "
+                                "with a message naming the problem");
+    return verdict(true, refused == 2 ? "configs that are not JSON objects are refused with a message"
+                                      : "accepted " + accepted + " (it declares no config_schema, so it reads no config)");
+  }
+
   const citylink_instance* inst = lib->entry().create(&vh.api, plugin.c_str(), config.c_str(), &err);
   if (!inst)
     return verdict(false, "create with config " + config + " failed: " + std::string(err.message) +
                               " (give a working config with --config)");
+  if (check == "destroy-without-start") {
+    // The host destroys an instance whose start was never called (another plugin failed first).
+    inst->destroy(inst);
+    if (!threads_settle(baseline_threads))
+      return verdict(false, std::to_string(thread_count() - baseline_threads) +
+                                " thread(s) still run after destroy without start");
+    return verdict(true, "create then destroy, without start, left nothing running");
+  }
+
   vh.running = true;
   err = citylink_error{};
   err.struct_size = sizeof(err);
@@ -179,8 +236,8 @@ int cmd_verify_check(const Args& args) {
       }
       detail = std::to_string(n) + " envelopes with garbage payloads on subscribed topics handled";
     }
-  } else if (check == "publish-grants") {
-    // Let the plugin work for a moment, then look at everything it published.
+  } else if (check == "publish-grants" || check == "no-publish-after-stop" || check == "no-threads-after-destroy") {
+    // Let the plugin work for a moment, then look at what it did.
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   } else {
     inst->stop(inst);
@@ -188,20 +245,49 @@ int cmd_verify_check(const Args& args) {
     return verdict(false, "unknown check '" + check + "'");
   }
 
+  // Every check ends with stop, which must return promptly (the host bounds it on shutdown).
+  const auto stop_began = std::chrono::steady_clock::now();
   inst->stop(inst);
+  const auto stop_took = std::chrono::steady_clock::now() - stop_began;
   vh.running = false;
   vh.stopped = true;
-  std::this_thread::sleep_for(std::chrono::milliseconds(check == "publish-grants" ? 100 : 0));
+  if (check == "publish-grants" || check == "no-publish-after-stop")
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a thread that outlives stop shows itself
   inst->destroy(inst);
+  if (stop_took > kStopBound)
+    return verdict(false, "stop took " +
+                              std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(stop_took).count()) +
+                              " ms; it must return within " + std::to_string(kStopBound.count()) + " ms");
 
+  if (check == "no-threads-after-destroy") {
+    if (!threads_settle(baseline_threads))
+      return verdict(false, std::to_string(thread_count() - baseline_threads) +
+                                " thread(s) the plugin started still run after destroy returned; join every thread "
+                                "in stop or destroy (the library may be unloaded right after)");
+    return verdict(true, "every thread the plugin started had ended when destroy returned");
+  }
+  if (check == "no-publish-after-stop") {
+    std::lock_guard lk(vh.mu);
+    std::size_t late = 0;
+    std::string topic;
+    for (const auto& r : vh.published)
+      if (r.after_stop) {
+        ++late;
+        topic = r.topic;
+      }
+    if (late > 0)
+      return verdict(false, std::to_string(late) + " publish call(s) after stop returned (last on '" + topic +
+                                "'); stop must end every thread that publishes");
+    return verdict(true, "nothing published after stop returned");
+  }
   if (check == "publish-grants") {
     std::lock_guard lk(vh.mu);
     std::size_t good = 0;
     for (const auto& r : vh.published) {
+      if (r.after_stop) continue;  // the no-publish-after-stop check reports these
       citylink::v1::Envelope e;
       std::string problem;
-      if (r.after_stop) problem = "published on '" + r.topic + "' after stop returned";
-      else if (!host::grants_allow(desc->publishes, r.topic))
+      if (!host::grants_allow(desc->publishes, r.topic))
         problem = "published on '" + r.topic + "', which its descriptor does not declare";
       else if (!e.ParseFromString(r.bytes)) problem = "published bytes on '" + r.topic + "' that are not an Envelope";
       else if (e.schema().empty()) problem = "published an envelope on '" + r.topic + "' without a schema";

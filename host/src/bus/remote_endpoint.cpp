@@ -6,6 +6,7 @@
 #include <citylink/host/remote_endpoint.hpp>
 
 #include <stdexcept>
+#include <sys/stat.h>
 
 namespace citylink::host {
 
@@ -25,10 +26,16 @@ RemoteEndpoint::~RemoteEndpoint() { stop(); }
 void RemoteEndpoint::start() {
   if (running_) return;
   const std::string& bind = settings_.bind;
-  std::string secret;
+  std::string secret, server_public;
   try {
+    // A secret others can read is no secret: refused like a plugin file others can write.
+    struct stat st {};
+    if (::stat(settings_.secret_key_file.c_str(), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
+      throw std::runtime_error("it is readable by others (mode " + std::to_string((st.st_mode >> 6) & 7) +
+                               std::to_string((st.st_mode >> 3) & 7) + std::to_string(st.st_mode & 7) +
+                               "); chmod 600 it");
     secret = keys::read_key_file(settings_.secret_key_file);
-    (void)keys::curve_public_of(secret);
+    server_public = keys::curve_public_of(secret);
   } catch (const std::exception& e) {
     throw std::runtime_error("remote endpoint " + bind + ": the secret key " + settings_.secret_key_file.string() +
                              " is not usable (" + e.what() + "); make one with `citylink keygen --curve`");
@@ -74,7 +81,8 @@ void RemoteEndpoint::start() {
   endpoint_ = server_.get(zmq::sockopt::last_endpoint);
   running_ = true;
   thread_ = std::thread([this] { run(); });
-  log()->info("remote endpoint {} (CURVE; {} client key(s) admitted)", endpoint_, settings_.clients.size());
+  log()->info("remote endpoint {} (CURVE; server public key {}; {} client key(s) admitted)", endpoint_, server_public,
+              settings_.clients.size());
 }
 
 void RemoteEndpoint::stop() {
@@ -155,7 +163,7 @@ void RemoteEndpoint::on_client_frames(std::vector<zmq::message_t>& frames) {
     const auto st = client->publisher->publish(frames[2].to_string_view(), frames[3].data<uint8_t>(), frames[3].size(), &why);
     if (st != CITYLINK_OK) reply({"ERR", why});
   } else {
-    client->counters->reject(RejectReason::bad_topic);
+    client->counters->reject(RejectReason::malformed);
     reply({"ERR", "unknown frames: send [\"HELLO\"] or [\"PUB\", TOPIC, ENVELOPE] (docs/remote.md)"});
   }
 }

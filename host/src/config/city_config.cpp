@@ -273,7 +273,9 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
   if (root["city"]) cfg.city = r.string(root["city"], "city");
   if (const auto h = root["host"]) {
     r.only_keys(h, "host",
-                {"log_level", "max_message_bytes", "queue_depth", "max_cameras_per_instance", "audit_log", "allow_symlinks"});
+                {"log_level", "max_message_bytes", "queue_depth", "max_cameras_per_instance", "audit_log", "allow_symlinks",
+                 "strict_config"});
+    if (h["strict_config"]) cfg.host.strict_config = r.boolean(h["strict_config"], "host.strict_config");
     if (h["allow_symlinks"]) cfg.host.allow_symlinks = r.boolean(h["allow_symlinks"], "host.allow_symlinks");
     if (h["audit_log"]) cfg.host.audit_log = r.resolve_dir(r.string(h["audit_log"], "host.audit_log"));
     if (h["log_level"]) {

@@ -2,6 +2,7 @@
 #include <citylink/host/allow_list.hpp>
 #include <citylink/host/audit_store.hpp>
 #include <citylink/host/child_process.hpp>
+#include <citylink/host/config_schema.hpp>
 #include <citylink/host/error.hpp>
 #include <citylink/host/host.hpp>
 #include <citylink/host/logging.hpp>
@@ -68,8 +69,11 @@ void Host::start() {
     if (config_.incident_authority.empty())
       log()->warn("no source is authorised to raise incidents (incident_authority is empty), so every incident will "
                   "be refused; list each event code with its topic and source instances");
-    const bool auditor = std::any_of(config_.plugins.begin(), config_.plugins.end(),
-                                     [](const PluginEntry& p) { return p.enabled && p.recipient == kAuditRecipient; });
+    const bool auditor =
+        std::any_of(config_.plugins.begin(), config_.plugins.end(),
+                    [](const PluginEntry& p) { return p.enabled && p.recipient == kAuditRecipient; }) ||
+        std::any_of(config_.remote.clients.begin(), config_.remote.clients.end(),
+                    [](const RemoteClient& c) { return c.recipient == kAuditRecipient; });
     if (!auditor)
       log()->warn("no instance is bound to recipient '{}'; audit records are counted but reach no one", kAuditRecipient);
   }
@@ -132,6 +136,25 @@ void Host::probe(const std::filesystem::path& file) {
   if (!it->second.empty()) throw LoadError(it->second);
 }
 
+void Host::check_config_schema(const PluginEntry& entry, const PluginDescriptor& d) const {
+  if (d.config_schema.empty()) return;
+  const auto schema = nlohmann::json::parse(d.config_schema, nullptr, false);
+  const auto config = nlohmann::json::parse(entry.config_json, nullptr, false);
+  std::vector<std::string> ignored;
+  const auto violations = validate_config(schema, config, &ignored);
+  if (violations.empty()) return;
+  const std::string where = config_.source.string() + ":" + std::to_string(entry.line) + ": plugins['" +
+                            entry.instance_id + "'].config";
+  std::string all;
+  for (const auto& v : violations) all += (all.empty() ? "" : "; ") + where + v.path + " " + v.message;
+  if (config_.host.strict_config)
+    throw ConfigError(all + " (the plugin's config_schema; fix the config, host.strict_config is on)");
+  for (const auto& v : violations)
+    log()->warn("{}{} {} (the plugin's config_schema; with host.strict_config or --strict-config this refuses the "
+                "instance)",
+                where, v.path, v.message);
+}
+
 std::unique_ptr<PluginInstance> Host::create_instance(const PluginEntry& entry) {
   // Which code may run is decided before any of it runs, even in the probe process.
   LoadPolicy policy;
@@ -171,6 +194,7 @@ std::unique_ptr<PluginInstance> Host::create_instance(const PluginEntry& entry) 
                 "allow_list: [{{plugin: {}, sha256: {}}}]",
                 entry.instance_id, entry.file.string(), lib->sha256(), plugin_id, lib->sha256());
   }
+  check_config_schema(entry, chosen);
   InstanceOptions o;
   o.instance_id = entry.instance_id;
   o.plugin_id = plugin_id;

@@ -3,6 +3,7 @@
 #include <citylink/host/keys.hpp>
 #include <citylink/host/logging.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <stdexcept>
@@ -126,28 +127,38 @@ void HandshakeMonitor::on_event() {
   uint32_t value = 0;
   std::memcpy(&event, head.data(), 2);
   std::memcpy(&value, static_cast<const char*>(head.data()) + 2, 4);
-  const std::string peer = where.to_string();
-  // A connection is pending from ACCEPTED until its handshake succeeds or fails. One that
-  // disconnects while pending never spoke ZeroMQ at all: plain TCP, a scanner, HTTP.
+  // The address in `where` is the listening endpoint in libzmq 4.3, not the peer's: not logged.
+  // A connection is pending from ACCEPTED until a handshake ends; one that disconnects while
+  // pending never spoke ZeroMQ at all (plain TCP, a scanner, HTTP). libzmq 4.3's events name
+  // a connection only by descriptor on ACCEPTED/DISCONNECTED and not at all on handshake
+  // events, so a handshake's end retires the oldest pending connection: the counts are exact
+  // when connections arrive one at a time, and may shift between kinds when they overlap.
   if (event == ZMQ_EVENT_ACCEPTED) {
-    if (pending_.size() < 100000) pending_.insert(peer);
+    if (pending_.size() < 100000) pending_.push_back(value);
     return;
   }
-  const bool was_pending = pending_.erase(peer) > 0;
+  bool was_pending = false;
+  if (event == ZMQ_EVENT_DISCONNECTED) {
+    const auto it = std::find(pending_.begin(), pending_.end(), value);
+    was_pending = it != pending_.end();
+    if (was_pending) pending_.erase(it);
+  } else if (!pending_.empty()) {
+    pending_.pop_front();
+  }
   if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) return;
   if (event == ZMQ_EVENT_DISCONNECTED && !was_pending) return;
   if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) return;  // the ZAP handler has counted and logged it
   if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
     const uint64_t n = refusals_.no_curve.fetch_add(1) + 1;
     if (should_log(n))
-      log()->warn("{}: refused a ZeroMQ client from {} that has no CURVE keys (plain, unencrypted) (#{}); give it a "
+      log()->warn("{}: refused a ZeroMQ client that has no CURVE keys (plain, unencrypted) (#{}); give it a "
                   "key pair from `citylink keygen --curve` and list its public key",
-                  endpoint_, peer, n);
+                  endpoint_, n);
     return;
   }
   const uint64_t n = refusals_.bad_handshake.fetch_add(1) + 1;
   if (should_log(n))
-    log()->warn("{}: refused a connection from {}: {} (#{})", endpoint_, peer,
+    log()->warn("{}: refused a connection: {} (#{})", endpoint_,
                 event == ZMQ_EVENT_DISCONNECTED ? "it closed without a ZeroMQ handshake (plain TCP, or not ZeroMQ)"
                                                 : "the CURVE handshake failed (wrong server key, or a forged handshake)",
                 n);

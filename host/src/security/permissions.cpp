@@ -31,7 +31,8 @@ bool any_root(std::string_view topic, const std::string_view (&roots)[N]) {
 
 const std::vector<std::string>& reserved_instance_names() {
   static const std::vector<std::string> names = {kEngineName, "host",   "router",   "citylink", "engine", "supervisor",
-                                                  "worker",    "system", "operator", "audit",    kAuditRecipient};
+                                                  "worker",    "system", "operator", "audit",    kAuditRecipient,
+                                                  "remote"};
   return names;
 }
 

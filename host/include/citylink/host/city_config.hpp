@@ -68,6 +68,9 @@ struct HostSettings {
   std::size_t max_cameras_per_instance = 10000;  // `host.max_cameras_per_instance`
   std::filesystem::path audit_log;               // `host.audit_log`: the hash-chained SQLite audit log; empty: none
   bool allow_symlinks = false;                   // `host.allow_symlinks`: a plugin file may be a symbolic link
+  // `host.strict_config` (or `citylink run --strict-config`): an instance whose config breaks
+  // its plugin's config_schema is refused; otherwise each violation is a warning.
+  bool strict_config = false;
 };
 
 struct CityConfig {

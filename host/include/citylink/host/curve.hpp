@@ -6,7 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
-#include <set>
+#include <deque>
 #include <string>
 #include <thread>
 #include <zmq.hpp>
@@ -61,7 +61,7 @@ class HandshakeMonitor {
   zmq::socket_t pair_;
   std::string endpoint_;
   CurveRefusals& refusals_;
-  std::set<std::string> pending_;  // peers accepted whose handshake has not ended yet
+  std::deque<uint32_t> pending_;  // descriptors of accepted connections whose handshake has not ended
 };
 
 }  // namespace citylink::host

@@ -75,6 +75,8 @@ class Host {
  private:
   std::unique_ptr<PluginInstance> create_instance(const PluginEntry& entry);
   void probe(const std::filesystem::path& file);
+  // Warns about (or, with host.strict_config, refuses) a config that breaks the plugin's config_schema.
+  void check_config_schema(const PluginEntry& entry, const PluginDescriptor& d) const;
 
   CityConfig config_;
   zmq::context_t ctx_;
