@@ -1,4 +1,5 @@
 // The `citylink` command as a user runs it: a real child process, real plugin files.
+#include "cli_runner.hpp"
 #include "test_support.hpp"
 
 #include <citylink/host/child_process.hpp>
@@ -7,18 +8,12 @@
 
 using namespace citylink::host;
 using citylink::test::citylink_bin;
+using citylink::test::cli;
+using citylink::test::has;
 using citylink::test::sample_plugin;
 using citylink::test::TempDir;
 using citylink::test::zoo;
 using json = nlohmann::json;
-
-namespace {
-ChildResult cli(std::vector<std::string> args) {
-  args.insert(args.begin(), citylink_bin());
-  return run_child(args, std::chrono::seconds(120));
-}
-bool has(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
-}  // namespace
 
 TEST(Cli, Version) {
   const auto r = cli({"version"});
@@ -58,7 +53,7 @@ TEST(Cli, VerifyPassesAGoodPlugin) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["passed"], j["total"]);
-  EXPECT_EQ(j["total"], 14);  // preflight, exports, load, then 11 checks for its one plugin
+  EXPECT_EQ(j["total"], 15);  // preflight, exports, load, then 12 checks for its one plugin
 }
 
 TEST(Cli, VerifyRunsOneCheckByNameAndRefusesAnUnknownName) {

@@ -1,5 +1,6 @@
 // `citylink new-plugin` as a vendor runs it: refuses bad names and kinds, writes a project.
 // Building the generated project against the installed SDK is scripts/check-sdk's job.
+#include "cli_runner.hpp"
 #include "test_support.hpp"
 
 #include <citylink/host/child_process.hpp>
@@ -11,14 +12,11 @@
 
 using namespace citylink::host;
 using citylink::test::citylink_bin;
+using citylink::test::cli;
+using citylink::test::has;
 using citylink::test::TempDir;
 
 namespace {
-ChildResult cli(std::vector<std::string> args) {
-  args.insert(args.begin(), citylink_bin());
-  return run_child(args, std::chrono::seconds(120));
-}
-bool has(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
 std::string read(const std::filesystem::path& p) {
   std::ifstream in(p);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

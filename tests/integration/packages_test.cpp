@@ -1,6 +1,7 @@
 // Which code a city runs (issue 7, item 6): the allow-list by hash and by vendor key, the
 // package commands, and the file rules (opened once, no symlinks, not writable by others).
 // Real .so files, the real loader and host, the real `citylink` command in child processes.
+#include "cli_runner.hpp"
 #include "test_support.hpp"
 
 #include <citylink/host/child_process.hpp>
@@ -13,6 +14,8 @@
 
 using namespace citylink::host;
 using citylink::test::citylink_bin;
+using citylink::test::cli;
+using citylink::test::has;
 using citylink::test::sample_plugin;
 using citylink::test::TempDir;
 using citylink::test::zoo;
@@ -20,11 +23,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-ChildResult cli(std::vector<std::string> args) {
-  args.insert(args.begin(), citylink_bin());
-  return run_child(args, std::chrono::seconds(120));
-}
-bool has(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
 std::string trimmed(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;

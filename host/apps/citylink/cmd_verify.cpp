@@ -40,6 +40,7 @@ const std::vector<CheckInfo> kChecks = {
     {"bad-config", true, "create refuses a config that is not a JSON object, with a message"},
     {"destroy-without-start", true, "create then destroy without start leaves nothing running"},
     {"lifecycle", true, "create, start, stop (within 5 s), destroy"},
+    {"double-stop", true, "a second stop returns at once without effect (stop is idempotent)"},
     {"unknown-topic", true, "a message on an unknown topic with an unknown schema is handled"},
     {"malformed-envelope", true, "garbage envelope bytes are handled"},
     {"malformed-payload", true, "garbage payloads of every schema are handled"},

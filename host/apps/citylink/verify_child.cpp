@@ -196,6 +196,8 @@ int cmd_verify_check(const Args& args) {
   const bool subscribes = inst->on_message != nullptr;
   if (check == "lifecycle") {
     detail = "create, start, stop and destroy returned";
+  } else if (check == "double-stop") {
+    detail = "stop twice, then destroy: returned";
   } else if (check == "unknown-topic") {
     if (!subscribes) {
       detail = "has no on_message; nothing to deliver";
@@ -249,6 +251,7 @@ int cmd_verify_check(const Args& args) {
   const auto stop_began = std::chrono::steady_clock::now();
   inst->stop(inst);
   const auto stop_took = std::chrono::steady_clock::now() - stop_began;
+  if (check == "double-stop") inst->stop(inst);  // a crash or a hang here fails the check
   vh.running = false;
   vh.stopped = true;
   if (check == "publish-grants" || check == "no-publish-after-stop")

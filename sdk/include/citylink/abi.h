@@ -367,8 +367,10 @@ struct citylink_instance {
   /*
    * Stop work. When it returns the plugin's threads have stopped publishing and no
    * further call to `host->publish` is made for this instance (later calls fail with
-   * CITYLINK_ERR_STATE). Must not fail; must return within a few seconds.
-   * [main-thread] once, only after a successful start; no on_message runs meanwhile.
+   * CITYLINK_ERR_STATE). Must not fail; must return within a few seconds. Idempotent:
+   * a second call returns at once without effect (the host calls it once; a supervisor
+   * or a tool may call it again; the C++ helper guarantees this for its plugins).
+   * [main-thread] only after a successful start; no on_message runs meanwhile.
    */
   void (*stop)(const citylink_instance *self);
 

@@ -339,6 +339,7 @@ struct InstanceBox {
   std::unique_ptr<Plugin> plugin;
   const citylink_host_api* host = nullptr;
   bool manual_acks = false;
+  bool stopped = false;  // stop is idempotent (abi.h); the plugin's stop() runs once
 };
 
 inline InstanceBox* box(const citylink_instance* self) {
@@ -349,6 +350,8 @@ inline citylink_status instance_start(const citylink_instance* self, citylink_er
   return guarded(err, [&] { box(self)->plugin->start(); });
 }
 inline void instance_stop(const citylink_instance* self) noexcept {
+  if (box(self)->stopped) return;
+  box(self)->stopped = true;
   // stop cannot fail in the ABI; an exception is still worth a log line.
   citylink_error err{};
   err.struct_size = sizeof(err);

@@ -7,7 +7,7 @@
 
 namespace citylink::host {
 
-inline constexpr const char* kHostVersion = "0.1.0";
+inline constexpr const char* kHostVersion = "1.0.0";
 
 // "1.0": the ABI major.minor this host implements.
 std::string abi_version_string();
