@@ -91,7 +91,8 @@ Decoded decode(const citylink::v1::DispatchSupport& d) {
   }
   json targets = json::array();
   for (const auto& p : d.target_positions()) targets.push_back(point(p));
-  out.fields = {{"recipient", d.recipient()}, {"incident_id", d.incident_id()}, {"event_code", d.event_code()},
+  out.fields = {{"recipient", d.recipient()}, {"incident_id", d.incident_id()}, {"incident_source", d.incident_source()},
+                {"event_code", d.event_code()},
                 {"status", d.status()}, {"cameras", cams}, {"target_positions", targets},
                 {"position", point(d.position())}, {"address", d.address().full_text()}, {"text", d.text()},
                 {"grant_id", d.grant_id()}, {"purpose", d.purpose()}, {"personal_data", object_of(d.personal_data())}};
@@ -112,7 +113,8 @@ Decoded decode(const citylink::v1::VideoShareGrant& g) {
   Decoded out;
   std::string action = citylink::v1::VideoShareGrant_Action_Name(g.action());
   if (action.rfind("ACTION_", 0) == 0) action = action.substr(7);
-  out.fields = {{"grant_id", g.grant_id()}, {"incident_id", g.incident_id()}, {"recipient", g.recipient()},
+  out.fields = {{"grant_id", g.grant_id()}, {"incident_id", g.incident_id()}, {"incident_source", g.incident_source()},
+                {"recipient", g.recipient()},
                 {"action", action}, {"camera_ids", list_of(g.camera_ids())}, {"stream_uris", list_of(g.stream_uris())},
                 {"purpose", g.purpose()}, {"legal_basis", g.legal_basis()}, {"issued_unix_ns", g.issued_unix_ns()},
                 {"expires_unix_ns", g.expires_unix_ns()}, {"reason", g.reason()}};
@@ -127,7 +129,8 @@ Decoded decode(const citylink::v1::VideoShareGrant& g) {
 Decoded decode(const citylink::v1::AuditRecord& a) {
   Decoded out;
   out.fields = {{"record_id", a.record_id()}, {"action", a.action()}, {"actor", a.actor()},
-                {"recipient", a.recipient()}, {"incident_id", a.incident_id()}, {"camera_ids", list_of(a.camera_ids())},
+                {"recipient", a.recipient()}, {"incident_id", a.incident_id()}, {"incident_source", a.incident_source()},
+                {"camera_ids", list_of(a.camera_ids())},
                 {"purpose", a.purpose()}, {"legal_basis", a.legal_basis()}, {"time_unix_ns", a.time_unix_ns()},
                 {"valid_until_unix_ns", a.valid_until_unix_ns()}, {"data_fields", list_of(a.data_fields())},
                 {"detail", a.detail()}, {"hash", a.hash()}};

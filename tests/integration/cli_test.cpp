@@ -118,6 +118,27 @@ TEST(Cli, VerifyFailsOnlyTheChecksAPluginCrashesOrHangsIn) {
   }
 }
 
+// abi.h: a second stop returns at once. A plugin that releases its resources again crashes the
+// host that stops it twice (shutdown after a failed start, a supervisor's retry).
+TEST(Cli, VerifyCatchesAStopThatIsNotIdempotent) {
+  const auto r = cli({"plugin", "verify", "--json", zoo("zoo_stop_not_idempotent").string()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  std::map<std::string, nlohmann::json> by;
+  for (const auto& c : j["checks"]) by[c["check"]] = c;
+  EXPECT_TRUE(by["kr.citylink.test.c-plugin lifecycle"]["ok"].get<bool>()) << by["kr.citylink.test.c-plugin lifecycle"];
+  ASSERT_TRUE(by.count("kr.citylink.test.c-plugin double-stop"));
+  EXPECT_FALSE(by["kr.citylink.test.c-plugin double-stop"]["ok"].get<bool>());
+  EXPECT_TRUE(has(by["kr.citylink.test.c-plugin double-stop"]["detail"], "SIGABRT"))
+      << by["kr.citylink.test.c-plugin double-stop"];
+  // A plugin built with newer 1.x headers (longer structs, 1.0 stamp) runs its lifecycle here.
+  const auto newer = cli({"plugin", "verify", "--json", "--check", "lifecycle", zoo("zoo_newer_headers").string()});
+  EXPECT_EQ(newer.exit_code, 0) << newer.out << newer.err;
+  // The same file with an idempotent stop passes the check.
+  const auto good = cli({"plugin", "verify", "--json", "--check", "double-stop", zoo("zoo_c_plugin").string()});
+  EXPECT_EQ(good.exit_code, 0) << good.out << good.err;
+}
+
 TEST(Cli, VerifyCatchesAPluginPublishingOutsideItsDeclaredTopics) {
   // The rogue plugin's descriptor declares test.ok/test.data; in outside-grants mode it publishes camera.ptz.
   const auto r = cli({"plugin", "verify", "--json", "--config", R"({"mode":"outside-grants","out":"/dev/null"})",

@@ -96,6 +96,16 @@ TEST(Loader, RefusesANewerMinorNamingBothVersions) {
   EXPECT_NE(e.find("ABI 1.99, newer than this host's ABI 1.0"), std::string::npos) << e;
 }
 
+// Issue 6, "version meaning": a plugin rebuilt with later 1.x headers that uses nothing new
+// keeps the 1.0 stamp; its structs are longer, and this host reads only what it knows.
+TEST(Loader, LoadsAPluginBuiltWithNewerHeadersThatRequiresNothingNew) {
+  auto lib = PluginLibrary::load(zoo("zoo_newer_headers"));
+  EXPECT_EQ(lib->abi_version().minor, 0u);
+  ASSERT_EQ(lib->descriptors().size(), 1u);
+  EXPECT_EQ(lib->descriptors()[0].id, "kr.citylink.test.c-plugin");
+  EXPECT_EQ(lib->descriptors()[0].features, std::vector<std::string>{"test.c-abi"});
+}
+
 TEST(Loader, RefusesDescriptorsWithoutId) {
   for (const auto& p : {zoo("zoo_c_no_id"), zoo("zoo_missing_id")}) {
     const auto e = load_error(p);

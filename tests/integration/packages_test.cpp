@@ -165,6 +165,40 @@ TEST_F(Packages, SymlinksAndFilesOthersCanWriteAreRefused) {
   EXPECT_TRUE(has(failures, "chmod go-w")) << failures;
 }
 
+// Whoever can write a folder above the file can rename the reviewed file away and put
+// other code under its name; a sticky folder (like /tmp) lets nobody replace what they do
+// not own.
+TEST_F(Packages, AFolderOthersCanWriteIsRefusedUnlessItIsSticky) {
+  fs::create_directories(dir / "shared");
+  const fs::path lib = dir / "shared" / "behaviour.so";
+  fs::copy_file(zoo("zoo_behaviour"), lib);
+  ::chmod(lib.c_str(), 0644);
+  ::chmod((dir / "shared").c_str(), 0777);
+  std::string failures = run_city(collector_entry(lib.string()));
+  EXPECT_TRUE(has(failures, "is in folder '" + (dir / "shared").string() + "', writable by everyone (mode 0777)"))
+      << failures;
+  EXPECT_TRUE(has(failures, "chmod go-w '" + (dir / "shared").string() + "'")) << failures;
+  ::chmod((dir / "shared").c_str(), 01777);
+  EXPECT_EQ(run_city(collector_entry(lib.string())), "");
+  ::chmod((dir / "shared").c_str(), 0755);
+  EXPECT_EQ(run_city(collector_entry(lib.string())), "");
+}
+
+// The probe child loads the bytes the host checked, or nothing: a file swapped between the
+// host's check and the probe never runs, not even in the child.
+TEST_F(Packages, TheProbeChildLoadsOnlyTheBytesTheHostChecked) {
+  const auto lib = copy(zoo("zoo_behaviour"), "behaviour.so");
+  const auto ok = cli({"__probe", lib.string(), "--sha256", sha(lib)});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_TRUE(has(ok.out, kCollector)) << ok.out;
+  const std::string checked = sha(lib);
+  copy(zoo("zoo_leaky_thread"), "behaviour.so");  // swapped after the host's check
+  const auto r = cli({"__probe", lib.string(), "--sha256", checked});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(has(r.out, "changed after the host checked it")) << r.out;
+  EXPECT_FALSE(has(r.out, "\"plugins\"")) << r.out;
+}
+
 TEST_F(Packages, AllowListMistakesAreConfigErrorsWithTheirLine) {
   auto error = [&](const std::string& allow) {
     try {

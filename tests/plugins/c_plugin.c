@@ -21,8 +21,31 @@ static const char *const publishes[] = {"sensor.reading", NULL};
 static const char *const subscribes[] = {"incident.", NULL};
 static const char *const features[] = {"test.c-abi", NULL};
 
+#ifdef ZOO_NEWER_HEADERS
+/* What a rebuild with later 1.x headers looks like to this host: each struct has grown by a
+ * slot appended behind struct_size, and the stamp still says 1.0 because the plugin uses
+ * nothing new. The host must load it and read only the fields it knows. */
+typedef struct {
+  citylink_descriptor base;
+  const char *field_from_the_future;
+} zoo_newer_descriptor;
+typedef struct {
+  citylink_instance base;
+  void (*slot_from_the_future)(void);
+} zoo_newer_instance;
+#define ZOO_DESCRIPTOR_SIZE sizeof(zoo_newer_descriptor)
+#define ZOO_INSTANCE_SIZE sizeof(zoo_newer_instance)
+#else
+#define ZOO_DESCRIPTOR_SIZE sizeof(citylink_descriptor)
+#define ZOO_INSTANCE_SIZE sizeof(citylink_instance)
+#endif
+
+#ifdef ZOO_NEWER_HEADERS
+static const zoo_newer_descriptor newer_descriptor = {{
+#else
 static const citylink_descriptor descriptor = {
-    sizeof(citylink_descriptor),
+#endif
+    ZOO_DESCRIPTOR_SIZE,
 #ifdef ZOO_NO_ID
     NULL,
 #else
@@ -37,7 +60,14 @@ static const citylink_descriptor descriptor = {
     subscribes,
     NULL,
     NULL,
-    features};
+    features
+#ifdef ZOO_NEWER_HEADERS
+    }, "a field this host does not know"};
+#define ZOO_DESCRIPTOR_PTR (&newer_descriptor.base)
+#else
+};
+#define ZOO_DESCRIPTOR_PTR (&descriptor)
+#endif
 
 /* init/deinit are reference-counted (abi.h); this plugin has nothing to set up but counts anyway. */
 static unsigned zoo_refs;
@@ -60,14 +90,24 @@ static void zoo_deinit(void) {
   if (zoo_refs > 0) --zoo_refs;
 }
 static uint32_t zoo_count(void) { return 1; }
-static const citylink_descriptor *zoo_descriptor(uint32_t i) { return i == 0 ? &descriptor : NULL; }
+static const citylink_descriptor *zoo_descriptor(uint32_t i) { return i == 0 ? ZOO_DESCRIPTOR_PTR : NULL; }
 
 static citylink_status zoo_start(const citylink_instance *self, citylink_error *err) {
   (void)self;
   (void)err;
   return CITYLINK_OK;
 }
+#ifdef ZOO_STOP_NOT_IDEMPOTENT
+/* Releases its resources on every call, as a careless plugin does: the second stop is a double
+ * free. abi.h makes a second stop a no-op; verify's double-stop check must catch this one. */
+static unsigned zoo_stops;
+static void zoo_stop(const citylink_instance *self) {
+  (void)self;
+  if (++zoo_stops > 1) abort();
+}
+#else
 static void zoo_stop(const citylink_instance *self) { (void)self; }
+#endif
 static void zoo_destroy(const citylink_instance *self) { free((void *)self); }
 static citylink_status zoo_on_message(const citylink_instance *self, const citylink_message *m, citylink_error *err) {
   (void)self;
@@ -96,13 +136,13 @@ static const citylink_instance *zoo_create(const citylink_host_api *host, const 
     citylink_set_error(err, CITYLINK_ERR_INVALID_ARGUMENT, "unknown plugin id");
     return NULL;
   }
-  inst = calloc(1, sizeof *inst);
+  inst = calloc(1, ZOO_INSTANCE_SIZE);
   if (inst == NULL) {
     citylink_set_error(err, CITYLINK_ERR_INTERNAL, "out of memory");
     return NULL;
   }
-  inst->struct_size = sizeof *inst;
-  inst->descriptor = &descriptor;
+  inst->struct_size = ZOO_INSTANCE_SIZE;
+  inst->descriptor = ZOO_DESCRIPTOR_PTR;
   inst->start = zoo_start;
   inst->stop = zoo_stop;
   inst->destroy = zoo_destroy;

@@ -153,6 +153,51 @@ TEST_F(SampleCity, OnlyTheAuthorisedSourceOpensUpdatesAndClosesAnIncident) {
   }
 }
 
+// Issue 7: an authorised source used the occurrence number of a 112 report before the
+// platform sent it. Keyed by number alone, the platform's real report was then refused as
+// "someone else's incident", and the squatter's close would have revoked police video.
+// Keyed by (source, number), each source has its own incident.
+TEST_F(SampleCity, ASourceSquattingAnotherSourcesOccurrenceNumberReachesOnlyItsOwnIncident) {
+  const json cam = {{"camera_id", "CAM-1"}, {"lat", 37.5001}, {"lon", 127.0}};
+  add("vms", "camera_fleet.so", {{"cameras", json::array({cam})}, {"heartbeat_ms", 60000}});
+  auto ev = [](int at_ms, const std::string& topic, const std::string& code, int status) {
+    return json{{"at_ms", at_ms}, {"topic", topic}, {"event_code", code}, {"status", status},
+                {"occurrence_number", "112-S"}, {"lat", 37.5}, {"lon", 127.0}};
+  };
+  plugins += "  - instance: fire-feed\n    file: incident_feed.so\n    config: " +
+             json{{"events", {ev(200, "incident.119", "119UC001", 10), ev(1200, "incident.119", "119UC001", 91)}}}.dump() +
+             "\n    grants: {publish: [incident.119]}\n";
+  add("platform-feed", "incident_feed.so",
+      {{"events", {ev(700, "incident.112", "112UC001", 10), ev(1700, "incident.112", "112UC001", 40)}}});
+  authorise("112UC001", "incident.112", "platform-feed");
+  authorise("119UC001", "incident.119", "fire-feed");
+  console("112-centre", "grant.video", "112");
+  host = std::make_unique<citylink::host::Host>(citylink::host::parse_city_config(
+      "city: t\nplugin_dirs: [" + std::string(CITYLINK_SAMPLE_PLUGIN_DIR) + "]\nscenarios:\n  emergency_video_112: {}\n" +
+          sections() + "plugins:\n" + plugins,
+      "c.yaml", dir.path()));
+  host->start();
+  ASSERT_TRUE(host->failures().empty()) << host->failures()[0].reason;
+  ASSERT_TRUE(citylink::test::eventually([&] {
+    return engine_counter(*host, "incidents/updated") == 1 && engine_counter(*host, "incidents/closed") == 1;
+  }));
+  host->stop();
+  EXPECT_EQ(engine_counter(*host, "incidents/opened"), 2u);  // the squatter's 119 and the platform's 112
+  EXPECT_EQ(engine_counter(*host, "incidents/not_authorised"), 0u);
+  EXPECT_EQ(engine_counter(*host, "incidents/rejected"), 0u);
+  int issued = 0;
+  for (const auto& j : lines("112-centre.jsonl")) {
+    EXPECT_EQ(j["payload"]["incident_source"], "platform-feed") << j.dump();
+    if (j["payload"]["action"] == "ISSUE") ++issued;
+    if (j["payload"]["action"] != "REVOKE") continue;
+    // The squatter's close revoked nothing: only the platform's own update and the stop did.
+    EXPECT_TRUE(j["payload"]["reason"] == "incident updated; cameras re-chosen for the current position" ||
+                j["payload"]["reason"] == "the scenario engine stopped")
+        << j.dump();
+  }
+  EXPECT_EQ(issued, 2);  // the report, then its update
+}
+
 // C3: a second vendor re-announced another vendor's camera with its own stream, and the 112
 // grant carried the attacker's stream; fake cameras crowded real ones out of grants.
 TEST_F(SampleCity, ACameraBelongsToItsOwnerAndFakesCannotCrowdOutRealOnes) {

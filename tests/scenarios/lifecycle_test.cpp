@@ -11,7 +11,7 @@ TEST(IncidentBook, OpenChangeFinish) {
   EXPECT_EQ(b.apply(event("112UC001", "I-1", 10, kLat, kLon), true, &why), Change::opened);
   EXPECT_EQ(b.apply(event("112UC001", "I-1", 40, kLat, kLon), true, &why), Change::updated);
   EXPECT_EQ(b.apply(event("112UC001", "I-1", 91, kLat, kLon), true, &why), Change::closed);
-  EXPECT_FALSE(b.find("I-1")->open);
+  EXPECT_FALSE(b.find({"", "I-1"})->open);
   EXPECT_EQ(b.open_count(), 0u);
 }
 
@@ -61,6 +61,41 @@ TEST(IncidentBook, StatusNeverGoesBackwardsAndClosedStaysClosed) {
   EXPECT_FALSE(b.apply(event("119UC001", "F-2", 91, kLat, kLon), true, &why));  // closed before it opened
 }
 
+// Issue 7: incidents are keyed by (source, occurrence number). A source that uses another's
+// number first gets an incident of its own and cannot block, change or close the other's.
+TEST(IncidentBook, TwoSourcesWithOneNumberHaveTwoIncidents) {
+  IncidentBook b;
+  std::string why;
+  EXPECT_EQ(b.apply(event("119UC001", "N-1", 10, kLat, kLon), true, &why, "squatter"), Change::opened) << why;
+  EXPECT_EQ(b.apply(event("112UC001", "N-1", 10, kLat, kLon), true, &why, "platform-feed"), Change::opened) << why;
+  EXPECT_EQ(b.find_open("N-1"), nullptr);  // two open: a number alone does not say which
+  bool ambiguous = false;
+  b.find_open("N-1", &ambiguous);
+  EXPECT_TRUE(ambiguous);
+  EXPECT_EQ(b.apply(event("119UC001", "N-1", 91, kLat, kLon), true, &why, "squatter"), Change::closed) << why;
+  EXPECT_FALSE(b.find({"squatter", "N-1"})->open);
+  EXPECT_TRUE(b.find({"platform-feed", "N-1"})->open);
+  EXPECT_EQ(b.find({"platform-feed", "N-1"})->event_code, "112UC001");
+  EXPECT_EQ(b.find_open("N-1"), b.find({"platform-feed", "N-1"}));
+  // A source closing a number it never opened closes nothing of anyone else's.
+  EXPECT_FALSE(b.apply(event("112UC001", "N-1", 91, kLat, kLon), true, &why, "intruder"));
+  EXPECT_TRUE(b.find({"platform-feed", "N-1"})->open);
+}
+
+TEST(GrantBook, RevokingOneSourcesIncidentLeavesAnotherSourcesGrantAlone) {
+  GrantBook g([](const citylink::v1::VideoShareGrant&) {});
+  GrantRequest r;
+  r.recipient = "112";
+  r.lifetime_ns = 1000;
+  r.incident = {"platform-feed", "N-1"};
+  const std::string real = g.issue(r, 0).grant_id();
+  EXPECT_EQ(g.live_for({"platform-feed", "N-1"}, "112")->incident_source(), "platform-feed");
+  EXPECT_EQ(g.revoke_incident({"squatter", "N-1"}, "closed", 10), 0);
+  ASSERT_NE(g.live_for({"platform-feed", "N-1"}, "112"), nullptr);
+  EXPECT_EQ(g.live_for({"platform-feed", "N-1"}, "112")->grant_id(), real);
+  EXPECT_EQ(g.live_for({"squatter", "N-1"}, "112"), nullptr);
+}
+
 TEST(GrantBook, EachRecipientHasItsOwnTopic) {
   EXPECT_EQ(grant_topic("112"), "grant.video.112");
   EXPECT_EQ(grant_topic("MOJ"), "grant.video.moj");
@@ -71,7 +106,7 @@ TEST(GrantBook, IssueRenewExpireRevoke) {
   std::vector<citylink::v1::VideoShareGrant> seen;
   GrantBook g([&](const citylink::v1::VideoShareGrant& x) { seen.push_back(x); });
   GrantRequest r;
-  r.incident_id = "I-1";
+  r.incident = {"feed", "I-1"};
   r.recipient = "112";
   r.camera_ids = {"c1"};
   r.lifetime_ns = 1000;
@@ -87,7 +122,7 @@ TEST(GrantBook, IssueRenewExpireRevoke) {
   EXPECT_FALSE(g.renew(id, 2000, &why));
   EXPECT_NE(why.find("has expired"), std::string::npos) << why;
   g.issue(r, 3000);
-  EXPECT_EQ(g.revoke_incident("I-1", "finished", 3100), 1);
+  EXPECT_EQ(g.revoke_incident({"feed", "I-1"}, "finished", 3100), 1);
   EXPECT_EQ(seen.back().action(), citylink::v1::VideoShareGrant::ACTION_REVOKE);
   EXPECT_EQ(g.live_count(), 0u);
 }
@@ -97,7 +132,7 @@ TEST(GrantBook, RenewalNeverPassesTheHardMaximum) {
   std::vector<citylink::v1::VideoShareGrant> seen;
   GrantBook g([&](const citylink::v1::VideoShareGrant& x) { seen.push_back(x); });
   GrantRequest r;
-  r.incident_id = "I-1";
+  r.incident = {"feed", "I-1"};
   r.recipient = "112";
   r.lifetime_ns = 1000;
   r.max_lifetime_ns = 2500;
@@ -119,9 +154,9 @@ TEST(GrantBook, StoppingRevokesEveryLiveGrant) {
   GrantRequest r;
   r.recipient = "112";
   r.lifetime_ns = 1000;
-  r.incident_id = "A";
+  r.incident = {"feed", "A"};
   g.issue(r, 0);
-  r.incident_id = "B";
+  r.incident = {"feed", "B"};
   g.issue(r, 0);
   EXPECT_EQ(g.revoke_all("engine stopping", 10).size(), 2u);
   EXPECT_EQ(g.live_count(), 0u);

@@ -86,16 +86,16 @@ class FakeContext : public ScenarioContext {
   }
 
   // Runs an event through the lifecycle check and the scenario, as the engine does.
-  bool incident(Scenario& s, const citylink::v1::PlatformEvent& event) {
+  bool incident(Scenario& s, const citylink::v1::PlatformEvent& event, const std::string& source = "platform-feed") {
     std::string why;
     auto ev = event;
-    book.complete(ev);
-    const auto change = book.apply(ev, true, &why, "", now);
+    book.complete(ev, source);
+    const auto change = book.apply(ev, true, &why, source, now);
     if (!change) {
       ++rejects["incidents/" + why];
       return false;
     }
-    s.on_incident(ev, *change, *this);
+    s.on_incident(*book.find({source, ev.occurrence_number()}), ev, *change, *this);
     return true;
   }
 

@@ -24,11 +24,24 @@ std::string join(const nlohmann::json& list) {
 
 }  // namespace
 
+// The host's probe passes the SHA-256 it checked: the child loads those bytes or nothing, so a
+// file swapped between the host's check and the probe never runs, not even in the child.
 int cmd_probe(const Args& args) {
-  if (args.size() != 1) throw std::runtime_error("usage: citylink __probe FILE");
+  if (args.size() != 1 && !(args.size() == 3 && args[1] == "--sha256"))
+    throw std::runtime_error("usage: citylink __probe FILE [--sha256 HEX]");
   nlohmann::json out;
   try {
-    auto lib = host::PluginLibrary::load(args[0]);
+    host::LoadPolicy policy;
+    policy.rules.allow_symlinks = true;  // the host applied its link rule when it chose the file
+    if (args.size() == 3) {
+      const std::string expected = args[2];
+      policy.admit = [expected](const host::PluginFile& f) {
+        if (f.sha256() != expected)
+          throw host::LoadError("plugin file '" + f.path().string() + "' changed after the host checked it (SHA-256 " +
+                                f.sha256() + ", checked " + expected + "); it was not loaded. Find out who replaced it");
+      };
+    }
+    auto lib = host::PluginLibrary::load(args[0], policy);
     out["file"] = lib->path().string();
     out["abi"] = host::abi_version_string(lib->abi_version());
     out["plugins"] = nlohmann::json::array();

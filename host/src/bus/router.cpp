@@ -239,8 +239,8 @@ void Router::route(zmq::message_t& in) {
       (stamp_topic ? 1 + WireFormatLite::LengthDelimitedSize(topic.size()) : 0) +
       1 + WireFormatLite::LengthDelimitedSize(id.size()) + 1 + WireFormatLite::LengthDelimitedSize(slot.source.size()) +
       1 + WireFormatLite::Int64Size(now) + (origin.empty() ? 0 : 1 + WireFormatLite::LengthDelimitedSize(origin.size()));
-  // A plugin's own origin is never trusted either; remote and redelivery ingress (which
-  // keep id and origin) do not come through this path.
+  // A plugin's own origin is never trusted either. Remote clients are stamped here too; an
+  // ingress that keeps id and origin (redelivery, host-to-host links) is not built yet.
   const bool rebuild =
       !e.id().empty() || !e.source().empty() || e.time_unix_ns() != 0 || !e.origin().empty() || need > view->room;
   zmq::message_t rebuilt;

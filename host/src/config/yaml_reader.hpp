@@ -96,13 +96,9 @@ class ConfigReader {
     } else if (value.find('/') != std::string::npos) {
       tried.push_back((base_ / p).lexically_normal());
     } else {
+      // Only folders the config names: a search path from the environment would load code
+      // that a review of the city config never sees.
       for (const auto& d : dirs) tried.push_back((d / p).lexically_normal());
-      if (const char* env = std::getenv("CITYLINK_PLUGIN_PATH")) {
-        std::stringstream ss(env);
-        std::string d;
-        while (std::getline(ss, d, ':'))
-          if (!d.empty()) tried.push_back((std::filesystem::path(d) / p).lexically_normal());
-      }
       tried.push_back((base_ / p).lexically_normal());
     }
     for (const auto& t : tried)
@@ -111,7 +107,7 @@ class ConfigReader {
     for (const auto& t : tried) list += (list.empty() ? "" : ", ") + t.string();
     fail(n, field, "plugin file '" + value + "' not found (looked at: " + list +
                        "); build the plugins first, or fix the path (relative paths start at the config file's "
-                       "folder; bare names are searched in plugin_dirs and $CITYLINK_PLUGIN_PATH)");
+                       "folder; bare names are searched in plugin_dirs, then next to the config)");
   }
 
   const std::string& name() const { return name_; }

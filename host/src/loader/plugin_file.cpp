@@ -23,6 +23,27 @@ std::string octal_mode(mode_t m) {
   return buf;
 }
 
+// Whoever can write a folder on the way to the file can rename the file away and put other
+// code in its place, so the rule for the file holds for every folder above it. A sticky
+// folder (/tmp) lets nobody replace what they do not own.
+void check_folders(const std::filesystem::path& path) {
+  std::error_code ec;
+  auto dir = std::filesystem::absolute(path, ec).lexically_normal().parent_path();
+  for (; !dir.empty(); dir = dir.parent_path()) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) break;
+    if (st.st_uid != 0 && st.st_uid != ::geteuid())
+      fail(path, "is in folder '" + dir.string() + "', owned by user " + std::to_string(st.st_uid) +
+                     ", neither root nor the user running the host; whoever owns the folder can replace the file: "
+                     "move the plugin to a folder you own, or chown it");
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+      fail(path, "is in folder '" + dir.string() + "', writable by " +
+                     std::string((st.st_mode & S_IWOTH) ? "everyone" : "its group") + " (mode " + octal_mode(st.st_mode) +
+                     "); anyone who can write it can replace the file: chmod go-w '" + dir.string() + "'");
+    if (dir == dir.root_path()) break;
+  }
+}
+
 }  // namespace
 
 PluginFile PluginFile::open(const std::filesystem::path& path, const PluginFileRules& rules) {
@@ -49,6 +70,7 @@ PluginFile PluginFile::open(const std::filesystem::path& path, const PluginFileR
       fail(path, "is writable by " + std::string((st.st_mode & S_IWOTH) ? "everyone" : "its group") + " (mode " +
                      octal_mode(st.st_mode) + "); anyone who can write it can run code in the host: chmod go-w '" +
                      path.string() + "'");
+    check_folders(path);
   }
   // One read of the whole file: plugin libraries run to megabytes.
   f.bytes_.resize(static_cast<std::size_t>(st.st_size));

@@ -115,19 +115,20 @@ void Host::start() {
   }
 }
 
-void Host::probe(const std::filesystem::path& file) {
+void Host::probe(const std::filesystem::path& file, const std::string& sha256) {
   if (probe_command_.empty()) return;
   std::error_code ec;
-  const std::string key = std::filesystem::weakly_canonical(file, ec).string();
+  const std::string path = std::filesystem::weakly_canonical(file, ec).string();
+  const std::string key = path + "#" + sha256;
   auto it = probe_failures_.find(key);
   if (it == probe_failures_.end()) {
     static constexpr std::chrono::milliseconds kProbeTimeout{10000};
     auto argv = probe_command_;
-    argv.push_back(key);
+    argv.insert(argv.end(), {path, "--sha256", sha256});
     const auto r = run_child(argv, kProbeTimeout);
     std::string reason;
     if (r.timed_out || r.signal)
-      reason = "plugin file '" + key + "' " + describe(r, kProbeTimeout) +
+      reason = "plugin file '" + path + "' " + describe(r, kProbeTimeout) +
                " while loading in a probe process; it was not loaded into the host";
     it = probe_failures_.emplace(key, reason).first;
   }
@@ -161,13 +162,18 @@ std::unique_ptr<PluginInstance> Host::create_instance(const PluginEntry& entry) 
   policy.rules.allow_symlinks = config_.host.allow_symlinks;
   policy.rules.check_ownership = true;
   const auto& allow = config_.allow_list;
-  if (config_.has_allow_list) {
-    const PluginFile early = PluginFile::open(entry.file, policy.rules);
-    admit_file(allow, entry.file, early.sha256(), entry.plugin_id);
-    // The authoritative check, on the very bytes that are loaded.
-    policy.admit = [&](const PluginFile& f) { admit_file(allow, f.path(), f.sha256(), entry.plugin_id); };
-  }
-  probe(entry.file);
+  const PluginFile early = PluginFile::open(entry.file, policy.rules);
+  if (config_.has_allow_list) admit_file(allow, entry.file, early.sha256(), entry.plugin_id);
+  // The probe child and the host load the bytes that were checked here, or nothing: a file
+  // swapped in between is refused, so what crashed (or not) in the probe is what is loaded.
+  const std::string checked = early.sha256();
+  policy.admit = [&](const PluginFile& f) {
+    if (f.sha256() != checked)
+      throw LoadError("plugin file '" + f.path().string() + "' changed while the host was loading it (SHA-256 " +
+                      f.sha256() + ", checked " + checked + "); it was not loaded. Find out who replaced it");
+    if (config_.has_allow_list) admit_file(allow, f.path(), f.sha256(), entry.plugin_id);
+  };
+  probe(entry.file, checked);
   auto lib = registry_.library(entry.file, policy);
   std::vector<std::string> ids;
   for (const auto& d : lib->descriptors()) ids.push_back(d.id);

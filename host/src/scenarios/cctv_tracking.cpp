@@ -46,11 +46,17 @@ void CctvTracking::on_tracking(const citylink::v1::TrackingInfo& t, ScenarioCont
   }
 
   // Positions go to the police unit only while the incident the track belongs to is open.
-  const Incident* inc = t.incident_id().empty() ? nullptr : ctx.incidents().find(t.incident_id());
-  if (!inc || !inc->open) return;
+  bool ambiguous = false;
+  const Incident* inc = t.incident_id().empty() ? nullptr : ctx.incidents().find_open(t.incident_id(), &ambiguous);
+  if (ambiguous)
+    ctx.reject(name(), "ambiguous_incident",
+               "track " + t.track_id() + ": incident " + t.incident_id() +
+                   " is open from more than one source; positions go to nobody rather than to the wrong unit");
+  if (!inc) return;
   citylink::v1::DispatchSupport d;
   d.set_recipient(c_.recipient);
   d.set_incident_id(t.incident_id());
+  d.set_incident_source(inc->source);
   d.set_event_code(inc->event_code);
   d.set_status(inc->latest.status());
   *d.add_target_positions() = p;

@@ -13,11 +13,12 @@ DispatchSupportConfig dispatch_119_defaults() {
   return {"119UC001", "dispatch.119", "119", 500, 5, "dispatch_119"};
 }
 
-void DispatchSupport::on_incident(const citylink::v1::PlatformEvent& ev, Change change, ScenarioContext& ctx) {
+void DispatchSupport::on_incident(const Incident& inc, const citylink::v1::PlatformEvent& ev, Change change, ScenarioContext& ctx) {
   if (ev.event_code() != c_.event_code) return;
   citylink::v1::DispatchSupport d;
   d.set_recipient(c_.recipient);
-  d.set_incident_id(ev.occurrence_number());
+  d.set_incident_id(inc.id);
+  d.set_incident_source(inc.source);
   d.set_event_code(ev.event_code());
   d.set_status(ev.status());
   *d.mutable_position() = ev.location();

@@ -22,8 +22,10 @@ std::string grant_topic(const std::string& recipient) {
 const VideoShareGrant& GrantBook::issue(const GrantRequest& r, int64_t now_ns) {
   Entry e;
   auto& g = e.grant;
-  g.set_grant_id("G-" + r.incident_id + "-" + std::to_string(++seq_));
-  g.set_incident_id(r.incident_id);
+  g.set_grant_id("G-" + r.incident.number + "-" + std::to_string(++seq_));
+  g.set_incident_id(r.incident.number);
+  g.set_incident_source(r.incident.source);
+  e.incident = r.incident;
   g.set_recipient(r.recipient);
   for (const auto& c : r.camera_ids) g.add_camera_ids(c);
   for (const auto& u : r.stream_uris) g.add_stream_uris(u);
@@ -66,12 +68,12 @@ bool GrantBook::renew(const std::string& grant_id, int64_t now_ns, std::string* 
   return true;
 }
 
-int GrantBook::revoke_incident(const std::string& incident_id, const std::string& reason, int64_t now_ns) {
+int GrantBook::revoke_incident(const IncidentKey& incident, const std::string& reason, int64_t now_ns) {
   int n = 0;
   for (auto it = grants_.begin(); it != grants_.end();) {
     auto next = std::next(it);
     Entry& e = it->second;
-    if (e.live && e.grant.incident_id() == incident_id) {
+    if (e.live && e.incident == incident) {
       e.live = false;
       e.grant.set_action(VideoShareGrant::ACTION_REVOKE);
       e.grant.set_expires_unix_ns(now_ns);
@@ -130,16 +132,16 @@ bool GrantBook::stop_renewal(const std::string& grant_id) {
 
 void GrantBook::retire(std::map<std::string, Entry>::iterator it) { grants_.erase(it); }
 
-const VideoShareGrant* GrantBook::live_for(const std::string& incident_id, const std::string& recipient) const {
+const VideoShareGrant* GrantBook::live_for(const IncidentKey& incident, const std::string& recipient) const {
   for (const auto& [id, e] : grants_)
-    if (e.live && e.grant.incident_id() == incident_id && e.grant.recipient() == recipient) return &e.grant;
+    if (e.live && e.incident == incident && e.grant.recipient() == recipient) return &e.grant;
   return nullptr;
 }
 
-std::vector<VideoShareGrant> GrantBook::live() const {
-  std::vector<VideoShareGrant> out;
+std::vector<GrantBook::LiveGrant> GrantBook::live() const {
+  std::vector<LiveGrant> out;
   for (const auto& [id, e] : grants_)
-    if (e.live) out.push_back(e.grant);
+    if (e.live) out.push_back({e.incident, e.grant});
   return out;
 }
 

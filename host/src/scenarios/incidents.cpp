@@ -57,10 +57,7 @@ std::optional<Change> IncidentBook::apply(const citylink::v1::PlatformEvent& ev,
   if (rank(ev.status()) == 0)
     return fail("incident " + id + ": unknown status " + std::to_string(static_cast<int>(ev.status())) +
                 " (known: 10 occurred, 40 changed, 50 released, 90 cancelled, 91 finished)");
-  auto it = incidents_.find(id);
-  if (it != incidents_.end() && it->second.source != source)
-    return fail("incident " + id + " was opened by " + it->second.source + "; " + source +
-                " may not update or close it");
+  auto it = incidents_.find(IncidentKey{source, id});
   // A close is accepted whatever its position says (H4): refusing it would keep video
   // shared for an incident that is over.
   const bool closes_known = it != incidents_.end() && is_closing_status(ev.status());
@@ -80,7 +77,8 @@ std::optional<Change> IncidentBook::apply(const citylink::v1::PlatformEvent& ev,
     inc.source = source;
     inc.latest = ev;
     inc.last_change_ns = now_ns;
-    incidents_.emplace(id, std::move(inc));
+    incidents_.emplace(IncidentKey{source, id}, std::move(inc));
+    sources_by_number_.emplace(id, source);
     return Change::opened;
   }
   Incident& inc = it->second;
@@ -100,9 +98,9 @@ std::optional<Change> IncidentBook::apply(const citylink::v1::PlatformEvent& ev,
   return Change::updated;
 }
 
-void IncidentBook::complete(citylink::v1::PlatformEvent& ev) const {
+void IncidentBook::complete(citylink::v1::PlatformEvent& ev, const std::string& source) const {
   if (ev.has_location() && !has_fix(ev)) ev.clear_location();
-  const Incident* inc = find(ev.occurrence_number());
+  const Incident* inc = find(IncidentKey{source, ev.occurrence_number()});
   if (!inc) return;
   // A close with a broken position is still a close (H4); it keeps the last known place.
   if (is_closing_status(ev.status()) && ev.has_location() &&
@@ -115,9 +113,25 @@ void IncidentBook::complete(citylink::v1::PlatformEvent& ev) const {
   for (const auto& [k, v] : inc->latest.items()) ev.mutable_items()->insert({k, v});
 }
 
-const Incident* IncidentBook::find(const std::string& id) const {
-  auto it = incidents_.find(id);
+const Incident* IncidentBook::find(const IncidentKey& key) const {
+  auto it = incidents_.find(key);
   return it == incidents_.end() ? nullptr : &it->second;
+}
+
+const Incident* IncidentBook::find_open(const std::string& number, bool* ambiguous) const {
+  const Incident* found = nullptr;
+  if (ambiguous) *ambiguous = false;
+  const auto [first, last] = sources_by_number_.equal_range(number);
+  for (auto it = first; it != last; ++it) {
+    const Incident* inc = find(IncidentKey{it->second, number});
+    if (!inc || !inc->open) continue;
+    if (found) {
+      if (ambiguous) *ambiguous = true;
+      return nullptr;
+    }
+    found = inc;
+  }
+  return found;
 }
 
 std::size_t IncidentBook::open_count() const {

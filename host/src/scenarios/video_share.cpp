@@ -14,6 +14,7 @@ citylink::v1::AuditRecord grant_audit(const citylink::v1::VideoShareGrant& g, co
   a.set_action(action);
   a.set_recipient(g.recipient());
   a.set_incident_id(g.incident_id());
+  a.set_incident_source(g.incident_source());
   for (const auto& id : g.camera_ids()) a.add_camera_ids(id);
   a.set_purpose(g.purpose());
   a.set_legal_basis(g.legal_basis());
@@ -22,10 +23,10 @@ citylink::v1::AuditRecord grant_audit(const citylink::v1::VideoShareGrant& g, co
   return a;
 }
 
-std::string share_video(const char* scenario, const VideoPolicy& p, const std::string& incident_id, const std::vector<CameraHit>& hits,
+std::string share_video(const char* scenario, const VideoPolicy& p, const IncidentKey& incident, const std::vector<CameraHit>& hits,
                         const std::string& why, ScenarioContext& ctx) {
   GrantRequest req;
-  req.incident_id = incident_id;
+  req.incident = incident;
   req.recipient = p.recipient;
   for (const auto& h : hits) {
     req.camera_ids.push_back(h.camera.camera_id);
@@ -37,7 +38,7 @@ std::string share_video(const char* scenario, const VideoPolicy& p, const std::s
   req.max_lifetime_ns = p.max_lifetime_ns;
   req.reason = why;
   const auto& g = ctx.grants().issue(req, ctx.now_ns());
-  ctx.note(scenario, incident_id + ": " + why + " -> grant " + g.grant_id() + " to " + p.recipient + " for " +
+  ctx.note(scenario, incident.number + ": " + why + " -> grant " + g.grant_id() + " to " + p.recipient + " for " +
                duration_text(g.expires_unix_ns() - g.issued_unix_ns()) + ", cameras " +
                describe(hits));
 
@@ -45,14 +46,15 @@ std::string share_video(const char* scenario, const VideoPolicy& p, const std::s
   return g.grant_id();
 }
 
-int revoke_video(const char* scenario, const VideoPolicy& p, const std::string& incident_id, const std::string& why, ScenarioContext& ctx) {
-  const int n = ctx.grants().revoke_incident(incident_id, why, ctx.now_ns());
+int revoke_video(const char* scenario, const VideoPolicy& p, const IncidentKey& incident, const std::string& why, ScenarioContext& ctx) {
+  const int n = ctx.grants().revoke_incident(incident, why, ctx.now_ns());
   if (n > 0) {
-    ctx.note(scenario, incident_id + ": " + std::to_string(n) + " grant(s) to " + p.recipient + " revoked: " + why);
+    ctx.note(scenario, incident.number + ": " + std::to_string(n) + " grant(s) to " + p.recipient + " revoked: " + why);
     citylink::v1::AuditRecord a;
     a.set_action("video_grant.revoke");
     a.set_recipient(p.recipient);
-    a.set_incident_id(incident_id);
+    a.set_incident_id(incident.number);
+    a.set_incident_source(incident.source);
     a.set_purpose(p.purpose);
     a.set_legal_basis(p.legal_basis);
     a.set_valid_until_unix_ns(ctx.now_ns());
@@ -64,9 +66,9 @@ int revoke_video(const char* scenario, const VideoPolicy& p, const std::string& 
 
 void renew_open(const VideoPolicy& p, const std::string& event_code, const char* scenario, ScenarioContext& ctx) {
   const int64_t now = ctx.now_ns();
-  for (const auto& g : ctx.grants().live()) {
+  for (const auto& [incident, g] : ctx.grants().live()) {
     if (g.recipient() != p.recipient || g.expires_unix_ns() - now > p.renew_before_ns) continue;
-    const Incident* inc = ctx.incidents().find(g.incident_id());
+    const Incident* inc = ctx.incidents().find(incident);
     if (!inc || !inc->open || inc->event_code != event_code) continue;
     // A platform that went quiet (a lost close, a bridge down) must not keep video shared (H4).
     if (p.stale_after_ns > 0 && now - inc->last_change_ns > p.stale_after_ns) {
@@ -82,7 +84,7 @@ void renew_open(const VideoPolicy& p, const std::string& event_code, const char*
       continue;
     }
     ctx.note(scenario, g.incident_id() + ": grant " + g.grant_id() + " renewed (incident still open)");
-    const auto* renewed = ctx.grants().live_for(g.incident_id(), g.recipient());
+    const auto* renewed = ctx.grants().live_for(incident, g.recipient());
     ctx.audit(grant_audit(renewed ? *renewed : g, "video_grant.renew", "grant " + g.grant_id() + " renewed: incident still open"));
   }
 }

@@ -3,14 +3,15 @@
 
 namespace citylink::host::scenarios {
 
-void VulnerableSos::on_incident(const citylink::v1::PlatformEvent& ev, Change change, ScenarioContext& ctx) {
+void VulnerableSos::on_incident(const Incident& inc, const citylink::v1::PlatformEvent& ev, Change change, ScenarioContext& ctx) {
   if (ev.event_code() != "WPSSF110" || change == Change::closed) return;
   const auto& at = ev.location();
   const auto hits = ctx.cameras().within(at.lat(), at.lon(), c_.radius_m, c_.max_cameras, ctx.now_ns());
   for (const auto& r : c_.recipients) {
     citylink::v1::DispatchSupport d;
     d.set_recipient(r.name);
-    d.set_incident_id(ev.occurrence_number());
+    d.set_incident_id(inc.id);
+    d.set_incident_source(inc.source);
     d.set_event_code(ev.event_code());
     d.set_status(ev.status());
     *d.mutable_position() = at;
@@ -36,7 +37,8 @@ void VulnerableSos::on_incident(const citylink::v1::PlatformEvent& ev, Change ch
       citylink::v1::AuditRecord a;
       a.set_action("personal_data.deliver");
       a.set_recipient(r.name);
-      a.set_incident_id(ev.occurrence_number());
+      a.set_incident_id(inc.id);
+      a.set_incident_source(inc.source);
       for (const auto& h : hits) a.add_camera_ids(h.camera.camera_id);
       a.set_purpose(r.purpose);
       a.set_legal_basis(r.legal_basis);

@@ -74,7 +74,7 @@ class Host {
 
  private:
   std::unique_ptr<PluginInstance> create_instance(const PluginEntry& entry);
-  void probe(const std::filesystem::path& file);
+  void probe(const std::filesystem::path& file, const std::string& sha256);
   // Warns about (or, with host.strict_config, refuses) a config that breaks the plugin's config_schema.
   void check_config_schema(const PluginEntry& entry, const PluginDescriptor& d) const;
 

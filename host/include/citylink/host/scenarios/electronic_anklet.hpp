@@ -21,7 +21,7 @@ class ElectronicAnklet : public Scenario {
  public:
   explicit ElectronicAnklet(ElectronicAnkletConfig c = {}) : c_(std::move(c)) {}
   const char* name() const override { return "electronic_anklet"; }
-  void on_incident(const citylink::v1::PlatformEvent& ev, Change change, ScenarioContext& ctx) override;
+  void on_incident(const Incident& inc, const citylink::v1::PlatformEvent& ev, Change change, ScenarioContext& ctx) override;
   void on_tick(ScenarioContext& ctx) override;
 
  private:

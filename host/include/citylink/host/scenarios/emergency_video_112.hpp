@@ -18,7 +18,7 @@ class EmergencyVideo112 : public Scenario {
  public:
   explicit EmergencyVideo112(EmergencyVideo112Config c = {}) : c_(std::move(c)) {}
   const char* name() const override { return "emergency_video_112"; }
-  void on_incident(const citylink::v1::PlatformEvent& ev, Change change, ScenarioContext& ctx) override;
+  void on_incident(const Incident& inc, const citylink::v1::PlatformEvent& ev, Change change, ScenarioContext& ctx) override;
   void on_tick(ScenarioContext& ctx) override;
 
  private:

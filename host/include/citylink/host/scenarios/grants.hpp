@@ -1,6 +1,7 @@
 // Time-limited video share grants: issue, renew, expire, revoke — each one published and audited.
 #pragma once
 
+#include <citylink/host/scenarios/incidents.hpp>
 #include <citylink/v1/camera.pb.h>
 
 #include <cstdint>
@@ -12,7 +13,7 @@
 namespace citylink::host::scenarios {
 
 struct GrantRequest {
-  std::string incident_id;
+  IncidentKey incident;
   std::string recipient;
   std::vector<std::string> camera_ids;
   std::vector<std::string> stream_uris;
@@ -42,19 +43,24 @@ class GrantBook {
   // Revokes every live grant (the engine is stopping); returns them as revoked.
   std::vector<citylink::v1::VideoShareGrant> revoke_all(const std::string& reason, int64_t now_ns);
   // Revokes every live grant of the incident; returns how many.
-  int revoke_incident(const std::string& incident_id, const std::string& reason, int64_t now_ns);
+  int revoke_incident(const IncidentKey& incident, const std::string& reason, int64_t now_ns);
   // Expires grants whose time is up; returns how many.
   int expire(int64_t now_ns);
 
   // The live grant of this incident for this recipient, or nullptr.
-  const citylink::v1::VideoShareGrant* live_for(const std::string& incident_id, const std::string& recipient) const;
+  const citylink::v1::VideoShareGrant* live_for(const IncidentKey& incident, const std::string& recipient) const;
   std::size_t live_count() const;
-  // Every live grant (for renewal decisions).
-  std::vector<citylink::v1::VideoShareGrant> live() const;
+  struct LiveGrant {
+    IncidentKey incident;
+    citylink::v1::VideoShareGrant grant;
+  };
+  // Every live grant with its incident (for renewal decisions).
+  std::vector<LiveGrant> live() const;
 
  private:
   struct Entry {
     citylink::v1::VideoShareGrant grant;
+    IncidentKey incident;
     int64_t lifetime_ns = 0;
     int64_t hard_deadline_ns = 0;
     bool live = true;

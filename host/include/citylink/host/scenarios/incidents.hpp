@@ -17,10 +17,20 @@ const std::vector<std::string>& known_event_codes();
 // Open statuses accept updates; finished (91) and cancelled (90) close the incident.
 bool is_closing_status(citylink::v1::EventStatus s);
 
+// An incident is known by who reported it and its occurrence number. Two sources that use
+// the same number have two incidents: one can neither squat nor close the other's, and
+// grants hang off the key, so a close from one source never revokes another's video.
+struct IncidentKey {
+  std::string source;  // the instance (or remote client) that opened it
+  std::string number;  // the platform's occurrence number
+  auto operator<=>(const IncidentKey&) const = default;
+};
+
 struct Incident {
   std::string id;                  // occurrence number
   std::string event_code;
   std::string source;              // the instance that opened it; only it updates and closes it
+  IncidentKey key() const { return {source, id}; }
   citylink::v1::PlatformEvent latest;
   bool open = true;
   int updates = 0;
@@ -34,21 +44,26 @@ class IncidentBook {
  public:
   // Checks an event against the lifecycle (known code, occurrence number, valid WGS84
   // location when `needs_position` (a close needs none), no status going backwards, nothing
-  // after closing, updates only from the `source` that opened it) and records it. Returns
-  // the change, or nullopt with `why` set to a clear reason.
+  // after closing) and records it under (`source`, occurrence number). Returns the change,
+  // or nullopt with `why` set to a clear reason.
   std::optional<Change> apply(const citylink::v1::PlatformEvent& ev, bool needs_position, std::string* why,
                               const std::string& source = {}, int64_t now_ns = 0);
 
   // An update that leaves out location, place or some items (a platform's "finished" often
   // does) means "unchanged": fill them in from the incident's latest known values. A location of
   // exactly (0, 0) is a missing fix (a bridge's default), never a place, and counts as absent.
-  void complete(citylink::v1::PlatformEvent& ev) const;
+  void complete(citylink::v1::PlatformEvent& ev, const std::string& source = {}) const;
 
-  const Incident* find(const std::string& id) const;
+  const Incident* find(const IncidentKey& key) const;
+  // The one open incident with this occurrence number, for inputs that carry only the number
+  // (a tracking update); nullptr when none is open, and when several sources have one open,
+  // since guessing would hand one incident's data to the other's responders.
+  const Incident* find_open(const std::string& number, bool* ambiguous = nullptr) const;
   std::size_t open_count() const;
 
  private:
-  std::map<std::string, Incident> incidents_;
+  std::map<IncidentKey, Incident> incidents_;
+  std::multimap<std::string, std::string> sources_by_number_;  // number -> source, for find_open
 };
 
 }  // namespace citylink::host::scenarios

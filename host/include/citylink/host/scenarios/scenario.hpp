@@ -40,8 +40,9 @@ class Scenario {
   virtual ~Scenario() = default;
   // The config key and counter name, e.g. "emergency_video_112".
   virtual const char* name() const = 0;
-  // An accepted platform event (the lifecycle was checked) and what it did to its incident.
-  virtual void on_incident(const citylink::v1::PlatformEvent&, Change, ScenarioContext&) {}
+  // An accepted platform event (the lifecycle was checked), the incident as it now stands
+  // (its key() is what grants hang off), and what the event did to it.
+  virtual void on_incident(const Incident&, const citylink::v1::PlatformEvent&, Change, ScenarioContext&) {}
   virtual void on_reading(const citylink::v1::SensorReading&, ScenarioContext&) {}
   virtual void on_tracking(const citylink::v1::TrackingInfo&, ScenarioContext&) {}
   // Called about every 100 ms, for time-based rules (hold times, grant renewal).

@@ -26,11 +26,11 @@ citylink::v1::AuditRecord grant_audit(const citylink::v1::VideoShareGrant& g, co
                                       const std::string& detail);
 
 // Issues a grant for `hits` to the policy's recipient and audits it. Returns the grant id.
-std::string share_video(const char* scenario, const VideoPolicy& p, const std::string& incident_id, const std::vector<CameraHit>& hits,
+std::string share_video(const char* scenario, const VideoPolicy& p, const IncidentKey& incident, const std::vector<CameraHit>& hits,
                         const std::string& why, ScenarioContext& ctx);
 
 // Revokes the incident's live grants and audits it; returns how many.
-int revoke_video(const char* scenario, const VideoPolicy& p, const std::string& incident_id, const std::string& why, ScenarioContext& ctx);
+int revoke_video(const char* scenario, const VideoPolicy& p, const IncidentKey& incident, const std::string& why, ScenarioContext& ctx);
 
 // Renews the policy's grants of open incidents with `event_code` that expire within renew_before_ns.
 void renew_open(const VideoPolicy& p, const std::string& event_code, const char* scenario, ScenarioContext& ctx);

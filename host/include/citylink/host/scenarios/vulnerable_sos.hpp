@@ -28,7 +28,7 @@ class VulnerableSos : public Scenario {
  public:
   explicit VulnerableSos(VulnerableSosConfig c = {}) : c_(std::move(c)) {}
   const char* name() const override { return "vulnerable_sos"; }
-  void on_incident(const citylink::v1::PlatformEvent& ev, Change change, ScenarioContext& ctx) override;
+  void on_incident(const Incident& inc, const citylink::v1::PlatformEvent& ev, Change change, ScenarioContext& ctx) override;
 
  private:
   VulnerableSosConfig c_;
