@@ -4,10 +4,12 @@
 #include <citylink/host/error.hpp>
 #include <citylink/host/host.hpp>
 #include <citylink/host/scenarios/engine.hpp>
+#include <citylink/host/scenarios/grant_recovery.hpp>
 #include <citylink/v1/audit.pb.h>
 #include <citylink/v1/camera.pb.h>
 #include <citylink/v1/envelope.pb.h>
 
+#include <chrono>
 #include <mutex>
 
 #include "scenario_fixture.hpp"
@@ -188,6 +190,54 @@ TEST_F(EngineFixture, AuditRecordsAreStoredInTheChainBeforeTheyArePublished) {
   EXPECT_EQ(audit_seen[1].hash(), stored[1].record.hash());
   EXPECT_FALSE(stored[0].record.hash().empty());
   EXPECT_EQ(stored[1].record.previous_hash(), stored[0].record.hash());
+}
+
+// H6 of the review: a host killed mid-incident never revoked its grants. The next start
+// reads the audit log and revokes, publishes and audits every grant still live there.
+TEST_F(EngineFixture, GrantsACrashedRunLeftLiveAreRevokedAtTheNextStart) {
+  const auto db = dir / "audit.db";
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  const int64_t minute = int64_t{60} * 1'000'000'000;
+  {
+    // What the crashed run wrote: four grants, one of them never ended.
+    AuditStore crashed(db);
+    auto rec = [&](const std::string& action, const std::string& grant, const std::string& incident, int64_t until) {
+      citylink::v1::AuditRecord r;
+      r.set_action(action);
+      r.set_grant_id(grant);
+      r.set_incident_id(incident);
+      r.set_incident_source("platform-feed");
+      r.set_recipient("112");
+      r.add_camera_ids("cam-1");
+      r.set_valid_until_unix_ns(until);
+      r.set_time_unix_ns(now - 5 * minute);
+      crashed.append(r);
+    };
+    rec("video_grant.issue", "G-A-1", "A", now + 10 * minute);  // left live
+    rec("video_grant.issue", "G-B-2", "B", now + 10 * minute);
+    rec("video_grant.expire", "G-B-2", "B", now - minute);
+    rec("video_grant.issue", "G-C-3", "C", now - minute);  // over by itself
+    rec("video_grant.issue", "G-D-4", "D", now + 10 * minute);
+    rec("video_grant.revoke", "", "D", now - minute);  // a scenario's revocation names the incident
+  }
+  audit_log = db.string();
+  start("  emergency_video_112: {radius_m: 500, max_cameras: 2}\n");
+  ASSERT_TRUE(eventually([&] { return counter("grants/revoked_at_start") == 1 && count("grant.video.112") == 1; }));
+  host->stop();
+  const auto grants = seen<citylink::v1::VideoShareGrant>("grant.video.112");
+  ASSERT_EQ(grants.size(), 1u);
+  EXPECT_EQ(grants[0].grant_id(), "G-A-1");
+  EXPECT_EQ(grants[0].action(), citylink::v1::VideoShareGrant::ACTION_REVOKE);
+  EXPECT_NE(grants[0].reason().find("stopped without revoking"), std::string::npos) << grants[0].reason();
+  AuditStore store(db, AuditStore::OpenMode::read_only);
+  EXPECT_TRUE(store.verify().ok);
+  const auto all = store.query({});
+  ASSERT_EQ(all.size(), 7u);
+  EXPECT_EQ(all.back().record.action(), "video_grant.revoke");
+  EXPECT_EQ(all.back().record.grant_id(), "G-A-1");
+  // A second start finds nothing left to revoke.
+  EXPECT_TRUE(grants_left_alive(store, now).empty());
 }
 
 // C3 of the review: a camera belongs to the instance that first announced it; another

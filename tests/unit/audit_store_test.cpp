@@ -551,7 +551,7 @@ TEST_F(AuditStoreTest, ExportCsvQuotesAndFilters) {
   const std::string csv = out.str();
   const std::string header =
       "seq,time,time_unix_ns,action,actor,recipient,incident_id,camera_ids,purpose,legal_basis,valid_until,"
-      "valid_until_unix_ns,data_fields,detail,record_id,previous_hash,hash\r\n";
+      "valid_until_unix_ns,data_fields,detail,record_id,previous_hash,hash,incident_source,grant_id\r\n";
   EXPECT_EQ(csv.substr(0, header.size()), header);
   EXPECT_NE(csv.find("\r\n2,2024-05-01T00:00:02.000000000Z,1714521602000000000,personal_data.deliver,scenario-engine,112,"
                      "112UC001-0,CAM-2;CAM-3,emergency response,Personal Information Protection Act art. 15(1)5,"

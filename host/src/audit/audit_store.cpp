@@ -793,7 +793,7 @@ std::vector<StoredAuditRecord> AuditStore::query(const AuditQuery& q) const {
 std::size_t AuditStore::export_csv(std::ostream& out, std::optional<int64_t> from_ns, std::optional<int64_t> to_ns) const {
   std::lock_guard lk(impl_->mu);
   out << "seq,time,time_unix_ns,action,actor,recipient,incident_id,camera_ids,purpose,legal_basis,valid_until,"
-         "valid_until_unix_ns,data_fields,detail,record_id,previous_hash,hash\r\n";
+         "valid_until_unix_ns,data_fields,detail,record_id,previous_hash,hash,incident_source,grant_id\r\n";
   std::size_t n = 0;
   AuditQuery q;
   q.from_ns = from_ns;
@@ -816,7 +816,9 @@ std::size_t AuditStore::export_csv(std::ostream& out, std::optional<int64_t> fro
                                   r.detail(),
                                   r.record_id(),
                                   r.previous_hash(),
-                                  r.hash()};
+                                  r.hash(),
+                                  r.incident_source(),
+                                  r.grant_id()};
     bool first = true;
     for (const auto& f : fields) {
       if (!first) out << ',';
@@ -860,7 +862,9 @@ std::size_t AuditStore::export_json(std::ostream& out, std::optional<int64_t> fr
               {"detail", r.detail()},
               {"record_id", r.record_id()},
               {"previous_hash", r.previous_hash()},
-              {"hash", r.hash()}};
+              {"hash", r.hash()},
+              {"incident_source", r.incident_source()},
+              {"grant_id", r.grant_id()}};
     out << (n == 0 ? "\n" : ",\n") << dump(j);
     ++n;
   });

@@ -113,6 +113,8 @@ void Host::start() {
       log()->error("[{}] not started: {}", inst->id(), e.what());
     }
   }
+  // Now that the agencies' instances run, what a crashed previous run left live is revoked.
+  if (engine_) engine_->revoke_grants_left_alive();
 }
 
 void Host::probe(const std::filesystem::path& file, const std::string& sha256) {

@@ -7,6 +7,7 @@
 #include <citylink/host/receive.hpp>
 #include <citylink/host/router.hpp>
 #include <citylink/host/scenarios/engine.hpp>
+#include <citylink/host/scenarios/grant_recovery.hpp>
 #include <citylink/host/scenarios/video_share.hpp>
 #include <citylink/v1/audit.pb.h>
 #include <citylink/v1/camera.pb.h>
@@ -269,8 +270,36 @@ void ScenarioEngine::on_grant(const citylink::v1::VideoShareGrant& g) {
 }
 
 void ScenarioEngine::tick() {
+  if (revoke_left_alive_.exchange(false, std::memory_order_acq_rel)) revoke_left_alive();
   grants_.expire(now_ns());
   for (auto& s : scenarios_) s->on_tick(*this);
+}
+
+// H6 of the review: a host killed mid-incident never revoked its grants; the agencies
+// would keep video until each grant's own expiry with nobody having decided so. The audit
+// log is the durable record of what was handed out, so the next start revokes what it
+// shows live, openly: a REVOKE to the recipient and an audit record for each.
+void ScenarioEngine::revoke_left_alive() {
+  if (!audit_store_) return;
+  const int64_t now = now_ns();
+  for (const auto& r : grants_left_alive(*audit_store_, now)) {
+    citylink::v1::VideoShareGrant g;
+    g.set_grant_id(r.grant_id());
+    g.set_incident_id(r.incident_id());
+    g.set_incident_source(r.incident_source());
+    g.set_recipient(r.recipient());
+    for (const auto& c : r.camera_ids()) g.add_camera_ids(c);
+    g.set_purpose(r.purpose());
+    g.set_legal_basis(r.legal_basis());
+    g.set_expires_unix_ns(now);
+    g.set_action(citylink::v1::VideoShareGrant::ACTION_REVOKE);
+    g.set_reason("the host stopped without revoking this grant (a crash or a kill); revoked at the next start");
+    log()->warn("[{}] grant {} to {} for incident {} was left live by the previous run; revoking it", kSource,
+                g.grant_id(), g.recipient(), g.incident_id());
+    count("grants/revoked_at_start");
+    emit(grant_topic(g.recipient()), g, g.incident_id());
+    audit(grant_audit(g, "video_grant.revoke", "grant " + g.grant_id() + " revoked at start: " + g.reason()));
+  }
 }
 
 int64_t ScenarioEngine::now_ns() const {

@@ -15,6 +15,7 @@ citylink::v1::AuditRecord grant_audit(const citylink::v1::VideoShareGrant& g, co
   a.set_recipient(g.recipient());
   a.set_incident_id(g.incident_id());
   a.set_incident_source(g.incident_source());
+  a.set_grant_id(g.grant_id());
   for (const auto& id : g.camera_ids()) a.add_camera_ids(id);
   a.set_purpose(g.purpose());
   a.set_legal_basis(g.legal_basis());

@@ -54,12 +54,17 @@ class ScenarioEngine : private ScenarioContext {
   // Every audit record is appended (hash-chained, durable) here before it is published.
   // Set before start().
   void set_audit_store(std::shared_ptr<AuditStore> store) { audit_store_ = std::move(store); }
+  // Asks the engine's thread to revoke, publish and audit every grant the audit log shows
+  // still live from before this start (a host that crashed never revoked them). Call once
+  // the agencies' instances run, so the revocations reach them.
+  void revoke_grants_left_alive() { revoke_left_alive_.store(true, std::memory_order_release); }
   bool running() const { return running_; }
 
  private:
   void loop();
   void handle(const uint8_t* envelope, std::size_t size);
   void tick();
+  void revoke_left_alive();
   void on_grant(const citylink::v1::VideoShareGrant& g);
   void count(const std::string& key);
   bool incident_allowed(const std::string& topic, const std::string& source, const citylink::v1::PlatformEvent& ev);
@@ -90,6 +95,7 @@ class ScenarioEngine : private ScenarioContext {
   zmq::socket_t inbox_;
   std::thread thread_;
   std::atomic<bool> running_{false};
+  std::atomic<bool> revoke_left_alive_{false};
   mutable std::mutex counters_mu_;
   std::map<std::string, uint64_t> counters_;
   uint64_t audit_seq_ = 0;
