@@ -57,12 +57,11 @@ int main(int argc, char** argv) {
   host.start();
   auto feed = host.router().add_publisher("bench-feed", {"*"}, std::make_shared<InstanceCounters>());
   feed->open();
-  zmq::socket_t sink(host.context(), zmq::socket_type::pull);
-  sink.set(zmq::sockopt::rcvtimeo, 2000);
   const std::string endpoint = host.router().endpoint_prefix() + "/bench-sink";
-  sink.bind(endpoint);
+  Inbox sink(host.context(), endpoint, host.router().options().queue_depth);
   host.router().add_sink(SinkSpec{"bench-sink", {"grant.video.", "bench.echo"}, endpoint,
-                                  std::make_shared<InstanceCounters>(), false, 0, "112"});
+                                  std::make_shared<InstanceCounters>(), false, 0, "112", sink.critical_endpoint(),
+                                  sink.bytes()});
 
   // A square grid of cameras, 50 m apart, around Seoul City Hall.
   const double lat0 = 37.5663, lon0 = 126.9779, m_lat = 1 / 111000.0, m_lon = 1 / (111000.0 * std::cos(lat0 * M_PI / 180));
@@ -92,7 +91,7 @@ int main(int argc, char** argv) {
     echo.set_occurrence_number("echo");
     auto t0 = Clock::now();
     send(*feed, "bench.echo", envelope(echo));
-    if (!sink.recv(m)) ++lost;
+    if (!sink.receive(m, std::chrono::seconds(2))) ++lost;
     bus_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
 
     citylink::v1::PlatformEvent ev;
@@ -103,7 +102,7 @@ int main(int argc, char** argv) {
     ev.mutable_location()->set_lon(lon0 + along(rng) * m_lon);
     t0 = Clock::now();
     send(*feed, "incident.112", envelope(ev));
-    if (!sink.recv(m)) ++lost;
+    if (!sink.receive(m, std::chrono::seconds(2))) ++lost;
     engine_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
   }
   host.router().remove_sink("bench-sink");

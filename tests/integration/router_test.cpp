@@ -25,21 +25,19 @@ std::string envelope(const std::string& schema = "citylink.v1.SensorReading", co
 
 // A subscriber played by the test: a PULL socket the router pushes to.
 struct TestSink {
-  zmq::socket_t pull;
   std::string endpoint;
+  Inbox inbox;  // the same two-queue inbox instances and the engine receive with
   std::shared_ptr<InstanceCounters> counters = std::make_shared<InstanceCounters>();
   TestSink(zmq::context_t& ctx, Router& r, const std::string& name, std::vector<std::string> prefixes, int hwm = 1000,
            const std::string& recipient = "")
-      : pull(ctx, zmq::socket_type::pull), endpoint(r.endpoint_prefix() + "/test/" + name) {
-    pull.set(zmq::sockopt::rcvhwm, hwm);
-    pull.set(zmq::sockopt::rcvtimeo, 10000);
-    pull.bind(endpoint);
-    r.add_sink(SinkSpec{name, std::move(prefixes), endpoint, counters, false, 0, recipient});
+      : endpoint(r.endpoint_prefix() + "/test/" + name), inbox(ctx, endpoint, hwm) {
+    r.add_sink(SinkSpec{name, std::move(prefixes), endpoint, counters, false, hwm, recipient,
+                        inbox.critical_endpoint(), inbox.bytes()});
   }
   // Returns {topic, envelope} of the next delivery.
   std::pair<std::string, citylink::v1::Envelope> next() {
     zmq::message_t m;
-    EXPECT_TRUE(pull.recv(m));
+    EXPECT_TRUE(inbox.receive(m, std::chrono::seconds(10)));
     const auto v = packet::read(m.data(), m.size());
     EXPECT_TRUE(v.has_value());
     EXPECT_EQ(v->topic.data()[v->topic.size()], '\0');
@@ -49,7 +47,7 @@ struct TestSink {
   }
   bool empty() {
     zmq::message_t m;
-    return !pull.recv(m, zmq::recv_flags::dontwait);
+    return !inbox.receive(m, std::chrono::milliseconds(0));
   }
 };
 
@@ -182,6 +180,70 @@ TEST_F(RouterFixture, AFullSubscriberQueueDropsAndCountsWithoutBlocking) {
   int queued = 0;
   while (!stuck.empty()) ++queued;
   EXPECT_EQ(dropped + queued, static_cast<uint64_t>(n));  // every message is either queued or counted
+}
+
+// Issue 8: 400,000 camera.info messages once made the engine's single inbox drop a 112
+// report. Critical topics travel in queues of their own and are served first: a subscriber
+// whose normal queue is full still gets the incident, and gets it before the backlog.
+TEST_F(RouterFixture, CriticalTrafficHasItsOwnQueueAndIsServedFirst) {
+  RouterOptions o;
+  o.queue_depth = 5;
+  make(o);
+  TestSink engine(ctx, *router, "engine", {"sensor.", "incident."}, 5);  // not read until the end
+  auto flood = std::make_shared<InstanceCounters>();
+  auto vms = publisher("vms", {"sensor.reading"}, flood);
+  for (int i = 0; i < 50; ++i)
+    while (send(*vms, "sensor.reading", envelope()) == CITYLINK_ERR_BACKPRESSURE) std::this_thread::yield();
+  ASSERT_TRUE(eventually([&] { return flood->published == 50u; }));
+  auto platform = publisher("platform", {"incident.112"});
+  ASSERT_EQ(send(*platform, "incident.112", envelope("citylink.v1.PlatformEvent")), CITYLINK_OK);
+  ASSERT_TRUE(eventually([&] { return router->routed() == 51u; }));
+  EXPECT_GT(engine.counters->dropped_incoming.load(), 0u);  // the flood overflowed the normal queue
+  EXPECT_EQ(engine.counters->dropped_critical.load(), 0u);
+  EXPECT_EQ(router->critical_dropped(), 0u);
+  EXPECT_EQ(engine.next().first, "incident.112");  // ahead of everything queued before it
+  EXPECT_EQ(engine.next().first, "sensor.reading");
+}
+
+// Issue 8: queues were bounded in messages only; 10,000 messages of 1 MiB is 10 GiB.
+TEST_F(RouterFixture, QueuesAreBoundedInBytesAsWellAsMessages) {
+  RouterOptions o;
+  o.queue_bytes = 64 << 10;
+  o.max_message_bytes = 32 << 10;
+  make(o);
+  TestSink stuck(ctx, *router, "stuck", {"sensor."}, 100000);  // room for 100,000 messages, not bytes
+  auto c = std::make_shared<InstanceCounters>();
+  auto pub = publisher("camera", {"sensor.reading"}, c);
+  const std::string big = envelope("citylink.v1.SensorReading", std::string(10 << 10, 'x'));
+  const int n = 40;
+  for (int i = 0; i < n; ++i)
+    while (send(*pub, "sensor.reading", big) == CITYLINK_ERR_BACKPRESSURE) std::this_thread::yield();
+  ASSERT_TRUE(eventually([&] { return c->published == static_cast<uint64_t>(n); }));
+  const auto dropped = stuck.counters->dropped_incoming.load();
+  int queued = 0;
+  while (!stuck.empty()) ++queued;
+  EXPECT_LE(queued * static_cast<int>(big.size()), 64 << 10);
+  EXPECT_GT(dropped, 0u);
+  EXPECT_EQ(dropped + queued, static_cast<uint64_t>(n));
+  EXPECT_EQ(stuck.inbox.bytes()->normal.load(), 0);  // what was taken out was counted out
+}
+
+// A critical message dropped anyway (its own queue full) is counted as an alarm apart from
+// ordinary drops, and logged by name.
+TEST_F(RouterFixture, ADroppedCriticalMessageIsCountedApart) {
+  RouterOptions o;
+  o.queue_depth = 2;
+  make(o);
+  TestSink stuck(ctx, *router, "stuck", {"incident."}, 2);
+  auto c = std::make_shared<InstanceCounters>();
+  auto pub = publisher("platform", {"incident.112"}, c);
+  for (int i = 0; i < 30; ++i)
+    while (send(*pub, "incident.112", envelope("citylink.v1.PlatformEvent")) == CITYLINK_ERR_BACKPRESSURE)
+      std::this_thread::yield();
+  ASSERT_TRUE(eventually([&] { return c->published == 30u; }));
+  EXPECT_GT(stuck.counters->dropped_critical.load(), 0u);
+  EXPECT_EQ(stuck.counters->dropped_critical.load(), stuck.counters->dropped_incoming.load());
+  EXPECT_EQ(router->critical_dropped(), stuck.counters->dropped_critical.load());
 }
 
 TEST_F(RouterFixture, PublishBeforeOpenOrAfterCloseIsAStateErrorAndCounted) {

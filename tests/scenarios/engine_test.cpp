@@ -23,6 +23,7 @@ struct EngineFixture : ::testing::Test {
   TempDir dir;
   // Before `host`, so they outlive the router thread that writes them.
   std::string audit_log;  // host.audit_log when set before start()
+  int queue_depth = 0;    // host.queue_depth when set before start()
   std::mutex bus_mu;
   std::vector<citylink::v1::Envelope> bus_seen;
   template <class T>
@@ -57,6 +58,7 @@ struct EngineFixture : ::testing::Test {
              {"WPSSF110", "incident.vulnerable"}, {"MOJUC110", "incident.moj"}})
       config.incident_authority.push_back({code, topic, {"platform-feed"}, 0});
     if (!audit_log.empty()) config.host.audit_log = audit_log;
+    if (queue_depth > 0) config.host.queue_depth = queue_depth;
     host = std::make_unique<Host>(std::move(config));
     // Every message as it travels on the bus (payloads included), for the checks below.
     host->router().set_observer([this](std::string_view, const uint8_t* bytes, std::size_t size) {
@@ -128,6 +130,8 @@ TEST_F(EngineFixture, A112ReportBecomesAGrantAnAuditRecordAndARevocationOnFinish
 TEST_F(EngineFixture, BadInputIsRejectedCountedAndTheEngineKeepsGoing) {
   start("  emergency_video_112:\n");
   publish("camera.info", camera("cam-1", 50));
+  // Incidents are critical traffic and may overtake earlier telemetry; order holds within a class.
+  ASSERT_TRUE(eventually([&] { return counter("camera_registry/cameras_announced") == 1; }));
   auto no_pos = event("112UC001", "A", 10, kLat, kLon);
   no_pos.clear_location();
   publish("incident.112", no_pos);
@@ -190,6 +194,33 @@ TEST_F(EngineFixture, AuditRecordsAreStoredInTheChainBeforeTheyArePublished) {
   EXPECT_EQ(audit_seen[1].hash(), stored[1].record.hash());
   EXPECT_FALSE(stored[0].record.hash().empty());
   EXPECT_EQ(stored[1].record.previous_hash(), stored[0].record.hash());
+}
+
+// Issue 8 / C4 of the review: a flood of camera.info once made the engine's single inbox
+// drop a 112 report. Incidents now wait in the engine's critical queue, which no volume of
+// telemetry fills, and are handled first.
+TEST_F(EngineFixture, AFloodOfTelemetryCannotDropOrDelayA112Report) {
+  queue_depth = 20;
+  start("  emergency_video_112: {radius_m: 500, max_cameras: 2}\n");
+  auto flood_counters = std::make_shared<InstanceCounters>();
+  auto flood = host->router().add_publisher("vms", {"camera.info"}, flood_counters);
+  flood->open();
+  citylink::v1::Envelope e;
+  e.set_schema("citylink.v1.CameraInfo");
+  auto publish_flood = [&](int from, int n) {
+    for (int i = from; i < from + n; ++i) {
+      e.set_payload(camera("flood-" + std::to_string(i), 5000.0 + i).SerializeAsString());
+      const auto bytes = e.SerializeAsString();
+      flood->publish("camera.info", reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), nullptr);
+    }
+  };
+  publish_flood(0, 20000);
+  publish("incident.112", event("112UC001", "112-FLOOD", 10, kLat, kLon), "112-FLOOD");
+  publish_flood(20000, 20000);
+  ASSERT_TRUE(eventually([&] { return counter("incidents/opened") == 1; }));
+  host->stop();
+  EXPECT_EQ(host->scenario_engine()->bus_counters()->dropped_critical.load(), 0u);
+  EXPECT_EQ(host->router().critical_dropped(), 0u);
 }
 
 // H6 of the review: a host killed mid-incident never revoked its grants. The next start

@@ -29,6 +29,7 @@ CounterSnapshot InstanceCounters::snapshot() const {
   s.failed = failed.load(std::memory_order_relaxed);
   s.dropped_outgoing = dropped_outgoing.load(std::memory_order_relaxed);
   s.dropped_incoming = dropped_incoming.load(std::memory_order_relaxed);
+  s.dropped_critical = dropped_critical.load(std::memory_order_relaxed);
   s.dropped_stopped = dropped_stopped.load(std::memory_order_relaxed);
   for (std::size_t i = 0; i < s.rejected.size(); ++i) s.rejected[i] = rejected[i].load(std::memory_order_relaxed);
   return s;

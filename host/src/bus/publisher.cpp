@@ -1,15 +1,23 @@
-// A publisher's inproc PUSH socket, shared by the plugin's threads behind one mutex.
+// A publisher's inproc PUSH sockets (normal and critical), shared by the plugin's threads
+// behind one mutex.
 #include <citylink/host/logging.hpp>
 #include <citylink/host/packet.hpp>
 #include <citylink/host/router.hpp>
+#include <citylink/host/topic.hpp>
 
 #include <cstring>
 
 namespace citylink::host {
 
+bool RouterOptions::is_critical(std::string_view topic) const { return grants_allow(critical_topics, topic); }
+
 Publisher::Publisher(zmq::context_t& ctx, const std::string& endpoint, uint32_t slot, std::string source,
-                     std::shared_ptr<InstanceCounters> counters, const RouterOptions& opts)
+                     std::shared_ptr<InstanceCounters> counters, const RouterOptions& opts,
+                     std::shared_ptr<QueueBytes> bytes)
     : socket_(ctx, zmq::socket_type::push),
+      critical_(ctx, zmq::socket_type::push),
+      bytes_(std::move(bytes)),
+      opts_(opts),
       hold_limit_(static_cast<std::size_t>(opts.queue_depth > 0 ? opts.queue_depth : 1)),
       slot_(slot),
       source_(std::move(source)),
@@ -18,10 +26,13 @@ Publisher::Publisher(zmq::context_t& ctx, const std::string& endpoint, uint32_t 
       // The router appends topic, id, source, time and origin into this room (origin: tag,
       // a length of up to 3 bytes, the name).
       room_(packet::stamp_room(source_.size() + opts.origin.size() + 4, 0)) {
-  socket_.set(zmq::sockopt::sndhwm, opts.queue_depth);
-  // Messages already queued when the instance stops still reach the router.
-  socket_.set(zmq::sockopt::linger, 2000);
+  for (auto* s : {&socket_, &critical_}) {
+    s->set(zmq::sockopt::sndhwm, opts.queue_depth);
+    // Messages already queued when the instance stops still reach the router.
+    s->set(zmq::sockopt::linger, 2000);
+  }
   socket_.connect(endpoint);
+  critical_.connect(endpoint + Inbox::kCriticalSuffix);
 }
 
 Publisher::~Publisher() { close(); }
@@ -40,9 +51,11 @@ void Publisher::open_held() {
 void Publisher::release() {
   std::lock_guard lk(mu_);
   held_ = false;
-  for (auto& m : held_messages_)
-    if (!open_ || !socket_.send(m, zmq::send_flags::dontwait))
+  for (auto& m : held_messages_) {
+    const auto v = packet::read(m.data(), m.size());
+    if (!open_ || !v || !send(m, opts_.is_critical(v->topic), nullptr))
       counters_->dropped_outgoing.fetch_add(1, std::memory_order_relaxed);
+  }
   held_messages_.clear();
 }
 
@@ -54,6 +67,26 @@ void Publisher::close() {
   held_messages_.clear();
   held_ = false;
   if (socket_.handle() != nullptr) socket_.close();
+  if (critical_.handle() != nullptr) critical_.close();
+}
+
+// Under mu_. A queue is full when it holds queue_depth messages or queue_bytes bytes.
+bool Publisher::send(zmq::message_t& m, bool critical, std::string* why) {
+  auto& gauge = bytes_->of(critical);
+  const auto size = static_cast<int64_t>(m.size());
+  if (gauge.load(std::memory_order_relaxed) + size > static_cast<int64_t>(opts_.queue_bytes)) {
+    if (why)
+      *why = std::string(critical ? "critical" : "outgoing") + " queue of '" + source_ + "' is full (" +
+             std::to_string(opts_.queue_bytes) + " bytes, host.queue_bytes); message dropped and counted";
+    return false;
+  }
+  gauge.fetch_add(size, std::memory_order_relaxed);
+  if ((critical ? critical_ : socket_).send(m, zmq::send_flags::dontwait)) return true;
+  gauge.fetch_sub(size, std::memory_order_relaxed);
+  if (why)
+    *why = std::string(critical ? "critical" : "outgoing") + " queue of '" + source_ + "' is full (" +
+           std::to_string(opts_.queue_depth) + " messages, host.queue_depth); message dropped and counted";
+  return false;
 }
 
 citylink_status Publisher::publish(std::string_view topic, const uint8_t* envelope, std::size_t size,
@@ -78,6 +111,7 @@ citylink_status Publisher::publish(std::string_view topic, const uint8_t* envelo
   }
   zmq::message_t m(packet::size_for(topic.size(), size, room_ + topic.size()));
   packet::write(m.data<char>(), slot_, topic, envelope, size);
+  const bool critical = opts_.is_critical(topic);
 
   std::lock_guard lk(mu_);
   if (!open_) {
@@ -94,9 +128,18 @@ citylink_status Publisher::publish(std::string_view topic, const uint8_t* envelo
     held_messages_.push_back(std::move(m));
     return CITYLINK_OK;
   }
-  if (!socket_.send(m, zmq::send_flags::dontwait)) {
-    counters_->dropped_outgoing.fetch_add(1, std::memory_order_relaxed);
-    say("outgoing queue of '" + source_ + "' is full; message dropped and counted");
+  std::string full;
+  if (!send(m, critical, &full)) {
+    const uint64_t n = counters_->dropped_outgoing.fetch_add(1, std::memory_order_relaxed) + 1;
+    // The publisher learns from the status; a critical message that does not leave is an
+    // alarm for the operator too, every time.
+    if (critical) {
+      counters_->dropped_critical.fetch_add(1, std::memory_order_relaxed);
+      log()->error("[{}] CRITICAL NOT SENT on '{}': {}", source_, topic, full);
+    } else if (n <= 5 || n % 1000 == 0) {
+      log()->warn("[{}] {} (#{} dropped)", source_, full, n);
+    }
+    say(full);
     return CITYLINK_ERR_BACKPRESSURE;
   }
   return CITYLINK_OK;

@@ -1,4 +1,5 @@
 // The CURVE TCP endpoint: clients in, their messages onto the bus, their subscriptions out.
+#include <citylink/host/inbox.hpp>
 #include <citylink/host/keys.hpp>
 #include <citylink/host/logging.hpp>
 #include <citylink/host/packet.hpp>
@@ -14,7 +15,7 @@ struct RemoteEndpoint::Client {
   RemoteClient config;
   std::shared_ptr<InstanceCounters> counters;
   std::shared_ptr<Publisher> publisher;
-  zmq::socket_t inbox;          // the router delivers this client's subscriptions here
+  Inbox inbox;                  // the router delivers this client's subscriptions here
   std::string routing_id;       // the connected peer, once it said HELLO; empty: not connected
 };
 
@@ -55,10 +56,9 @@ void RemoteEndpoint::start() {
     c->publisher->open();
     if (!rc.subscriptions.empty()) {
       const std::string ep = router_.endpoint_prefix() + "/remote/" + rc.name;
-      c->inbox = zmq::socket_t(ctx_, zmq::socket_type::pull);
-      c->inbox.set(zmq::sockopt::rcvhwm, depth);
-      c->inbox.bind(ep);
-      router_.add_sink(SinkSpec{rc.name, rc.subscriptions, ep, c->counters, false, depth, rc.recipient});
+      c->inbox = Inbox(ctx_, ep, depth);
+      router_.add_sink(SinkSpec{rc.name, rc.subscriptions, ep, c->counters, false, depth, rc.recipient,
+                                c->inbox.critical_endpoint(), c->inbox.bytes()});
     }
     clients_.push_back(std::move(c));
   }
@@ -89,7 +89,7 @@ void RemoteEndpoint::stop() {
   if (!running_.exchange(false)) return;
   if (thread_.joinable()) thread_.join();
   for (auto& c : clients_) {
-    if (c->inbox.handle()) {
+    if (c->inbox.is_open()) {
       router_.remove_sink(c->config.name);
       c->inbox.close();
     }
@@ -106,8 +106,8 @@ void RemoteEndpoint::run() {
   items.push_back({monitor_->socket().handle(), 0, ZMQ_POLLIN, 0});
   std::vector<Client*> polled;
   for (auto& c : clients_)
-    if (c->inbox.handle()) {
-      items.push_back({c->inbox.handle(), 0, ZMQ_POLLIN, 0});
+    if (c->inbox.is_open()) {
+      c->inbox.add_poll_items(items);  // two each: critical, normal
       polled.push_back(c.get());
     }
   while (running_) {
@@ -126,7 +126,7 @@ void RemoteEndpoint::run() {
       }
       if (items[1].revents & ZMQ_POLLIN) monitor_->on_event();
       for (std::size_t i = 0; i < polled.size(); ++i)
-        if (items[2 + i].revents & ZMQ_POLLIN) forward(*polled[i]);
+        if ((items[2 + 2 * i].revents | items[3 + 2 * i].revents) & ZMQ_POLLIN) forward(*polled[i]);
     } catch (const zmq::error_t& e) {
       if (e.num() == ETERM) return;
       log()->error("remote endpoint {}: {}", endpoint_, e.what());
@@ -170,7 +170,8 @@ void RemoteEndpoint::on_client_frames(std::vector<zmq::message_t>& frames) {
 
 void RemoteEndpoint::forward(Client& c) {
   zmq::message_t packet;
-  while (receive(c.inbox, packet, zmq::recv_flags::dontwait)) {
+  static constexpr char kMsg[] = {'M', 'S', 'G'};
+  while (c.inbox.receive(packet, std::chrono::milliseconds(0))) {
     const auto view = packet::read(packet.data(), packet.size());
     if (!view) continue;
     if (c.routing_id.empty()) {
@@ -178,10 +179,9 @@ void RemoteEndpoint::forward(Client& c) {
       continue;
     }
     try {
-      const std::string topic(view->topic);
       const bool ok = server_.send(zmq::buffer(c.routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
-                      server_.send(zmq::buffer(std::string("MSG")), zmq::send_flags::sndmore) &&
-                      server_.send(zmq::buffer(topic), zmq::send_flags::sndmore) &&
+                      server_.send(zmq::const_buffer(kMsg, sizeof kMsg), zmq::send_flags::sndmore) &&
+                      server_.send(zmq::const_buffer(view->topic.data(), view->topic.size()), zmq::send_flags::sndmore) &&
                       server_.send(zmq::const_buffer(view->envelope, view->envelope_size), zmq::send_flags::none);
       if (ok) c.counters->delivered.fetch_add(1, std::memory_order_relaxed);
       else c.counters->dropped_incoming.fetch_add(1, std::memory_order_relaxed);

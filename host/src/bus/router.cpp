@@ -23,11 +23,13 @@ struct Router::Slot {
   PublisherRole role = PublisherRole::plugin;
   std::vector<std::string> grants;
   std::shared_ptr<InstanceCounters> counters;
+  std::shared_ptr<QueueBytes> bytes;  // the publisher's queues toward the router
 };
 
 struct Router::Sink {
   SinkSpec spec;
   zmq::socket_t socket;
+  zmq::socket_t critical;  // open when the subscriber has a critical queue
 };
 
 struct Router::Change {
@@ -50,20 +52,18 @@ int64_t now_unix_ns() {
 }  // namespace
 
 Router::Router(zmq::context_t& ctx, RouterOptions opts)
-    : ctx_(ctx), opts_(opts), intake_(ctx, zmq::socket_type::pull), parsed_(std::make_unique<Parsed>()) {
+    : ctx_(ctx), opts_(opts), parsed_(std::make_unique<Parsed>()) {
   const std::string rnd = keys::random_hex(8);
   prefix_ = "inproc://citylink-" + rnd;
   id_prefix_ = rnd + "-";
   intake_endpoint_ = prefix_ + "/router";
-  intake_.set(zmq::sockopt::rcvhwm, opts_.queue_depth);
-  intake_.set(zmq::sockopt::rcvtimeo, 50);
-  intake_.bind(intake_endpoint_);
+  intake_ = Inbox(ctx_, intake_endpoint_, opts_.queue_depth);
 }
 
 Router::~Router() {
   stop();
   sinks_.clear();
-  if (intake_.handle()) intake_.close();
+  intake_.close();
 }
 
 void Router::start() {
@@ -93,9 +93,11 @@ std::shared_ptr<Publisher> Router::add_publisher(const std::string& source, std:
   slot->role = role;
   slot->grants = std::move(grants);
   slot->counters = counters;
+  slot->bytes = std::make_shared<QueueBytes>();
   slots_pending_.push_back(slot);
   dirty_.store(true, std::memory_order_release);
-  return std::make_shared<Publisher>(ctx_, intake_endpoint_, slot->index, source, std::move(counters), opts_);
+  return std::make_shared<Publisher>(ctx_, intake_endpoint_, slot->index, source, std::move(counters), opts_,
+                                     slot->bytes);
 }
 
 void Router::add_sink(SinkSpec sink) {
@@ -128,10 +130,17 @@ void Router::apply_changes() {
     if (c.add) {
       auto sink = std::make_unique<Sink>();
       sink->spec = std::move(c.spec);
+      const int depth = sink->spec.queue_depth > 0 ? sink->spec.queue_depth : opts_.queue_depth;
       sink->socket = zmq::socket_t(ctx_, zmq::socket_type::push);
-      sink->socket.set(zmq::sockopt::sndhwm, sink->spec.queue_depth > 0 ? sink->spec.queue_depth : opts_.queue_depth);
+      sink->socket.set(zmq::sockopt::sndhwm, depth);
       sink->socket.set(zmq::sockopt::linger, 1000);
       sink->socket.connect(sink->spec.endpoint);
+      if (!sink->spec.critical_endpoint.empty()) {
+        sink->critical = zmq::socket_t(ctx_, zmq::socket_type::push);
+        sink->critical.set(zmq::sockopt::sndhwm, depth);
+        sink->critical.set(zmq::sockopt::linger, 1000);
+        sink->critical.connect(sink->spec.critical_endpoint);
+      }
       sinks_.push_back(std::move(sink));
     } else {
       std::erase_if(sinks_, [&](const auto& s) { return s->spec.name == c.spec.name; });
@@ -146,7 +155,8 @@ void Router::run() {
   while (true) {
     if (dirty_.load(std::memory_order_acquire)) apply_changes();
     zmq::message_t packet;
-    if (receive(intake_, packet)) {
+    // Critical first: the intake serves the publishers' critical queues before the rest.
+    if (intake_.receive(packet, std::chrono::milliseconds(50))) {
       // A publisher may have been added while recv was waiting.
       if (dirty_.load(std::memory_order_acquire)) apply_changes();
       route_safely(packet);
@@ -155,7 +165,7 @@ void Router::run() {
     if (!running_.load()) {
       // Drain what is already queued, without waiting for more.
       if (dirty_.load(std::memory_order_acquire)) apply_changes();
-      while (receive(intake_, packet, zmq::recv_flags::dontwait)) route_safely(packet);
+      while (intake_.receive(packet, std::chrono::milliseconds(0))) route_safely(packet);
       break;
     }
   }
@@ -199,6 +209,9 @@ void Router::route(zmq::message_t& in) {
   }
   Slot& slot = *slots_[view->slot];
   const std::string_view topic = view->topic;
+  // The publisher counted these bytes into the queue it chose by the same rule.
+  const bool critical = opts_.is_critical(topic);
+  slot.bytes->of(critical).fetch_sub(static_cast<int64_t>(in.size()), std::memory_order_relaxed);
   const uint8_t* env = view->envelope;
   const std::size_t env_size = view->envelope_size;
 
@@ -296,21 +309,45 @@ void Router::route(zmq::message_t& in) {
                  slot.source, topic, id, e.correlation_id(), recipient);
   }
   for (std::size_t i = 0; i < targets.size(); ++i) {
-    Sink* sink = targets[i];
-    bool sent;
     if (i + 1 == targets.size()) {
-      sent = sink->socket.send(*out, zmq::send_flags::dontwait).has_value();
+      send_to(*targets[i], *out, critical, topic, e.correlation_id());
     } else {
       zmq::message_t copy;  // shares the buffer (reference-counted), no copy of the bytes
       copy.copy(*out);
-      sent = sink->socket.send(copy, zmq::send_flags::dontwait).has_value();
-    }
-    if (!sent) {
-      const uint64_t d = sink->spec.counters->dropped_incoming.fetch_add(1, std::memory_order_relaxed) + 1;
-      if (d <= 5 || d % 1000 == 0)
-        log()->warn("[{}] incoming queue full: dropped a message on '{}' (#{} dropped)", sink->spec.name, topic, d);
+      send_to(*targets[i], copy, critical, topic, e.correlation_id());
     }
   }
+}
+
+// Never blocks: a full queue (in messages or in bytes) drops and counts. A critical message
+// goes to the subscriber's critical queue, which telemetry never fills; dropping one anyway
+// is an alarm naming it, every time.
+void Router::send_to(Sink& sink, zmq::message_t& message, bool critical, std::string_view topic,
+                     const std::string& correlation_id) {
+  const bool own_queue = critical && sink.critical.handle() != nullptr;
+  std::atomic<int64_t>* gauge = sink.spec.bytes ? &sink.spec.bytes->of(own_queue) : nullptr;
+  const auto size = static_cast<int64_t>(message.size());
+  bool sent = false;
+  const bool fits = !gauge || gauge->load(std::memory_order_relaxed) + size <= static_cast<int64_t>(opts_.queue_bytes);
+  if (fits) {
+    if (gauge) gauge->fetch_add(size, std::memory_order_relaxed);
+    sent = (own_queue ? sink.critical : sink.socket).send(message, zmq::send_flags::dontwait).has_value();
+    if (!sent && gauge) gauge->fetch_sub(size, std::memory_order_relaxed);
+  }
+  if (sent) return;
+  const uint64_t d = sink.spec.counters->dropped_incoming.fetch_add(1, std::memory_order_relaxed) + 1;
+  const char* bound = fits ? "host.queue_depth messages" : "host.queue_bytes bytes";
+  if (critical) {
+    sink.spec.counters->dropped_critical.fetch_add(1, std::memory_order_relaxed);
+    critical_dropped_.fetch_add(1, std::memory_order_relaxed);
+    log()->error("[{}] CRITICAL DROPPED {} id {} (correlation {}): its {} queue is full ({}); the subscriber is not "
+                 "keeping up",
+                 sink.spec.name, topic, id_, correlation_id, own_queue ? "critical" : "only", bound);
+    return;
+  }
+  if (d <= 5 || d % 1000 == 0)
+    log()->warn("[{}] incoming queue full ({}): dropped a message on '{}' (#{} dropped)", sink.spec.name, bound, topic,
+                d);
 }
 
 }  // namespace citylink::host

@@ -273,8 +273,8 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
   if (root["city"]) cfg.city = r.string(root["city"], "city");
   if (const auto h = root["host"]) {
     r.only_keys(h, "host",
-                {"log_level", "max_message_bytes", "queue_depth", "max_cameras_per_instance", "audit_log", "allow_symlinks",
-                 "strict_config"});
+                {"log_level", "max_message_bytes", "queue_depth", "queue_bytes", "critical_topics",
+                 "max_cameras_per_instance", "audit_log", "allow_symlinks", "strict_config"});
     if (h["strict_config"]) cfg.host.strict_config = r.boolean(h["strict_config"], "host.strict_config");
     if (h["allow_symlinks"]) cfg.host.allow_symlinks = r.boolean(h["allow_symlinks"], "host.allow_symlinks");
     if (h["audit_log"]) cfg.host.audit_log = r.resolve_dir(r.string(h["audit_log"], "host.audit_log"));
@@ -287,6 +287,20 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
     if (h["max_message_bytes"])
       cfg.host.max_message_bytes = r.number<std::size_t>(h["max_message_bytes"], "host.max_message_bytes", 1024, 256u << 20);
     if (h["queue_depth"]) cfg.host.queue_depth = r.number<int>(h["queue_depth"], "host.queue_depth", 1, 10'000'000);
+    if (h["queue_bytes"])
+      cfg.host.queue_bytes = r.number<std::size_t>(h["queue_bytes"], "host.queue_bytes", 64u << 10, std::size_t{64} << 30);
+    // A queue must hold at least one message of the largest size the host accepts.
+    if (cfg.host.queue_bytes < cfg.host.max_message_bytes + 4096)
+      r.fail(h["queue_bytes"] ? h["queue_bytes"] : h, "host.queue_bytes",
+             std::to_string(cfg.host.queue_bytes) + " bytes cannot hold one message of host.max_message_bytes (" +
+                 std::to_string(cfg.host.max_message_bytes) + "); raise queue_bytes or lower max_message_bytes");
+    if (h["critical_topics"]) {
+      cfg.host.critical_topics = r.strings(h["critical_topics"], "host.critical_topics");
+      for (std::size_t k = 0; k < cfg.host.critical_topics.size(); ++k)
+        if (!is_valid_grant(cfg.host.critical_topics[k]))
+          r.fail(h["critical_topics"][k], "host.critical_topics[" + std::to_string(k) + "]",
+                 "'" + cfg.host.critical_topics[k] + "' is not a topic ('incident.112'), a subtree ('incident.*') or '*'");
+    }
     if (h["max_cameras_per_instance"])
       cfg.host.max_cameras_per_instance =
           r.number<std::size_t>(h["max_cameras_per_instance"], "host.max_cameras_per_instance", 1, 10'000'000);

@@ -37,6 +37,8 @@ Host::Host(CityConfig config) : config_(std::move(config)), ctx_(1) {
   RouterOptions ro;
   ro.max_message_bytes = config_.host.max_message_bytes;
   ro.queue_depth = config_.host.queue_depth;
+  ro.queue_bytes = config_.host.queue_bytes;
+  ro.critical_topics = config_.host.critical_topics;
   ro.origin = config_.city;
   router_ = std::make_unique<Router>(ctx_, ro);
 }
@@ -268,6 +270,9 @@ std::string Host::metrics_prometheus() const {
     o << "citylink_dropped_total{instance=\"" << s.instance_id << "\",where=\"incoming\"} " << s.counters.dropped_incoming << '\n';
     o << "citylink_dropped_total{instance=\"" << s.instance_id << "\",where=\"stopped\"} " << s.counters.dropped_stopped << '\n';
   }
+  family("citylink_critical_dropped_total",
+         "Critical messages (host.critical_topics) dropped at a full queue; each is also logged by name. Alarm on any.");
+  each("citylink_critical_dropped_total", [](const CounterSnapshot& c) { return c.dropped_critical; });
   family("citylink_rejected_total", "Messages the router refused, by reason.");
   for (const auto& s : st)
     for (int r = 0; r < static_cast<int>(RejectReason::count); ++r)

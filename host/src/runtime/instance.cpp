@@ -257,7 +257,7 @@ void PluginInstance::start() {
   }
   state_ = InstanceState::running;
   publisher_->release();
-  if (inbox_.handle()) {
+  if (inbox_.is_open()) {
     dispatching_ = true;
     dispatcher_ = std::thread([this] { dispatch_loop(); });
   }
@@ -267,19 +267,18 @@ void PluginInstance::start() {
 void PluginInstance::attach_inbox() {
   if (subscriptions_.empty() || instance_->on_message == nullptr) return;
   endpoint_ = router_.endpoint_prefix() + "/sink/" + id();
-  inbox_ = zmq::socket_t(ctx_, zmq::socket_type::pull);
-  inbox_.set(zmq::sockopt::rcvhwm, queue_depth_);
-  inbox_.set(zmq::sockopt::rcvtimeo, 50);
-  inbox_.bind(endpoint_);
-  router_.add_sink(SinkSpec{id(), subscriptions_, endpoint_, counters_, false, queue_depth_, options_.recipient});
+  inbox_ = Inbox(ctx_, endpoint_, queue_depth_);
+  router_.add_sink(SinkSpec{id(), subscriptions_, endpoint_, counters_, false, queue_depth_, options_.recipient,
+                            inbox_.critical_endpoint(), inbox_.bytes()});
 }
 
 void PluginInstance::detach_inbox() {
-  if (!inbox_.handle()) return;
+  if (!inbox_.is_open()) return;
   router_.remove_sink(id());
   // Messages that queued for an instance that never ran are counted, not silently lost.
   zmq::message_t m;
-  while (inbox_.recv(m, zmq::recv_flags::dontwait)) counters_->dropped_stopped.fetch_add(1, std::memory_order_relaxed);
+  while (inbox_.receive(m, std::chrono::milliseconds(0)))
+    counters_->dropped_stopped.fetch_add(1, std::memory_order_relaxed);
   inbox_.close();
 }
 
@@ -301,12 +300,12 @@ void PluginInstance::stop() {
 void PluginInstance::dispatch_loop() {
   zmq::message_t packet;
   while (true) {
-    if (receive(inbox_, packet)) {
+    if (inbox_.receive(packet, std::chrono::milliseconds(50))) {
       deliver(packet);
       continue;
     }
     if (!dispatching_.load()) {
-      while (receive(inbox_, packet, zmq::recv_flags::dontwait)) deliver(packet);
+      while (inbox_.receive(packet, std::chrono::milliseconds(0))) deliver(packet);
       break;
     }
   }

@@ -63,11 +63,11 @@ void ScenarioEngine::start() {
   publisher_ = router_.add_publisher(kSource, kEngineGrants, bus_counters_, PublisherRole::engine);
   publisher_->open();
   const std::string endpoint = router_.endpoint_prefix() + "/sink/" + kSource;
-  inbox_ = zmq::socket_t(ctx_, zmq::socket_type::pull);
-  inbox_.set(zmq::sockopt::rcvhwm, router_.options().queue_depth);
-  inbox_.set(zmq::sockopt::rcvtimeo, static_cast<int>(kTick.count()));
-  inbox_.bind(endpoint);
-  router_.add_sink(SinkSpec{kSource, kEngineSubscriptions, endpoint, bus_counters_, false, 0, {}});
+  // Incidents are critical traffic: they wait in a queue of their own and are handled
+  // before any camera or sensor message, so no flood of those can delay or drop a 112 report.
+  inbox_ = Inbox(ctx_, endpoint, router_.options().queue_depth);
+  router_.add_sink(SinkSpec{kSource, kEngineSubscriptions, endpoint, bus_counters_, false, 0, {},
+                            inbox_.critical_endpoint(), inbox_.bytes()});
   running_ = true;
   thread_ = std::thread([this] { loop(); });
   std::string names;
@@ -111,13 +111,13 @@ void ScenarioEngine::loop() {
   };
   while (true) {
     bool got = false;
-    if (!guarded("receiving", [&] { got = receive(inbox_, m); }))
+    if (!guarded("receiving", [&] { got = inbox_.receive(m, kTick); }))
       std::this_thread::sleep_for(std::chrono::milliseconds(10));  // no busy loop on a broken socket
     if (got) {
       guarded("handling a message", handle_packet);
     } else if (!running_) {
       guarded("draining", [&] {
-        while (receive(inbox_, m, zmq::recv_flags::dontwait)) handle_packet();
+        while (inbox_.receive(m, std::chrono::milliseconds(0))) handle_packet();
       });
       break;
     }

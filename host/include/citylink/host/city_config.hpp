@@ -65,6 +65,9 @@ struct HostSettings {
   std::string log_level = "info";
   std::size_t max_message_bytes = 1 << 20;
   int queue_depth = 10000;
+  std::size_t queue_bytes = 64u << 20;           // `host.queue_bytes`: every queue's bound in bytes, too
+  // `host.critical_topics`: the topics served first, in queues of their own at every hop.
+  std::vector<std::string> critical_topics = {"incident.*", "dispatch.*", "grant.*"};
   std::size_t max_cameras_per_instance = 10000;  // `host.max_cameras_per_instance`
   std::filesystem::path audit_log;               // `host.audit_log`: the hash-chained SQLite audit log; empty: none
   bool allow_symlinks = false;                   // `host.allow_symlinks`: a plugin file may be a symbolic link

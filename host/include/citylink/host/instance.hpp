@@ -3,6 +3,7 @@
 
 #include <citylink/abi.h>
 #include <citylink/host/counters.hpp>
+#include <citylink/host/inbox.hpp>
 #include <citylink/host/plugin_library.hpp>
 
 #include <atomic>
@@ -86,7 +87,7 @@ class PluginInstance {
   std::atomic<InstanceState> state_{InstanceState::created};
   std::string last_error_;
   std::string endpoint_;
-  zmq::socket_t inbox_;
+  Inbox inbox_;
   std::thread dispatcher_;
   std::atomic<bool> dispatching_{false};
   int queue_depth_ = 0;

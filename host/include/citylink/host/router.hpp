@@ -6,11 +6,15 @@
 // stamps id/source/time, and pushes it without blocking to every sink whose subscription
 // matches segment-wise (and, for recipient-addressed topics, whose bound recipient is the
 // envelope's). A full sink queue drops and counts; nothing a subscriber does can stall the
-// router.
+// router. Critical topics (incidents, dispatches, grants by default) travel in queues of
+// their own at every hop, publisher to router to subscriber, and are served first, so no
+// volume of telemetry can delay or drop them; a critical message dropped anyway is an alarm
+// that names it.
 #pragma once
 
 #include <citylink/abi.h>
 #include <citylink/host/counters.hpp>
+#include <citylink/host/inbox.hpp>
 
 #include <atomic>
 #include <condition_variable>
@@ -29,14 +33,21 @@ namespace citylink::host {
 struct RouterOptions {
   std::size_t max_message_bytes = 1 << 20;  // envelope bytes; larger is rejected as oversize
   int queue_depth = 10000;                  // ZeroMQ high-water mark of every queue, in messages
+  std::size_t queue_bytes = 64u << 20;      // and the bound of every queue in bytes
   std::string origin;                       // stamped as Envelope.origin: the host/city that first accepted it
+  // Topics in the critical class (grant patterns: "incident.*"); everything else is normal.
+  std::vector<std::string> critical_topics = default_critical_topics();
+  static std::vector<std::string> default_critical_topics() { return {"incident.*", "dispatch.*", "grant.*"}; }
+  bool is_critical(std::string_view topic) const;
 };
 
 // A publisher's handle. publish() is safe from any thread and never blocks.
 class Publisher {
  public:
+  // `endpoint` is the router's intake (an Inbox); `bytes` is this publisher's byte gauge,
+  // shared with the router.
   Publisher(zmq::context_t& ctx, const std::string& endpoint, uint32_t slot, std::string source,
-            std::shared_ptr<InstanceCounters> counters, const RouterOptions& opts);
+            std::shared_ptr<InstanceCounters> counters, const RouterOptions& opts, std::shared_ptr<QueueBytes> bytes);
   ~Publisher();
 
   // Queues one envelope for the router. See citylink_host_api::publish for the statuses.
@@ -53,8 +64,13 @@ class Publisher {
   const std::string& source() const { return source_; }
 
  private:
+  bool send(zmq::message_t& m, bool critical, std::string* why);
+
   std::mutex mu_;
   zmq::socket_t socket_;
+  zmq::socket_t critical_;  // the router's critical intake
+  std::shared_ptr<QueueBytes> bytes_;  // shared with the router, which subtracts what it took
+  RouterOptions opts_;
   bool open_ = false;
   bool held_ = false;
   std::vector<zmq::message_t> held_messages_;
@@ -77,6 +93,10 @@ struct SinkSpec {
   // The recipient this subscriber is bound to. Recipient-addressed topics (grant.*,
   // dispatch.*, audit.*) reach it only when the envelope's recipient equals this exactly.
   std::string recipient;
+  // Where critical topics go (an Inbox's critical_endpoint()) and the byte gauge the router
+  // checks before each send (its bytes()). Empty/null: one queue, bounded in messages only.
+  std::string critical_endpoint;
+  std::shared_ptr<QueueBytes> bytes;
 };
 
 // What a publisher may do beyond its grants.
@@ -112,6 +132,8 @@ class Router {
   uint64_t routed() const { return routed_.load(std::memory_order_relaxed); }
   // Recipient-addressed messages that found no instance bound to their recipient.
   uint64_t undeliverable() const { return undeliverable_.load(std::memory_order_relaxed); }
+  // Critical messages dropped at a full subscriber queue: every one is also logged by name.
+  uint64_t critical_dropped() const { return critical_dropped_.load(std::memory_order_relaxed); }
   // Unique prefix of this router's inproc endpoints.
   const std::string& endpoint_prefix() const { return prefix_; }
 
@@ -122,6 +144,8 @@ class Router {
   void run();
   void apply_changes();
   void route(zmq::message_t& packet);
+  void send_to(Sink& sink, zmq::message_t& message, bool critical, std::string_view topic,
+               const std::string& correlation_id);
   void route_safely(zmq::message_t& packet);
   bool reject(Slot& slot, RejectReason reason, std::string_view topic, const std::string& detail);
   const std::string& next_id();
@@ -130,11 +154,12 @@ class Router {
   RouterOptions opts_;
   std::string prefix_;
   std::string intake_endpoint_;
-  zmq::socket_t intake_;
+  Inbox intake_;
   std::thread thread_;
   std::atomic<bool> running_{false};
   std::atomic<uint64_t> routed_{0};
   std::atomic<uint64_t> undeliverable_{0};
+  std::atomic<uint64_t> critical_dropped_{0};
   Observer observer_;
 
   // Changes made by other threads, applied by the router thread between messages.

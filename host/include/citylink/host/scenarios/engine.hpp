@@ -5,6 +5,7 @@
 #include <citylink/host/camera_registry.hpp>
 #include <citylink/host/city_config.hpp>
 #include <citylink/host/counters.hpp>
+#include <citylink/host/inbox.hpp>
 #include <citylink/host/permissions.hpp>
 #include <citylink/host/scenarios/scenario.hpp>
 
@@ -92,7 +93,7 @@ class ScenarioEngine : private ScenarioContext {
   std::shared_ptr<InstanceCounters> bus_counters_;
   std::shared_ptr<AuditStore> audit_store_;
   std::shared_ptr<Publisher> publisher_;
-  zmq::socket_t inbox_;
+  Inbox inbox_;
   std::thread thread_;
   std::atomic<bool> running_{false};
   std::atomic<bool> revoke_left_alive_{false};

@@ -1,0 +1,61 @@
+// A receiving end of the bus (a plugin instance, the scenario engine, a remote client, the
+// router's own intake): a critical and a normal queue, served critical first, so no volume
+// of telemetry can delay or drop an emergency message (issue 8, "emergency traffic first").
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+namespace citylink::host {
+
+// Bytes waiting in a pair of queues. The sending side adds a message's size before it sends
+// and checks the sum against the byte bound; the receiving side subtracts on receipt. ZeroMQ
+// bounds a queue in messages only, and 10,000 messages of 1 MiB is 10 GiB.
+struct QueueBytes {
+  std::atomic<int64_t> critical{0};
+  std::atomic<int64_t> normal{0};
+  std::atomic<int64_t>& of(bool is_critical) { return is_critical ? critical : normal; }
+};
+
+class Inbox {
+ public:
+  static constexpr const char* kCriticalSuffix = "/critical";
+
+  Inbox() = default;
+  // Binds `endpoint` (normal traffic) and `endpoint` + kCriticalSuffix, each holding up to
+  // `queue_depth` messages.
+  Inbox(zmq::context_t& ctx, std::string endpoint, int queue_depth);
+
+  bool is_open() const { return normal_.handle() != nullptr; }
+  const std::string& endpoint() const { return endpoint_; }
+  std::string critical_endpoint() const { return endpoint_ + kCriticalSuffix; }
+  // Shared with the sender, which checks the byte bound against it.
+  const std::shared_ptr<QueueBytes>& bytes() const { return bytes_; }
+
+  // The next message, critical first. Waits up to `timeout` for one (zero: only what is
+  // already queued). False when none came. A signal (EINTR) never ends the wait with an
+  // exception; other ZeroMQ errors are thrown.
+  bool receive(zmq::message_t& message, std::chrono::milliseconds timeout);
+  // For a loop that waits on several sockets: appends this inbox's two (critical first).
+  void add_poll_items(std::vector<zmq::pollitem_t>& items);
+  // Whether the message last received came from the critical queue.
+  bool last_was_critical() const { return last_critical_; }
+
+  void close();
+
+ private:
+  bool take(zmq::socket_t& socket, bool critical, zmq::message_t& message);
+
+  std::string endpoint_;
+  zmq::socket_t critical_;
+  zmq::socket_t normal_;
+  std::shared_ptr<QueueBytes> bytes_ = std::make_shared<QueueBytes>();
+  bool last_critical_ = false;
+};
+
+}  // namespace citylink::host

@@ -1,0 +1,48 @@
+// Two queues, critical first.
+#include <citylink/host/inbox.hpp>
+#include <citylink/host/receive.hpp>
+
+namespace citylink::host {
+
+Inbox::Inbox(zmq::context_t& ctx, std::string endpoint, int queue_depth)
+    : endpoint_(std::move(endpoint)),
+      critical_(ctx, zmq::socket_type::pull),
+      normal_(ctx, zmq::socket_type::pull) {
+  for (auto* s : {&critical_, &normal_}) {
+    s->set(zmq::sockopt::rcvhwm, queue_depth);
+    s->set(zmq::sockopt::linger, 0);
+  }
+  critical_.bind(critical_endpoint());
+  normal_.bind(endpoint_);
+}
+
+bool Inbox::take(zmq::socket_t& socket, bool critical, zmq::message_t& message) {
+  if (!host::receive(socket, message, zmq::recv_flags::dontwait)) return false;
+  bytes_->of(critical).fetch_sub(static_cast<int64_t>(message.size()), std::memory_order_relaxed);
+  last_critical_ = critical;
+  return true;
+}
+
+bool Inbox::receive(zmq::message_t& message, std::chrono::milliseconds timeout) {
+  if (take(critical_, true, message) || take(normal_, false, message)) return true;
+  if (timeout.count() <= 0) return false;
+  zmq::pollitem_t items[] = {{critical_.handle(), 0, ZMQ_POLLIN, 0}, {normal_.handle(), 0, ZMQ_POLLIN, 0}};
+  try {
+    zmq::poll(items, 2, timeout);
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EINTR) throw;
+  }
+  return take(critical_, true, message) || take(normal_, false, message);
+}
+
+void Inbox::add_poll_items(std::vector<zmq::pollitem_t>& items) {
+  items.push_back({critical_.handle(), 0, ZMQ_POLLIN, 0});
+  items.push_back({normal_.handle(), 0, ZMQ_POLLIN, 0});
+}
+
+void Inbox::close() {
+  if (critical_.handle()) critical_.close();
+  if (normal_.handle()) normal_.close();
+}
+
+}  // namespace citylink::host
