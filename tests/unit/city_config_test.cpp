@@ -196,6 +196,16 @@ TEST(CityConfig, DuplicateInstanceNamesBothLines) {
       << e;
 }
 
+TEST(CityConfig, QueueBytesAndCriticalTopicsAreChecked) {
+  Fixture f;
+  std::string e = f.error("host:\n  queue_bytes: 100000\nplugins: []\n");
+  EXPECT_NE(e.find("host.queue_bytes: 100000 bytes cannot hold one message of host.max_message_bytes (1048576)"),
+            std::string::npos)
+      << e;
+  e = f.error("host:\n  critical_topics: [incident.*, Dispatch]\nplugins: []\n");
+  EXPECT_NE(e.find("host.critical_topics[1]: 'Dispatch' is not a topic"), std::string::npos) << e;
+}
+
 TEST(CityConfig, BadValuesAreNamed) {
   Fixture f;
   EXPECT_NE(f.error("host:\n  queue_depth: lots\nplugins: []\n").find("city.yaml:2:16: host.queue_depth: expected a whole number"),
