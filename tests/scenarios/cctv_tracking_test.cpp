@@ -34,7 +34,7 @@ TEST(CctvTracking, PredictsCamerasAheadPointsPtzAndFeedsTheOpenIncident) {
   ctx.book.apply(event("112UC120", "INC-9", 10, kLat, kLon), true, nullptr);
   s.on_tracking(track("here", kLat, kLon, 0 /*north*/, ctx.now, "INC-9"), ctx);
 
-  const auto& latest = s.tracks().at("T-1");
+  const auto& latest = s.tracks().at("T-1").latest;
   ASSERT_EQ(latest.predicted_next_cameras_size(), 1);
   EXPECT_EQ(latest.predicted_next_cameras(0), "north-ptz");  // ahead; south behind, east off-axis
   const auto ptz = ctx.sent<citylink::v1::PtzCommand>("camera.ptz");
@@ -57,7 +57,7 @@ TEST(CctvTracking, HandoverIsRecordedAndClosedIncidentsGetNothing) {
   ctx.book.apply(event("112UC120", "INC-10", 10, kLat, kLon), true, nullptr);
   s.on_tracking(track("a", kLat, kLon, 0, ctx.now, "INC-10"), ctx);
   s.on_tracking(track("b", n_lat, n_lon, 0, ctx.now + 1, "INC-10"), ctx);
-  EXPECT_EQ(s.tracks().at("T-1").handed_over_from(), "a");
+  EXPECT_EQ(s.tracks().at("T-1").latest.handed_over_from(), "a");
   EXPECT_NE(ctx.sent<citylink::v1::DispatchSupport>("dispatch.112").back().text().find("handed over from a"),
             std::string::npos);
   ctx.book.apply(event("112UC120", "INC-10", 91, kLat, kLon), true, nullptr);
@@ -66,4 +66,19 @@ TEST(CctvTracking, HandoverIsRecordedAndClosedIncidentsGetNothing) {
   EXPECT_EQ(ctx.on("dispatch.112").size(), before);
   s.on_tracking(track("a", kLat, kLon, 180, ctx.now - 5, "INC-10"), ctx);
   EXPECT_EQ(ctx.rejects["cctv_tracking/out_of_order"], 1);
+}
+
+// H8 of the review: tracks were kept forever. One without an update for the retention goes.
+TEST(CctvTracking, ATrackWithoutUpdatesIsForgottenAfterTheRetention) {
+  FakeContext ctx;
+  ctx.camera("here", kLat, kLon);
+  CctvTrackingConfig c;
+  c.track_retention_ns = int64_t{60} * 1'000'000'000;
+  CctvTracking s(c);
+  s.on_tracking(track("here", kLat, kLon, 0, ctx.now), ctx);
+  s.on_tick(ctx);
+  EXPECT_EQ(s.tracks().size(), 1u);
+  ctx.now += int64_t{61} * 1'000'000'000;
+  s.on_tick(ctx);
+  EXPECT_TRUE(s.tracks().empty());
 }

@@ -78,3 +78,26 @@ TEST(Disaster, HeatAndColdInChildProtectionZones) {
   s.on_reading(reading(-13, t + 61 * kSec, "temperature", "park:x"), ctx);
   EXPECT_EQ(ctx.sent<citylink::v1::PlatformEvent>("incident.disaster").size(), 1u);
 }
+
+// H8 of the review: one state per sensor id ever seen, kept forever. A quiet sensor's state
+// is forgotten after the retention; a sensor with a raised disaster is kept.
+TEST(Disaster, QuietSensorsAreForgottenButARaisedDisasterIsKept) {
+  FakeContext ctx;
+  ctx.camera("cam", kLat, kLon);
+  auto c = flood(0);
+  c.state_retention_ns = 60 * kSec;
+  Disaster s(c);
+  for (int i = 0; i < 100; ++i) {
+    auto r = reading(0.1, ctx.now);
+    r.set_sensor_id("quiet-" + std::to_string(i));
+    s.on_reading(r, ctx);
+  }
+  s.on_reading(reading(0.9, ctx.now), ctx);  // WL-1 raises at once (no hold)
+  ASSERT_EQ(ctx.sent<citylink::v1::PlatformEvent>("incident.disaster").size(), 1u);
+  EXPECT_EQ(s.state_count(), 101u);
+  ctx.now += 61 * kSec;
+  s.on_tick(ctx);
+  EXPECT_EQ(s.state_count(), 1u);  // the raised one
+  s.on_reading(reading(0.1, ctx.now), ctx);  // and it still clears
+  EXPECT_EQ(ctx.sent<citylink::v1::PlatformEvent>("incident.disaster").size(), 2u);
+}

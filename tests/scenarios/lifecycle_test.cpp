@@ -82,6 +82,24 @@ TEST(IncidentBook, TwoSourcesWithOneNumberHaveTwoIncidents) {
   EXPECT_TRUE(b.find({"platform-feed", "N-1"})->open);
 }
 
+// H8 of the review: closed incidents were kept forever. After the retention they go; open
+// ones stay whatever their age.
+TEST(IncidentBook, ClosedIncidentsAreRetiredAfterTheRetentionOpenOnesStay) {
+  IncidentBook b;
+  std::string why;
+  b.apply(event("112UC001", "OLD", 10, kLat, kLon), true, &why, "feed", 100);
+  b.apply(event("112UC001", "OLD", 91, kLat, kLon), true, &why, "feed", 200);
+  b.apply(event("112UC001", "OPEN", 10, kLat, kLon), true, &why, "feed", 100);
+  b.apply(event("112UC001", "RECENT", 10, kLat, kLon), true, &why, "feed", 100);
+  b.apply(event("112UC001", "RECENT", 91, kLat, kLon), true, &why, "feed", 900);
+  EXPECT_EQ(b.retire_closed(500), 1u);
+  EXPECT_EQ(b.find({"feed", "OLD"}), nullptr);
+  EXPECT_NE(b.find({"feed", "OPEN"}), nullptr);
+  EXPECT_NE(b.find({"feed", "RECENT"}), nullptr);
+  EXPECT_EQ(b.size(), 2u);
+  EXPECT_EQ(b.find_open("OLD"), nullptr);
+}
+
 TEST(GrantBook, RevokingOneSourcesIncidentLeavesAnotherSourcesGrantAlone) {
   GrantBook g([](const citylink::v1::VideoShareGrant&) {});
   GrantRequest r;

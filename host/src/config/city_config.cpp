@@ -274,7 +274,8 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
   if (const auto h = root["host"]) {
     r.only_keys(h, "host",
                 {"log_level", "max_message_bytes", "queue_depth", "queue_bytes", "critical_topics",
-                 "max_cameras_per_instance", "audit_log", "allow_symlinks", "strict_config"});
+                 "max_cameras_per_instance", "incident_retention_minutes", "audit_log", "allow_symlinks",
+                 "strict_config"});
     if (h["strict_config"]) cfg.host.strict_config = r.boolean(h["strict_config"], "host.strict_config");
     if (h["allow_symlinks"]) cfg.host.allow_symlinks = r.boolean(h["allow_symlinks"], "host.allow_symlinks");
     if (h["audit_log"]) cfg.host.audit_log = r.resolve_dir(r.string(h["audit_log"], "host.audit_log"));
@@ -301,6 +302,9 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
           r.fail(h["critical_topics"][k], "host.critical_topics[" + std::to_string(k) + "]",
                  "'" + cfg.host.critical_topics[k] + "' is not a topic ('incident.112'), a subtree ('incident.*') or '*'");
     }
+    if (h["incident_retention_minutes"])
+      cfg.host.incident_retention_minutes =
+          r.number<int>(h["incident_retention_minutes"], "host.incident_retention_minutes", 1, 365 * 24 * 60);
     if (h["max_cameras_per_instance"])
       cfg.host.max_cameras_per_instance =
           r.number<std::size_t>(h["max_cameras_per_instance"], "host.max_cameras_per_instance", 1, 10'000'000);

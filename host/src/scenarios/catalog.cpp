@@ -146,6 +146,9 @@ std::unique_ptr<Scenario> make_disaster(const YAML::Node& n, const ConfigReader&
   read_area(n, r, w, c.radius_m, c.max_cameras);
   if (n["recipient"]) c.recipient = read_recipient(n["recipient"], r, w + ".recipient");
   if (n["topic"]) c.topic = read_topic(n["topic"], r, w + ".topic");
+  if (n["state_retention_minutes"])
+    c.state_retention_ns = static_cast<int64_t>(
+        r.real(n["state_retention_minutes"], w + ".state_retention_minutes", 1, 7 * 24 * 60) * 60e9);
   if (const auto rules = n["rules"]) {
     if (!rules.IsSequence() || rules.size() == 0) r.fail(rules, w + ".rules", "expected a list of rules");
     c.rules.clear();
@@ -184,6 +187,9 @@ std::unique_ptr<Scenario> make_cctv_tracking(const YAML::Node& n, const ConfigRe
   if (n["ptz"]) c.ptz = r.boolean(n["ptz"], w + ".ptz");
   if (n["recipient"]) c.recipient = read_recipient(n["recipient"], r, w + ".recipient");
   if (n["topic"]) c.topic = read_topic(n["topic"], r, w + ".topic");
+  if (n["track_retention_seconds"])
+    c.track_retention_ns = static_cast<int64_t>(
+        r.real(n["track_retention_seconds"], w + ".track_retention_seconds", 1, 7 * 24 * 3600) * 1e9);
   return std::make_unique<CctvTracking>(c);
 }
 
@@ -192,12 +198,14 @@ const std::vector<Kind>& kinds() {
       {"emergency_video_112", with({"radius_m", "max_cameras"}, kVideoKeys), make_emergency_video_112},
       {"dispatch_112", {"radius_m", "max_cameras", "recipient", "topic"}, make_dispatch(dispatch_112_defaults)},
       {"dispatch_119", {"radius_m", "max_cameras", "recipient", "topic"}, make_dispatch(dispatch_119_defaults)},
-      {"disaster", {"radius_m", "max_cameras", "recipient", "topic", "rules"}, make_disaster},
+      {"disaster", {"radius_m", "max_cameras", "recipient", "topic", "rules", "state_retention_minutes"},
+       make_disaster},
       {"vulnerable_sos", {"radius_m", "max_cameras", "recipients"}, make_vulnerable_sos},
       {"electronic_anklet", with({"radius_m", "max_cameras", "topic", "violation_item", "video_violations"}, kVideoKeys),
        make_electronic_anklet},
       {"cctv_tracking",
-       {"min_lookahead_m", "lookahead_seconds", "half_angle_deg", "max_predicted", "ptz", "recipient", "topic"},
+       {"min_lookahead_m", "lookahead_seconds", "half_angle_deg", "max_predicted", "ptz", "recipient", "topic",
+        "track_retention_seconds"},
        make_cctv_tracking},
   };
   return k;

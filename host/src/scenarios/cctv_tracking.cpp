@@ -10,12 +10,12 @@ namespace citylink::host::scenarios {
 void CctvTracking::on_tracking(const citylink::v1::TrackingInfo& t, ScenarioContext& ctx) {
   if (t.track_id().empty()) return ctx.reject(name(), "no_track_id", "tracking update without a track id");
   auto it = tracks_.find(t.track_id());
-  const bool handover = it != tracks_.end() && it->second.camera_id() != t.camera_id();
-  if (it != tracks_.end() && t.time_unix_ns() != 0 && t.time_unix_ns() < it->second.time_unix_ns())
+  const bool handover = it != tracks_.end() && it->second.latest.camera_id() != t.camera_id();
+  if (it != tracks_.end() && t.time_unix_ns() != 0 && t.time_unix_ns() < it->second.latest.time_unix_ns())
     return ctx.reject(name(), "out_of_order", "track " + t.track_id() + ": update older than the latest one");
 
   citylink::v1::TrackingInfo latest = t;
-  if (handover && latest.handed_over_from().empty()) latest.set_handed_over_from(it->second.camera_id());
+  if (handover && latest.handed_over_from().empty()) latest.set_handed_over_from(it->second.latest.camera_id());
 
   const auto& p = t.position();
   const double lookahead = std::max(c_.min_lookahead_m, t.speed_mps() * c_.lookahead_seconds);
@@ -25,7 +25,7 @@ void CctvTracking::on_tracking(const citylink::v1::TrackingInfo& t, ScenarioCont
   if (ahead.size() > c_.max_predicted) ahead.resize(c_.max_predicted);
   latest.clear_predicted_next_cameras();
   for (const auto& h : ahead) latest.add_predicted_next_cameras(h.camera.camera_id);
-  tracks_[t.track_id()] = latest;
+  tracks_[t.track_id()] = Track{latest, ctx.now_ns()};
 
   const std::string correlation = t.incident_id().empty() ? t.track_id() : t.incident_id();
   if (handover || it == tracks_.end())
@@ -71,6 +71,11 @@ void CctvTracking::on_tracking(const citylink::v1::TrackingInfo& t, ScenarioCont
              std::to_string(static_cast<int>(t.heading_deg())) + " deg, " + std::to_string(t.speed_mps()).substr(0, 4) +
              " m/s");
   ctx.emit(c_.topic, d, t.incident_id());
+}
+
+void CctvTracking::on_tick(ScenarioContext& ctx) {
+  const int64_t cutoff = ctx.now_ns() - c_.track_retention_ns;
+  std::erase_if(tracks_, [&](const auto& kv) { return kv.second.seen_ns < cutoff; });
 }
 
 }  // namespace citylink::host::scenarios

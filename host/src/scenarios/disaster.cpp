@@ -7,6 +7,7 @@ void Disaster::on_reading(const citylink::v1::SensorReading& r, ScenarioContext&
   for (const auto& rule : c_.rules) {
     if (r.kind() != rule.kind || r.zone().rfind(rule.zone_prefix, 0) != 0) continue;
     State& s = states_[rule.name + "/" + r.sensor_id()];
+    s.last_reading_ns = ctx.now_ns();
     const bool beyond = rule.above ? r.value() >= rule.raise_at : r.value() <= rule.raise_at;
     const bool recovered = rule.above ? r.value() <= rule.clear_at : r.value() >= rule.clear_at;
     // Crossing toward the other state starts the hold clock; falling back resets it.
@@ -22,6 +23,14 @@ void Disaster::on_reading(const citylink::v1::SensorReading& r, ScenarioContext&
     if (s.raised) clear(rule, r, s, ctx);
     else raise(rule, r, s, ctx);
   }
+}
+
+void Disaster::on_tick(ScenarioContext& ctx) {
+  const int64_t cutoff = ctx.now_ns() - c_.state_retention_ns;
+  std::erase_if(states_, [&](const auto& kv) {
+    const State& s = kv.second;
+    return !s.raised && s.pending_since == 0 && s.last_reading_ns < cutoff;
+  });
 }
 
 void Disaster::raise(const DisasterRule& rule, const citylink::v1::SensorReading& r, State& s, ScenarioContext& ctx) {

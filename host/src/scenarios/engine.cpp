@@ -43,6 +43,7 @@ InputPolicy input_policy(const CityConfig& config) {
   InputPolicy p;
   p.authority = config.incident_authority;
   p.max_cameras_per_instance = config.host.max_cameras_per_instance;
+  p.incident_retention_ns = static_cast<int64_t>(config.host.incident_retention_minutes) * 60 * 1'000'000'000;
   for (const auto& e : config.plugins) p.cameras[e.instance_id] = e.cameras;
   return p;
 }
@@ -271,7 +272,16 @@ void ScenarioEngine::on_grant(const citylink::v1::VideoShareGrant& g) {
 
 void ScenarioEngine::tick() {
   if (revoke_left_alive_.exchange(false, std::memory_order_acq_rel)) revoke_left_alive();
-  grants_.expire(now_ns());
+  const int64_t now = now_ns();
+  grants_.expire(now);
+  // H8: closed incidents do not stay forever; the audit log keeps what they caused.
+  if (now >= next_retire_ns_) {
+    next_retire_ns_ = now + int64_t{60} * 1'000'000'000;
+    if (const auto n = incidents_.retire_closed(now - policy_.incident_retention_ns); n > 0) {
+      std::lock_guard lk(counters_mu_);
+      counters_["incidents/retired"] += n;
+    }
+  }
   for (auto& s : scenarios_) s->on_tick(*this);
 }
 

@@ -134,6 +134,25 @@ const Incident* IncidentBook::find_open(const std::string& number, bool* ambiguo
   return found;
 }
 
+std::size_t IncidentBook::retire_closed(int64_t closed_before_ns) {
+  std::size_t n = 0;
+  for (auto it = incidents_.begin(); it != incidents_.end();) {
+    if (it->second.open || it->second.last_change_ns >= closed_before_ns) {
+      ++it;
+      continue;
+    }
+    const auto [first, last] = sources_by_number_.equal_range(it->first.number);
+    for (auto s = first; s != last; ++s)
+      if (s->second == it->first.source) {
+        sources_by_number_.erase(s);
+        break;
+      }
+    it = incidents_.erase(it);
+    ++n;
+  }
+  return n;
+}
+
 std::size_t IncidentBook::open_count() const {
   return static_cast<std::size_t>(
       std::count_if(incidents_.begin(), incidents_.end(), [](const auto& kv) { return kv.second.open; }));

@@ -69,6 +69,7 @@ struct HostSettings {
   // `host.critical_topics`: the topics served first, in queues of their own at every hop.
   std::vector<std::string> critical_topics = {"incident.*", "dispatch.*", "grant.*"};
   std::size_t max_cameras_per_instance = 10000;  // `host.max_cameras_per_instance`
+  int incident_retention_minutes = 24 * 60;      // `host.incident_retention_minutes`: closed incidents kept
   std::filesystem::path audit_log;               // `host.audit_log`: the hash-chained SQLite audit log; empty: none
   bool allow_symlinks = false;                   // `host.allow_symlinks`: a plugin file may be a symbolic link
   // `host.strict_config` (or `citylink run --strict-config`): an instance whose config breaks

@@ -18,6 +18,7 @@ struct CctvTrackingConfig {
   bool ptz = true;
   std::string recipient = "112-patrol";
   std::string topic = "dispatch.112";
+  int64_t track_retention_ns = int64_t{600} * 1'000'000'000;  // a track with no update this long is forgotten
 };
 
 class CctvTracking : public Scenario {
@@ -27,11 +28,17 @@ class CctvTracking : public Scenario {
   void on_tracking(const citylink::v1::TrackingInfo& t, ScenarioContext& ctx) override;
 
   // The latest tracking info per track id.
-  const std::map<std::string, citylink::v1::TrackingInfo>& tracks() const { return tracks_; }
+  struct Track {
+    citylink::v1::TrackingInfo latest;
+    int64_t seen_ns = 0;  // host time of the latest update (the retention clock)
+  };
+  const std::map<std::string, Track>& tracks() const { return tracks_; }
+  // Forgets tracks without an update for track_retention (H8: tracks once grew without bound).
+  void on_tick(ScenarioContext& ctx) override;
 
  private:
   CctvTrackingConfig c_;
-  std::map<std::string, citylink::v1::TrackingInfo> tracks_;
+  std::map<std::string, Track> tracks_;
 };
 
 }  // namespace citylink::host::scenarios

@@ -29,6 +29,9 @@ struct DisasterConfig {
   std::string topic = "dispatch.disaster";
   double radius_m = 300;
   std::size_t max_cameras = 5;
+  // A sensor's state for a rule is forgotten after this long without a reading, unless a
+  // disaster is raised on it (H8: one state per sensor id ever seen once grew without bound).
+  int64_t state_retention_ns = int64_t{3600} * 1'000'000'000;
 };
 
 class Disaster : public Scenario {
@@ -36,6 +39,8 @@ class Disaster : public Scenario {
   explicit Disaster(DisasterConfig c = {}) : c_(std::move(c)) {}
   const char* name() const override { return "disaster"; }
   void on_reading(const citylink::v1::SensorReading& r, ScenarioContext& ctx) override;
+  void on_tick(ScenarioContext& ctx) override;
+  std::size_t state_count() const { return states_.size(); }
 
  private:
   struct State {
@@ -43,6 +48,7 @@ class Disaster : public Scenario {
     int64_t pending_since = 0;  // when the reading first crossed toward the other state; 0 = not crossing
     std::string incident_id;
     int raised_count = 0;
+    int64_t last_reading_ns = 0;  // host time, for retention
   };
   void raise(const DisasterRule& rule, const citylink::v1::SensorReading& r, State& s, ScenarioContext& ctx);
   void clear(const DisasterRule& rule, const citylink::v1::SensorReading& r, State& s, ScenarioContext& ctx);

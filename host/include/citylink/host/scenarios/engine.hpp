@@ -32,6 +32,7 @@ struct InputPolicy {
   std::vector<IncidentAuthority> authority;
   std::map<std::string, CameraPolicy> cameras;  // by instance id
   std::size_t max_cameras_per_instance = 10000;
+  int64_t incident_retention_ns = int64_t{24} * 3600 * 1'000'000'000;  // closed incidents kept this long
 };
 
 // Reads the engine's input policy out of a city config.
@@ -97,6 +98,7 @@ class ScenarioEngine : private ScenarioContext {
   std::thread thread_;
   std::atomic<bool> running_{false};
   std::atomic<bool> revoke_left_alive_{false};
+  int64_t next_retire_ns_ = 0;  // closed incidents are retired about once a minute
   mutable std::mutex counters_mu_;
   std::map<std::string, uint64_t> counters_;
   uint64_t audit_seq_ = 0;

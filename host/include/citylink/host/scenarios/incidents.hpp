@@ -54,6 +54,11 @@ class IncidentBook {
   // exactly (0, 0) is a missing fix (a bridge's default), never a place, and counts as absent.
   void complete(citylink::v1::PlatformEvent& ev, const std::string& source = {}) const;
 
+  // Forgets closed incidents whose last change is older than `closed_before_ns`; returns how
+  // many. Retention must outlast any late update: one arriving later opens a new incident.
+  std::size_t retire_closed(int64_t closed_before_ns);
+  std::size_t size() const { return incidents_.size(); }
+
   const Incident* find(const IncidentKey& key) const;
   // The one open incident with this occurrence number, for inputs that carry only the number
   // (a tracking update); nullptr when none is open, and when several sources have one open,
