@@ -1,7 +1,10 @@
-// Child processes via posix_spawn, with pipes, a poll loop and a kill on timeout.
+// Child processes via posix_spawn, with pipes, a poll loop and a deadline that holds (H3 of
+// the review: once the child closed its pipes, the wait had no limit).
 #include <citylink/host/child_process.hpp>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
@@ -9,28 +12,76 @@
 #include <spawn.h>
 #include <stdexcept>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 extern char** environ;
 
 namespace citylink::host {
+namespace {
+
+// Kills the child's whole process group and reaps the child, on every way out of run_child.
+// The group is killed before the child is reaped, so its id cannot have been reused.
+struct Reaper {
+  pid_t pid;
+  bool reaped = false;
+  int status = 0;
+  ~Reaper() { reap(); }
+  // True once the child has exited; leaves it unreaped (a zombie keeps its group id).
+  bool exited() const {
+    siginfo_t info{};
+    while (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == EINTR) {
+    }
+    return info.si_pid == pid;
+  }
+  void reap() {
+    if (reaped) return;
+    kill(-pid, SIGKILL);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    reaped = true;
+  }
+};
+
+void append_capped(std::string& to, const char* data, std::size_t n, bool& truncated) {
+  const std::size_t room = kMaxChildOutput > to.size() ? kMaxChildOutput - to.size() : 0;
+  to.append(data, std::min(n, room));
+  if (n > room && !truncated) {
+    truncated = true;
+    to += "\n[output truncated at " + std::to_string(kMaxChildOutput) + " bytes]\n";
+  }
+}
+
+}  // namespace
 
 ChildResult run_child(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
   if (argv.empty()) throw std::runtime_error("run_child: empty command");
   int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) throw std::runtime_error(std::string("run_child: pipe failed: ") + std::strerror(errno));
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+    close(out_pipe[0]);
+    close(out_pipe[1]);
     throw std::runtime_error(std::string("run_child: pipe failed: ") + std::strerror(errno));
+  }
 
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
+  // L2 of the review: nothing of the host's (sockets, plugin files, the audit log) leaks in.
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setpgroup(&attr, 0);  // its own group, so a kill reaches its children too
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, argv[0].c_str(), &fa, nullptr, args.data(), environ);
+  const int rc = posix_spawn(&pid, argv[0].c_str(), &fa, &attr, args.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
   close(out_pipe[1]);
   close(err_pipe[1]);
   if (rc != 0) {
@@ -40,37 +91,57 @@ ChildResult run_child(const std::vector<std::string>& argv, std::chrono::millise
   }
 
   ChildResult r;
+  Reaper reaper{pid};
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  int open_fds = 2;
+  bool truncated[2] = {false, false};
   char buf[4096];
-  while (open_fds > 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      r.timed_out = true;
-      kill(pid, SIGKILL);
-      break;
-    }
-    const int n = poll(fds, 2, static_cast<int>(left.count()));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      const ssize_t got = read(fds[i].fd, buf, sizeof buf);
-      if (got > 0) {
-        (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(got));
-      } else {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
+  auto close_pipes = [&] {
+    for (auto& f : fds)
+      if (f.fd >= 0) {
+        close(f.fd);
+        f.fd = -1;
       }
+  };
+  try {
+    while (true) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        r.timed_out = true;
+        break;
+      }
+      const bool open = fds[0].fd >= 0 || fds[1].fd >= 0;
+      // While the pipes are open, wake now and then to notice a child that exited while a
+      // grandchild holds them; once they are closed, wait for the exit in short steps.
+      const int wait_ms = static_cast<int>(std::min<long long>(left.count(), open ? 200 : 10));
+      if (!open) {
+        if (reaper.exited()) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+        continue;
+      }
+      const int n = poll(fds, 2, wait_ms);
+      if (n < 0 && errno != EINTR) break;
+      for (int i = 0; n > 0 && i < 2; ++i) {
+        if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        const ssize_t got = read(fds[i].fd, buf, sizeof buf);
+        if (got > 0) {
+          append_capped(i == 0 ? r.out : r.err, buf, static_cast<std::size_t>(got), truncated[i]);
+        } else if (got == 0 || errno != EINTR) {
+          close(fds[i].fd);
+          fds[i].fd = -1;
+        }
+      }
+      if (n == 0 && reaper.exited()) break;  // exited; whatever still holds the pipes goes with the group
     }
+  } catch (...) {
+    close_pipes();
+    throw;  // the reaper kills and reaps
   }
-  for (auto& f : fds)
-    if (f.fd >= 0) close(f.fd);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  close_pipes();
+  // The child's group goes in every case: after a timeout the child too, after an exit the
+  // grandchildren it left behind.
+  reaper.reap();
+  const int status = reaper.status;
   if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status) && !r.timed_out) r.signal = WTERMSIG(status);
   return r;

@@ -17,8 +17,13 @@ struct ChildResult {
   bool ok() const { return !timed_out && signal == 0 && exit_code == 0; }
 };
 
-// Runs argv[0] with argv; kills it with SIGKILL after `timeout`. Throws std::runtime_error
-// only when the child cannot be started at all.
+// Runs argv[0] with argv in a process group of its own, with stdin from /dev/null and no
+// descriptor of ours but the two output pipes. The deadline holds whatever the child does
+// with its pipes: at `timeout` the whole group is killed (SIGKILL), and when the child exits
+// the group is killed too, so a grandchild holding the pipes never keeps us waiting nor
+// survives as an orphan. Each stream keeps at most kMaxChildOutput bytes. Throws
+// std::runtime_error only when the child cannot be started at all.
+inline constexpr std::size_t kMaxChildOutput = 1 << 20;
 ChildResult run_child(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
 
 // "exited with status 3", "crashed: killed by signal 11 (SIGSEGV)", "hung: no exit within 10 s".
