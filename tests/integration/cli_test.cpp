@@ -154,6 +154,35 @@ TEST(Cli, VerifyCatchesAPluginPublishingOutsideItsDeclaredTopics) {
   EXPECT_TRUE(seen);
 }
 
+// Issue 8, safe mode: after an unclean shutdown the next start says so, and --safe-mode
+// starts the city without the plugins it does not vouch for.
+TEST(Cli, AStartAfterAnUncleanShutdownSaysSoAndSafeModeLeavesThirdPartyPluginsOut) {
+  TempDir dir;
+  std::filesystem::create_directories(dir / "state");
+  // What a killed run leaves: its marker, naming a process that no longer exists.
+  citylink::test::write_file(dir / "state" / "citylink.running", "pid 999999999\nstarted 2026-12-01T01:02:03Z\n");
+  const std::string sink = sample_plugin("console_sink").string();
+  citylink::test::write_file(dir / "city.yaml", "host:\n  state_dir: state\nplugins:\n"
+                                                "  - instance: ours\n    file: " + sink +
+                                                    "\n    trusted: true\n    grants: requested\n"
+                                                    "  - instance: vendor-x\n    file: " + sink +
+                                                    "\n    grants: requested\n");
+  auto r = cli({"run", "--config", (dir / "city.yaml").string(), "--for", "0.2", "--safe-mode"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(has(r.err, "the previous run of this city (pid 999999999, started 2026-12-01T01:02:03Z) did not shut "
+                         "down cleanly"))
+      << r.err;
+  EXPECT_TRUE(has(r.err, "safe mode: third-party plugin instances not started: vendor-x")) << r.err;
+  EXPECT_TRUE(has(r.err, "[ours] started")) << r.err;
+  EXPECT_FALSE(has(r.err, "[vendor-x] started")) << r.err;
+  // A clean stop takes the marker away, so the next start is quiet about it.
+  EXPECT_FALSE(std::filesystem::exists(dir / "state" / "citylink.running"));
+  r = cli({"run", "--config", (dir / "city.yaml").string(), "--for", "0.1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(has(r.err, "did not shut down cleanly")) << r.err;
+  EXPECT_TRUE(has(r.err, "[vendor-x] started")) << r.err;
+}
+
 TEST(Cli, RunReportsAConfigErrorWithItsLine) {
   TempDir dir;
   citylink::test::write_file(dir / "city.yaml", "plugins:\n  - instance: a\n    flie: x.so\n");

@@ -6,6 +6,10 @@
 #include <citylink/host/registry.hpp>
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <elf.h>
+#include <fstream>
+
 using namespace citylink::host;
 using citylink::test::sample_plugin;
 using citylink::test::TempDir;
@@ -72,6 +76,45 @@ TEST(Loader, RefusesTruncatedCopiesAtEveryCut) {
     citylink::test::write_file(p, bytes.substr(0, cut));
     const auto e = load_error(p);
     EXPECT_NE(e.find("truncated"), std::string::npos) << "cut at " << cut << ": " << e;
+  }
+}
+
+// M4 of the review: two files derived from a real plugin made inspect and verify crash
+// (SIGSEGV) in the pre-flight instead of being reported as corrupt.
+TEST(Loader, RefusesCorruptStringTablesWithoutCrashing) {
+  TempDir dir;
+  std::ifstream in(sample_plugin("console_sink"), std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, bytes.data(), sizeof eh);
+  auto header_at = [&](const std::string& b, std::size_t i) {
+    Elf64_Shdr sh;
+    std::memcpy(&sh, b.data() + eh.e_shoff + i * sizeof sh, sizeof sh);
+    return sh;
+  };
+  auto put_header = [&](std::string& b, std::size_t i, const Elf64_Shdr& sh) {
+    std::memcpy(b.data() + eh.e_shoff + i * sizeof sh, &sh, sizeof sh);
+  };
+  // .dynstr turned into a NOBITS section far outside the file.
+  std::string nobits = bytes;
+  for (std::size_t i = 0; i < eh.e_shnum; ++i) {
+    const auto sh = header_at(nobits, i);
+    if (sh.sh_type != SHT_DYNSYM) continue;
+    auto str = header_at(nobits, sh.sh_link);
+    str.sh_type = SHT_NOBITS;
+    str.sh_offset = 0x7fff00000000;
+    put_header(nobits, sh.sh_link, str);
+  }
+  citylink::test::write_file(dir / "dynstr_nobits.so", nobits);
+  // The section-name table's last byte is no longer NUL.
+  std::string unterminated = bytes;
+  const auto shstr = header_at(unterminated, eh.e_shstrndx);
+  unterminated[shstr.sh_offset + shstr.sh_size - 1] = 'X';
+  citylink::test::write_file(dir / "shstrtab_unterminated.so", unterminated);
+  for (const char* name : {"dynstr_nobits.so", "shstrtab_unterminated.so"}) {
+    const auto e = load_error(dir / name);
+    EXPECT_NE(e.find("string table is missing, outside the file or not NUL-terminated"), std::string::npos)
+        << name << ": " << e;
   }
 }
 

@@ -5,6 +5,7 @@
 #include <citylink/host/error.hpp>
 #include <citylink/host/host.hpp>
 #include <citylink/host/logging.hpp>
+#include <citylink/host/run_marker.hpp>
 #include <citylink/host/version.hpp>
 
 #include <cstdio>
@@ -16,6 +17,7 @@ int cmd_run(const Args& args) {
   std::string config_path, metrics_path;
   double seconds = 0;
   bool strict_config = false;
+  bool safe_mode = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const auto& a = args[i];
     auto value = [&]() -> const std::string& {
@@ -26,6 +28,7 @@ int cmd_run(const Args& args) {
     else if (a == "--for") seconds = std::stod(value());
     else if (a == "--metrics") metrics_path = value();
     else if (a == "--strict-config") strict_config = true;
+    else if (a == "--safe-mode") safe_mode = true;
     else throw std::runtime_error("unknown option '" + a + "' (see citylink --help)");
   }
   if (config_path.empty()) throw std::runtime_error("--config FILE is required");
@@ -39,6 +42,26 @@ int cmd_run(const Args& args) {
     return kUsage;
   }
   if (strict_config) config.host.strict_config = true;
+  // After a crash the operator needs to know, and a way to bring the city up without the
+  // code that may have caused it: the host's own parts and the plugins marked trusted.
+  const host::RunMarker marker(config.host.state_dir);
+  if (!marker.problem().empty())
+    host::log()->warn("unclean-shutdown detection is off: {} (set host.state_dir to a folder this user can write)",
+                      marker.problem());
+  if (!marker.previous_unclean().empty())
+    host::log()->error("the previous run of this city ({}) did not shut down cleanly (a crash, a kill or a power "
+                       "loss); if a plugin caused it, start with `citylink run --safe-mode` to leave out every "
+                       "plugin not marked `trusted: true`",
+                       marker.previous_unclean());
+  if (safe_mode) {
+    std::string off;
+    for (auto& p : config.plugins)
+      if (p.enabled && !p.trusted) {
+        p.enabled = false;
+        off += (off.empty() ? "" : ", ") + p.instance_id;
+      }
+    host::log()->warn("safe mode: third-party plugin instances not started: {}", off.empty() ? "none" : off);
+  }
   host::Host h(std::move(config));
   h.set_probe_command({host::self_executable(), "__probe"});
   host::log()->info("citylink {} (ABI {}) running city '{}'{}", host::kHostVersion, host::abi_version_string(),

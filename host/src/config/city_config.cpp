@@ -275,7 +275,8 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
     r.only_keys(h, "host",
                 {"log_level", "max_message_bytes", "queue_depth", "queue_bytes", "critical_topics",
                  "max_cameras_per_instance", "incident_retention_minutes", "audit_log", "allow_symlinks",
-                 "strict_config"});
+                 "strict_config", "state_dir"});
+    if (h["state_dir"]) cfg.host.state_dir = r.resolve_dir(r.string(h["state_dir"], "host.state_dir"));
     if (h["strict_config"]) cfg.host.strict_config = r.boolean(h["strict_config"], "host.strict_config");
     if (h["allow_symlinks"]) cfg.host.allow_symlinks = r.boolean(h["allow_symlinks"], "host.allow_symlinks");
     if (h["audit_log"]) cfg.host.audit_log = r.resolve_dir(r.string(h["audit_log"], "host.audit_log"));
@@ -326,7 +327,8 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
     const auto p = plugins[i];
     const std::string where = "plugins[" + std::to_string(i) + "]";
     r.only_keys(p, where,
-                {"instance", "plugin", "file", "enabled", "config", "grants", "recipient", "cameras", "queue_depth"});
+                {"instance", "plugin", "file", "enabled", "trusted", "config", "grants", "recipient", "cameras",
+                 "queue_depth"});
     PluginEntry e;
     e.line = p.Mark().line + 1;
     if (!p["instance"]) r.fail(p, where + ".instance", "missing; give every plugin entry a unique instance name");
@@ -345,6 +347,7 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
     if (p["plugin"]) e.plugin_id = r.string(p["plugin"], where + ".plugin");
     if (!p["file"]) r.fail(p, where + ".file", "missing; name the plugin library file (.so)");
     if (p["enabled"]) e.enabled = r.boolean(p["enabled"], where + ".enabled");
+    if (p["trusted"]) e.trusted = r.boolean(p["trusted"], where + ".trusted");
     if (p["queue_depth"]) e.queue_depth = r.number<int>(p["queue_depth"], where + ".queue_depth", 1, 10'000'000);
     const std::string file = r.string(p["file"], where + ".file");
     if (e.enabled) {

@@ -72,6 +72,11 @@ PluginFile PluginFile::open(const std::filesystem::path& path, const PluginFileR
                      path.string() + "'");
     check_folders(path);
   }
+  // M4 of the review: a sparse 30 GB file was read whole into memory. No plugin is this big.
+  constexpr off_t kMaxPluginBytes = off_t{256} << 20;
+  if (st.st_size > kMaxPluginBytes)
+    fail(path, "is " + std::to_string(st.st_size) + " bytes, larger than the 256 MiB a plugin library may be; it is "
+                   "not a plugin, or it carries data that belongs in files next to it");
   // One read of the whole file: plugin libraries run to megabytes.
   f.bytes_.resize(static_cast<std::size_t>(st.st_size));
   std::size_t got = 0;

@@ -88,6 +88,15 @@ PreflightReport preflight_plugin_file(const PluginFile& file) {
   for (const auto& sh : sections)
     if (sh.sh_type != SHT_NOBITS && !in_bounds(sh.sh_offset, sh.sh_size, size))
       fail(path, "is truncated or corrupt (a section lies outside the file); copy the file again");
+  // M4 of the review: every string table read here or by library_info must be a real one,
+  // inside the file and NUL-terminated, or a name read runs off the end of the buffer.
+  auto check_strtab = [&](const Elf64_Shdr& st, const char* which) {
+    if (st.sh_type != SHT_STRTAB || st.sh_size == 0 || !in_bounds(st.sh_offset, st.sh_size, size) ||
+        bytes[st.sh_offset + st.sh_size - 1] != '\0')
+      fail(path, std::string("is corrupt (its ") + which +
+                     " string table is missing, outside the file or not NUL-terminated); copy the file again");
+  };
+  check_strtab(sections[eh.e_shstrndx], "section-name");
 
   // The format gate proper, now that its reads are known to stay inside the file.
   std::vector<std::string> section_names;
@@ -106,6 +115,7 @@ PreflightReport preflight_plugin_file(const PluginFile& file) {
     if (sh.sh_type != SHT_DYNSYM) continue;
     if (sh.sh_link >= sections.size() || sh.sh_entsize != sizeof(Elf64_Sym)) fail(path, "has a corrupt .dynsym");
     const Elf64_Shdr& strtab = sections[sh.sh_link];
+    check_strtab(strtab, "dynamic symbol");
     const char* names = bytes.data() + strtab.sh_offset;
     for (uint64_t off = 0; off + sizeof(Elf64_Sym) <= sh.sh_size; off += sizeof(Elf64_Sym)) {
       Elf64_Sym sym;

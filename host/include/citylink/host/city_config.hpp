@@ -31,6 +31,9 @@ struct PluginEntry {
   std::string plugin_id;            // `plugin`: descriptor id; may be empty when the file has one plugin
   std::filesystem::path file;       // `file`: resolved absolute path of the library
   bool enabled = true;              // `enabled`
+  // `trusted`: first-party or reviewed code the city vouches for. `citylink run --safe-mode`
+  // starts only these (and the host's own parts).
+  bool trusted = false;
   std::string config_json = "{}";   // `config`: any mapping, handed to the plugin as JSON
   // Deny by default: without `grants:` an instance may publish and subscribe nothing.
   std::vector<std::string> publish_grants;  // `grants.publish`
@@ -70,6 +73,8 @@ struct HostSettings {
   std::vector<std::string> critical_topics = {"incident.*", "dispatch.*", "grant.*"};
   std::size_t max_cameras_per_instance = 10000;  // `host.max_cameras_per_instance`
   int incident_retention_minutes = 24 * 60;      // `host.incident_retention_minutes`: closed incidents kept
+  // `host.state_dir`: where `citylink run` keeps its run marker (unclean-shutdown detection).
+  std::filesystem::path state_dir = "/var/lib/citylink";
   std::filesystem::path audit_log;               // `host.audit_log`: the hash-chained SQLite audit log; empty: none
   bool allow_symlinks = false;                   // `host.allow_symlinks`: a plugin file may be a symbolic link
   // `host.strict_config` (or `citylink run --strict-config`): an instance whose config breaks
