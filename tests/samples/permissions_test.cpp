@@ -131,12 +131,8 @@ TEST_F(SampleCity, OnlyTheAuthorisedSourceOpensUpdatesAndClosesAnIncident) {
   authorise("112UC001", "incident.112", "platform-feed");
   authorise("WPSSF110", "incident.vulnerable", "wearable-vendor");
   console("112-centre", "grant.video", "112");
-  host = std::make_unique<citylink::host::Host>(citylink::host::parse_city_config(
-      "city: t\nplugin_dirs: [" + std::string(CITYLINK_SAMPLE_PLUGIN_DIR) + "]\nscenarios:\n  emergency_video_112: {}\n" +
-          sections() + "plugins:\n" + plugins,
-      "c.yaml", dir.path()));
-  host->start();
-  ASSERT_TRUE(host->failures().empty()) << host->failures()[0].reason;
+  scenarios = "  emergency_video_112: {}\n";
+  ASSERT_EQ(start_and_get_failure(), "");
   ASSERT_TRUE(citylink::test::eventually([&] { return engine_counter(*host, "incidents/updated") == 1; }));
   host->stop();
   EXPECT_EQ(engine_counter(*host, "incidents/opened"), 1u);
@@ -172,12 +168,8 @@ TEST_F(SampleCity, ASourceSquattingAnotherSourcesOccurrenceNumberReachesOnlyItsO
   authorise("112UC001", "incident.112", "platform-feed");
   authorise("119UC001", "incident.119", "fire-feed");
   console("112-centre", "grant.video", "112");
-  host = std::make_unique<citylink::host::Host>(citylink::host::parse_city_config(
-      "city: t\nplugin_dirs: [" + std::string(CITYLINK_SAMPLE_PLUGIN_DIR) + "]\nscenarios:\n  emergency_video_112: {}\n" +
-          sections() + "plugins:\n" + plugins,
-      "c.yaml", dir.path()));
-  host->start();
-  ASSERT_TRUE(host->failures().empty()) << host->failures()[0].reason;
+  scenarios = "  emergency_video_112: {}\n";
+  ASSERT_EQ(start_and_get_failure(), "");
   ASSERT_TRUE(citylink::test::eventually([&] {
     return engine_counter(*host, "incidents/updated") == 1 && engine_counter(*host, "incidents/closed") == 1;
   }));
@@ -221,12 +213,8 @@ TEST_F(SampleCity, ACameraBelongsToItsOwnerAndFakesCannotCrowdOutRealOnes) {
   add("platform-feed", "incident_feed.so", {{"events", {open}}});
   authorise("112UC001", "incident.112", "platform-feed");
   console("112-centre", "grant.video", "112");
-  host = std::make_unique<citylink::host::Host>(citylink::host::parse_city_config(
-      "city: t\nplugin_dirs: [" + std::string(CITYLINK_SAMPLE_PLUGIN_DIR) +
-          "]\nscenarios:\n  emergency_video_112: {max_cameras: 5}\n" + sections() + "plugins:\n" + plugins,
-      "c.yaml", dir.path()));
-  host->start();
-  ASSERT_TRUE(host->failures().empty()) << host->failures()[0].reason;
+  scenarios = "  emergency_video_112: {max_cameras: 5}\n";
+  ASSERT_EQ(start_and_get_failure(), "");
   auto issued = [](const json& j) { return j["payload"]["action"] == "ISSUE"; };
   ASSERT_TRUE(wait_for("112-centre.jsonl", 1, issued));
   host->stop();

@@ -44,6 +44,7 @@ struct SampleCity : ::testing::Test {
   TempDir dir;
   std::string plugins;    // the `plugins:` entries so far
   std::string authority;  // the `incident_authority:` entries so far
+  std::string scenarios;  // the `scenarios:` entries, when the test enables the engine
   json engine_messages = json::array();
   std::unique_ptr<citylink::host::Host> host;
 
@@ -83,7 +84,10 @@ struct SampleCity : ::testing::Test {
   void engine_says(const json& messages) { engine_messages = messages; }
 
   // The config sections besides `plugins:`.
-  std::string sections() const { return authority.empty() ? "" : "incident_authority:\n" + authority; }
+  std::string sections() const {
+    return (scenarios.empty() ? "" : "scenarios:\n" + scenarios) +
+           (authority.empty() ? "" : "incident_authority:\n" + authority);
+  }
 
   void start() {
     const std::string yaml = "city: samples-test\nplugin_dirs: [" + std::string(CITYLINK_TEST_PLUGIN_DIR) + ", " +
