@@ -64,3 +64,13 @@ TEST(ChildProcess, TheChildInheritsNoDescriptorButItsOutputPipes) {
   for (char c : r.out) lines += c == '\n';
   EXPECT_LE(lines, 4u) << r.out;
 }
+
+// A child that exited while a grandchild keeps writing to the pipes is reported as exited,
+// with what it wrote, not as hung at the deadline.
+TEST(ChildProcess, AChildThatExitedIsNotHungBecauseAGrandchildKeepsWriting) {
+  const auto r = run_child({"/bin/sh", "-c", "echo started; (while true; do echo x; sleep 0.05; done) & exit 4"},
+                           std::chrono::seconds(30));
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_EQ(r.out.rfind("started\n", 0), 0u) << r.out;
+}

@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <fstream>
+#include <unistd.h>
+
 using namespace citylink::host;
 using citylink::test::citylink_bin;
 using citylink::test::cli;
@@ -181,6 +184,23 @@ TEST(Cli, AStartAfterAnUncleanShutdownSaysSoAndSafeModeLeavesThirdPartyPluginsOu
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_FALSE(has(r.err, "did not shut down cleanly")) << r.err;
   EXPECT_TRUE(has(r.err, "[vendor-x] started")) << r.err;
+}
+
+// Two hosts sharing a state folder: the second must neither take over nor remove the first's
+// marker, or the first one's crash would go unreported.
+TEST(Cli, AMarkerOfALiveProcessIsLeftAlone) {
+  TempDir dir;
+  std::filesystem::create_directories(dir / "state");
+  const std::string mine = "pid " + std::to_string(::getpid()) + "\nstarted 2026-12-01T01:02:03Z\n";
+  citylink::test::write_file(dir / "state" / "citylink.running", mine);
+  citylink::test::write_file(dir / "city.yaml", "host:\n  state_dir: state\nplugins: []\n");
+  const auto r = cli({"run", "--config", (dir / "city.yaml").string(), "--for", "0.1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(has(r.err, "give each host its own host.state_dir")) << r.err;
+  EXPECT_FALSE(has(r.err, "did not shut down cleanly")) << r.err;
+  std::ifstream in(dir / "state" / "citylink.running");
+  const std::string now((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(now, mine);
 }
 
 TEST(Cli, RunReportsAConfigErrorWithItsLine) {

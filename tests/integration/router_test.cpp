@@ -228,6 +228,24 @@ TEST_F(RouterFixture, QueuesAreBoundedInBytesAsWellAsMessages) {
   EXPECT_EQ(stuck.inbox.bytes()->normal.load(), 0);  // what was taken out was counted out
 }
 
+// What an instance publishes while it starts is held back; that hold is a queue too, bounded
+// in bytes like the others.
+TEST_F(RouterFixture, WhatIsHeldDuringStartIsBoundedInBytes) {
+  RouterOptions o;
+  o.queue_bytes = 64 << 10;
+  o.max_message_bytes = 32 << 10;
+  make(o);
+  auto c = std::make_shared<InstanceCounters>();
+  auto pub = router->add_publisher("camera", {"sensor.reading"}, c);
+  pub->open_held();
+  const std::string big = envelope("citylink.v1.SensorReading", std::string(10 << 10, 'x'));
+  int held = 0;
+  for (int i = 0; i < 40; ++i) held += send(*pub, "sensor.reading", big) == CITYLINK_OK;
+  EXPECT_LE(held * static_cast<int>(big.size()), 64 << 10);
+  EXPECT_GT(held, 0);
+  EXPECT_EQ(c->dropped_outgoing.load(), static_cast<uint64_t>(40 - held));
+}
+
 // A critical message dropped anyway (its own queue full) is counted as an alarm apart from
 // ordinary drops, and logged by name.
 TEST_F(RouterFixture, ADroppedCriticalMessageIsCountedApart) {

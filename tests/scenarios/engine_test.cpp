@@ -196,6 +196,23 @@ TEST_F(EngineFixture, AuditRecordsAreStoredInTheChainBeforeTheyArePublished) {
   EXPECT_EQ(stored[1].record.previous_hash(), stored[0].record.hash());
 }
 
+// The log is read when the engine starts: a grant this run issued before the recovery ran
+// (a bridge replaying an open incident during start-up) is never taken for a crashed run's.
+TEST_F(EngineFixture, RecoveryNeverRevokesAGrantOfTheCurrentRun) {
+  audit_log = (dir / "audit.db").string();
+  start("  emergency_video_112: {radius_m: 500, max_cameras: 2}\n");
+  publish("camera.info", camera("cam-1", 100));
+  ASSERT_TRUE(eventually([&] { return counter("camera_registry/cameras_announced") == 1; }));
+  publish("incident.112", event("112UC001", "112-NOW", 10, kLat, kLon), "112-NOW");
+  ASSERT_TRUE(eventually([&] { return count("grant.video.112") == 1; }));
+  host->scenario_engine()->revoke_grants_left_alive();  // as if start-up had only now finished
+  publish("incident.112", event("112UC001", "112-LATER", 10, kLat, kLon), "112-LATER");
+  ASSERT_TRUE(eventually([&] { return count("grant.video.112") == 2; }));
+  EXPECT_EQ(counter("grants/revoked_at_start"), 0u);
+  for (const auto& g : seen<citylink::v1::VideoShareGrant>("grant.video.112"))
+    EXPECT_EQ(g.action(), citylink::v1::VideoShareGrant::ACTION_ISSUE) << g.grant_id();
+}
+
 // Issue 8 / C4 of the review: a flood of camera.info once made the engine's single inbox
 // drop a 112 report. Incidents now wait in the engine's critical queue, which no volume of
 // telemetry fills, and are handled first.

@@ -146,6 +146,18 @@ TEST(GrantBook, IssueRenewExpireRevoke) {
 }
 
 // H4 of the review: no grant outlives its hard maximum, renewals included.
+// Grant ids never repeat across runs (each run has its own book), so a crashed run's grant
+// in the audit log is never confused with the next run's grant for the same incident.
+TEST(GrantBook, GrantIdsDifferAcrossRuns) {
+  GrantRequest r;
+  r.incident = {"feed", "I-1"};
+  r.recipient = "112";
+  r.lifetime_ns = 1000;
+  GrantBook first([](const citylink::v1::VideoShareGrant&) {});
+  GrantBook second([](const citylink::v1::VideoShareGrant&) {});
+  EXPECT_NE(first.issue(r, 0).grant_id(), second.issue(r, 0).grant_id());
+}
+
 TEST(GrantBook, RenewalNeverPassesTheHardMaximum) {
   std::vector<citylink::v1::VideoShareGrant> seen;
   GrantBook g([&](const citylink::v1::VideoShareGrant& x) { seen.push_back(x); });

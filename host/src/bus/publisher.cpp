@@ -53,10 +53,18 @@ void Publisher::release() {
   held_ = false;
   for (auto& m : held_messages_) {
     const auto v = packet::read(m.data(), m.size());
-    if (!open_ || !v || !send(m, opts_.is_critical(v->topic), nullptr))
-      counters_->dropped_outgoing.fetch_add(1, std::memory_order_relaxed);
+    const bool critical = v && opts_.is_critical(v->topic);
+    const std::string topic = v ? std::string(v->topic) : std::string();
+    std::string full = "the instance is not running";
+    if (open_ && v && send(m, critical, &full)) continue;
+    counters_->dropped_outgoing.fetch_add(1, std::memory_order_relaxed);
+    if (critical) {
+      counters_->dropped_critical.fetch_add(1, std::memory_order_relaxed);
+      log()->error("[{}] CRITICAL NOT SENT on '{}' (published during start): {}", source_, topic, full);
+    }
   }
   held_messages_.clear();
+  held_bytes_ = 0;
 }
 
 void Publisher::close() {
@@ -65,6 +73,7 @@ void Publisher::close() {
   // Held messages belong to a start that failed: they never leave, and each is counted.
   counters_->dropped_stopped.fetch_add(held_messages_.size(), std::memory_order_relaxed);
   held_messages_.clear();
+  held_bytes_ = 0;
   held_ = false;
   if (socket_.handle() != nullptr) socket_.close();
   if (critical_.handle() != nullptr) critical_.close();
@@ -120,11 +129,17 @@ citylink_status Publisher::publish(std::string_view topic, const uint8_t* envelo
     return CITYLINK_ERR_STATE;
   }
   if (held_) {
-    if (held_messages_.size() >= hold_limit_) {
+    if (held_messages_.size() >= hold_limit_ || held_bytes_ + m.size() > opts_.queue_bytes) {
       counters_->dropped_outgoing.fetch_add(1, std::memory_order_relaxed);
+      if (critical) {
+        counters_->dropped_critical.fetch_add(1, std::memory_order_relaxed);
+        log()->error("[{}] CRITICAL NOT SENT on '{}': the outgoing queue is full while the instance starts", source_,
+                     topic);
+      }
       say("outgoing queue of '" + source_ + "' is full while it starts; message dropped and counted");
       return CITYLINK_ERR_BACKPRESSURE;
     }
+    held_bytes_ += m.size();
     held_messages_.push_back(std::move(m));
     return CITYLINK_OK;
   }

@@ -75,6 +75,15 @@ void RemoteEndpoint::start() {
   try {
     server_.bind(bind);
   } catch (const zmq::error_t& e) {
+    // Nobody will read the clients' queues: take them off the router, so their traffic
+    // counts as undeliverable instead of filling dead queues.
+    for (auto& c : clients_) {
+      if (c->inbox.is_open()) {
+        router_.remove_sink(c->config.name);
+        c->inbox.close();
+      }
+      c->publisher->close();
+    }
     throw std::runtime_error("remote endpoint " + bind + " cannot be bound: " + e.what() +
                              "; choose a free port and an address of this machine in remote.bind");
   }

@@ -43,11 +43,13 @@ RunMarker::RunMarker(std::filesystem::path dir) : path_(dir / "citylink.running"
     }
     // A marker whose process still runs belongs to another host sharing this folder, not to
     // a crash; that is a mistake of its own.
-    if (pid > 0 && pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) == 0)
+    if (pid > 0 && pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) == 0) {
+      // Its marker stays: overwriting it (and removing it at our exit) would hide its crash.
       problem_ = "another process (pid " + std::to_string(pid) + ") has a run marker in " + dir.string() +
                  "; give each host its own host.state_dir";
-    else
-      previous_ = "pid " + std::to_string(pid) + ", started " + (started.empty() ? "at an unknown time" : started);
+      return;
+    }
+    previous_ = "pid " + std::to_string(pid) + ", started " + (started.empty() ? "at an unknown time" : started);
   }
   std::ofstream out(path_, std::ios::trunc);
   out << "pid " << ::getpid() << "\nstarted " << utc_now() << "\n";

@@ -61,6 +61,15 @@ ScenarioEngine::~ScenarioEngine() { stop(); }
 
 void ScenarioEngine::start() {
   if (running_) return;
+  // What the previous run left live is read now, before this run issues anything: a grant
+  // issued during start-up must never look like one a crashed run left behind.
+  if (audit_store_) {
+    try {
+      left_alive_ = grants_left_alive(*audit_store_, now_ns());
+    } catch (const std::exception& e) {
+      log()->error("[{}] could not read the audit log for grants a previous run left live: {}", kSource, e.what());
+    }
+  }
   publisher_ = router_.add_publisher(kSource, kEngineGrants, bus_counters_, PublisherRole::engine);
   publisher_->open();
   const std::string endpoint = router_.endpoint_prefix() + "/sink/" + kSource;
@@ -290,9 +299,10 @@ void ScenarioEngine::tick() {
 // log is the durable record of what was handed out, so the next start revokes what it
 // shows live, openly: a REVOKE to the recipient and an audit record for each.
 void ScenarioEngine::revoke_left_alive() {
-  if (!audit_store_) return;
   const int64_t now = now_ns();
-  for (const auto& r : grants_left_alive(*audit_store_, now)) {
+  auto left = std::move(left_alive_);
+  left_alive_.clear();
+  for (const auto& r : left) {
     citylink::v1::VideoShareGrant g;
     g.set_grant_id(r.grant_id());
     g.set_incident_id(r.incident_id());

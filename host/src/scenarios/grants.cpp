@@ -1,4 +1,5 @@
 // Video share grants and their lifetimes.
+#include <citylink/host/keys.hpp>
 #include <citylink/host/scenarios/grants.hpp>
 
 #include <algorithm>
@@ -19,10 +20,12 @@ std::string grant_topic(const std::string& recipient) {
   return recipient.empty() ? "grant.video.unknown" : t;
 }
 
+GrantBook::GrantBook(Sink sink) : sink_(std::move(sink)), run_(keys::random_hex(4)) {}
+
 const VideoShareGrant& GrantBook::issue(const GrantRequest& r, int64_t now_ns) {
   Entry e;
   auto& g = e.grant;
-  g.set_grant_id("G-" + r.incident.number + "-" + std::to_string(++seq_));
+  g.set_grant_id("G-" + r.incident.number + "-" + run_ + "-" + std::to_string(++seq_));
   g.set_incident_id(r.incident.number);
   g.set_incident_source(r.incident.source);
   e.incident = r.incident;

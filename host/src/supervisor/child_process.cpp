@@ -37,6 +37,7 @@ struct Reaper {
   void reap() {
     if (reaped) return;
     kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);  // in case it left its group (setpgid), so the wait below cannot block forever
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     reaped = true;
@@ -103,6 +104,22 @@ ChildResult run_child(const std::vector<std::string>& argv, std::chrono::millise
         f.fd = -1;
       }
   };
+  // Reads what is ready on the pipes, waiting up to `wait_ms`; returns poll's count.
+  auto read_ready = [&](int wait_ms) {
+    const int n = poll(fds, 2, wait_ms);
+    for (int i = 0; n > 0 && i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      const ssize_t got = read(fds[i].fd, buf, sizeof buf);
+      if (got > 0) {
+        append_capped(i == 0 ? r.out : r.err, buf, static_cast<std::size_t>(got), truncated[i]);
+      } else if (got == 0 || errno != EINTR) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+      }
+    }
+    return n;
+  };
+  auto pipes_open = [&] { return fds[0].fd >= 0 || fds[1].fd >= 0; };
   try {
     while (true) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -110,28 +127,24 @@ ChildResult run_child(const std::vector<std::string>& argv, std::chrono::millise
         r.timed_out = true;
         break;
       }
-      const bool open = fds[0].fd >= 0 || fds[1].fd >= 0;
       // While the pipes are open, wake now and then to notice a child that exited while a
       // grandchild holds them; once they are closed, wait for the exit in short steps.
-      const int wait_ms = static_cast<int>(std::min<long long>(left.count(), open ? 200 : 10));
-      if (!open) {
+      const int wait_ms = static_cast<int>(std::min<long long>(left.count(), pipes_open() ? 200 : 10));
+      if (!pipes_open()) {
         if (reaper.exited()) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
         continue;
       }
-      const int n = poll(fds, 2, wait_ms);
-      if (n < 0 && errno != EINTR) break;
-      for (int i = 0; n > 0 && i < 2; ++i) {
-        if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-        const ssize_t got = read(fds[i].fd, buf, sizeof buf);
-        if (got > 0) {
-          append_capped(i == 0 ? r.out : r.err, buf, static_cast<std::size_t>(got), truncated[i]);
-        } else if (got == 0 || errno != EINTR) {
-          close(fds[i].fd);
-          fds[i].fd = -1;
+      if (read_ready(wait_ms) < 0 && errno != EINTR) break;
+      // Checked on every pass, not only when the pipes are quiet: a grandchild that keeps
+      // writing must not make a child that exited look hung. What the child wrote before it
+      // exited is still read, for a bounded time.
+      if (reaper.exited()) {
+        const auto drain_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+        while (pipes_open() && std::chrono::steady_clock::now() < drain_until && read_ready(0) > 0) {
         }
+        break;  // whatever still holds the pipes goes with the group
       }
-      if (n == 0 && reaper.exited()) break;  // exited; whatever still holds the pipes goes with the group
     }
   } catch (...) {
     close_pipes();

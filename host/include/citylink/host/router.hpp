@@ -74,6 +74,7 @@ class Publisher {
   bool open_ = false;
   bool held_ = false;
   std::vector<zmq::message_t> held_messages_;
+  std::size_t held_bytes_ = 0;  // held during start, bounded by queue_bytes like any queue
   std::size_t hold_limit_;
   uint32_t slot_;
   std::string source_;

@@ -98,6 +98,8 @@ class ScenarioEngine : private ScenarioContext {
   std::thread thread_;
   std::atomic<bool> running_{false};
   std::atomic<bool> revoke_left_alive_{false};
+  // Read from the audit log in start(), before this run can issue a grant of its own.
+  std::vector<citylink::v1::AuditRecord> left_alive_;
   int64_t next_retire_ns_ = 0;  // closed incidents are retired about once a minute
   mutable std::mutex counters_mu_;
   std::map<std::string, uint64_t> counters_;

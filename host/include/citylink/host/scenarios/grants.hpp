@@ -32,7 +32,7 @@ class GrantBook {
  public:
   // Called for every grant state change (issue, renew, expire, revoke) with the message to publish.
   using Sink = std::function<void(const citylink::v1::VideoShareGrant&)>;
-  explicit GrantBook(Sink sink) : sink_(std::move(sink)) {}
+  explicit GrantBook(Sink sink);
 
   const citylink::v1::VideoShareGrant& issue(const GrantRequest& r, int64_t now_ns);
   // Extends a live grant by its original lifetime, never past its hard maximum; false with
@@ -72,6 +72,9 @@ class GrantBook {
   Sink sink_;
   std::map<std::string, Entry> grants_;
   uint64_t seq_ = 0;
+  // A random tag per book (per run): grant ids never repeat across restarts, so the audit
+  // log and the agencies never mistake one run's grant for another's.
+  std::string run_;
 };
 
 }  // namespace citylink::host::scenarios
