@@ -43,7 +43,9 @@ double citylink_path(long n, std::size_t bytes) {
   const std::string yaml = "city: bench\nhost: {log_level: warn, queue_depth: " + std::to_string(kQueueDepth) +
                            "}\nplugin_dirs: [" CITYLINK_BENCH_PLUGIN_DIR "]\nplugins:\n"
                            "  - instance: counter\n    file: bench_plugins.so\n    plugin: kr.citylink.bench.counter\n"
+                           "    grants: requested\n"
                            "  - instance: publisher\n    file: bench_plugins.so\n    plugin: kr.citylink.bench.publisher\n"
+                           "    grants: requested\n"
                            "    config: {count: " + std::to_string(n) + ", payload_bytes: " + std::to_string(bytes) + "}\n";
   Host host(parse_city_config(yaml, "bench.yaml", "."));
   // Load the library outside the timed span so both sides time only message flow.
