@@ -285,6 +285,44 @@ TEST_F(RouterFixture, AnEnvelopeTooCostlyToParseIsRejectedBeforeTheFullParse) {
   EXPECT_EQ(sink.next().second.attributes().size(), 64u);
   EXPECT_TRUE(eventually([&] { return c->rejected[static_cast<int>(RejectReason::malformed)] == 2u; }));
   EXPECT_EQ(c->published, 1u);
+
+  // A small envelope skips the scan; the same attribute rule holds after its parse.
+  citylink::v1::Envelope small;
+  small.set_schema("citylink.v1.SensorReading");
+  for (int i = 0; i < 65; ++i) (*small.mutable_attributes())["a" + std::to_string(i)] = "v";
+  ASSERT_LE(small.ByteSizeLong(), 4096u);
+  ASSERT_EQ(send(*pub, "sensor.reading", small.SerializeAsString()), CITYLINK_OK);
+  EXPECT_TRUE(eventually([&] { return c->rejected[static_cast<int>(RejectReason::malformed)] == 3u; }));
+  EXPECT_TRUE(sink.empty());
+}
+
+// The inbox reads its (almost always empty) critical queue only while a sender has counted
+// a message into it, because a ZeroMQ receive that finds nothing costs a system call. A
+// sender that did not count is still served within Inbox::kCriticalSweep receives.
+TEST(Inbox, ACountedCriticalMessageIsNextAndAnUncountedOneIsSweptUp) {
+  zmq::context_t ctx;
+  Inbox inbox(ctx, "inproc://inbox-test", 1000);
+  zmq::socket_t normal(ctx, zmq::socket_type::push), critical(ctx, zmq::socket_type::push);
+  normal.connect(inbox.endpoint());
+  critical.connect(inbox.critical_endpoint());
+  for (int i = 0; i < 3 * Inbox::kCriticalSweep; ++i) normal.send(zmq::str_buffer("n"));
+  zmq::message_t m;
+  ASSERT_TRUE(inbox.receive(m, std::chrono::seconds(5)));  // the normal queue is connected and full now
+
+  inbox.bytes()->critical_sending();
+  critical.send(zmq::str_buffer("c1"));
+  ASSERT_TRUE(eventually([&] {  // inproc delivery is asynchronous; until it lands, normal comes
+    return inbox.receive(m, std::chrono::seconds(5)) && inbox.last_was_critical();
+  }));
+  EXPECT_EQ(m.to_string(), "c1");
+  EXPECT_EQ(inbox.bytes()->critical_messages.load(), 0);
+
+  critical.send(zmq::str_buffer("c2"));  // not counted
+  int receives = 0;
+  while (inbox.receive(m, std::chrono::seconds(5)) && !inbox.last_was_critical()) ++receives;
+  EXPECT_EQ(m.to_string(), "c2");
+  EXPECT_LE(receives, Inbox::kCriticalSweep + 1);
+  EXPECT_EQ(inbox.bytes()->critical_messages.load(), 0);  // never below zero
 }
 
 TEST_F(RouterFixture, PublishBeforeOpenOrAfterCloseIsAStateErrorAndCounted) {

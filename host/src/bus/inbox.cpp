@@ -19,12 +19,18 @@ Inbox::Inbox(zmq::context_t& ctx, std::string endpoint, int queue_depth)
 bool Inbox::take(zmq::socket_t& socket, bool critical, zmq::message_t& message) {
   if (!host::receive(socket, message, zmq::recv_flags::dontwait)) return false;
   bytes_->of(critical).fetch_sub(static_cast<int64_t>(message.size()), std::memory_order_relaxed);
+  // Only this thread takes, and senders only add, so the count never drops below zero here
+  // even when a sender that did not count is swept up.
+  if (critical && bytes_->critical_messages.load(std::memory_order_acquire) > 0)
+    bytes_->critical_messages.fetch_sub(1, std::memory_order_acq_rel);
   last_critical_ = critical;
   return true;
 }
 
 bool Inbox::receive(zmq::message_t& message, std::chrono::milliseconds timeout) {
-  if (take(critical_, true, message) || take(normal_, false, message)) return true;
+  bool look = bytes_->critical_messages.load(std::memory_order_acquire) > 0 || ++since_sweep_ >= kCriticalSweep;
+  if (look) since_sweep_ = 0;
+  if ((look && take(critical_, true, message)) || take(normal_, false, message)) return true;
   if (timeout.count() <= 0) return false;
   zmq::pollitem_t items[] = {{critical_.handle(), 0, ZMQ_POLLIN, 0}, {normal_.handle(), 0, ZMQ_POLLIN, 0}};
   try {

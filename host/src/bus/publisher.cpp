@@ -13,10 +13,11 @@ bool RouterOptions::is_critical(std::string_view topic) const { return grants_al
 
 Publisher::Publisher(zmq::context_t& ctx, const std::string& endpoint, uint32_t slot, std::string source,
                      std::shared_ptr<InstanceCounters> counters, const RouterOptions& opts,
-                     std::shared_ptr<QueueBytes> bytes)
+                     std::shared_ptr<QueueBytes> bytes, std::shared_ptr<QueueBytes> intake)
     : socket_(ctx, zmq::socket_type::push),
       critical_(ctx, zmq::socket_type::push),
       bytes_(std::move(bytes)),
+      intake_(std::move(intake)),
       opts_(opts),
       hold_limit_(static_cast<std::size_t>(opts.queue_depth > 0 ? opts.queue_depth : 1)),
       slot_(slot),
@@ -54,13 +55,12 @@ void Publisher::release() {
   for (auto& m : held_messages_) {
     const auto v = packet::read(m.data(), m.size());
     const bool critical = v && opts_.is_critical(v->topic);
-    const std::string topic = v ? std::string(v->topic) : std::string();
     std::string full = "the instance is not running";
     if (open_ && v && send(m, critical, &full)) continue;
     counters_->dropped_outgoing.fetch_add(1, std::memory_order_relaxed);
     if (critical) {
       counters_->dropped_critical.fetch_add(1, std::memory_order_relaxed);
-      log()->error("[{}] CRITICAL NOT SENT on '{}' (published during start): {}", source_, topic, full);
+      log()->error("[{}] CRITICAL NOT SENT on '{}' (published during start): {}", source_, v->topic, full);
     }
   }
   held_messages_.clear();
@@ -90,7 +90,9 @@ bool Publisher::send(zmq::message_t& m, bool critical, std::string* why) {
     return false;
   }
   gauge.fetch_add(size, std::memory_order_relaxed);
+  if (critical) intake_->critical_sending();
   if ((critical ? critical_ : socket_).send(m, zmq::send_flags::dontwait)) return true;
+  if (critical) intake_->critical_not_sent();
   gauge.fetch_sub(size, std::memory_order_relaxed);
   if (why)
     *why = std::string(critical ? "critical" : "outgoing") + " queue of '" + source_ + "' is full (" +

@@ -45,9 +45,10 @@ struct RouterOptions {
 class Publisher {
  public:
   // `endpoint` is the router's intake (an Inbox); `bytes` is this publisher's byte gauge,
-  // shared with the router.
+  // shared with the router; `intake` is the intake's own, which counts critical messages.
   Publisher(zmq::context_t& ctx, const std::string& endpoint, uint32_t slot, std::string source,
-            std::shared_ptr<InstanceCounters> counters, const RouterOptions& opts, std::shared_ptr<QueueBytes> bytes);
+            std::shared_ptr<InstanceCounters> counters, const RouterOptions& opts, std::shared_ptr<QueueBytes> bytes,
+            std::shared_ptr<QueueBytes> intake);
   ~Publisher();
 
   // Queues one envelope for the router. See citylink_host_api::publish for the statuses.
@@ -70,6 +71,7 @@ class Publisher {
   zmq::socket_t socket_;
   zmq::socket_t critical_;  // the router's critical intake
   std::shared_ptr<QueueBytes> bytes_;  // shared with the router, which subtracts what it took
+  std::shared_ptr<QueueBytes> intake_;
   RouterOptions opts_;
   bool open_ = false;
   bool held_ = false;
