@@ -1,7 +1,9 @@
 // Side-by-side throughput: raw libzmq inproc PUSH/PULL against CityLink's plugin -> router ->
 // plugin path, 200-byte payloads, in one process and one run. Prints both and their ratio.
+// With `isolated`, also both plugins in worker processes (isolation: process) against raw
+// libzmq over ipc, the transport a worker adds.
 //
-//   build/bench/citylink_bench_throughput [MESSAGES] [PAYLOAD_BYTES] [ROUNDS]
+//   build/bench/citylink_bench_throughput [MESSAGES] [PAYLOAD_BYTES] [ROUNDS] [isolated]
 #include <citylink/host/host.hpp>
 #include <citylink/host/logging.hpp>
 
@@ -9,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 #include <zmq.hpp>
 
@@ -18,16 +21,16 @@ namespace {
 
 constexpr int kQueueDepth = 10000;  // the host default, used for both sides
 
-double raw_zmq(long n, std::size_t bytes) {
+double raw_zmq(long n, std::size_t bytes, const std::string& endpoint = "inproc://bench-raw") {
   zmq::context_t ctx(1);
   zmq::socket_t pull(ctx, zmq::socket_type::pull);
   pull.set(zmq::sockopt::rcvhwm, kQueueDepth);
-  pull.bind("inproc://bench-raw");
+  pull.bind(endpoint);
   const auto t0 = Clock::now();
   std::thread producer([&] {
     zmq::socket_t push(ctx, zmq::socket_type::push);
     push.set(zmq::sockopt::sndhwm, kQueueDepth);
-    push.connect("inproc://bench-raw");
+    push.connect(endpoint);
     const std::string payload(bytes, 'p');
     for (long i = 0; i < n; ++i) push.send(zmq::buffer(payload), zmq::send_flags::none);
   });
@@ -38,16 +41,18 @@ double raw_zmq(long n, std::size_t bytes) {
   return n / std::chrono::duration<double>(t1 - t0).count();
 }
 
-double citylink_path(long n, std::size_t bytes) {
+double citylink_path(long n, std::size_t bytes, bool isolated = false) {
   using namespace citylink::host;
+  const std::string isolation = std::string("    isolation: ") + (isolated ? "process" : "none") + "\n";
   const std::string yaml = "city: bench\nhost: {log_level: warn, queue_depth: " + std::to_string(kQueueDepth) +
                            "}\nplugin_dirs: [" CITYLINK_BENCH_PLUGIN_DIR "]\nplugins:\n"
                            "  - instance: counter\n    file: bench_plugins.so\n    plugin: kr.citylink.bench.counter\n"
-                           "    grants: requested\n"
+                           "    grants: requested\n" + isolation +
                            "  - instance: publisher\n    file: bench_plugins.so\n    plugin: kr.citylink.bench.publisher\n"
-                           "    grants: requested\n"
+                           "    grants: requested\n" + isolation +
                            "    config: {count: " + std::to_string(n) + ", payload_bytes: " + std::to_string(bytes) + "}\n";
   Host host(parse_city_config(yaml, "bench.yaml", "."));
+  host.set_worker_command({CITYLINK_BENCH_CITYLINK_BIN, "worker"});
   // Load the library outside the timed span so both sides time only message flow.
   host.registry().library(std::string(CITYLINK_BENCH_PLUGIN_DIR) + "/bench_plugins.so");
   const auto t0 = Clock::now();
@@ -55,10 +60,14 @@ double citylink_path(long n, std::size_t bytes) {
   PluginInstance* counter = nullptr;
   while (!(counter = host.registry().instance("counter"))) std::this_thread::yield();
   auto counters = counter->counters();
-  while (counters->delivered.load(std::memory_order_relaxed) + counters->dropped_incoming.load() < static_cast<uint64_t>(n))
+  while (counters->delivered.load(std::memory_order_relaxed) + counters->dropped_incoming.load() +
+             counters->lost_in_worker.load() <
+         static_cast<uint64_t>(n))
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   const auto t1 = Clock::now();
-  const auto dropped = counters->dropped_incoming.load();
+  // An isolated counter's deliveries arrive with its worker's heartbeats; what a worker lost
+  // would show here too (none is expected: nothing crashes in this run).
+  const auto dropped = counters->dropped_incoming.load() + counters->lost_in_worker.load();
   host.stop();
   if (dropped) std::fprintf(stderr, "note: %llu messages dropped at the subscriber queue\n", (unsigned long long)dropped);
   return (n - static_cast<long>(dropped)) / std::chrono::duration<double>(t1 - t0).count();
@@ -76,16 +85,30 @@ int main(int argc, char** argv) {
   const std::size_t bytes = argc > 2 ? std::stoul(argv[2]) : 200;
   const int rounds = argc > 3 ? std::stoi(argv[3]) : 5;
   citylink::host::set_log_level("warn");
-  std::vector<double> raw, cl;
+  const bool isolated = argc > 4 && std::string(argv[4]) == "isolated";
+  std::vector<double> raw, cl, raw_ipc, iso;
+  const std::string ipc_dir = "/tmp/citylink-bench-" + std::to_string(getpid());
   for (int r = 0; r < rounds; ++r) {  // interleaved, so drift in machine load hits both alike
     raw.push_back(raw_zmq(n, bytes));
     cl.push_back(citylink_path(n, bytes));
-    std::printf("round %d: raw libzmq %.0f msg/s, citylink %.0f msg/s\n", r + 1, raw.back(), cl.back());
+    std::printf("round %d: raw libzmq %.0f msg/s, citylink %.0f msg/s", r + 1, raw.back(), cl.back());
+    if (isolated) {
+      raw_ipc.push_back(raw_zmq(n, bytes, "ipc://" + ipc_dir));
+      iso.push_back(citylink_path(n, bytes, true));
+      std::printf("; raw ipc %.0f msg/s, citylink isolated %.0f msg/s", raw_ipc.back(), iso.back());
+    }
+    std::printf("\n");
   }
   const double r = median(raw), c = median(cl);
   std::printf("\nmessages %ld x %zu-byte payload, %d rounds, medians:\n", n, bytes, rounds);
   std::printf("  raw libzmq inproc PUSH/PULL          %12.0f msg/s\n", r);
   std::printf("  CityLink plugin -> router -> plugin  %12.0f msg/s\n", c);
   std::printf("  ratio CityLink / raw                 %12.1f %%\n", 100.0 * c / r);
+  if (isolated) {
+    const double ri = median(raw_ipc), ci = median(iso);
+    std::printf("  raw libzmq ipc PUSH/PULL             %12.0f msg/s\n", ri);
+    std::printf("  CityLink, both plugins isolated      %12.0f msg/s\n", ci);
+    std::printf("  ratio isolated / raw ipc             %12.1f %%\n", 100.0 * ci / ri);
+  }
   return 0;
 }

@@ -39,6 +39,7 @@ class DemoCity : public ::testing::Test {
     yaml = std::regex_replace(yaml, std::regex(R"(config: \{name: ([a-z0-9-]+)\})"),
                               "config: {name: $1, quiet: true, out: " + dir_->path().string() + "/$1.jsonl}");
     host_ = new Host(parse_city_config(yaml, "demo-city.yaml", dir_->path()));
+    host_->set_worker_command({CITYLINK_BIN, "worker"});  // the vendor products run isolated
     // Every message on the bus, for the purpose-limitation check.
     host_->router().set_observer([](std::string_view topic, const uint8_t* bytes, std::size_t size) {
       citylink::v1::Envelope e;

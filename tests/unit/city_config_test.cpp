@@ -206,6 +206,28 @@ TEST(CityConfig, QueueBytesAndCriticalTopicsAreChecked) {
   EXPECT_NE(e.find("host.critical_topics[1]: 'Dispatch' is not a topic"), std::string::npos) << e;
 }
 
+TEST(CityConfig, IsolationAndWorkerSettingsAreReadAndChecked) {
+  Fixture f;
+  const auto c = f.parse(
+      "plugins:\n  - instance: a\n    file: gauge.so\n    isolation: process\n"
+      "    worker: {restart_limit: 2, backoff_ms: 50, heartbeat_timeout_ms: 800, memory_mb: 512, open_files: 64, "
+      "cpu_seconds: 30}\n  - instance: b\n    file: gauge.so\n");
+  EXPECT_TRUE(c.plugins[0].isolated());
+  EXPECT_EQ(c.plugins[0].restart_limit, 2);
+  EXPECT_EQ(c.plugins[0].backoff_ms, 50);
+  EXPECT_EQ(c.plugins[0].heartbeat_timeout_ms, 800);
+  EXPECT_EQ(c.plugins[0].memory_mb, 512u);
+  EXPECT_EQ(c.plugins[0].open_files, 64u);
+  EXPECT_EQ(c.plugins[0].cpu_seconds, 30u);
+  EXPECT_FALSE(c.plugins[1].isolated());  // the default in this release, see docs/reliability.md
+  std::string e = f.error("plugins:\n  - instance: a\n    file: gauge.so\n    isolation: sandbox\n");
+  EXPECT_NE(e.find("plugins[0].isolation: 'sandbox' is not an isolation; use `process`"), std::string::npos) << e;
+  e = f.error("plugins:\n  - instance: a\n    file: gauge.so\n    worker: {restarts: 3}\n");
+  EXPECT_NE(e.find("plugins[0].worker.restarts: unknown field"), std::string::npos) << e;
+  e = f.error("plugins:\n  - instance: a\n    file: gauge.so\n    worker: {heartbeat_timeout_ms: 10}\n");
+  EXPECT_NE(e.find("plugins[0].worker.heartbeat_timeout_ms"), std::string::npos) << e;
+}
+
 TEST(CityConfig, BadValuesAreNamed) {
   Fixture f;
   EXPECT_NE(f.error("host:\n  queue_depth: lots\nplugins: []\n").find("city.yaml:2:16: host.queue_depth: expected a whole number"),

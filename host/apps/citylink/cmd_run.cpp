@@ -64,6 +64,7 @@ int cmd_run(const Args& args) {
   }
   host::Host h(std::move(config));
   h.set_probe_command({host::self_executable(), "__probe"});
+  h.set_worker_command({host::self_executable(), "worker"});
   host::log()->info("citylink {} (ABI {}) running city '{}'{}", host::kHostVersion, host::abi_version_string(),
                     h.config().city, seconds > 0 ? " for " + std::to_string(seconds) + " s" : " until Ctrl-C");
   h.start();

@@ -2,6 +2,7 @@
 #include "commands.hpp"
 
 #include <citylink/host/logging.hpp>
+#include <citylink/host/worker.hpp>
 
 #include <csignal>
 #include <cstdio>
@@ -74,6 +75,7 @@ int main(int argc, char** argv) {
       if (sub == "keygen") return cmd_audit_keygen(subargs);
     }
     if (cmd == "__probe") return cmd_probe(rest);
+    if (cmd == "worker") return citylink::host::run_worker(rest);
     if (cmd == "__verify-check") return cmd_verify_check(rest);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "citylink %s: %s\n", cmd.c_str(), e.what());

@@ -30,6 +30,8 @@ CounterSnapshot InstanceCounters::snapshot() const {
   s.dropped_outgoing = dropped_outgoing.load(std::memory_order_relaxed);
   s.dropped_incoming = dropped_incoming.load(std::memory_order_relaxed);
   s.dropped_critical = dropped_critical.load(std::memory_order_relaxed);
+  s.lost_in_worker = lost_in_worker.load(std::memory_order_relaxed);
+  s.restarts = restarts.load(std::memory_order_relaxed);
   s.dropped_stopped = dropped_stopped.load(std::memory_order_relaxed);
   for (std::size_t i = 0; i < s.rejected.size(); ++i) s.rejected[i] = rejected[i].load(std::memory_order_relaxed);
   return s;

@@ -328,7 +328,7 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
     const std::string where = "plugins[" + std::to_string(i) + "]";
     r.only_keys(p, where,
                 {"instance", "plugin", "file", "enabled", "trusted", "config", "grants", "recipient", "cameras",
-                 "queue_depth"});
+                 "queue_depth", "isolation", "worker"});
     PluginEntry e;
     e.line = p.Mark().line + 1;
     if (!p["instance"]) r.fail(p, where + ".instance", "missing; give every plugin entry a unique instance name");
@@ -349,6 +349,27 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
     if (p["enabled"]) e.enabled = r.boolean(p["enabled"], where + ".enabled");
     if (p["trusted"]) e.trusted = r.boolean(p["trusted"], where + ".trusted");
     if (p["queue_depth"]) e.queue_depth = r.number<int>(p["queue_depth"], where + ".queue_depth", 1, 10'000'000);
+    if (p["isolation"]) {
+      e.isolation = r.string(p["isolation"], where + ".isolation");
+      if (e.isolation != "process" && e.isolation != "none")
+        r.fail(p["isolation"], where + ".isolation",
+               "'" + e.isolation + "' is not an isolation; use `process` (its own worker process) or "
+               "`none` (in the host's process, for trusted code)");
+    }
+    if (const auto w = p["worker"]) {
+      const std::string ww = where + ".worker";
+      if (!w.IsMap()) r.fail(w, ww, "expected a mapping (restart_limit, backoff_ms, heartbeat_timeout_ms, memory_mb, "
+                                    "open_files, cpu_seconds)");
+      r.only_keys(w, ww, {"restart_limit", "backoff_ms", "heartbeat_timeout_ms", "memory_mb", "open_files",
+                          "cpu_seconds"});
+      if (w["restart_limit"]) e.restart_limit = r.number<int>(w["restart_limit"], ww + ".restart_limit", 0, 1000);
+      if (w["backoff_ms"]) e.backoff_ms = r.number<int>(w["backoff_ms"], ww + ".backoff_ms", 10, 600'000);
+      if (w["heartbeat_timeout_ms"])
+        e.heartbeat_timeout_ms = r.number<int>(w["heartbeat_timeout_ms"], ww + ".heartbeat_timeout_ms", 500, 600'000);
+      if (w["memory_mb"]) e.memory_mb = r.number<uint64_t>(w["memory_mb"], ww + ".memory_mb", 64, 1u << 20);
+      if (w["open_files"]) e.open_files = r.number<uint64_t>(w["open_files"], ww + ".open_files", 16, 1u << 20);
+      if (w["cpu_seconds"]) e.cpu_seconds = r.number<uint64_t>(w["cpu_seconds"], ww + ".cpu_seconds", 1, 1u << 30);
+    }
     const std::string file = r.string(p["file"], where + ".file");
     if (e.enabled) {
       e.file = r.resolve_plugin_file(p["file"], where + ".file", file, cfg.plugin_dirs);

@@ -214,6 +214,24 @@ std::unique_ptr<PluginInstance> Host::create_instance(const PluginEntry& entry) 
   o.subscriptions = entry.subscriptions;
   o.grants_requested = entry.grants_requested;
   o.recipient = entry.recipient;
+  if (entry.isolated()) {
+    if (worker_command_.empty())
+      throw ConfigError(config_.source.string() + ":" + std::to_string(entry.line) + ": plugins['" +
+                        entry.instance_id + "'].isolation: this host cannot start worker processes (no worker "
+                        "command); run it with `citylink run`, or set `isolation: none` for trusted code");
+    o.isolated = true;
+    o.worker.command = worker_command_;
+    o.worker.plugin_file = lib->path().string();
+    o.worker.plugin_sha256 = lib->sha256();
+    o.worker.plugin_id = plugin_id;
+    o.worker.max_message_bytes = config_.host.max_message_bytes;
+    o.worker.restart_limit = entry.restart_limit;
+    o.worker.backoff = std::chrono::milliseconds(entry.backoff_ms);
+    o.worker.heartbeat_timeout = std::chrono::milliseconds(entry.heartbeat_timeout_ms);
+    o.worker.memory_mb = entry.memory_mb;
+    o.worker.open_files = entry.open_files;
+    o.worker.cpu_seconds = entry.cpu_seconds;
+  }
   return std::make_unique<PluginInstance>(lib, std::move(o), *router_, ctx_);
 }
 
@@ -273,6 +291,11 @@ std::string Host::metrics_prometheus() const {
   family("citylink_critical_dropped_total",
          "Critical messages (host.critical_topics) dropped at a full queue; each is also logged by name. Alarm on any.");
   each("citylink_critical_dropped_total", [](const CounterSnapshot& c) { return c.dropped_critical; });
+  family("citylink_worker_lost_total",
+         "Messages handed to an isolated instance's worker process that ended before handling them.");
+  each("citylink_worker_lost_total", [](const CounterSnapshot& c) { return c.lost_in_worker; });
+  family("citylink_worker_restarts_total", "Restarts of an isolated instance's worker process.");
+  each("citylink_worker_restarts_total", [](const CounterSnapshot& c) { return c.restarts; });
   family("citylink_rejected_total", "Messages the router refused, by reason.");
   for (const auto& s : st)
     for (int r = 0; r < static_cast<int>(RejectReason::count); ++r)

@@ -55,6 +55,30 @@ void append_capped(std::string& to, const char* data, std::size_t n, bool& trunc
 
 }  // namespace
 
+int spawn_process(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+  if (argv.empty()) throw std::runtime_error("spawn_process: empty command");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, 2, 1);
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  std::vector<char*> args, envp;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, argv[0].c_str(), &fa, &attr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) throw std::runtime_error("cannot start '" + argv[0] + "': " + std::strerror(rc));
+  return pid;
+}
+
 ChildResult run_child(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
   if (argv.empty()) throw std::runtime_error("run_child: empty command");
   int out_pipe[2], err_pipe[2];

@@ -26,6 +26,12 @@ struct ChildResult {
 inline constexpr std::size_t kMaxChildOutput = 1 << 20;
 ChildResult run_child(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
 
+// Starts argv[0] with argv and exactly `env` as its environment, in a process group of its
+// own, stdin from /dev/null, stdout and stderr shared with ours (so a crash report reaches
+// the host's log) and no other descriptor of ours. Returns its pid; the caller reaps it.
+// Throws std::runtime_error when it cannot be started.
+int spawn_process(const std::vector<std::string>& argv, const std::vector<std::string>& env);
+
 // "exited with status 3", "crashed: killed by signal 11 (SIGSEGV)", "hung: no exit within 10 s".
 std::string describe(const ChildResult& r, std::chrono::milliseconds timeout);
 

@@ -43,6 +43,18 @@ struct PluginEntry {
   std::string recipient;                    // `recipient`: receives grant/dispatch/audit outputs addressed to it
   CameraPolicy cameras;                     // `cameras`
   int queue_depth = 0;              // `queue_depth`: this instance's incoming queue; 0 = host.queue_depth
+  // `isolation`: "process" runs the plugin in a `citylink worker` process (its own crash
+  // domain), "none" (the default for now, see docs/reliability.md) in the host.
+  std::string isolation;
+  bool isolated() const { return isolation == "process"; }
+  // `worker:` settings of an isolated instance: restart_limit, backoff_ms,
+  // heartbeat_timeout_ms, memory_mb, open_files, cpu_seconds.
+  int restart_limit = 5;
+  int backoff_ms = 500;
+  int heartbeat_timeout_ms = 5000;
+  uint64_t memory_mb = 0;
+  uint64_t open_files = 256;
+  uint64_t cpu_seconds = 0;
   int line = 0;                     // where the entry starts, for messages
 };
 

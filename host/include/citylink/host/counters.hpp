@@ -21,6 +21,8 @@ struct CounterSnapshot {
   uint64_t dropped_incoming = 0;  // the instance's incoming queue was full
   uint64_t dropped_stopped = 0;   // publish() after stop, or delivery while not running
   uint64_t dropped_critical = 0;  // of the drops above, critical messages (each also logged by name)
+  uint64_t lost_in_worker = 0;    // handed to an isolated instance's worker that ended before handling them
+  uint64_t restarts = 0;          // worker restarts (isolation: process)
   std::array<uint64_t, static_cast<int>(RejectReason::count)> rejected{};
   uint64_t rejected_total() const;
 };
@@ -34,6 +36,8 @@ class InstanceCounters {
   std::atomic<uint64_t> dropped_incoming{0};
   std::atomic<uint64_t> dropped_stopped{0};
   std::atomic<uint64_t> dropped_critical{0};
+  std::atomic<uint64_t> lost_in_worker{0};
+  std::atomic<uint64_t> restarts{0};
   std::array<std::atomic<uint64_t>, static_cast<int>(RejectReason::count)> rejected{};
 
   void reject(RejectReason r) { rejected[static_cast<int>(r)].fetch_add(1, std::memory_order_relaxed); }

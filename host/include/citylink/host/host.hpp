@@ -42,6 +42,9 @@ class Host {
   // (`citylink __probe`). When set, start() probes every library this way before loading
   // it in-process, so a library that crashes or hangs in init is reported, not fatal.
   void set_probe_command(std::vector<std::string> argv) { probe_command_ = std::move(argv); }
+  // How to run `citylink worker` for instances with `isolation: process`. Without it such an
+  // instance is refused (never run in the host's process instead).
+  void set_worker_command(std::vector<std::string> argv) { worker_command_ = std::move(argv); }
   ~Host();
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;
@@ -85,6 +88,7 @@ class Host {
   std::vector<InstanceFailure> failures_;
   bool started_ = false;
   std::vector<std::string> probe_command_;
+  std::vector<std::string> worker_command_;
   std::unique_ptr<scenarios::ScenarioEngine> engine_;
   std::unique_ptr<RemoteEndpoint> remote_;
   std::map<std::string, std::string> probe_failures_;  // canonical path -> reason

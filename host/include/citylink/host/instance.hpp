@@ -1,9 +1,11 @@
-// One live plugin instance: its host table, its publisher, its dispatch thread, its lifecycle.
+// One live plugin instance: its grants, its publisher, its queue and dispatch thread, its
+// lifecycle. Where its code runs (this process or a worker) is its InstanceBackend's.
 #pragma once
 
 #include <citylink/abi.h>
 #include <citylink/host/counters.hpp>
 #include <citylink/host/inbox.hpp>
+#include <citylink/host/instance_backend.hpp>
 #include <citylink/host/plugin_library.hpp>
 
 #include <atomic>
@@ -34,9 +36,10 @@ struct InstanceOptions {
   bool grants_requested = false;
   std::string recipient;                    // receives grant/dispatch/audit outputs addressed to it
   int queue_depth = 0;                      // incoming queue size; 0: the host's queue_depth
+  // `isolation: process`: the plugin runs in a `citylink worker` process with these settings.
+  bool isolated = false;
+  WorkerSettings worker;
 };
-
-struct HostTable;
 
 class PluginInstance {
  public:
@@ -61,14 +64,15 @@ class PluginInstance {
   const std::vector<std::string>& publish_grants() const { return grants_; }
   const std::vector<std::string>& subscriptions() const { return subscriptions_; }
   const std::string& recipient() const { return options_.recipient; }
-  InstanceState state() const { return state_.load(); }
+  InstanceState state() const;
+  std::string where() const;  // "in-process", "worker pid 1234"
+  const InstanceBackend* backend() const { return backend_.get(); }
   const std::string& last_error() const { return last_error_; }
   std::shared_ptr<InstanceCounters> counters() const { return counters_; }
 
  private:
   void dispatch_loop();
   void resolve_grants();
-  void close_table();
   void attach_inbox();
   void detach_inbox();
   void deliver(zmq::message_t& packet);
@@ -82,8 +86,7 @@ class PluginInstance {
   std::vector<std::string> subscriptions_;
   std::shared_ptr<InstanceCounters> counters_;
   std::shared_ptr<Publisher> publisher_;
-  HostTable* table_ = nullptr;  // owned by the host for the life of the process, see instance.cpp
-  const citylink_instance* instance_ = nullptr;
+  std::unique_ptr<InstanceBackend> backend_;
   std::atomic<InstanceState> state_{InstanceState::created};
   std::string last_error_;
   std::string endpoint_;

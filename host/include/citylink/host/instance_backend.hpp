@@ -1,0 +1,55 @@
+// Where a plugin instance's code runs: in this process (through its C struct) or in a
+// `citylink worker` process (through the worker protocol). The runtime calls a plugin only
+// through this interface, so the same binary runs either way.
+#pragma once
+
+#include <citylink/abi.h>
+#include <citylink/host/counters.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace citylink::host {
+
+class InstanceBackend {
+ public:
+  virtual ~InstanceBackend() = default;
+
+  // Whether the plugin takes messages (its instance has on_message).
+  virtual bool receives() const = 0;
+  // The plugin's start. On failure returns its status and fills `error` with its message.
+  virtual citylink_status start(std::string& error) = 0;
+  // One delivery, on the instance's dispatch thread, never concurrently. The backend counts
+  // it (delivered or failed) in the instance's counters.
+  virtual void deliver(std::string_view topic, const uint8_t* envelope, std::size_t size) = 0;
+  // The plugin's stop; returns within the backend's bound whatever the plugin does.
+  virtual void stop() = 0;
+  // The plugin's destroy, after stop. Nothing reaches the plugin afterwards.
+  virtual void destroy() = 0;
+  // Whether the plugin gave up for good (a worker past its restart limit).
+  virtual bool failed() const { return false; }
+  // "in-process" or "worker pid 1234": for logs and the status table.
+  virtual std::string where() const = 0;
+};
+
+// Settings of an isolated instance (`isolation: process`, `worker:` in the city config).
+struct WorkerSettings {
+  std::vector<std::string> command;  // how to run `citylink worker` (argv before its own options)
+  std::string plugin_file;           // the library, loaded in the worker after its hash is checked
+  std::string plugin_sha256;         // what the host checked; the worker refuses other bytes
+  std::string plugin_id;
+  std::size_t max_message_bytes = 0;
+  int restart_limit = 5;                              // restarts before the instance is marked failed
+  std::chrono::milliseconds backoff{500};             // first restart delay, doubled each time, at most 30 s
+  std::chrono::milliseconds heartbeat_timeout{5000};  // silence inside a plugin call longer than this: hung
+  std::chrono::milliseconds call_timeout{10000};      // create, start, stop and destroy each
+  uint64_t memory_mb = 0;                             // RLIMIT_AS; 0: no limit
+  uint64_t open_files = 256;                          // RLIMIT_NOFILE
+  uint64_t cpu_seconds = 0;                           // RLIMIT_CPU; 0: no limit
+};
+
+}  // namespace citylink::host

@@ -1,0 +1,606 @@
+// The host's side of the worker protocol, and the supervisor of one worker process.
+//
+// Threads: the instance's dispatch thread sends Deliver requests; the supervisor thread
+// owns the from-worker socket (Publish, Log, Result, Heartbeat) and watches the process:
+// exit, or heartbeat silence inside a plugin call, ends it, and it is started again after a
+// back-off, created and started again, until the restart limit marks the instance failed.
+// Lifecycle requests (create, start, stop, destroy) are sent by whichever thread calls them
+// and answered through the supervisor thread.
+#include <citylink/host/child_process.hpp>
+#include <citylink/host/error.hpp>
+#include <citylink/host/keys.hpp>
+#include <citylink/host/logging.hpp>
+#include <citylink/host/receive.hpp>
+#include <citylink/host/router.hpp>
+#include <citylink/host/worker_backend.hpp>
+#include <citylink/worker/v1/worker.pb.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <csignal>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace citylink::host {
+
+namespace wv1 = citylink::worker::v1;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr uint32_t kProtocol = 1;
+constexpr auto kMaxBackoff = std::chrono::milliseconds(30000);
+
+std::string describe_exit(int status) {
+  if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    const char* name = sigabbrev_np(sig);
+    return "crashed: killed by signal " + std::to_string(sig) + (name ? std::string(" (SIG") + name + ")" : "");
+  }
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  return "ended";
+}
+
+class WorkerBackend final : public InstanceBackend {
+ public:
+  WorkerBackend(WorkerSettings s, std::string id, std::string config_json, std::shared_ptr<Publisher> publisher,
+                std::shared_ptr<InstanceCounters> counters, zmq::context_t& ctx)
+      : s_(std::move(s)),
+        id_(std::move(id)),
+        config_json_(std::move(config_json)),
+        publisher_(std::move(publisher)),
+        counters_(std::move(counters)),
+        to_(ctx, zmq::socket_type::push),
+        from_(ctx, zmq::socket_type::pull) {
+    // A directory only this user can enter holds the two ipc sockets.
+    std::string dir_template = (std::filesystem::temp_directory_path() / "citylink-worker-XXXXXX").string();
+    if (!mkdtemp(dir_template.data()))
+      throw InstanceError("instance '" + id_ + "': cannot make a directory for its worker's sockets: " +
+                          std::strerror(errno));
+    dir_ = dir_template;
+    // Few messages in flight to a worker: what is in flight is lost if it crashes (and counted);
+    // the rest waits in the instance's own queue.
+    to_.set(zmq::sockopt::sndhwm, 100);
+    to_.set(zmq::sockopt::linger, 0);
+    from_.set(zmq::sockopt::linger, 0);
+    to_.bind("ipc://" + dir_ + "/to-worker");
+    from_.bind("ipc://" + dir_ + "/from-worker");
+    std::string why;
+    if (!launch(why)) {
+      cleanup();
+      throw InstanceError("isolation: process: " + why);
+    }
+    supervisor_ = std::thread([this] { supervise(); });
+  }
+
+  ~WorkerBackend() override {
+    destroy();
+    cleanup();
+  }
+
+  bool receives() const override {
+    std::lock_guard lk(mu_);
+    return receives_;
+  }
+
+  citylink_status start(std::string& error) override {
+    const auto r = request_start(error);
+    if (r == CITYLINK_OK) {
+      std::lock_guard lk(mu_);
+      started_ = true;
+      serving_ = running_;
+      cv_.notify_all();
+    }
+    return r;
+  }
+
+  void deliver(std::string_view topic, const uint8_t* envelope, std::size_t size) override {
+    wv1::HostToWorker m;
+    auto* d = m.mutable_deliver();
+    d->set_topic(std::string(topic));
+    d->set_envelope(envelope, size);
+    std::unique_lock lk(mu_);
+    while (true) {
+      // While the worker restarts, deliveries wait here, and the instance's queue holds the
+      // rest (bounded; the router counts what overflows).
+      cv_.wait(lk, [&] { return serving_ || failed_ || stopping_; });
+      if (failed_ || stopping_) {
+        counters_->dropped_stopped.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      m.set_seq(++seq_);
+      const uint64_t generation = generation_;
+      lk.unlock();
+      const bool sent = send(m, std::chrono::milliseconds(200));
+      lk.lock();
+      if (sent) {
+        if (generation == generation_) ++sent_deliveries_;
+        else counters_->lost_in_worker.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      // The worker's queue is full or the worker is gone; wait for it (or its successor).
+    }
+  }
+
+  void stop() override {
+    {
+      std::lock_guard lk(mu_);
+      if (!started_ || stopped_) return;
+      stopped_ = true;
+      if (!running_) {  // between restarts, or failed: nothing to stop
+        started_ = serving_ = false;
+        return;
+      }
+    }
+    std::string error;
+    wv1::HostToWorker m;
+    m.mutable_stop();
+    const auto r = request(m, s_.call_timeout, error);
+    if (r != CITYLINK_OK) log()->warn("[{}] stop in its worker: {}", id_, error);
+    std::lock_guard lk(mu_);
+    started_ = serving_ = false;
+  }
+
+  void destroy() override {
+    {
+      std::lock_guard lk(mu_);
+      if (destroyed_) return;
+      destroyed_ = true;
+    }
+    std::string error;
+    wv1::HostToWorker m;
+    m.mutable_destroy();
+    if (alive()) {
+      const auto r = request(m, s_.call_timeout, error);
+      if (r != CITYLINK_OK) log()->warn("[{}] destroy in its worker: {}", id_, error);
+    }
+    {
+      std::lock_guard lk(mu_);
+      stopping_ = true;
+      cv_.notify_all();
+    }
+    if (supervisor_.joinable()) supervisor_.join();
+    // The worker exits after destroy; one that does not is ended.
+    end_process(std::chrono::milliseconds(2000));
+  }
+
+  bool failed() const override {
+    std::lock_guard lk(mu_);
+    return failed_;
+  }
+
+  std::string where() const override {
+    std::lock_guard lk(mu_);
+    return pid_ > 0 ? "worker pid " + std::to_string(pid_) : std::string("worker (not running)");
+  }
+
+  int pid() const {
+    std::lock_guard lk(mu_);
+    return running_ ? pid_ : 0;
+  }
+
+ private:
+  bool alive() const {
+    std::lock_guard lk(mu_);
+    return running_;
+  }
+
+  bool send(const wv1::HostToWorker& m, std::chrono::milliseconds timeout) {
+    const std::string bytes = m.SerializeAsString();
+    std::lock_guard lk(to_mu_);
+    to_.set(zmq::sockopt::sndtimeo, static_cast<int>(timeout.count()));
+    try {
+      return to_.send(zmq::buffer(bytes), zmq::send_flags::none).has_value();
+    } catch (const zmq::error_t&) {
+      return false;
+    }
+  }
+
+  // Sends a lifecycle request and waits for its Result (answered through the supervisor).
+  citylink_status request(wv1::HostToWorker& m, std::chrono::milliseconds timeout, std::string& error) {
+    uint64_t seq;
+    uint64_t generation;
+    {
+      std::lock_guard lk(mu_);
+      seq = ++seq_;
+      generation = generation_;
+      waiting_.insert(seq);
+    }
+    m.set_seq(seq);
+    if (!send(m, timeout)) {
+      std::lock_guard lk(mu_);
+      waiting_.erase(seq);
+      error = "the worker did not take the request within " + std::to_string(timeout.count()) + " ms";
+      return CITYLINK_ERR_UNAVAILABLE;
+    }
+    std::unique_lock lk(mu_);
+    const bool answered = cv_.wait_for(lk, timeout, [&] { return results_.count(seq) || generation_ != generation; });
+    waiting_.erase(seq);
+    if (!answered || !results_.count(seq)) {
+      error = answered ? "the worker ended before it answered (" + last_exit_ + ")"
+                       : "no answer from the worker within " + std::to_string(timeout.count()) + " ms";
+      return answered ? CITYLINK_ERR_UNAVAILABLE : CITYLINK_ERR_INTERNAL;
+    }
+    auto r = std::move(results_[seq]);
+    results_.erase(seq);
+    error = r.message();
+    return r.status();
+  }
+
+  citylink_status request_start(std::string& error) {
+    wv1::HostToWorker m;
+    m.mutable_start();
+    return request(m, s_.call_timeout, error);
+  }
+
+  // Starts a worker process and creates the plugin instance in it, on the calling thread
+  // (the constructor) or the supervisor thread (a restart): both read from_ directly
+  // because the supervisor loop is not reading it meanwhile.
+  bool launch(std::string& why) {
+    std::vector<std::string> argv = s_.command;
+    argv.insert(argv.end(), {"--endpoint", "ipc://" + dir_, "--plugin", s_.plugin_file, "--sha256",
+                             s_.plugin_sha256, "--instance", id_, "--parent", std::to_string(getpid())});
+    if (s_.memory_mb) argv.insert(argv.end(), {"--memory-mb", std::to_string(s_.memory_mb)});
+    if (s_.open_files) argv.insert(argv.end(), {"--open-files", std::to_string(s_.open_files)});
+    if (s_.cpu_seconds) argv.insert(argv.end(), {"--cpu-seconds", std::to_string(s_.cpu_seconds)});
+    // A clean environment: nothing of the host's (keys, tokens, library paths) reaches plugin code.
+    const std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"};
+    int pid = 0;
+    try {
+      pid = spawn_process(argv, env);
+    } catch (const std::exception& e) {
+      why = std::string("cannot start the worker process: ") + e.what();
+      return false;
+    }
+    {
+      std::lock_guard lk(mu_);
+      pid_ = pid;
+      ++generation_;
+      sent_deliveries_ = 0;
+      handled_ = 0;
+      failed_reported_ = 0;
+    }
+    // Hello, then the instance is created.
+    const auto deadline = Clock::now() + s_.call_timeout;
+    std::optional<wv1::WorkerToHost> hello = read_until(deadline, [](const wv1::WorkerToHost& w) { return w.has_hello(); });
+    if (!hello) {
+      why = "the worker process did not say hello within " + std::to_string(s_.call_timeout.count()) + " ms (" +
+            reap_now() + ")";
+      kill_process();
+      return false;
+    }
+    if (hello->hello().protocol() != kProtocol) {
+      why = "the worker speaks protocol " + std::to_string(hello->hello().protocol()) + ", this host speaks " +
+            std::to_string(kProtocol) + "; run the `citylink` of the same release";
+      kill_process();
+      return false;
+    }
+    wv1::HostToWorker create;
+    create.set_seq(0);
+    auto* c = create.mutable_create();
+    c->set_plugin_id(s_.plugin_id);
+    c->set_instance_id(id_);
+    c->set_config_json(config_json_);
+    c->set_max_message_bytes(s_.max_message_bytes);
+    if (!send(create, s_.call_timeout)) {
+      why = "the worker did not take its create request";
+      kill_process();
+      return false;
+    }
+    auto result = read_until(Clock::now() + s_.call_timeout,
+                             [](const wv1::WorkerToHost& w) { return w.has_result() && w.seq() == 0; });
+    if (!result) {
+      why = "no answer to create within " + std::to_string(s_.call_timeout.count()) + " ms (" + reap_now() + ")";
+      kill_process();
+      return false;
+    }
+    if (result->result().status() != CITYLINK_OK) {
+      why = "create failed: " + result->result().message();
+      kill_process();
+      return false;
+    }
+    {
+      std::lock_guard lk(mu_);
+      running_ = true;
+      receives_ = result->result().receives();
+      last_beat_ = Clock::now();
+      cv_.notify_all();
+    }
+    log()->info("[{}] runs isolated in worker pid {}", id_, pid);
+    return true;
+  }
+
+  // Reads from the worker until `wanted` matches, handling everything else on the way.
+  template <class Pred>
+  std::optional<wv1::WorkerToHost> read_until(Clock::time_point deadline, Pred wanted) {
+    while (Clock::now() < deadline) {
+      zmq::pollitem_t item{from_.handle(), 0, ZMQ_POLLIN, 0};
+      try {
+        zmq::poll(&item, 1, std::chrono::milliseconds(50));
+      } catch (const zmq::error_t& e) {
+        if (e.num() != EINTR) throw;
+      }
+      zmq::message_t raw;
+      while (receive(from_, raw, zmq::recv_flags::dontwait)) {
+        wv1::WorkerToHost w;
+        if (!w.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) continue;
+        if (wanted(w)) return w;
+        handle(w);
+      }
+      if (process_ended()) return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  void handle(const wv1::WorkerToHost& w) {
+    switch (w.event_case()) {
+      case wv1::WorkerToHost::kPublish: {
+        const auto& p = w.publish();
+        // The same publisher, grants and router as an in-process instance: the worker adds nothing.
+        (void)publisher_->publish(p.topic(), reinterpret_cast<const uint8_t*>(p.envelope().data()),
+                                  p.envelope().size(), nullptr);
+        break;
+      }
+      case wv1::WorkerToHost::kLog: {
+        const auto level = w.log().level();
+        const auto lvl = level >= CITYLINK_LOG_ERROR  ? spdlog::level::err
+                         : level >= CITYLINK_LOG_WARN ? spdlog::level::warn
+                         : level >= CITYLINK_LOG_INFO ? spdlog::level::info
+                                                      : spdlog::level::debug;
+        log()->log(lvl, "[{}] {}", id_, w.log().message());
+        break;
+      }
+      case wv1::WorkerToHost::kHeartbeat: {
+        std::lock_guard lk(mu_);
+        // What the previous worker counted is settled: handled, or lost with it.
+        if (w.heartbeat().pid() != pid_) break;
+        last_beat_ = Clock::now();
+        const uint64_t handled = w.heartbeat().handled(), failed = w.heartbeat().failed();
+        if (handled > handled_) {
+          const uint64_t new_failed = failed > failed_reported_ ? failed - failed_reported_ : 0;
+          counters_->delivered.fetch_add(handled - handled_ - new_failed, std::memory_order_relaxed);
+          counters_->failed.fetch_add(new_failed, std::memory_order_relaxed);
+        }
+        handled_ = std::max(handled_, handled);
+        failed_reported_ = std::max(failed_reported_, failed);
+        break;
+      }
+      case wv1::WorkerToHost::kResult: {
+        std::lock_guard lk(mu_);
+        if (!waiting_.count(w.seq())) {
+          // A delivery that failed: counted by the next heartbeat, logged here.
+          const uint64_t n = ++failures_logged_;
+          if (n <= 5 || n % 1000 == 0)
+            log()->warn("[{}] on_message failed in its worker (status {}, #{}): {}", id_, w.result().status(), n,
+                        w.result().message());
+          break;
+        }
+        results_[w.seq()] = w.result();
+        cv_.notify_all();
+        break;
+      }
+      default: break;  // acks and nacks: no durable subscription yet
+    }
+  }
+
+  void supervise() {
+    while (true) {
+      {
+        std::lock_guard lk(mu_);
+        if (stopping_) return;
+      }
+      zmq::pollitem_t item{from_.handle(), 0, ZMQ_POLLIN, 0};
+      try {
+        zmq::poll(&item, 1, std::chrono::milliseconds(100));
+        zmq::message_t raw;
+        while (receive(from_, raw, zmq::recv_flags::dontwait)) {
+          wv1::WorkerToHost w;
+          if (w.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) handle(w);
+        }
+      } catch (const zmq::error_t& e) {
+        if (e.num() == ETERM) return;
+        log()->error("[{}] worker channel: {}", id_, e.what());
+      }
+      std::string why;
+      {
+        std::lock_guard lk(mu_);
+        if (destroyed_ || failed_) continue;  // a worker asked to destroy ends by itself
+      }
+      if (process_ended()) {
+        why = last_exit_;
+      } else if (hung()) {
+        why = "hung: no heartbeat for " + std::to_string(s_.heartbeat_timeout.count()) + " ms";
+        kill_process();
+      } else {
+        continue;
+      }
+      restart(why);
+    }
+  }
+
+  // Under no lock. True when the worker process is gone (and reaped).
+  bool process_ended() {
+    int pid;
+    {
+      std::lock_guard lk(mu_);
+      pid = pid_;
+    }
+    if (pid <= 0) return true;
+    int status = 0;
+    const pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == 0) return false;
+    std::lock_guard lk(mu_);
+    last_exit_ = r == pid ? describe_exit(status) : "gone";
+    pid_ = 0;
+    const bool was_running = running_;
+    running_ = false;
+    serving_ = false;
+    ++generation_;
+    if (was_running) {
+      // What was handed to the worker and not handled is lost with it; counted.
+      const uint64_t lost = sent_deliveries_ > handled_ ? sent_deliveries_ - handled_ : 0;
+      counters_->lost_in_worker.fetch_add(lost, std::memory_order_relaxed);
+      if (lost) log()->warn("[{}] {} message(s) were in its worker when it ended; counted as lost", id_, lost);
+    }
+    cv_.notify_all();
+    return true;
+  }
+
+  // Only a started instance beats: create and start have their own deadline (call_timeout).
+  bool hung() {
+    std::lock_guard lk(mu_);
+    return running_ && started_ && Clock::now() - last_beat_ > s_.heartbeat_timeout;
+  }
+
+  void kill_process() {
+    int pid;
+    {
+      std::lock_guard lk(mu_);
+      pid = pid_;
+    }
+    if (pid > 0) {
+      ::kill(-pid, SIGKILL);  // its group: what the plugin forked goes too
+      ::kill(pid, SIGKILL);
+    }
+    const auto until = Clock::now() + std::chrono::seconds(5);
+    while (!process_ended() && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+
+  std::string reap_now() {
+    if (process_ended()) {
+      std::lock_guard lk(mu_);
+      return "it " + last_exit_;
+    }
+    return "it is still running";
+  }
+
+  void end_process(std::chrono::milliseconds grace) {
+    const auto until = Clock::now() + grace;
+    while (!process_ended() && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    kill_process();
+  }
+
+  void restart(const std::string& why) {
+    int attempt;
+    {
+      std::lock_guard lk(mu_);
+      attempt = ++restarts_;
+    }
+    if (attempt > s_.restart_limit) {
+      std::unique_lock lk(mu_);
+      failed_ = true;
+      cv_.notify_all();
+      log()->error("[{}] FAILED: its worker {} and was restarted {} time(s), the limit (worker.restart_limit); the "
+                   "city runs on without it. Fix the plugin, then restart the host",
+                   id_, why, s_.restart_limit);
+      cv_.wait(lk, [&] { return stopping_; });
+      return;
+    }
+    auto delay = s_.backoff * (1 << std::min(attempt - 1, 16));
+    delay = std::min<std::chrono::milliseconds>(delay, kMaxBackoff);
+    log()->error("[{}] its worker {}; restart {} of {} in {} ms", id_, why, attempt, s_.restart_limit, delay.count());
+    {
+      std::unique_lock lk(mu_);
+      if (cv_.wait_for(lk, delay, [&] { return stopping_; })) return;
+    }
+    std::string launch_why;
+    bool started = false;
+    counters_->restarts.fetch_add(1, std::memory_order_relaxed);
+    if (launch(launch_why)) {
+      bool was_started;
+      {
+        std::lock_guard lk(mu_);
+        was_started = started_;
+      }
+      if (!was_started) return;  // created again; start comes with the host's start
+      // Replays what the instance had: its config (in create) and its start. Its
+      // subscriptions live in the host, so its queue kept filling meanwhile.
+      wv1::HostToWorker m;
+      m.mutable_start();
+      m.set_seq(0);
+      if (send(m, s_.call_timeout)) {
+        auto r = read_until(Clock::now() + s_.call_timeout,
+                            [](const wv1::WorkerToHost& w) { return w.has_result() && w.seq() == 0; });
+        started = r && r->result().status() == CITYLINK_OK;
+        if (!started) launch_why = r ? "start failed: " + r->result().message() : "gave no answer to start";
+      } else {
+        launch_why = "did not take its start request";
+      }
+      if (started) {
+        {
+          std::lock_guard lk(mu_);
+          serving_ = true;
+          cv_.notify_all();
+        }
+        log()->info("[{}] worker restarted (pid {})", id_, pid());
+        return;
+      }
+      kill_process();
+    }
+    restart(launch_why);
+  }
+
+  void cleanup() {
+    if (to_.handle()) to_.close();
+    if (from_.handle()) from_.close();
+    std::error_code ec;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+  }
+
+  WorkerSettings s_;
+  std::string id_;
+  std::string config_json_;
+  std::shared_ptr<Publisher> publisher_;
+  std::shared_ptr<InstanceCounters> counters_;
+  std::string dir_;
+  std::mutex to_mu_;
+  zmq::socket_t to_;
+  zmq::socket_t from_;
+  std::thread supervisor_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  int pid_ = 0;
+  uint64_t generation_ = 0;  // one per worker process
+  uint64_t seq_ = 0;
+  bool running_ = false;     // a worker with a created instance is up
+  bool serving_ = false;     // ... and started: deliveries go to it
+  bool started_ = false;     // the host started the instance (and has not stopped it)
+  bool stopped_ = false;
+  bool destroyed_ = false;
+  bool stopping_ = false;
+  bool failed_ = false;
+  bool receives_ = false;
+  int restarts_ = 0;
+  std::string last_exit_;
+  Clock::time_point last_beat_{};
+  uint64_t sent_deliveries_ = 0;  // this worker's
+  uint64_t handled_ = 0;          // reported by its heartbeats
+  uint64_t failed_reported_ = 0;
+  uint64_t failures_logged_ = 0;
+  std::set<uint64_t> waiting_;  // lifecycle requests someone waits for; other Results are deliveries
+  std::map<uint64_t, wv1::Result> results_;
+};
+
+}  // namespace
+
+std::unique_ptr<InstanceBackend> make_worker_backend(WorkerSettings settings, std::string instance_id,
+                                                     std::string config_json, std::shared_ptr<Publisher> publisher,
+                                                     std::shared_ptr<InstanceCounters> counters,
+                                                     zmq::context_t& ctx) {
+  return std::make_unique<WorkerBackend>(std::move(settings), std::move(instance_id), std::move(config_json),
+                                         std::move(publisher), std::move(counters), ctx);
+}
+
+int worker_pid(const InstanceBackend& backend) {
+  const auto* w = dynamic_cast<const WorkerBackend*>(&backend);
+  return w ? w->pid() : 0;
+}
+
+}  // namespace citylink::host

@@ -1,0 +1,279 @@
+// The worker's side of the worker protocol. One thread (this one) calls the plugin, in
+// order, and beats between calls; the plugin's own threads publish and log through the
+// host table, whose hooks send on the one outgoing socket under a mutex.
+#include <citylink/host/error.hpp>
+#include <citylink/host/host_table.hpp>
+#include <citylink/host/logging.hpp>
+#include <citylink/host/plugin_library.hpp>
+#include <citylink/host/receive.hpp>
+#include <citylink/host/worker.hpp>
+#include <citylink/worker/v1/worker.pb.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <mutex>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <zmq.hpp>
+
+namespace citylink::host {
+
+namespace wv1 = citylink::worker::v1;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr uint32_t kProtocol = 1;
+constexpr auto kBeatEvery = std::chrono::milliseconds(200);
+
+struct Options {
+  std::string endpoint, plugin, sha256, instance;
+  long parent = 0;
+  uint64_t memory_mb = 0, open_files = 0, cpu_seconds = 0;
+};
+
+bool parse(const std::vector<std::string>& args, Options& o) {
+  for (std::size_t i = 0; i + 1 < args.size(); i += 2) {
+    const auto& k = args[i];
+    const auto& v = args[i + 1];
+    if (k == "--endpoint") o.endpoint = v;
+    else if (k == "--plugin") o.plugin = v;
+    else if (k == "--sha256") o.sha256 = v;
+    else if (k == "--instance") o.instance = v;
+    else if (k == "--parent") o.parent = std::stol(v);
+    else if (k == "--memory-mb") o.memory_mb = std::stoull(v);
+    else if (k == "--open-files") o.open_files = std::stoull(v);
+    else if (k == "--cpu-seconds") o.cpu_seconds = std::stoull(v);
+    else return false;
+  }
+  return args.size() % 2 == 0 && !o.endpoint.empty() && !o.plugin.empty() && !o.sha256.empty() &&
+         !o.instance.empty() && o.parent > 0;
+}
+
+void limit(int resource, uint64_t value) {
+  if (!value) return;
+  rlimit r{static_cast<rlim_t>(value), static_cast<rlim_t>(value)};
+  if (setrlimit(resource, &r) != 0) std::fprintf(stderr, "citylink worker: setrlimit(%d) failed\n", resource);
+}
+
+class Worker {
+ public:
+  Worker(const Options& o) : o_(o), in_(ctx_, zmq::socket_type::pull), out_(ctx_, zmq::socket_type::push) {
+    in_.set(zmq::sockopt::linger, 0);
+    in_.set(zmq::sockopt::rcvhwm, 100);
+    out_.set(zmq::sockopt::linger, 2000);  // what the plugin published before destroy still leaves
+    out_.set(zmq::sockopt::sndhwm, 10000);
+    in_.connect(o.endpoint + "/to-worker");
+    out_.connect(o.endpoint + "/from-worker");
+  }
+
+  int run() {
+    wv1::WorkerToHost hello;
+    hello.mutable_hello()->set_protocol(kProtocol);
+    hello.mutable_hello()->set_pid(getpid());
+    send(hello, zmq::send_flags::none);
+
+    auto next_beat = Clock::now();
+    while (true) {
+      if (getppid() != o_.parent) return 3;  // the host is gone; so is this worker's purpose
+      zmq::message_t raw;
+      zmq::pollitem_t item{in_.handle(), 0, ZMQ_POLLIN, 0};
+      try {
+        zmq::poll(&item, 1, kBeatEvery);
+      } catch (const zmq::error_t& e) {
+        if (e.num() != EINTR) throw;
+      }
+      while (receive(in_, raw, zmq::recv_flags::dontwait)) {
+        wv1::HostToWorker m;
+        if (!m.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) continue;
+        if (!handle(m)) return 0;
+        if (Clock::now() >= next_beat) {
+          beat();
+          next_beat = Clock::now() + kBeatEvery;
+        }
+      }
+      if (Clock::now() >= next_beat) {
+        beat();
+        next_beat = Clock::now() + kBeatEvery;
+      }
+    }
+  }
+
+ private:
+  void send(const wv1::WorkerToHost& m, zmq::send_flags flags) {
+    const std::string bytes = m.SerializeAsString();
+    std::lock_guard lk(out_mu_);
+    (void)out_.send(zmq::buffer(bytes), flags);
+  }
+
+  void result(uint64_t seq, citylink_status st, const std::string& message, bool receives = false) {
+    wv1::WorkerToHost r;
+    r.set_seq(seq);
+    r.mutable_result()->set_status(st);
+    r.mutable_result()->set_message(message);
+    r.mutable_result()->set_receives(receives);
+    send(r, zmq::send_flags::none);
+  }
+
+  void beat() {
+    wv1::WorkerToHost b;
+    b.mutable_heartbeat()->set_handled(handled_);
+    b.mutable_heartbeat()->set_failed(failed_);
+    b.mutable_heartbeat()->set_pid(getpid());
+    send(b, zmq::send_flags::none);
+  }
+
+  // False after destroy: the worker exits.
+  bool handle(const wv1::HostToWorker& m) {
+    citylink_error err{};
+    err.struct_size = sizeof(err);
+    switch (m.call_case()) {
+      case wv1::HostToWorker::kCreate: {
+        if (instance_) return result(m.seq(), CITYLINK_ERR_STATE, "already created"), true;
+        create(m.seq(), m.create());
+        return true;
+      }
+      case wv1::HostToWorker::kStart: {
+        if (!instance_) return result(m.seq(), CITYLINK_ERR_STATE, "start before create"), true;
+        const auto st = instance_->start(instance_, &err);
+        result(m.seq(), st, st == CITYLINK_OK ? "" : error_text(err));
+        return true;
+      }
+      case wv1::HostToWorker::kStop: {
+        if (instance_) instance_->stop(instance_);
+        result(m.seq(), CITYLINK_OK, "");
+        return true;
+      }
+      case wv1::HostToWorker::kDestroy: {
+        if (instance_) instance_->destroy(instance_);
+        instance_ = nullptr;
+        if (table_) table_->close();
+        beat();
+        result(m.seq(), CITYLINK_OK, "");
+        return false;
+      }
+      case wv1::HostToWorker::kDeliver: {
+        // One that reached this worker before its create was meant for the one before; the
+        // host counted it lost with that one, so it is not counted here again.
+        if (!instance_) return true;
+        ++handled_;
+        const auto& d = m.deliver();
+        citylink_status st = CITYLINK_ERR_UNSUPPORTED;
+        std::string why = "the plugin takes no messages (no on_message)";
+        if (instance_->on_message) {
+          citylink_message msg{};
+          msg.struct_size = sizeof(msg);
+          msg.topic = d.topic().c_str();
+          msg.envelope = reinterpret_cast<const uint8_t*>(d.envelope().data());
+          msg.envelope_size = d.envelope().size();
+          msg.delivery_tag = d.delivery_tag();
+          msg.redelivery_count = d.redelivery_count();
+          try {
+            st = instance_->on_message(instance_, &msg, &err);
+            why = st == CITYLINK_OK ? "" : error_text(err);
+          } catch (...) {
+            st = CITYLINK_ERR_INTERNAL;
+            why = "on_message threw an exception across the C ABI; catch exceptions in the plugin";
+          }
+        }
+        if (st != CITYLINK_OK) {
+          ++failed_;
+          result(m.seq(), st, "on '" + d.topic() + "': " + why);
+        }
+        return true;
+      }
+      default: return true;
+    }
+  }
+
+  void create(uint64_t seq, const wv1::Create& c) {
+    try {
+      LoadPolicy policy;
+      policy.rules.allow_symlinks = true;  // the host applied its rules when it chose the file
+      const std::string expected = o_.sha256;
+      policy.admit = [expected](const PluginFile& f) {
+        if (f.sha256() != expected)
+          throw LoadError("plugin file '" + f.path().string() + "' changed after the host checked it (SHA-256 " +
+                          f.sha256() + ", checked " + expected + "); it was not loaded");
+      };
+      library_ = PluginLibrary::load(o_.plugin, policy);
+    } catch (const std::exception& e) {
+      return result(seq, CITYLINK_ERR_UNAVAILABLE, e.what());
+    }
+    HostTableHooks hooks;
+    const std::size_t max_bytes = c.max_message_bytes();
+    hooks.publish = [this, max_bytes](std::string_view topic, const uint8_t* envelope, std::size_t size,
+                                      std::string* why) -> citylink_status {
+      if (max_bytes && size > max_bytes) {
+        if (why) *why = "message on '" + std::string(topic) + "' is " + std::to_string(size) +
+                        " bytes, over the host limit of " + std::to_string(max_bytes) + " (host.max_message_bytes)";
+        return CITYLINK_ERR_TOO_LARGE;
+      }
+      wv1::WorkerToHost p;
+      p.mutable_publish()->set_topic(std::string(topic));
+      p.mutable_publish()->set_envelope(envelope, size);
+      const std::string bytes = p.SerializeAsString();
+      std::lock_guard lk(out_mu_);
+      if (out_.send(zmq::buffer(bytes), zmq::send_flags::dontwait)) return CITYLINK_OK;
+      if (why) *why = "the worker's queue to the host is full; message dropped";
+      return CITYLINK_ERR_BACKPRESSURE;
+    };
+    hooks.log = [this](citylink_log_level level, std::string_view message) {
+      wv1::WorkerToHost l;
+      l.mutable_log()->set_level(level);
+      l.mutable_log()->set_message(std::string(message));
+      send(l, zmq::send_flags::dontwait);
+    };
+    table_ = HostTable::create(c.instance_id(), std::move(hooks));
+    citylink_error err{};
+    err.struct_size = sizeof(err);
+    instance_ = library_->entry().create(table_->api(), c.plugin_id().c_str(), c.config_json().c_str(), &err);
+    if (!instance_) return result(seq, CITYLINK_ERR_CONFIG, error_text(err));
+    if (instance_->struct_size < offsetof(citylink_instance, get_extension) || !instance_->start ||
+        !instance_->stop || !instance_->destroy) {
+      instance_ = nullptr;
+      return result(seq, CITYLINK_ERR_UNSUPPORTED,
+                    "the instance struct returned by create is incomplete; rebuild the plugin with the CityLink SDK");
+    }
+    result(seq, CITYLINK_OK, "", instance_->on_message != nullptr);
+  }
+
+  Options o_;
+  zmq::context_t ctx_;
+  zmq::socket_t in_;
+  std::mutex out_mu_;
+  zmq::socket_t out_;
+  std::shared_ptr<PluginLibrary> library_;
+  HostTable* table_ = nullptr;
+  const citylink_instance* instance_ = nullptr;
+  uint64_t handled_ = 0, failed_ = 0;
+};
+
+}  // namespace
+
+int run_worker(const std::vector<std::string>& args) {
+  Options o;
+  try {
+    if (!parse(args, o)) throw std::invalid_argument("bad arguments");
+  } catch (const std::exception&) {
+    std::fprintf(stderr,
+                 "usage: citylink worker --endpoint ipc://DIR --plugin FILE --sha256 HEX --instance NAME --parent PID "
+                 "[--memory-mb N] [--open-files N] [--cpu-seconds N]\n(the host starts it; it is not run by hand)\n");
+    return 2;
+  }
+  // Dies with the host, whatever the plugin does; and if the host died already, now.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != o.parent) return 3;
+  std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGINT, SIG_IGN);  // a Ctrl-C at the host's terminal reaches the host, which stops this worker in order
+  limit(RLIMIT_AS, o.memory_mb << 20);
+  limit(RLIMIT_NOFILE, o.open_files);
+  limit(RLIMIT_CPU, o.cpu_seconds);
+  set_log_level("warn");
+  Worker w(o);
+  return w.run();
+}
+
+}  // namespace citylink::host
