@@ -172,6 +172,7 @@ void PluginInstance::stop() {
     // After remove_sink returns the router sends nothing more; the dispatcher then drains
     // what is already queued so no accepted message is silently lost.
     router_.remove_sink(id());
+    backend_->begin_stop();
     dispatching_ = false;
     dispatcher_.join();
   }

@@ -36,6 +36,7 @@ namespace {
 
 constexpr uint32_t kProtocol = 1;
 constexpr auto kMaxBackoff = std::chrono::milliseconds(30000);
+constexpr auto kHealthyAfter = std::chrono::minutes(10);
 
 std::string describe_exit(int status) {
   if (WIFSIGNALED(status)) {
@@ -69,14 +70,27 @@ class WorkerBackend final : public InstanceBackend {
     to_.set(zmq::sockopt::sndhwm, 100);
     to_.set(zmq::sockopt::linger, 0);
     from_.set(zmq::sockopt::linger, 0);
-    to_.bind("ipc://" + dir_ + "/to-worker");
-    from_.bind("ipc://" + dir_ + "/from-worker");
-    std::string why;
-    if (!launch(why)) {
+    try {
+      to_.bind("ipc://" + dir_ + "/to-worker");
+      from_.bind("ipc://" + dir_ + "/from-worker");
+    } catch (const zmq::error_t& e) {
+      cleanup();
+      throw InstanceError("isolation: process: cannot open the worker's sockets in " + dir_ + ": " + e.what());
+    }
+    // The worker is started on the supervisor thread, which lives as long as this backend:
+    // a worker's PR_SET_PDEATHSIG fires when the *thread* that started it ends.
+    supervisor_ = std::thread([this] { supervise(); });
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return first_launch_done_; });
+    if (!running_) {
+      const std::string why = first_launch_error_;
+      stopping_ = true;
+      cv_.notify_all();
+      lk.unlock();
+      supervisor_.join();
       cleanup();
       throw InstanceError("isolation: process: " + why);
     }
-    supervisor_ = std::thread([this] { supervise(); });
   }
 
   ~WorkerBackend() override {
@@ -90,11 +104,22 @@ class WorkerBackend final : public InstanceBackend {
   }
 
   citylink_status start(std::string& error) override {
+    {
+      // A worker that ended between create and start is being replaced: wait for it.
+      std::unique_lock lk(mu_);
+      cv_.wait_for(lk, 2 * s_.call_timeout + kMaxBackoff, [&] { return (running_ && !restarting_) || failed_; });
+      if (!running_) {
+        error = "its worker is not running (" + last_exit_ + ")";
+        return CITYLINK_ERR_UNAVAILABLE;
+      }
+      last_beat_ = Clock::now();
+    }
     const auto r = request_start(error);
     if (r == CITYLINK_OK) {
       std::lock_guard lk(mu_);
       started_ = true;
       serving_ = running_;
+      serving_since_ = last_beat_ = Clock::now();
       cv_.notify_all();
     }
     return r;
@@ -109,8 +134,8 @@ class WorkerBackend final : public InstanceBackend {
     while (true) {
       // While the worker restarts, deliveries wait here, and the instance's queue holds the
       // rest (bounded; the router counts what overflows).
-      cv_.wait(lk, [&] { return serving_ || failed_ || stopping_; });
-      if (failed_ || stopping_) {
+      cv_.wait(lk, [&] { return serving_ || failed_ || stopping_ || draining_; });
+      if (!serving_) {
         counters_->dropped_stopped.fetch_add(1, std::memory_order_relaxed);
         return;
       }
@@ -128,9 +153,18 @@ class WorkerBackend final : public InstanceBackend {
     }
   }
 
+  void begin_stop() override {
+    std::lock_guard lk(mu_);
+    draining_ = true;
+    cv_.notify_all();
+  }
+
   void stop() override {
     {
-      std::lock_guard lk(mu_);
+      std::unique_lock lk(mu_);
+      // A restart in progress finishes (or gives up) first, so it never starts the plugin
+      // again after this stop.
+      cv_.wait_for(lk, 2 * s_.call_timeout, [&] { return !restarting_; });
       if (!started_ || stopped_) return;
       stopped_ = true;
       if (!running_) {  // between restarts, or failed: nothing to stop
@@ -189,6 +223,11 @@ class WorkerBackend final : public InstanceBackend {
   bool alive() const {
     std::lock_guard lk(mu_);
     return running_;
+  }
+
+  uint64_t next_seq() {
+    std::lock_guard lk(mu_);
+    return ++seq_;
   }
 
   bool send(const wv1::HostToWorker& m, std::chrono::milliseconds timeout) {
@@ -281,8 +320,15 @@ class WorkerBackend final : public InstanceBackend {
       kill_process();
       return false;
     }
+    if (hello->hello().pid() != pid) {
+      why = "a process other than the worker started (pid " + std::to_string(hello->hello().pid()) + ", started " +
+            std::to_string(pid) + ") answered on its socket";
+      kill_process();
+      return false;
+    }
     wv1::HostToWorker create;
-    create.set_seq(0);
+    const uint64_t create_seq = next_seq();
+    create.set_seq(create_seq);
     auto* c = create.mutable_create();
     c->set_plugin_id(s_.plugin_id);
     c->set_instance_id(id_);
@@ -293,8 +339,9 @@ class WorkerBackend final : public InstanceBackend {
       kill_process();
       return false;
     }
-    auto result = read_until(Clock::now() + s_.call_timeout,
-                             [](const wv1::WorkerToHost& w) { return w.has_result() && w.seq() == 0; });
+    auto result = read_until(Clock::now() + s_.call_timeout, [create_seq](const wv1::WorkerToHost& w) {
+      return w.has_result() && w.seq() == create_seq;
+    });
     if (!result) {
       why = "no answer to create within " + std::to_string(s_.call_timeout.count()) + " ms (" + reap_now() + ")";
       kill_process();
@@ -390,6 +437,15 @@ class WorkerBackend final : public InstanceBackend {
   }
 
   void supervise() {
+    {
+      std::string why;
+      const bool ok = launch(why);
+      std::lock_guard lk(mu_);
+      first_launch_done_ = true;
+      first_launch_error_ = why;
+      cv_.notify_all();
+      if (!ok) return;
+    }
     while (true) {
       {
         std::lock_guard lk(mu_);
@@ -406,6 +462,7 @@ class WorkerBackend final : public InstanceBackend {
       } catch (const zmq::error_t& e) {
         if (e.num() == ETERM) return;
         log()->error("[{}] worker channel: {}", id_, e.what());
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
       std::string why;
       {
@@ -432,6 +489,12 @@ class WorkerBackend final : public InstanceBackend {
       pid = pid_;
     }
     if (pid <= 0) return true;
+    // Ended? Looked at without reaping, so its process group id cannot be reused yet and
+    // what the plugin forked into it is killed with it.
+    siginfo_t info{};
+    if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == 0)
+      return false;
+    ::kill(-pid, SIGKILL);
     int status = 0;
     const pid_t r = waitpid(pid, &status, WNOHANG);
     if (r == 0) return false;
@@ -455,7 +518,7 @@ class WorkerBackend final : public InstanceBackend {
   // Only a started instance beats: create and start have their own deadline (call_timeout).
   bool hung() {
     std::lock_guard lk(mu_);
-    return running_ && started_ && Clock::now() - last_beat_ > s_.heartbeat_timeout;
+    return running_ && started_ && !stopped_ && Clock::now() - last_beat_ > s_.heartbeat_timeout;
   }
 
   void kill_process() {
@@ -490,11 +553,25 @@ class WorkerBackend final : public InstanceBackend {
     int attempt;
     {
       std::lock_guard lk(mu_);
+      // A worker that served for a while before it ended starts the count afresh: the limit
+      // is for a plugin that keeps failing, not one that fails once a day.
+      if (serving_since_ != Clock::time_point{} && Clock::now() - serving_since_ > kHealthyAfter) restarts_ = 0;
+      serving_since_ = {};
       attempt = ++restarts_;
+      restarting_ = true;
     }
+    struct Done {
+      WorkerBackend* self;
+      ~Done() {
+        std::lock_guard lk(self->mu_);
+        self->restarting_ = false;
+        self->cv_.notify_all();
+      }
+    } done{this};
     if (attempt > s_.restart_limit) {
       std::unique_lock lk(mu_);
       failed_ = true;
+      restarting_ = false;  // given up: a stop need not wait for it
       cv_.notify_all();
       log()->error("[{}] FAILED: its worker {} and was restarted {} time(s), the limit (worker.restart_limit); the "
                    "city runs on without it. Fix the plugin, then restart the host",
@@ -507,7 +584,7 @@ class WorkerBackend final : public InstanceBackend {
     log()->error("[{}] its worker {}; restart {} of {} in {} ms", id_, why, attempt, s_.restart_limit, delay.count());
     {
       std::unique_lock lk(mu_);
-      if (cv_.wait_for(lk, delay, [&] { return stopping_; })) return;
+      if (cv_.wait_for(lk, delay, [&] { return stopping_ || draining_; })) return;
     }
     std::string launch_why;
     bool started = false;
@@ -516,17 +593,18 @@ class WorkerBackend final : public InstanceBackend {
       bool was_started;
       {
         std::lock_guard lk(mu_);
-        was_started = started_;
+        was_started = started_ && !stopped_ && !stopping_ && !draining_;
       }
-      if (!was_started) return;  // created again; start comes with the host's start
+      if (!was_started) return;  // created again; start comes with the host's start, if any
       // Replays what the instance had: its config (in create) and its start. Its
       // subscriptions live in the host, so its queue kept filling meanwhile.
       wv1::HostToWorker m;
       m.mutable_start();
-      m.set_seq(0);
+      const uint64_t seq = next_seq();
+      m.set_seq(seq);
       if (send(m, s_.call_timeout)) {
         auto r = read_until(Clock::now() + s_.call_timeout,
-                            [](const wv1::WorkerToHost& w) { return w.has_result() && w.seq() == 0; });
+                            [seq](const wv1::WorkerToHost& w) { return w.has_result() && w.seq() == seq; });
         started = r && r->result().status() == CITYLINK_OK;
         if (!started) launch_why = r ? "start failed: " + r->result().message() : "gave no answer to start";
       } else {
@@ -536,6 +614,7 @@ class WorkerBackend final : public InstanceBackend {
         {
           std::lock_guard lk(mu_);
           serving_ = true;
+          serving_since_ = last_beat_ = Clock::now();
           cv_.notify_all();
         }
         log()->info("[{}] worker restarted (pid {})", id_, pid());
@@ -571,6 +650,11 @@ class WorkerBackend final : public InstanceBackend {
   uint64_t seq_ = 0;
   bool running_ = false;     // a worker with a created instance is up
   bool serving_ = false;     // ... and started: deliveries go to it
+  bool restarting_ = false;  // the supervisor is replacing the worker
+  bool draining_ = false;    // the instance stops: deliveries no longer wait for a worker
+  bool first_launch_done_ = false;
+  std::string first_launch_error_;
+  Clock::time_point serving_since_{};
   bool started_ = false;     // the host started the instance (and has not stopped it)
   bool stopped_ = false;
   bool destroyed_ = false;

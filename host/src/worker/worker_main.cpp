@@ -9,6 +9,7 @@
 #include <citylink/host/worker.hpp>
 #include <citylink/worker/v1/worker.pb.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -105,8 +106,22 @@ class Worker {
   void send(const wv1::WorkerToHost& m, zmq::send_flags flags) {
     const std::string bytes = m.SerializeAsString();
     std::lock_guard lk(out_mu_);
-    (void)out_.send(zmq::buffer(bytes), flags);
+    if (out_.handle()) (void)out_.send(zmq::buffer(bytes), flags);
   }
+
+ public:
+  // After destroy: what was sent leaves (linger), and a plugin thread still publishing meets
+  // a closed socket, not a freed one.
+  void close_output() {
+    {
+      std::lock_guard lk(out_mu_);
+      out_.close();
+    }
+    in_.close();
+    ctx_.close();  // waits (up to the linger) until the last answer has left
+  }
+
+ private:
 
   void result(uint64_t seq, citylink_status st, const std::string& message, bool receives = false) {
     wv1::WorkerToHost r;
@@ -137,16 +152,22 @@ class Worker {
       }
       case wv1::HostToWorker::kStart: {
         if (!instance_) return result(m.seq(), CITYLINK_ERR_STATE, "start before create"), true;
+        phase_ = Phase::running;  // the host holds what start publishes until it succeeds
         const auto st = instance_->start(instance_, &err);
+        if (st != CITYLINK_OK) phase_ = Phase::stopped;
+        beat();  // settles the counts before the answer
         result(m.seq(), st, st == CITYLINK_OK ? "" : error_text(err));
         return true;
       }
       case wv1::HostToWorker::kStop: {
         if (instance_) instance_->stop(instance_);
+        phase_ = Phase::stopped;
+        beat();
         result(m.seq(), CITYLINK_OK, "");
         return true;
       }
       case wv1::HostToWorker::kDestroy: {
+        phase_ = Phase::stopped;
         if (instance_) instance_->destroy(instance_);
         instance_ = nullptr;
         if (table_) table_->close();
@@ -206,6 +227,11 @@ class Worker {
     const std::size_t max_bytes = c.max_message_bytes();
     hooks.publish = [this, max_bytes](std::string_view topic, const uint8_t* envelope, std::size_t size,
                                       std::string* why) -> citylink_status {
+      // As in the host: a publish before start or after stop is a state error.
+      if (phase_.load() != Phase::running) {
+        if (why) *why = "instance '" + o_.instance + "' is not running (publish before start or after stop)";
+        return CITYLINK_ERR_STATE;
+      }
       if (max_bytes && size > max_bytes) {
         if (why) *why = "message on '" + std::string(topic) + "' is " + std::to_string(size) +
                         " bytes, over the host limit of " + std::to_string(max_bytes) + " (host.max_message_bytes)";
@@ -216,6 +242,10 @@ class Worker {
       p.mutable_publish()->set_envelope(envelope, size);
       const std::string bytes = p.SerializeAsString();
       std::lock_guard lk(out_mu_);
+      if (!out_.handle()) {
+        if (why) *why = "the worker is ending";
+        return CITYLINK_ERR_STATE;
+      }
       if (out_.send(zmq::buffer(bytes), zmq::send_flags::dontwait)) return CITYLINK_OK;
       if (why) *why = "the worker's queue to the host is full; message dropped";
       return CITYLINK_ERR_BACKPRESSURE;
@@ -249,6 +279,8 @@ class Worker {
   HostTable* table_ = nullptr;
   const citylink_instance* instance_ = nullptr;
   uint64_t handled_ = 0, failed_ = 0;
+  enum class Phase { created, running, stopped };
+  std::atomic<Phase> phase_{Phase::created};
 };
 
 }  // namespace
@@ -272,8 +304,14 @@ int run_worker(const std::vector<std::string>& args) {
   limit(RLIMIT_NOFILE, o.open_files);
   limit(RLIMIT_CPU, o.cpu_seconds);
   set_log_level("warn");
-  Worker w(o);
-  return w.run();
+  // Never destroyed: a plugin thread that outlived destroy may still be inside a host-table
+  // hook that uses it. The process ends with _exit, without running the plugin's (or
+  // anyone's) static destructors under such a thread.
+  auto* w = new Worker(o);
+  const int rc = w->run();
+  w->close_output();
+  std::fflush(nullptr);
+  _exit(rc);
 }
 
 }  // namespace citylink::host

@@ -26,6 +26,9 @@ class InstanceBackend {
   // One delivery, on the instance's dispatch thread, never concurrently. The backend counts
   // it (delivered or failed) in the instance's counters.
   virtual void deliver(std::string_view topic, const uint8_t* envelope, std::size_t size) = 0;
+  // The instance is about to stop: deliveries still queued are handed over only if the
+  // plugin can take them now (a worker being restarted is not waited for).
+  virtual void begin_stop() {}
   // The plugin's stop; returns within the backend's bound whatever the plugin does.
   virtual void stop() = 0;
   // The plugin's destroy, after stop. Nothing reaches the plugin afterwards.
