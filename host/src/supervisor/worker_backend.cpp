@@ -12,6 +12,7 @@
 #include <citylink/host/logging.hpp>
 #include <citylink/host/receive.hpp>
 #include <citylink/host/router.hpp>
+#include <citylink/host/worker.hpp>
 #include <citylink/host/worker_backend.hpp>
 #include <citylink/worker/v1/worker.pb.h>
 
@@ -34,7 +35,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr uint32_t kProtocol = 1;
 constexpr auto kMaxBackoff = std::chrono::milliseconds(30000);
 constexpr auto kHealthyAfter = std::chrono::minutes(10);
 
@@ -314,9 +314,9 @@ class WorkerBackend final : public InstanceBackend {
       kill_process();
       return false;
     }
-    if (hello->hello().protocol() != kProtocol) {
+    if (hello->hello().protocol() != kWorkerProtocol) {
       why = "the worker speaks protocol " + std::to_string(hello->hello().protocol()) + ", this host speaks " +
-            std::to_string(kProtocol) + "; run the `citylink` of the same release";
+            std::to_string(kWorkerProtocol) + "; run the `citylink` of the same release";
       kill_process();
       return false;
     }

@@ -26,7 +26,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr uint32_t kProtocol = 1;
 constexpr auto kBeatEvery = std::chrono::milliseconds(200);
 
 struct Options {
@@ -72,7 +71,7 @@ class Worker {
 
   int run() {
     wv1::WorkerToHost hello;
-    hello.mutable_hello()->set_protocol(kProtocol);
+    hello.mutable_hello()->set_protocol(kWorkerProtocol);
     hello.mutable_hello()->set_pid(getpid());
     send(hello, zmq::send_flags::none);
 

@@ -4,10 +4,14 @@
 // message back (sdk/proto/citylink/worker/v1/worker.proto).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace citylink::host {
+
+// The worker protocol's version (Hello.protocol); both sides are built from one release.
+inline constexpr unsigned kWorkerProtocol = 1;
 
 // args: --endpoint ipc://DIR --plugin FILE --sha256 HEX --instance NAME --parent PID
 //       [--memory-mb N] [--open-files N] [--cpu-seconds N]
