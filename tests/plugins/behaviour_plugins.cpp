@@ -167,7 +167,10 @@ class Rogue : public citylink::Plugin {
   std::thread late_;
 };
 
-// Appends one JSON line per received message to the file named by `out`.
+// Appends one JSON line per received message to the file named by `out`. On a durable
+// subscription `ack` says what it does with each delivery: auto (the helper acks), never,
+// redelivered-only (acks only redeliveries), nack-drop (nack without requeue), nack-once
+// (nack with requeue, then acks the redelivery).
 class Collector : public citylink::Plugin {
  public:
   static citylink::Descriptor describe() {
@@ -181,7 +184,9 @@ class Collector : public citylink::Plugin {
     if (!c.contains("out")) throw citylink::ConfigError("field 'out' (a file path) is required");
     out_.open(c["out"].get<std::string>(), std::ios::app);
     if (!out_) throw citylink::ConfigError("cannot open 'out' file " + c["out"].get<std::string>());
+    ack_ = c.value("ack", "auto");
   }
+  bool manual_acks() const override { return ack_ != "auto"; }
   void on_message(const citylink::Message& m) override {
     const auto& e = m.envelope();
     nlohmann::json j = {{"topic", std::string(m.topic())}, {"id", e.id()},         {"source", e.source()},
@@ -189,13 +194,24 @@ class Collector : public citylink::Plugin {
                         {"attributes", nlohmann::json::object()}};
     for (const auto& [k, v] : e.attributes()) j["attributes"][k] = v;
     if (auto r = m.payload<citylink::v1::SensorReading>()) j["sensor_id"] = r->sensor_id();
+    j["redelivered"] = m.redelivered();
+    j["redelivery_count"] = m.redelivery_count();
+    j["durable"] = m.delivery_tag() != 0;
     out_ << j.dump() << '\n';
     out_.flush();
+    if (m.delivery_tag() == 0) return;
+    if (ack_ == "redelivered-only" && m.redelivered()) host_.ack(m.delivery_tag());
+    if (ack_ == "nack-drop") host_.nack(m.delivery_tag(), false);
+    if (ack_ == "nack-once") {
+      if (m.redelivered()) host_.ack(m.delivery_tag());
+      else host_.nack(m.delivery_tag(), true);
+    }
   }
 
  private:
   citylink::Host host_;
   std::ofstream out_;
+  std::string ack_;
 };
 
 // Sleeps in on_message for `delay_ms`, so its queue fills and the router must drop.

@@ -228,6 +228,35 @@ TEST(CityConfig, IsolationAndWorkerSettingsAreReadAndChecked) {
   EXPECT_NE(e.find("plugins[0].worker.heartbeat_timeout_ms"), std::string::npos) << e;
 }
 
+TEST(CityConfig, DurableSubscriptionsAndTheOutboxAreReadAndChecked) {
+  Fixture f;
+  const auto c = f.parse(
+      "host:\n  outbox: spool/outbox.db\n  outbox_max_mb: 64\n  outbox_fsync: true\n"
+      "plugins:\n  - instance: a\n    file: gauge.so\n    durable: true\n"
+      "  - instance: b\n    file: gauge.so\n"
+      "    durable: {topics: [dispatch.*], ack_timeout_ms: 5000, max_deliveries: 3, in_flight: 8}\n"
+      "  - instance: c\n    file: gauge.so\n");
+  EXPECT_EQ(c.host.outbox.filename(), "outbox.db");
+  EXPECT_TRUE(c.host.outbox.is_absolute());
+  EXPECT_EQ(c.host.outbox_max_mb, 64u);
+  EXPECT_TRUE(c.host.outbox_fsync);
+  EXPECT_TRUE(c.plugins[0].durable);
+  EXPECT_TRUE(c.plugins[0].durable_topics.empty());
+  EXPECT_EQ(c.plugins[0].max_deliveries, 10u);
+  EXPECT_TRUE(c.plugins[1].durable);
+  EXPECT_EQ(c.plugins[1].durable_topics, std::vector<std::string>{"dispatch.*"});
+  EXPECT_EQ(c.plugins[1].ack_timeout_ms, 5000);
+  EXPECT_EQ(c.plugins[1].max_deliveries, 3u);
+  EXPECT_EQ(c.plugins[1].in_flight, 8u);
+  EXPECT_FALSE(c.plugins[2].durable);  // not durable unless the city says so
+  std::string e = f.error("plugins:\n  - instance: a\n    file: gauge.so\n    durable: {timeout: 5}\n");
+  EXPECT_NE(e.find("plugins[0].durable.timeout: unknown field"), std::string::npos) << e;
+  e = f.error("plugins:\n  - instance: a\n    file: gauge.so\n    durable: [x]\n");
+  EXPECT_NE(e.find("plugins[0].durable: expected `true`, or a mapping"), std::string::npos) << e;
+  e = f.error("plugins:\n  - instance: a\n    file: gauge.so\n    durable: {max_deliveries: 0}\n");
+  EXPECT_NE(e.find("plugins[0].durable.max_deliveries"), std::string::npos) << e;
+}
+
 TEST(CityConfig, BadValuesAreNamed) {
   Fixture f;
   EXPECT_NE(f.error("host:\n  queue_depth: lots\nplugins: []\n").find("city.yaml:2:16: host.queue_depth: expected a whole number"),

@@ -8,6 +8,8 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "../storage/sqlite_file.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -69,134 +71,19 @@ BEGIN SELECT RAISE(ABORT, 'audit checkpoints cannot be deleted'); END;
 
 constexpr const char* kRowColumns = "seq, time_unix_ns, action, incident_id, recipient, record, previous_hash, hash";
 
-std::string fix_for(int rc) {
-  switch (rc & 0xff) {
-    case SQLITE_FULL:
-      return "the disk (or quota) holding it is full: free space on that file system, then retry";
-    case SQLITE_READONLY:
-      return "the file or its directory is read-only: make both writable by the user the host runs as "
-             "(SQLite also creates the -wal and -shm files beside it)";
-    case SQLITE_CANTOPEN:
-      return "check that the directory exists and that the user the host runs as may create and write files in it";
-    case SQLITE_PERM:
-    case SQLITE_AUTH:
-      return "permission denied: give the user the host runs as read and write access to the file and its directory";
-    case SQLITE_IOERR:
-      return "an input/output error: check the disk and the file system (dmesg)";
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return "another process kept it locked longer than the 5 s busy timeout: find that process, then retry";
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return "it is not an SQLite database or it is damaged: point at the right file or restore it from a backup";
-    default:
-      return {};
-  }
-}
-
+// The one SQLite helper (storage/sqlite_file.hpp), raising AuditError "audit log PATH: ...".
+struct AuditFile {
+  using Error = AuditError;
+  static constexpr const char* kKind = "audit log";
+};
+using Stmt = storage::Stmt<AuditFile>;
+using Txn = storage::Txn<AuditFile>;
 [[noreturn]] void fail(sqlite3* db, const std::filesystem::path& path, const std::string& what, int rc) {
-  std::string msg = "audit log " + path.string() + ": " + what + ": ";
-  msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  if (db && sqlite3_system_errno(db) != 0 && (rc & 0xff) != SQLITE_CONSTRAINT)
-    msg += std::string(" (") + std::strerror(sqlite3_system_errno(db)) + ")";
-  const std::string fix = fix_for(rc);
-  if (!fix.empty()) msg += "; " + fix;
-  throw AuditError(msg);
+  storage::fail<AuditFile>(db, path, what, rc);
 }
-
-// A prepared statement. Text and blob parameters are bound SQLITE_TRANSIENT (copied).
-class Stmt {
- public:
-  Stmt(sqlite3* db, const std::filesystem::path& path, const char* sql) : db_(db), path_(path) {
-    const int rc = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr);
-    if (rc != SQLITE_OK) fail(db_, path_, "cannot prepare a statement", rc);
-  }
-  ~Stmt() { sqlite3_finalize(st_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-
-  Stmt& reset() {
-    sqlite3_reset(st_);
-    sqlite3_clear_bindings(st_);
-    return *this;
-  }
-  Stmt& bind(int i, int64_t v) {
-    check(sqlite3_bind_int64(st_, i, v));
-    return *this;
-  }
-  Stmt& bind(int i, std::string_view v) {
-    check(sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
-    return *this;
-  }
-  Stmt& bind_blob(int i, std::string_view v) {
-    check(sqlite3_bind_blob(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
-    return *this;
-  }
-  // true: a row is available; false: done.
-  bool step(const char* what = "cannot read it") {
-    const int rc = sqlite3_step(st_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    sqlite3_reset(st_);
-    fail(db_, path_, what, rc);
-  }
-  void run(const char* what) {
-    while (step(what)) {
-    }
-  }
-  bool is_null(int c) const { return sqlite3_column_type(st_, c) == SQLITE_NULL; }
-  int64_t i64(int c) const { return sqlite3_column_int64(st_, c); }
-  std::string text(int c) const {
-    const auto* p = sqlite3_column_text(st_, c);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st_, c)))
-             : std::string();
-  }
-  std::string blob(int c) const {
-    const void* p = sqlite3_column_blob(st_, c);
-    return p ? std::string(static_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st_, c)))
-             : std::string();
-  }
-
- private:
-  void check(int rc) {
-    if (rc != SQLITE_OK) fail(db_, path_, "cannot bind a statement parameter", rc);
-  }
-  sqlite3* db_;
-  const std::filesystem::path& path_;
-  sqlite3_stmt* st_ = nullptr;
-};
-
 void exec(sqlite3* db, const std::filesystem::path& path, const char* sql, const char* what) {
-  char* err = nullptr;
-  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
-  sqlite3_free(err);
-  if (rc != SQLITE_OK) fail(db, path, what, rc);
+  storage::exec<AuditFile>(db, path, sql, what);
 }
-
-// A transaction that rolls back unless committed. Does nothing when one is already open.
-class Txn {
- public:
-  Txn(sqlite3* db, const std::filesystem::path& path, const char* begin, const char* what)
-      : db_(db), path_(path), what_(what), own_(sqlite3_get_autocommit(db) != 0) {
-    if (own_) exec(db_, path_, begin, what_);
-  }
-  ~Txn() {
-    if (own_ && !done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  Txn(const Txn&) = delete;
-  Txn& operator=(const Txn&) = delete;
-  void commit() {
-    if (own_ && !done_) exec(db_, path_, "COMMIT", what_);
-    done_ = true;
-  }
-
- private:
-  sqlite3* db_;
-  const std::filesystem::path& path_;
-  const char* what_;
-  bool own_;
-  bool done_ = false;
-};
 
 int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();

@@ -1,6 +1,8 @@
 // Snapshots of the per-instance counters.
 #include <citylink/host/counters.hpp>
 
+#include <chrono>
+
 namespace citylink::host {
 
 const char* to_string(RejectReason r) {
@@ -33,6 +35,19 @@ CounterSnapshot InstanceCounters::snapshot() const {
   s.lost_in_worker = lost_in_worker.load(std::memory_order_relaxed);
   s.restarts = restarts.load(std::memory_order_relaxed);
   s.dropped_stopped = dropped_stopped.load(std::memory_order_relaxed);
+  s.refused_durable = refused_durable.load(std::memory_order_relaxed);
+  s.durable_accepted = durable_accepted.load(std::memory_order_relaxed);
+  s.acked = acked.load(std::memory_order_relaxed);
+  s.redelivered = redelivered.load(std::memory_order_relaxed);
+  s.dead_lettered = dead_lettered.load(std::memory_order_relaxed);
+  s.outbox_failures = outbox_failures.load(std::memory_order_relaxed);
+  s.outbox_depth = outbox_depth.load(std::memory_order_relaxed);
+  const int64_t oldest = outbox_oldest_unix_ms.load(std::memory_order_relaxed);
+  if (oldest > 0) {
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+    s.outbox_oldest_ms = now > oldest ? static_cast<uint64_t>(now - oldest) : 0;
+  }
   for (std::size_t i = 0; i < s.rejected.size(); ++i) s.rejected[i] = rejected[i].load(std::memory_order_relaxed);
   return s;
 }

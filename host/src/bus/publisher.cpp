@@ -13,11 +13,13 @@ bool RouterOptions::is_critical(std::string_view topic) const { return grants_al
 
 Publisher::Publisher(zmq::context_t& ctx, const std::string& endpoint, uint32_t slot, std::string source,
                      std::shared_ptr<InstanceCounters> counters, const RouterOptions& opts,
-                     std::shared_ptr<QueueBytes> bytes, std::shared_ptr<QueueBytes> intake)
+                     std::shared_ptr<QueueBytes> bytes, std::shared_ptr<QueueBytes> intake,
+                     std::shared_ptr<const AdmissionGate> gate)
     : socket_(ctx, zmq::socket_type::push),
       critical_(ctx, zmq::socket_type::push),
       bytes_(std::move(bytes)),
       intake_(std::move(intake)),
+      gate_(std::move(gate)),
       opts_(opts),
       hold_limit_(static_cast<std::size_t>(opts.queue_depth > 0 ? opts.queue_depth : 1)),
       slot_(slot),
@@ -119,6 +121,12 @@ citylink_status Publisher::publish(std::string_view topic, const uint8_t* envelo
     if (n <= 5 || n % 1000 == 0) log()->warn("[{}] rejected (oversize, #{}): {}", source_, n, msg);
     say(msg);
     return CITYLINK_ERR_TOO_LARGE;
+  }
+  if (gate_ && gate_->refuses(topic, why)) {
+    const uint64_t n = counters_->refused_durable.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (n <= 5 || n % 1000 == 0)
+      log()->error("[{}] publish on '{}' REFUSED (#{}): {}", source_, topic, n, why ? *why : "the outbox is failing");
+    return CITYLINK_ERR_UNAVAILABLE;
   }
   zmq::message_t m(packet::size_for(topic.size(), size, room_ + topic.size()));
   packet::write(m.data<char>(), slot_, topic, envelope, size);

@@ -130,7 +130,7 @@ std::shared_ptr<Publisher> Router::add_publisher(const std::string& source, std:
   slots_pending_.push_back(slot);
   dirty_.store(true, std::memory_order_release);
   return std::make_shared<Publisher>(ctx_, intake_endpoint_, slot->index, source, std::move(counters), opts_,
-                                     slot->bytes, intake_.bytes());
+                                     slot->bytes, intake_.bytes(), gate_);
 }
 
 void Router::add_sink(SinkSpec sink) {

@@ -275,7 +275,11 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
     r.only_keys(h, "host",
                 {"log_level", "max_message_bytes", "queue_depth", "queue_bytes", "critical_topics",
                  "max_cameras_per_instance", "incident_retention_minutes", "audit_log", "allow_symlinks",
-                 "strict_config", "state_dir"});
+                 "strict_config", "state_dir", "outbox", "outbox_max_mb", "outbox_fsync"});
+    if (h["outbox"]) cfg.host.outbox = r.resolve_dir(r.string(h["outbox"], "host.outbox"));
+    if (h["outbox_max_mb"])
+      cfg.host.outbox_max_mb = r.number<uint64_t>(h["outbox_max_mb"], "host.outbox_max_mb", 1, uint64_t{1} << 24);
+    if (h["outbox_fsync"]) cfg.host.outbox_fsync = r.boolean(h["outbox_fsync"], "host.outbox_fsync");
     if (h["state_dir"]) cfg.host.state_dir = r.resolve_dir(r.string(h["state_dir"], "host.state_dir"));
     if (h["strict_config"]) cfg.host.strict_config = r.boolean(h["strict_config"], "host.strict_config");
     if (h["allow_symlinks"]) cfg.host.allow_symlinks = r.boolean(h["allow_symlinks"], "host.allow_symlinks");
@@ -328,7 +332,7 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
     const std::string where = "plugins[" + std::to_string(i) + "]";
     r.only_keys(p, where,
                 {"instance", "plugin", "file", "enabled", "trusted", "config", "grants", "recipient", "cameras",
-                 "queue_depth", "isolation", "worker"});
+                 "queue_depth", "isolation", "worker", "durable"});
     PluginEntry e;
     e.line = p.Mark().line + 1;
     if (!p["instance"]) r.fail(p, where + ".instance", "missing; give every plugin entry a unique instance name");
@@ -369,6 +373,23 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
       if (w["memory_mb"]) e.memory_mb = r.number<uint64_t>(w["memory_mb"], ww + ".memory_mb", 64, 1u << 20);
       if (w["open_files"]) e.open_files = r.number<uint64_t>(w["open_files"], ww + ".open_files", 16, 1u << 20);
       if (w["cpu_seconds"]) e.cpu_seconds = r.number<uint64_t>(w["cpu_seconds"], ww + ".cpu_seconds", 1, 1u << 30);
+    }
+    if (const auto d = p["durable"]) {
+      const std::string dw = where + ".durable";
+      if (d.IsScalar()) {
+        e.durable = r.boolean(d, dw);
+      } else if (d.IsMap()) {
+        e.durable = true;
+        r.only_keys(d, dw, {"topics", "ack_timeout_ms", "max_deliveries", "in_flight"});
+        if (d["topics"]) e.durable_topics = r.strings(d["topics"], dw + ".topics");
+        if (d["ack_timeout_ms"])
+          e.ack_timeout_ms = r.number<int>(d["ack_timeout_ms"], dw + ".ack_timeout_ms", 10, 24 * 3600 * 1000);
+        if (d["max_deliveries"])
+          e.max_deliveries = r.number<uint32_t>(d["max_deliveries"], dw + ".max_deliveries", 1, 1'000'000);
+        if (d["in_flight"]) e.in_flight = r.number<std::size_t>(d["in_flight"], dw + ".in_flight", 1, 100'000);
+      } else {
+        r.fail(d, dw, "expected `true`, or a mapping (topics, ack_timeout_ms, max_deliveries, in_flight)");
+      }
     }
     const std::string file = r.string(p["file"], where + ".file");
     if (e.enabled) {

@@ -54,6 +54,18 @@ Host::~Host() {
 void Host::start() {
   if (started_) return;
   started_ = true;
+  if (std::any_of(config_.plugins.begin(), config_.plugins.end(),
+                  [](const PluginEntry& p) { return p.enabled && p.durable; })) {
+    // Like the audit log: an outbox that cannot be opened stops the city, because delivery
+    // without it is not a guarantee the host may quietly drop.
+    OutboxOptions oo;
+    oo.path = config_.host.outbox.empty() ? config_.host.state_dir / "outbox.db" : config_.host.outbox;
+    oo.max_bytes = config_.host.outbox_max_mb << 20;
+    oo.fsync_each_commit = config_.host.outbox_fsync;
+    outbox_ = std::make_shared<Outbox>(oo);
+    router_->set_admission_gate(outbox_);
+    log()->info("outbox: {}", oo.path.string());
+  }
   router_->start();
   log()->info("city '{}': starting {} plugin instance(s) from {}", config_.city, config_.plugins.size(),
               config_.source.string());
@@ -232,6 +244,15 @@ std::unique_ptr<PluginInstance> Host::create_instance(const PluginEntry& entry) 
     o.worker.open_files = entry.open_files;
     o.worker.cpu_seconds = entry.cpu_seconds;
   }
+  if (entry.durable) {
+    DurableSettings d;
+    d.topics = entry.durable_topics;
+    d.ack_timeout = std::chrono::milliseconds(entry.ack_timeout_ms);
+    d.max_deliveries = entry.max_deliveries;
+    d.in_flight = entry.in_flight;
+    o.durable = d;
+    o.outbox = outbox_;
+  }
   return std::make_unique<PluginInstance>(lib, std::move(o), *router_, ctx_);
 }
 
@@ -296,6 +317,25 @@ std::string Host::metrics_prometheus() const {
   each("citylink_worker_lost_total", [](const CounterSnapshot& c) { return c.lost_in_worker; });
   family("citylink_worker_restarts_total", "Restarts of an isolated instance's worker process.");
   each("citylink_worker_restarts_total", [](const CounterSnapshot& c) { return c.restarts; });
+  family("citylink_refused_durable_total",
+         "Publishes refused because a durable subscriber's outbox could not store them (full or unwritable disk).");
+  each("citylink_refused_durable_total", [](const CounterSnapshot& c) { return c.refused_durable; });
+  family("citylink_durable_accepted_total", "Envelopes written to the outbox for a durable subscriber.");
+  each("citylink_durable_accepted_total", [](const CounterSnapshot& c) { return c.durable_accepted; });
+  family("citylink_durable_acked_total", "Durable deliveries the subscriber acked.");
+  each("citylink_durable_acked_total", [](const CounterSnapshot& c) { return c.acked; });
+  family("citylink_durable_redelivered_total", "Durable deliveries that were redeliveries.");
+  each("citylink_durable_redelivered_total", [](const CounterSnapshot& c) { return c.redelivered; });
+  family("citylink_dead_letters_total", "Messages moved to the outbox's dead letters (each also logged). Alarm on any.");
+  each("citylink_dead_letters_total", [](const CounterSnapshot& c) { return c.dead_lettered; });
+  family("citylink_outbox_failures_total", "Outbox writes that failed (retried; publishers refused meanwhile).");
+  each("citylink_outbox_failures_total", [](const CounterSnapshot& c) { return c.outbox_failures; });
+  o << "# HELP citylink_outbox_depth Durable envelopes waiting for the subscriber's ack.\n"
+       "# TYPE citylink_outbox_depth gauge\n";
+  each("citylink_outbox_depth", [](const CounterSnapshot& c) { return c.outbox_depth; });
+  o << "# HELP citylink_outbox_oldest_seconds Age of the oldest durable envelope waiting for an ack.\n"
+       "# TYPE citylink_outbox_oldest_seconds gauge\n";
+  each("citylink_outbox_oldest_seconds", [](const CounterSnapshot& c) { return c.outbox_oldest_ms / 1000.0; });
   family("citylink_rejected_total", "Messages the router refused, by reason.");
   for (const auto& s : st)
     for (int r = 0; r < static_cast<int>(RejectReason::count); ++r)

@@ -16,12 +16,14 @@ class InProcessBackend final : public InstanceBackend {
  public:
   InProcessBackend(std::shared_ptr<PluginLibrary> library, const std::string& plugin_id, const std::string& id,
                    const std::string& config_json, const std::string& who, std::shared_ptr<Publisher> publisher,
-                   std::shared_ptr<InstanceCounters> counters)
+                   std::shared_ptr<InstanceCounters> counters, DeliveryHooks delivery)
       : library_(std::move(library)), id_(id), counters_(std::move(counters)) {
     HostTableHooks hooks;
     hooks.publish = [publisher](std::string_view topic, const uint8_t* envelope, std::size_t size, std::string* why) {
       return publisher->publish(topic, envelope, size, why);
     };
+    hooks.ack = std::move(delivery.ack);
+    hooks.nack = std::move(delivery.nack);
     table_ = HostTable::create(id, std::move(hooks));
     citylink_error err{};
     err.struct_size = sizeof(err);
@@ -51,12 +53,15 @@ class InProcessBackend final : public InstanceBackend {
     return st;
   }
 
-  void deliver(std::string_view topic, const uint8_t* envelope, std::size_t size) override {
+  void deliver(const Delivery& d) override {
     citylink_message msg{};
     msg.struct_size = sizeof(msg);
-    msg.topic = topic.data();  // NUL-terminated in the packet
-    msg.envelope = envelope;
-    msg.envelope_size = size;
+    msg.topic = d.topic.data();  // NUL-terminated (see Delivery)
+    msg.envelope = d.envelope;
+    msg.envelope_size = d.size;
+    msg.delivery_tag = d.delivery_tag;
+    msg.redelivery_count = d.redelivery_count;
+    if (d.redelivery_count > 0) msg.flags |= CITYLINK_MESSAGE_REDELIVERED;
     citylink_error err{};
     err.struct_size = sizeof(err);
     citylink_status st;
@@ -74,7 +79,7 @@ class InProcessBackend final : public InstanceBackend {
     }
     const uint64_t n = counters_->failed.fetch_add(1, std::memory_order_relaxed) + 1;
     if (n <= 5 || n % 1000 == 0)
-      log()->warn("[{}] on_message failed on '{}' (status {}, #{}): {}", id_, topic, st, n, error_text(err));
+      log()->warn("[{}] on_message failed on '{}' (status {}, #{}): {}", id_, d.topic, st, n, error_text(err));
   }
 
   void stop() override {
@@ -103,9 +108,10 @@ std::unique_ptr<InstanceBackend> make_in_process_backend(std::shared_ptr<PluginL
                                                          const std::string& plugin_id, const std::string& instance_id,
                                                          const std::string& config_json, const std::string& who,
                                                          std::shared_ptr<Publisher> publisher,
-                                                         std::shared_ptr<InstanceCounters> counters) {
+                                                         std::shared_ptr<InstanceCounters> counters,
+                                                         DeliveryHooks delivery) {
   return std::make_unique<InProcessBackend>(std::move(library), plugin_id, instance_id, config_json, who,
-                                            std::move(publisher), std::move(counters));
+                                            std::move(publisher), std::move(counters), std::move(delivery));
 }
 
 }  // namespace citylink::host

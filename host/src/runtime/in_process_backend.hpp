@@ -17,6 +17,7 @@ std::unique_ptr<InstanceBackend> make_in_process_backend(std::shared_ptr<PluginL
                                                          const std::string& plugin_id, const std::string& instance_id,
                                                          const std::string& config_json, const std::string& who,
                                                          std::shared_ptr<Publisher> publisher,
-                                                         std::shared_ptr<InstanceCounters> counters);
+                                                         std::shared_ptr<InstanceCounters> counters,
+                                                         DeliveryHooks delivery);
 
 }  // namespace citylink::host

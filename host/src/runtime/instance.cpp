@@ -11,6 +11,7 @@
 
 #include "in_process_backend.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace citylink::host {
@@ -53,13 +54,38 @@ PluginInstance::PluginInstance(std::shared_ptr<PluginLibrary> library, InstanceO
       throw InstanceError(who + ": publish grant '" + g + "' is not a topic, 'prefix.*' or '*'");
   queue_depth_ = options_.queue_depth > 0 ? options_.queue_depth : router_.options().queue_depth;
 
+  DeliveryHooks delivery;
+  if (options_.durable) {
+    if (!options_.outbox) throw InstanceError(who + ": durable: needs the host's outbox (host.outbox)");
+    auto topics = options_.durable->topics.empty() ? subscriptions_ : options_.durable->topics;
+    for (const auto& t : topics)
+      if (!grants_allow(subscriptions_, t) && std::find(subscriptions_.begin(), subscriptions_.end(), t) == subscriptions_.end())
+        throw InstanceError(who + ": durable.topics names '" + t + "', which it does not subscribe to (granted: " +
+                            list(subscriptions_) + "); list only subscribed topics");
+    if (topics.empty()) throw InstanceError(who + ": durable: it subscribes to nothing; grant it topics first");
+    durable_ = std::make_shared<DurableQueue>(options_.outbox, options_.instance_id, std::move(topics),
+                                              *options_.durable, counters_);
+    // Weak: the host table outlives the instance (host_table.hpp); a late ack finds nothing.
+    std::weak_ptr<DurableQueue> queue = durable_;
+    delivery.ack = [queue](uint64_t tag) {
+      auto q = queue.lock();
+      return q ? q->ack(tag) : CITYLINK_ERR_STATE;
+    };
+    delivery.nack = [queue](uint64_t tag, bool requeue) {
+      auto q = queue.lock();
+      return q ? q->nack(tag, requeue) : CITYLINK_ERR_STATE;
+    };
+    delivery.lost = [queue] {
+      if (auto q = queue.lock()) q->lost_in_flight();
+    };
+  }
   publisher_ = router_.add_publisher(options_.instance_id, grants_, counters_);
   try {
     backend_ = options_.isolated
                    ? make_worker_backend(options_.worker, options_.instance_id, options_.config_json, publisher_,
-                                         counters_, ctx_)
+                                         counters_, delivery, ctx_)
                    : make_in_process_backend(library_, options_.plugin_id, options_.instance_id,
-                                             options_.config_json, who, publisher_, counters_);
+                                             options_.config_json, who, publisher_, counters_, delivery);
   } catch (const std::exception& e) {
     state_ = InstanceState::failed;
     last_error_ = e.what();
@@ -177,6 +203,15 @@ void PluginInstance::stop() {
     dispatcher_.join();
   }
   backend_->stop();
+  // Acks given during stop are written; what is still unacked waits in the outbox for the
+  // next start.
+  if (durable_ && !durable_->flush(/*now_or_never=*/true)) {
+    // The outbox stayed unwritable to the end: what it could not take is lost now, loudly.
+    const std::size_t n = durable_->accepted_unflushed();
+    counters_->dropped_stopped.fetch_add(n, std::memory_order_relaxed);
+    log()->error("[{}] {} durable message(s) could not be written to the outbox before the stop and are lost; "
+                 "see the outbox errors above", id(), n);
+  }
   publisher_->close();
   state_ = InstanceState::stopped;
   log()->info("[{}] stopped", id());
@@ -184,22 +219,44 @@ void PluginInstance::stop() {
 
 void PluginInstance::dispatch_loop() {
   zmq::message_t packet;
+  // Bounds what a failing outbox holds in memory; beyond it the queue fills and the router
+  // counts (and, for critical topics, alarms on) what it cannot hand over.
+  constexpr std::size_t kMaxUnflushed = 4096;
   while (true) {
-    if (inbox_.receive(packet, std::chrono::milliseconds(50))) {
-      deliver(packet);
-      continue;
+    auto wait = std::chrono::milliseconds(50);
+    if (durable_) wait = std::min(wait, durable_->expire());
+    const bool room = !durable_ || durable_->accepted_unflushed() < kMaxUnflushed;
+    const bool got = room ? inbox_.receive(packet, wait) : (std::this_thread::sleep_for(wait), false);
+    if (got) {
+      take(packet);
+      if (!durable_) continue;
+      // A burst goes to the outbox in one transaction.
+      for (int i = 0; i < 255 && inbox_.receive(packet, std::chrono::milliseconds(0)); ++i) take(packet);
     }
-    if (!dispatching_.load()) {
-      while (inbox_.receive(packet, std::chrono::milliseconds(0))) deliver(packet);
+    if (durable_) deliver_durable();
+    if (!got && !dispatching_.load()) {
+      while (inbox_.receive(packet, std::chrono::milliseconds(0))) take(packet);
+      if (durable_) deliver_durable();
       break;
     }
   }
   inbox_.close();
 }
 
-void PluginInstance::deliver(zmq::message_t& raw) {
+// Written first, handed over after: what the plugin sees is already in the outbox.
+void PluginInstance::deliver_durable() {
+  durable_->flush();
+  while (durable_->deliver_next([this](const Delivery& d) { backend_->deliver(d); })) {
+  }
+}
+
+void PluginInstance::take(zmq::message_t& raw) {
   const auto view = packet::read(raw.data(), raw.size());
-  if (view) backend_->deliver(view->topic, view->envelope, view->envelope_size);
+  if (!view) return;
+  if (durable_ && durable_->covers(view->topic))
+    durable_->accept(view->topic, view->envelope, view->envelope_size);
+  else
+    backend_->deliver(Delivery{view->topic, view->envelope, view->envelope_size});
 }
 
 }  // namespace citylink::host

@@ -51,8 +51,9 @@ std::string describe_exit(int status) {
 class WorkerBackend final : public InstanceBackend {
  public:
   WorkerBackend(WorkerSettings s, std::string id, std::string config_json, std::shared_ptr<Publisher> publisher,
-                std::shared_ptr<InstanceCounters> counters, zmq::context_t& ctx)
+                std::shared_ptr<InstanceCounters> counters, DeliveryHooks delivery, zmq::context_t& ctx)
       : s_(std::move(s)),
+        delivery_(std::move(delivery)),
         id_(std::move(id)),
         config_json_(std::move(config_json)),
         publisher_(std::move(publisher)),
@@ -125,11 +126,13 @@ class WorkerBackend final : public InstanceBackend {
     return r;
   }
 
-  void deliver(std::string_view topic, const uint8_t* envelope, std::size_t size) override {
+  void deliver(const Delivery& delivery) override {
     wv1::HostToWorker m;
     auto* d = m.mutable_deliver();
-    d->set_topic(std::string(topic));
-    d->set_envelope(envelope, size);
+    d->set_topic(std::string(delivery.topic));
+    d->set_envelope(delivery.envelope, delivery.size);
+    d->set_delivery_tag(delivery.delivery_tag);
+    d->set_redelivery_count(delivery.redelivery_count);
     std::unique_lock lk(mu_);
     while (true) {
       // While the worker restarts, deliveries wait here, and the instance's queue holds the
@@ -432,7 +435,20 @@ class WorkerBackend final : public InstanceBackend {
         cv_.notify_all();
         break;
       }
-      default: break;  // acks and nacks: no durable subscription yet
+      case wv1::WorkerToHost::kAck: {
+        if (!delivery_.ack) break;
+        if (delivery_.ack(w.ack().delivery_tag()) != CITYLINK_OK)
+          log()->warn("[{}] its worker acked delivery tag {}, which was never handed to it", id_, w.ack().delivery_tag());
+        break;
+      }
+      case wv1::WorkerToHost::kNack: {
+        if (!delivery_.nack) break;
+        if (delivery_.nack(w.nack().delivery_tag(), w.nack().requeue()) != CITYLINK_OK)
+          log()->warn("[{}] its worker nacked delivery tag {}, which was never handed to it", id_,
+                      w.nack().delivery_tag());
+        break;
+      }
+      default: break;
     }
   }
 
@@ -498,20 +514,25 @@ class WorkerBackend final : public InstanceBackend {
     int status = 0;
     const pid_t r = waitpid(pid, &status, WNOHANG);
     if (r == 0) return false;
-    std::lock_guard lk(mu_);
-    last_exit_ = r == pid ? describe_exit(status) : "gone";
-    pid_ = 0;
-    const bool was_running = running_;
-    running_ = false;
-    serving_ = false;
-    ++generation_;
-    if (was_running) {
-      // What was handed to the worker and not handled is lost with it; counted.
-      const uint64_t lost = sent_deliveries_ > handled_ ? sent_deliveries_ - handled_ : 0;
-      counters_->lost_in_worker.fetch_add(lost, std::memory_order_relaxed);
-      if (lost) log()->warn("[{}] {} message(s) were in its worker when it ended; counted as lost", id_, lost);
+    {
+      std::lock_guard lk(mu_);
+      last_exit_ = r == pid ? describe_exit(status) : "gone";
+      pid_ = 0;
+      const bool was_running = running_;
+      running_ = false;
+      serving_ = false;
+      ++generation_;
+      if (was_running) {
+        // What was handed to the worker and not handled is lost with it; counted.
+        const uint64_t lost = sent_deliveries_ > handled_ ? sent_deliveries_ - handled_ : 0;
+        counters_->lost_in_worker.fetch_add(lost, std::memory_order_relaxed);
+        if (lost) log()->warn("[{}] {} message(s) were in its worker when it ended; counted as lost", id_, lost);
+      }
+      cv_.notify_all();
     }
-    cv_.notify_all();
+    // Durable deliveries it did not ack go again, to its successor (outside mu_: the queue
+    // has its own lock).
+    if (delivery_.lost) delivery_.lost();
     return true;
   }
 
@@ -633,6 +654,7 @@ class WorkerBackend final : public InstanceBackend {
   }
 
   WorkerSettings s_;
+  DeliveryHooks delivery_;
   std::string id_;
   std::string config_json_;
   std::shared_ptr<Publisher> publisher_;
@@ -677,9 +699,9 @@ class WorkerBackend final : public InstanceBackend {
 std::unique_ptr<InstanceBackend> make_worker_backend(WorkerSettings settings, std::string instance_id,
                                                      std::string config_json, std::shared_ptr<Publisher> publisher,
                                                      std::shared_ptr<InstanceCounters> counters,
-                                                     zmq::context_t& ctx) {
+                                                     DeliveryHooks delivery, zmq::context_t& ctx) {
   return std::make_unique<WorkerBackend>(std::move(settings), std::move(instance_id), std::move(config_json),
-                                         std::move(publisher), std::move(counters), ctx);
+                                         std::move(publisher), std::move(counters), std::move(delivery), ctx);
 }
 
 int worker_pid(const InstanceBackend& backend) {

@@ -190,6 +190,8 @@ class Worker {
           msg.envelope_size = d.envelope().size();
           msg.delivery_tag = d.delivery_tag();
           msg.redelivery_count = d.redelivery_count();
+          if (d.redelivery_count() > 0) msg.flags |= CITYLINK_MESSAGE_REDELIVERED;
+          if (d.delivery_tag() != 0) note_tag(d.delivery_tag());
           try {
             st = instance_->on_message(instance_, &msg, &err);
             why = st == CITYLINK_OK ? "" : error_text(err);
@@ -255,6 +257,25 @@ class Worker {
       l.mutable_log()->set_message(std::string(message));
       send(l, zmq::send_flags::dontwait);
     };
+    // The host's durable queue is the judge of a tag; the worker answers at once for the
+    // tags it was handed (the range of them: tags of one queue only grow) and forwards.
+    hooks.ack = [this](uint64_t tag) -> citylink_status {
+      if (tag == 0) return CITYLINK_OK;
+      if (!knows_tag(tag)) return CITYLINK_ERR_INVALID_ARGUMENT;
+      wv1::WorkerToHost a;
+      a.mutable_ack()->set_delivery_tag(tag);
+      send(a, zmq::send_flags::none);
+      return CITYLINK_OK;
+    };
+    hooks.nack = [this](uint64_t tag, bool requeue) -> citylink_status {
+      if (tag == 0) return CITYLINK_OK;
+      if (!knows_tag(tag)) return CITYLINK_ERR_INVALID_ARGUMENT;
+      wv1::WorkerToHost a;
+      a.mutable_nack()->set_delivery_tag(tag);
+      a.mutable_nack()->set_requeue(requeue);
+      send(a, zmq::send_flags::none);
+      return CITYLINK_OK;
+    };
     table_ = HostTable::create(c.instance_id(), std::move(hooks));
     citylink_error err{};
     err.struct_size = sizeof(err);
@@ -278,6 +299,12 @@ class Worker {
   HostTable* table_ = nullptr;
   const citylink_instance* instance_ = nullptr;
   uint64_t handled_ = 0, failed_ = 0;
+  std::atomic<uint64_t> min_tag_{UINT64_MAX}, max_tag_{0};  // durable tags handed to the plugin
+  void note_tag(uint64_t tag) {
+    if (tag < min_tag_.load()) min_tag_.store(tag);
+    if (tag > max_tag_.load()) max_tag_.store(tag);
+  }
+  bool knows_tag(uint64_t tag) const { return tag >= min_tag_.load() && tag <= max_tag_.load(); }
   enum class Phase { created, running, stopped };
   std::atomic<Phase> phase_{Phase::created};
 };

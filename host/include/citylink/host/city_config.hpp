@@ -55,6 +55,13 @@ struct PluginEntry {
   uint64_t memory_mb = 0;
   uint64_t open_files = 256;
   uint64_t cpu_seconds = 0;
+  // `durable`: true, or {topics, ack_timeout_ms, max_deliveries, in_flight}. Its subscriptions
+  // (or the listed ones) go through the host's outbox and are redelivered until acked.
+  bool durable = false;
+  std::vector<std::string> durable_topics;  // empty: every subscription
+  int ack_timeout_ms = 30000;
+  uint32_t max_deliveries = 10;
+  std::size_t in_flight = 256;
   int line = 0;                     // where the entry starts, for messages
 };
 
@@ -92,6 +99,11 @@ struct HostSettings {
   // `host.strict_config` (or `citylink run --strict-config`): an instance whose config breaks
   // its plugin's config_schema is refused; otherwise each violation is a warning.
   bool strict_config = false;
+  // `host.outbox`: the durable outbox (SQLite); empty: state_dir/outbox.db. Opened only when
+  // an enabled plugin entry is `durable`.
+  std::filesystem::path outbox;
+  uint64_t outbox_max_mb = 0;  // `host.outbox_max_mb`: its size limit; 0: the disk's
+  bool outbox_fsync = false;   // `host.outbox_fsync`: survive a power cut, not only a crash (slower)
 };
 
 struct CityConfig {

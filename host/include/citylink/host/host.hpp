@@ -3,6 +3,7 @@
 
 #include <citylink/host/city_config.hpp>
 #include <citylink/host/counters.hpp>
+#include <citylink/host/outbox.hpp>
 #include <citylink/host/registry.hpp>
 #include <citylink/host/remote_endpoint.hpp>
 #include <citylink/host/router.hpp>
@@ -67,6 +68,8 @@ class Host {
   scenarios::ScenarioEngine* scenario_engine() { return engine_.get(); }
   // The CURVE TCP endpoint, when the city config has `remote:` and it started; else nullptr.
   RemoteEndpoint* remote_endpoint() { return remote_.get(); }
+  // The durable outbox, when an enabled plugin entry is durable; else nullptr.
+  Outbox* outbox() { return outbox_.get(); }
   std::vector<InstanceStatus> status() const;
   // Counters in the Prometheus text exposition format.
   std::string metrics_prometheus() const;
@@ -91,6 +94,7 @@ class Host {
   std::vector<std::string> worker_command_;
   std::unique_ptr<scenarios::ScenarioEngine> engine_;
   std::unique_ptr<RemoteEndpoint> remote_;
+  std::shared_ptr<Outbox> outbox_;  // when a plugin entry is durable
   std::map<std::string, std::string> probe_failures_;  // canonical path -> reason
   std::set<std::string> unpinned_logged_;              // hashes already named in the no-allow-list warning
 };

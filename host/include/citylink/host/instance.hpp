@@ -4,6 +4,7 @@
 
 #include <citylink/abi.h>
 #include <citylink/host/counters.hpp>
+#include <citylink/host/durable_queue.hpp>
 #include <citylink/host/inbox.hpp>
 #include <citylink/host/instance_backend.hpp>
 #include <citylink/host/plugin_library.hpp>
@@ -11,6 +12,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,6 +41,9 @@ struct InstanceOptions {
   // `isolation: process`: the plugin runs in a `citylink worker` process with these settings.
   bool isolated = false;
   WorkerSettings worker;
+  // `durable:`: the subscriptions it names (all, by default) go through `outbox`.
+  std::optional<DurableSettings> durable;
+  std::shared_ptr<Outbox> outbox;
 };
 
 class PluginInstance {
@@ -69,13 +74,16 @@ class PluginInstance {
   const InstanceBackend* backend() const { return backend_.get(); }
   const std::string& last_error() const { return last_error_; }
   std::shared_ptr<InstanceCounters> counters() const { return counters_; }
+  // Its durable subscription, or nullptr.
+  const DurableQueue* durable() const { return durable_.get(); }
 
  private:
   void dispatch_loop();
   void resolve_grants();
   void attach_inbox();
   void detach_inbox();
-  void deliver(zmq::message_t& packet);
+  void take(zmq::message_t& packet);
+  void deliver_durable();
 
   std::shared_ptr<PluginLibrary> library_;
   InstanceOptions options_;
@@ -86,6 +94,7 @@ class PluginInstance {
   std::vector<std::string> subscriptions_;
   std::shared_ptr<InstanceCounters> counters_;
   std::shared_ptr<Publisher> publisher_;
+  std::shared_ptr<DurableQueue> durable_;  // before backend_: the backend's hooks point at it
   std::unique_ptr<InstanceBackend> backend_;
   std::atomic<InstanceState> state_{InstanceState::created};
   std::string last_error_;

@@ -8,12 +8,30 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace citylink::host {
+
+// One message handed to a plugin. `topic` is NUL-terminated.
+struct Delivery {
+  std::string_view topic;
+  const uint8_t* envelope = nullptr;
+  std::size_t size = 0;
+  uint64_t delivery_tag = 0;  // 0: not durable
+  uint32_t redelivery_count = 0;
+};
+
+// Where a plugin's acks and nacks go (its durable queue), and whom to tell when deliveries
+// handed over were lost with a worker. Empty: no durable subscription.
+struct DeliveryHooks {
+  std::function<citylink_status(uint64_t delivery_tag)> ack;
+  std::function<citylink_status(uint64_t delivery_tag, bool requeue)> nack;
+  std::function<void()> lost;  // any thread
+};
 
 class InstanceBackend {
  public:
@@ -25,7 +43,7 @@ class InstanceBackend {
   virtual citylink_status start(std::string& error) = 0;
   // One delivery, on the instance's dispatch thread, never concurrently. The backend counts
   // it (delivered or failed) in the instance's counters.
-  virtual void deliver(std::string_view topic, const uint8_t* envelope, std::size_t size) = 0;
+  virtual void deliver(const Delivery& delivery) = 0;
   // The instance is about to stop: deliveries still queued are handed over only if the
   // plugin can take them now (a worker being restarted is not waited for).
   virtual void begin_stop() {}

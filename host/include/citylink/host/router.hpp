@@ -41,6 +41,15 @@ struct RouterOptions {
   bool is_critical(std::string_view topic) const;
 };
 
+// Refuses publishes that a store downstream cannot take now (the outbox, while its disk is
+// full): the publisher gets CITYLINK_ERR_UNAVAILABLE instead of a message lost later.
+class AdmissionGate {
+ public:
+  virtual ~AdmissionGate() = default;
+  // Any thread, every publish: must be cheap while nothing is wrong. Fills `why` on refusal.
+  virtual bool refuses(std::string_view topic, std::string* why) const = 0;
+};
+
 // A publisher's handle. publish() is safe from any thread and never blocks.
 class Publisher {
  public:
@@ -48,7 +57,7 @@ class Publisher {
   // shared with the router; `intake` is the intake's own, which counts critical messages.
   Publisher(zmq::context_t& ctx, const std::string& endpoint, uint32_t slot, std::string source,
             std::shared_ptr<InstanceCounters> counters, const RouterOptions& opts, std::shared_ptr<QueueBytes> bytes,
-            std::shared_ptr<QueueBytes> intake);
+            std::shared_ptr<QueueBytes> intake, std::shared_ptr<const AdmissionGate> gate = nullptr);
   ~Publisher();
 
   // Queues one envelope for the router. See citylink_host_api::publish for the statuses.
@@ -72,6 +81,7 @@ class Publisher {
   zmq::socket_t critical_;  // the router's critical intake
   std::shared_ptr<QueueBytes> bytes_;  // shared with the router, which subtracts what it took
   std::shared_ptr<QueueBytes> intake_;
+  std::shared_ptr<const AdmissionGate> gate_;
   RouterOptions opts_;
   bool open_ = false;
   bool held_ = false;
@@ -130,6 +140,8 @@ class Router {
   // the router thread, so it must be quick. Set it before start().
   using Observer = std::function<void(std::string_view topic, const uint8_t* envelope, std::size_t size)>;
   void set_observer(Observer observer) { observer_ = std::move(observer); }
+  // Every publisher added from now on asks this gate first (the host's outbox).
+  void set_admission_gate(std::shared_ptr<const AdmissionGate> gate) { gate_ = std::move(gate); }
 
   const RouterOptions& options() const { return opts_; }
   uint64_t routed() const { return routed_.load(std::memory_order_relaxed); }
@@ -164,6 +176,7 @@ class Router {
   std::atomic<uint64_t> undeliverable_{0};
   std::atomic<uint64_t> critical_dropped_{0};
   Observer observer_;
+  std::shared_ptr<const AdmissionGate> gate_;
 
   // Changes made by other threads, applied by the router thread between messages.
   std::mutex mu_;

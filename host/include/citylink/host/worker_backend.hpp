@@ -18,7 +18,7 @@ class Publisher;
 std::unique_ptr<InstanceBackend> make_worker_backend(WorkerSettings settings, std::string instance_id,
                                                      std::string config_json, std::shared_ptr<Publisher> publisher,
                                                      std::shared_ptr<InstanceCounters> counters,
-                                                     zmq::context_t& ctx);
+                                                     DeliveryHooks delivery, zmq::context_t& ctx);
 
 // The pid of the worker process serving a backend made above, or 0 (not a worker, or
 // between restarts). For tests and the status table.

@@ -1,0 +1,103 @@
+// One durable subscription: what its instance was sent and has not acked yet, kept in the
+// outbox and redelivered after a timeout, a nack, a lost worker or a host restart, in order;
+// a message delivered too often goes to the dead letters (docs/delivery.md).
+#pragma once
+
+#include <citylink/abi.h>
+#include <citylink/host/counters.hpp>
+#include <citylink/host/instance_backend.hpp>
+#include <citylink/host/outbox.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace citylink::host {
+
+// `durable:` of a plugin entry in the city config.
+struct DurableSettings {
+  std::vector<std::string> topics;  // which of its subscriptions are durable; empty: all of them
+  std::chrono::milliseconds ack_timeout{30000};  // unacked this long: redelivered
+  uint32_t max_deliveries = 10;                  // delivered this often without an ack: dead letter
+  std::size_t in_flight = 256;                   // deliveries awaiting an ack at most
+};
+
+class DurableQueue {
+ public:
+  // Loads what the outbox still holds for `subscriber` (after a host restart: redelivered first).
+  DurableQueue(std::shared_ptr<Outbox> outbox, std::string subscriber, std::vector<std::string> topics,
+               DurableSettings settings, std::shared_ptr<InstanceCounters> counters);
+
+  // Whether a message on `topic` goes through this queue.
+  bool covers(std::string_view topic) const;
+
+  // --- The instance's dispatch thread only ---
+  // Takes a message; it is stored at the next flush and only then delivered.
+  void accept(std::string_view topic, const uint8_t* envelope, std::size_t size);
+  std::size_t accepted_unflushed() const { return to_append_.size(); }
+  // Writes what was accepted, acked, nacked and redelivered since the last flush. False when
+  // the outbox refused (logged, counted; kept in memory and written by a later flush). After a
+  // failure it waits a moment before trying again, unless `now_or_never` (the last flush at stop).
+  bool flush(bool now_or_never = false);
+  // Hands the next delivery (the lowest seq ready, while fewer than in_flight await an ack)
+  // to `deliver`; false when there is none. Dead-letters what was delivered too often.
+  bool deliver_next(const std::function<void(const Delivery&)>& deliver);
+  // Redelivers what waited longer than ack_timeout; returns how long until the next deadline.
+  std::chrono::milliseconds expire();
+
+  // --- Any thread ---
+  citylink_status ack(uint64_t tag);
+  citylink_status nack(uint64_t tag, bool requeue);
+  // Deliveries handed over were lost (the worker died): all of them are delivered again.
+  void lost_in_flight();
+  uint64_t depth() const;
+
+ private:
+  struct Row {
+    std::string topic;
+    std::shared_ptr<const std::string> envelope;
+    int64_t accepted_unix_ms = 0;
+    uint32_t deliveries = 0;
+    uint64_t tag = 0;  // in flight under this tag; 0: ready
+  };
+  using Clock = std::chrono::steady_clock;
+
+  void load_more();  // dispatch thread
+  void requeue_in_flight_locked(const char* why);
+  void dead_letter_locked(int64_t seq, Row& row, const std::string& reason);
+  void update_gauges_locked();
+
+  std::shared_ptr<Outbox> outbox_;
+  std::string subscriber_;
+  std::vector<std::string> topics_;
+  DurableSettings settings_;
+  std::shared_ptr<InstanceCounters> counters_;
+
+  // Dispatch thread only.
+  std::vector<std::pair<std::string, std::string>> to_append_;
+  int64_t loaded_upto_ = 0;    // highest seq ever held in memory
+  bool disk_backlog_ = false;  // rows past loaded_upto_ wait only on disk
+  std::chrono::steady_clock::time_point retry_at_{};
+  uint64_t failures_logged_ = 0;
+
+  mutable std::mutex mu_;
+  std::map<int64_t, Row> rows_;                   // in memory, by seq
+  std::set<int64_t> ready_;                       // to deliver, lowest first
+  std::unordered_map<uint64_t, int64_t> in_flight_;  // tag -> seq
+  std::deque<std::pair<Clock::time_point, uint64_t>> deadlines_;  // in delivery order
+  uint64_t first_tag_ = 0, next_tag_ = 0;
+  uint64_t depth_ = 0;
+  OutboxBatch pending_;  // acks, redeliveries and dead letters not yet written
+};
+
+}  // namespace citylink::host

@@ -1,0 +1,115 @@
+// The durable outbox: one SQLite file (WAL) per host that holds every envelope of a durable
+// subscription from the moment the host accepted it for the subscriber until the subscriber
+// acks it, and the dead letters (see docs/delivery.md).
+#pragma once
+
+#include <citylink/host/router.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+struct sqlite3;
+
+namespace citylink::host {
+
+// The outbox file cannot be opened or written; the message names the file, what failed and the fix.
+class OutboxError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct OutboxOptions {
+  std::filesystem::path path;
+  uint64_t max_bytes = 0;  // the file's size limit (a full outbox refuses, loudly); 0: the disk's
+  // true: every commit is on disk before it returns (synchronous=FULL), so a power cut loses
+  // nothing committed; false (default): a crash of the host loses nothing, a power cut may
+  // lose the last commits (synchronous=NORMAL in WAL mode).
+  bool fsync_each_commit = false;
+};
+
+// One envelope waiting for its subscriber's ack.
+struct OutboxRow {
+  int64_t seq = 0;  // the outbox's order; per subscriber, the order of delivery
+  std::string topic;
+  std::string envelope;  // the bytes as first accepted (stamped by the router)
+  int64_t accepted_unix_ms = 0;
+  uint32_t deliveries = 0;  // deliveries so far, as last written (see OutboxBatch::delivered_upto)
+};
+
+// A message given up on: delivered `deliveries` times without an ack, or refused by the plugin.
+struct DeadLetter {
+  int64_t seq = 0;
+  std::string subscriber, topic, envelope_id, reason;
+  std::string envelope;
+  uint32_t deliveries = 0;
+  int64_t accepted_unix_ms = 0, dead_unix_ms = 0;
+};
+
+// What one subscriber writes in one transaction.
+struct OutboxBatch {
+  std::vector<std::pair<std::string, std::string>> append;  // topic, envelope: new rows, in order
+  std::vector<int64_t> acked;                                // rows to forget
+  std::vector<std::pair<int64_t, uint32_t>> redelivered;     // seq, deliveries now
+  struct Dead {
+    int64_t seq;
+    std::string envelope_id, reason;
+    uint32_t deliveries;
+  };
+  std::vector<Dead> dead;
+  // Every row up to this seq has been delivered at least once (0: unchanged). Written once
+  // per batch instead of a count per row, so a first delivery costs no write.
+  int64_t delivered_upto = 0;
+  bool empty() const {
+    return append.empty() && acked.empty() && redelivered.empty() && dead.empty() && delivered_upto == 0;
+  }
+};
+
+// The outbox file. Thread-safe (one connection behind a mutex); each subscriber's dispatch
+// thread writes its own batches. Also the admission gate of durable topics: while a write
+// fails, publishers of a topic a durable subscription takes are refused (CITYLINK_ERR_UNAVAILABLE).
+class Outbox : public AdmissionGate {
+ public:
+  // Opens or creates the file. Throws OutboxError.
+  explicit Outbox(OutboxOptions options);
+  ~Outbox() override;
+  Outbox(const Outbox&) = delete;
+  Outbox& operator=(const Outbox&) = delete;
+
+  // Writes the batch in one transaction and returns the seqs of batch.append, in order.
+  // Throws OutboxError (and refuses durable publishes until a commit succeeds again).
+  std::vector<int64_t> commit(const std::string& subscriber, const OutboxBatch& batch);
+  // Rows of `subscriber` after `after_seq`, in order, at most `limit`.
+  std::vector<OutboxRow> load(const std::string& subscriber, int64_t after_seq, std::size_t limit) const;
+  uint64_t depth(const std::string& subscriber) const;
+  int64_t delivered_upto(const std::string& subscriber) const;
+  // Dead letters of one subscriber (empty: all), oldest first.
+  std::vector<DeadLetter> dead_letters(const std::string& subscriber = {}) const;
+
+  // Durable subscriptions register their topic patterns for the admission gate.
+  void add_durable_topics(const std::vector<std::string>& patterns);
+  bool refuses(std::string_view topic, std::string* why) const override;
+  bool failing() const { return failing_.load(std::memory_order_acquire); }
+  const std::filesystem::path& path() const { return options_.path; }
+
+ private:
+  void open();
+  void commit_locked(const std::string& subscriber, const OutboxBatch& batch, bool deletes_only,
+                     std::vector<int64_t>* seqs);
+
+  OutboxOptions options_;
+  sqlite3* db_ = nullptr;
+  mutable std::mutex mu_;
+  std::atomic<bool> failing_{false};
+  std::string last_error_;  // under mu_
+  std::vector<std::string> durable_topics_;  // under mu_
+};
+
+}  // namespace citylink::host

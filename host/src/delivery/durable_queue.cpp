@@ -1,0 +1,281 @@
+// One durable subscription (see durable_queue.hpp and docs/delivery.md).
+#include <citylink/host/durable_queue.hpp>
+#include <citylink/host/logging.hpp>
+#include <citylink/host/topic.hpp>
+#include <citylink/v1/envelope.pb.h>
+
+#include <algorithm>
+#include <random>
+
+namespace citylink::host {
+namespace {
+
+// Rows kept in memory per subscription; the rest waits on disk and is read in as these go.
+constexpr std::size_t kMemoryRows = 4096;
+constexpr std::size_t kLoadBelow = kMemoryRows / 2;
+constexpr auto kRetryAfterFailure = std::chrono::milliseconds(250);
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string envelope_id(const std::string& bytes) {
+  citylink::v1::Envelope e;
+  return e.ParseFromString(bytes) ? e.id() : std::string("(unparsable envelope)");
+}
+
+}  // namespace
+
+DurableQueue::DurableQueue(std::shared_ptr<Outbox> outbox, std::string subscriber, std::vector<std::string> topics,
+                           DurableSettings settings, std::shared_ptr<InstanceCounters> counters)
+    : outbox_(std::move(outbox)),
+      subscriber_(std::move(subscriber)),
+      topics_(std::move(topics)),
+      settings_(std::move(settings)),
+      counters_(std::move(counters)) {
+  settings_.in_flight = std::max<std::size_t>(1, settings_.in_flight);
+  settings_.max_deliveries = std::max<uint32_t>(1, settings_.max_deliveries);
+  outbox_->add_durable_topics(topics_);
+  // Tags are opaque to the plugin; starting each queue at a random point means a tag from a
+  // previous run or another instance is never mistaken for a live one.
+  std::random_device rd;
+  first_tag_ = next_tag_ = ((static_cast<uint64_t>(rd()) << 20) | 1u);
+  depth_ = outbox_->depth(subscriber_);
+  disk_backlog_ = depth_ > 0;
+  load_more();
+  if (depth_ > 0)
+    log()->info("[{}] {} durable message(s) from before the restart are delivered again first (outbox {})",
+                subscriber_, depth_, outbox_->path().string());
+}
+
+bool DurableQueue::covers(std::string_view topic) const { return grants_allow(topics_, topic); }
+
+void DurableQueue::accept(std::string_view topic, const uint8_t* envelope, std::size_t size) {
+  to_append_.emplace_back(std::string(topic), std::string(reinterpret_cast<const char*>(envelope), size));
+}
+
+bool DurableQueue::flush(bool now_or_never) {
+  const auto now = Clock::now();
+  if (!now_or_never && outbox_->failing() && now < retry_at_) return false;
+  OutboxBatch batch;
+  {
+    std::lock_guard lk(mu_);
+    batch = std::move(pending_);
+    pending_ = OutboxBatch{};
+  }
+  batch.append = std::move(to_append_);
+  to_append_.clear();
+  if (batch.empty()) return true;
+  std::vector<int64_t> seqs;
+  try {
+    seqs = outbox_->commit(subscriber_, batch);
+  } catch (const OutboxError& e) {
+    // Nothing is lost: the batch goes back and is written by a later flush, while the outbox
+    // refuses new durable publishes at the publisher.
+    to_append_ = std::move(batch.append);
+    {
+      std::lock_guard lk(mu_);
+      auto put_back = [](auto& into, auto& from) { into.insert(into.begin(), from.begin(), from.end()); };
+      put_back(pending_.acked, batch.acked);
+      put_back(pending_.redelivered, batch.redelivered);
+      put_back(pending_.dead, batch.dead);
+      pending_.delivered_upto = std::max(pending_.delivered_upto, batch.delivered_upto);
+    }
+    retry_at_ = now + kRetryAfterFailure;
+    counters_->outbox_failures.fetch_add(1, std::memory_order_relaxed);
+    const uint64_t n = ++failures_logged_;
+    if (n <= 5 || n % 100 == 0)
+      log()->error("[{}] OUTBOX WRITE FAILED (#{}): {}. {} message(s) wait in memory and are written when it "
+                   "works again; publishers of durable topics are refused meanwhile",
+                   subscriber_, n, e.what(), to_append_.size());
+    return false;
+  }
+  if (failures_logged_ > 0) {
+    log()->info("[{}] outbox writable again after {} failed write(s)", subscriber_, failures_logged_);
+    failures_logged_ = 0;
+  }
+  counters_->durable_accepted.fetch_add(seqs.size(), std::memory_order_relaxed);
+  const int64_t accepted = now_ms();
+  std::lock_guard lk(mu_);
+  depth_ += seqs.size();
+  for (std::size_t i = 0; i < seqs.size(); ++i) {
+    if (disk_backlog_ || rows_.size() >= kMemoryRows) {
+      disk_backlog_ = true;  // read in, in order, once memory has room
+      continue;
+    }
+    Row r;
+    r.topic = std::move(batch.append[i].first);
+    r.envelope = std::make_shared<const std::string>(std::move(batch.append[i].second));
+    r.accepted_unix_ms = accepted;
+    rows_.emplace(seqs[i], std::move(r));
+    ready_.insert(seqs[i]);
+    loaded_upto_ = std::max(loaded_upto_, seqs[i]);
+  }
+  update_gauges_locked();
+  return true;
+}
+
+void DurableQueue::load_more() {
+  std::size_t room;
+  {
+    std::lock_guard lk(mu_);
+    if (!disk_backlog_ || rows_.size() >= kLoadBelow) return;
+    room = kMemoryRows - rows_.size();
+  }
+  std::vector<OutboxRow> rows;
+  int64_t delivered_upto = 0;
+  try {
+    rows = outbox_->load(subscriber_, loaded_upto_, room);
+    delivered_upto = outbox_->delivered_upto(subscriber_);
+  } catch (const OutboxError& e) {
+    log()->error("[{}] cannot read waiting messages from the outbox: {}; trying again", subscriber_, e.what());
+    return;
+  }
+  std::lock_guard lk(mu_);
+  if (rows.size() < room) disk_backlog_ = false;
+  for (auto& o : rows) {
+    Row r;
+    r.topic = std::move(o.topic);
+    r.envelope = std::make_shared<const std::string>(std::move(o.envelope));
+    r.accepted_unix_ms = o.accepted_unix_ms;
+    // Delivered before the host stopped, as far as it wrote down: this is a redelivery.
+    r.deliveries = std::max<uint32_t>(o.deliveries, o.seq <= delivered_upto ? 1u : 0u);
+    loaded_upto_ = std::max(loaded_upto_, o.seq);
+    ready_.insert(o.seq);
+    rows_.emplace(o.seq, std::move(r));
+  }
+  update_gauges_locked();
+}
+
+bool DurableQueue::deliver_next(const std::function<void(const Delivery&)>& deliver) {
+  load_more();
+  std::string topic;
+  std::shared_ptr<const std::string> envelope;
+  Delivery d;
+  {
+    std::lock_guard lk(mu_);
+    while (true) {
+      if (in_flight_.size() >= settings_.in_flight || ready_.empty()) return false;
+      const int64_t seq = *ready_.begin();
+      ready_.erase(ready_.begin());
+      Row& r = rows_.at(seq);
+      if (r.deliveries >= settings_.max_deliveries) {
+        dead_letter_locked(seq, r,
+                           "delivered " + std::to_string(r.deliveries) + " time(s) without an ack (durable.max_deliveries)");
+        continue;
+      }
+      const uint64_t tag = next_tag_++;
+      r.tag = tag;
+      in_flight_.emplace(tag, seq);
+      deadlines_.emplace_back(Clock::now() + settings_.ack_timeout, tag);
+      d.redelivery_count = r.deliveries++;
+      if (d.redelivery_count > 0) {
+        pending_.redelivered.emplace_back(seq, r.deliveries);
+        counters_->redelivered.fetch_add(1, std::memory_order_relaxed);
+      }
+      pending_.delivered_upto = std::max(pending_.delivered_upto, seq);
+      d.delivery_tag = tag;
+      topic = r.topic;
+      envelope = r.envelope;  // kept alive even if an ack from another thread erases the row
+      break;
+    }
+  }
+  d.topic = topic;
+  d.envelope = reinterpret_cast<const uint8_t*>(envelope->data());
+  d.size = envelope->size();
+  deliver(d);
+  return true;
+}
+
+std::chrono::milliseconds DurableQueue::expire() {
+  std::lock_guard lk(mu_);
+  const auto now = Clock::now();
+  while (!deadlines_.empty()) {
+    const auto [deadline, tag] = deadlines_.front();
+    if (!in_flight_.count(tag)) {
+      deadlines_.pop_front();
+      continue;
+    }
+    if (deadline > now) return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now) +
+                               std::chrono::milliseconds(1);
+    requeue_in_flight_locked("not acked within durable.ack_timeout_ms");
+    break;
+  }
+  return settings_.ack_timeout;
+}
+
+void DurableQueue::requeue_in_flight_locked(const char* why) {
+  if (in_flight_.empty()) return;
+  int64_t first = INT64_MAX;
+  for (const auto& [tag, seq] : in_flight_) {
+    rows_.at(seq).tag = 0;
+    ready_.insert(seq);
+    first = std::min(first, seq);
+  }
+  log()->info("[{}] {} durable deliveries {}: delivering them again, in order, from outbox seq {}", subscriber_,
+              in_flight_.size(), why, first);
+  // Everything after the oldest unacked one goes again too, so redeliveries keep the order.
+  in_flight_.clear();
+  deadlines_.clear();
+}
+
+void DurableQueue::dead_letter_locked(int64_t seq, Row& row, const std::string& reason) {
+  const std::string id = envelope_id(*row.envelope);
+  pending_.dead.push_back(OutboxBatch::Dead{seq, id, reason, row.deliveries});
+  counters_->dead_lettered.fetch_add(1, std::memory_order_relaxed);
+  log()->error("[{}] DEAD LETTER: message {} on '{}' {}; it is kept in the dead_letters table of {} and not "
+               "delivered again",
+               subscriber_, id, row.topic, reason, outbox_->path().string());
+  ready_.erase(seq);
+  rows_.erase(seq);
+  if (depth_ > 0) --depth_;
+  update_gauges_locked();
+}
+
+citylink_status DurableQueue::ack(uint64_t tag) {
+  if (tag == 0) return CITYLINK_OK;
+  std::lock_guard lk(mu_);
+  const auto it = in_flight_.find(tag);
+  if (it == in_flight_.end()) return tag >= first_tag_ && tag < next_tag_ ? CITYLINK_OK : CITYLINK_ERR_INVALID_ARGUMENT;
+  const int64_t seq = it->second;
+  in_flight_.erase(it);
+  rows_.erase(seq);
+  pending_.acked.push_back(seq);
+  if (depth_ > 0) --depth_;
+  counters_->acked.fetch_add(1, std::memory_order_relaxed);
+  update_gauges_locked();
+  return CITYLINK_OK;
+}
+
+citylink_status DurableQueue::nack(uint64_t tag, bool requeue) {
+  if (tag == 0) return CITYLINK_OK;
+  std::lock_guard lk(mu_);
+  const auto it = in_flight_.find(tag);
+  if (it == in_flight_.end()) return tag >= first_tag_ && tag < next_tag_ ? CITYLINK_OK : CITYLINK_ERR_INVALID_ARGUMENT;
+  const int64_t seq = it->second;
+  in_flight_.erase(it);
+  Row& r = rows_.at(seq);
+  r.tag = 0;
+  if (requeue) ready_.insert(seq);
+  else dead_letter_locked(seq, r, "was refused by the plugin (nack without requeue)");
+  return CITYLINK_OK;
+}
+
+void DurableQueue::lost_in_flight() {
+  std::lock_guard lk(mu_);
+  requeue_in_flight_locked("were lost with the instance's worker");
+}
+
+uint64_t DurableQueue::depth() const {
+  std::lock_guard lk(mu_);
+  return depth_;
+}
+
+void DurableQueue::update_gauges_locked() {
+  counters_->outbox_depth.store(depth_, std::memory_order_relaxed);
+  counters_->outbox_oldest_unix_ms.store(rows_.empty() ? 0 : rows_.begin()->second.accepted_unix_ms,
+                                         std::memory_order_relaxed);
+}
+
+}  // namespace citylink::host

@@ -1,0 +1,262 @@
+// The durable outbox file (see outbox.hpp and docs/delivery.md).
+#include <citylink/host/outbox.hpp>
+#include <citylink/host/logging.hpp>
+#include <citylink/host/topic.hpp>
+
+#include <chrono>
+
+#include "../storage/sqlite_file.hpp"
+
+namespace citylink::host {
+namespace {
+
+// "CLOB" in PRAGMA application_id marks a CityLink outbox; user_version is the schema.
+constexpr int kApplicationId = 0x434C4F42;
+constexpr int kSchemaVersion = 1;
+
+struct OutboxFile {
+  using Error = OutboxError;
+  static constexpr const char* kKind = "outbox";
+};
+using Stmt = storage::Stmt<OutboxFile>;
+using Txn = storage::Txn<OutboxFile>;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS pending (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  subscriber TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  envelope BLOB NOT NULL,
+  accepted_unix_ms INTEGER NOT NULL,
+  deliveries INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS pending_by_subscriber ON pending(subscriber, seq);
+CREATE TABLE IF NOT EXISTS delivered_upto (
+  subscriber TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dead_letters (
+  seq INTEGER PRIMARY KEY,
+  subscriber TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  envelope BLOB NOT NULL,
+  envelope_id TEXT NOT NULL,
+  accepted_unix_ms INTEGER NOT NULL,
+  dead_unix_ms INTEGER NOT NULL,
+  deliveries INTEGER NOT NULL,
+  reason TEXT NOT NULL
+);
+)sql";
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Outbox::Outbox(OutboxOptions options) : options_(std::move(options)) { open(); }
+
+Outbox::~Outbox() {
+  if (db_) sqlite3_close_v2(db_);
+}
+
+void Outbox::open() {
+  const auto& path = options_.path;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw OutboxError("outbox " + path.string() + ": is a directory; give the path of a database file (host.outbox)");
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  const int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  if (rc != SQLITE_OK) storage::fail<OutboxFile>(db_, path, "cannot open or create it", rc);
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, 5000);
+  int64_t app_id = 0, version = 0, objects = 0;
+  {
+    Stmt st(db_, path, "PRAGMA application_id");
+    if (st.step("cannot read its header")) app_id = st.i64(0);
+  }
+  {
+    Stmt st(db_, path, "PRAGMA user_version");
+    if (st.step("cannot read its header")) version = st.i64(0);
+  }
+  {
+    Stmt st(db_, path, "SELECT COUNT(*) FROM sqlite_master");
+    if (st.step("cannot read its schema")) objects = st.i64(0);
+  }
+  const bool fresh = app_id == 0 && objects == 0;
+  if (!fresh && app_id != kApplicationId)
+    throw OutboxError("outbox " + path.string() + ": is not a CityLink outbox (another SQLite database); point "
+                      "host.outbox at its own file");
+  if (!fresh && version > kSchemaVersion)
+    throw OutboxError("outbox " + path.string() + ": was written by a newer CityLink (schema " +
+                      std::to_string(version) + "); run that version, or drain it first");
+  // WAL: a reader never blocks the writer, and a commit is one append to the log.
+  storage::exec<OutboxFile>(db_, path, "PRAGMA journal_mode=WAL", "cannot switch it to WAL");
+  storage::exec<OutboxFile>(db_, path,
+                            options_.fsync_each_commit ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+                            "cannot set its synchronous mode");
+  if (fresh) {
+    Txn t(db_, path, "BEGIN IMMEDIATE", "cannot create its tables");
+    storage::exec<OutboxFile>(db_, path, kSchema, "cannot create its tables");
+    storage::exec<OutboxFile>(db_, path, ("PRAGMA application_id=" + std::to_string(kApplicationId)).c_str(),
+                              "cannot mark it");
+    storage::exec<OutboxFile>(db_, path, ("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str(),
+                              "cannot mark it");
+    t.commit();
+  }
+  if (options_.max_bytes > 0) {
+    int64_t page = 4096;
+    {
+      Stmt st(db_, path, "PRAGMA page_size");
+      if (st.step()) page = st.i64(0);
+    }
+    const int64_t pages = std::max<int64_t>(16, static_cast<int64_t>(options_.max_bytes) / page);
+    storage::exec<OutboxFile>(db_, path, ("PRAGMA max_page_count=" + std::to_string(pages)).c_str(),
+                              "cannot set its size limit (host.outbox_max_mb)");
+  }
+}
+
+std::vector<int64_t> Outbox::commit(const std::string& subscriber, const OutboxBatch& batch) {
+  std::vector<int64_t> seqs;
+  if (batch.empty()) return seqs;
+  std::lock_guard lk(mu_);
+  try {
+    commit_locked(subscriber, batch, false, &seqs);
+  } catch (const OutboxError& e) {
+    // A full file: forget what was acked first (that frees pages), so the subscriber that
+    // drains it is never stuck behind the appends that cannot fit.
+    if (!batch.acked.empty() || !batch.dead.empty()) {
+      try {
+        commit_locked(subscriber, batch, true, nullptr);
+      } catch (const OutboxError&) {
+      }
+    }
+    last_error_ = e.what();
+    failing_.store(true, std::memory_order_release);
+    throw;
+  }
+  failing_.store(false, std::memory_order_release);
+  return seqs;
+}
+
+// Under mu_. `deletes_only`: the acks and dead letters of the batch, nothing else.
+void Outbox::commit_locked(const std::string& subscriber, const OutboxBatch& batch, bool deletes_only,
+                           std::vector<int64_t>* seqs) {
+  const auto& path = options_.path;
+  Txn t(db_, path, "BEGIN IMMEDIATE", "cannot write to it");
+  const int64_t now = now_ms();
+  if (!batch.dead.empty()) {
+    Stmt move(db_, path,
+              "INSERT OR REPLACE INTO dead_letters(seq, subscriber, topic, envelope, envelope_id, accepted_unix_ms, "
+              "dead_unix_ms, deliveries, reason) SELECT seq, subscriber, topic, envelope, ?2, accepted_unix_ms, ?3, ?4, "
+              "?5 FROM pending WHERE seq = ?1");
+    Stmt del(db_, path, "DELETE FROM pending WHERE seq = ?1");
+    for (const auto& d : batch.dead) {
+      move.reset().bind(1, d.seq).bind(2, d.envelope_id).bind(3, now).bind(4, int64_t{d.deliveries}).bind(5, d.reason);
+      move.run("cannot move a message to the dead letters");
+      del.reset().bind(1, d.seq).run("cannot move a message to the dead letters");
+    }
+  }
+  if (!batch.acked.empty()) {
+    Stmt del(db_, path, "DELETE FROM pending WHERE seq = ?1");
+    for (const int64_t seq : batch.acked) del.reset().bind(1, seq).run("cannot forget an acked message");
+  }
+  if (!deletes_only) {
+    if (!batch.redelivered.empty()) {
+      Stmt up(db_, path, "UPDATE pending SET deliveries = ?2 WHERE seq = ?1");
+      for (const auto& [seq, n] : batch.redelivered)
+        up.reset().bind(1, seq).bind(2, int64_t{n}).run("cannot count a redelivery");
+    }
+    if (batch.delivered_upto > 0) {
+      Stmt up(db_, path,
+              "INSERT INTO delivered_upto(subscriber, seq) VALUES(?1, ?2) ON CONFLICT(subscriber) DO UPDATE SET "
+              "seq = MAX(seq, excluded.seq)");
+      up.bind(1, subscriber).bind(2, batch.delivered_upto).run("cannot record what was delivered");
+    }
+    if (!batch.append.empty()) {
+      Stmt ins(db_, path,
+               "INSERT INTO pending(subscriber, topic, envelope, accepted_unix_ms) VALUES(?1, ?2, ?3, ?4)");
+      for (const auto& [topic, envelope] : batch.append) {
+        ins.reset().bind(1, subscriber).bind(2, topic).bind_blob(3, envelope).bind(4, now);
+        ins.run("cannot store a message");
+        if (seqs) seqs->push_back(sqlite3_last_insert_rowid(db_));
+      }
+    }
+  }
+  t.commit();
+}
+
+std::vector<OutboxRow> Outbox::load(const std::string& subscriber, int64_t after_seq, std::size_t limit) const {
+  std::lock_guard lk(mu_);
+  Stmt st(db_, options_.path,
+          "SELECT seq, topic, envelope, accepted_unix_ms, deliveries FROM pending WHERE subscriber = ?1 AND seq > ?2 "
+          "ORDER BY seq LIMIT ?3");
+  st.bind(1, subscriber).bind(2, after_seq).bind(3, static_cast<int64_t>(limit));
+  std::vector<OutboxRow> rows;
+  while (st.step("cannot read waiting messages")) {
+    OutboxRow r;
+    r.seq = st.i64(0);
+    r.topic = st.text(1);
+    r.envelope = st.blob(2);
+    r.accepted_unix_ms = st.i64(3);
+    r.deliveries = static_cast<uint32_t>(st.i64(4));
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+uint64_t Outbox::depth(const std::string& subscriber) const {
+  std::lock_guard lk(mu_);
+  Stmt st(db_, options_.path, "SELECT COUNT(*) FROM pending WHERE subscriber = ?1");
+  st.bind(1, subscriber);
+  return st.step("cannot count waiting messages") ? static_cast<uint64_t>(st.i64(0)) : 0;
+}
+
+int64_t Outbox::delivered_upto(const std::string& subscriber) const {
+  std::lock_guard lk(mu_);
+  Stmt st(db_, options_.path, "SELECT seq FROM delivered_upto WHERE subscriber = ?1");
+  st.bind(1, subscriber);
+  return st.step("cannot read what was delivered") ? st.i64(0) : 0;
+}
+
+std::vector<DeadLetter> Outbox::dead_letters(const std::string& subscriber) const {
+  std::lock_guard lk(mu_);
+  Stmt st(db_, options_.path,
+          "SELECT seq, subscriber, topic, envelope, envelope_id, accepted_unix_ms, dead_unix_ms, deliveries, reason "
+          "FROM dead_letters WHERE ?1 = '' OR subscriber = ?1 ORDER BY seq");
+  st.bind(1, subscriber);
+  std::vector<DeadLetter> out;
+  while (st.step("cannot read the dead letters")) {
+    DeadLetter d;
+    d.seq = st.i64(0);
+    d.subscriber = st.text(1);
+    d.topic = st.text(2);
+    d.envelope = st.blob(3);
+    d.envelope_id = st.text(4);
+    d.accepted_unix_ms = st.i64(5);
+    d.dead_unix_ms = st.i64(6);
+    d.deliveries = static_cast<uint32_t>(st.i64(7));
+    d.reason = st.text(8);
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+void Outbox::add_durable_topics(const std::vector<std::string>& patterns) {
+  std::lock_guard lk(mu_);
+  durable_topics_.insert(durable_topics_.end(), patterns.begin(), patterns.end());
+}
+
+bool Outbox::refuses(std::string_view topic, std::string* why) const {
+  if (!failing_.load(std::memory_order_acquire)) return false;
+  std::lock_guard lk(mu_);
+  if (!grants_allow(durable_topics_, topic)) return false;
+  if (why)
+    *why = "a durable subscriber of '" + std::string(topic) + "' cannot store it: " + last_error_ +
+           " (nothing was queued; publish again once the outbox is writable)";
+  return true;
+}
+
+}  // namespace citylink::host

@@ -1,0 +1,212 @@
+// Durable subscriptions (issue 9): a real outbox file, real plugins loaded by the real
+// loader, real worker processes; acks, nacks, timeouts, dead letters, restarts, a full disk.
+#include "test_support.hpp"
+
+#include <citylink/host/host.hpp>
+#include <citylink/host/instance.hpp>
+#include <citylink/host/registry.hpp>
+#include <citylink/host/worker_backend.hpp>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <csignal>
+#include <map>
+#include <set>
+#include <unistd.h>
+
+using namespace citylink::host;
+using citylink::test::eventually;
+using citylink::test::read_jsonl;
+using citylink::test::TempDir;
+
+namespace {
+
+struct DurableFixture : ::testing::Test {
+  TempDir dir;
+  std::string out(const std::string& name = "received") const { return (dir / (name + ".jsonl")).string(); }
+  std::string outbox() const { return (dir / "outbox.db").string(); }
+
+  std::unique_ptr<Host> start(const std::string& plugins_yaml, const std::string& host_yaml = "") {
+    const std::string yaml = "city: durable-city\nhost:\n  outbox: " + outbox() + "\n" + host_yaml + "plugin_dirs: [" +
+                             std::string(CITYLINK_TEST_PLUGIN_DIR) + "]\nplugins:\n" + plugins_yaml;
+    auto h = std::make_unique<Host>(parse_city_config(yaml, "durable-city.yaml", dir.path()));
+    h->set_worker_command({CITYLINK_BIN, "worker"});
+    h->start();
+    return h;
+  }
+  static CounterSnapshot counters(Host& h, const std::string& id) {
+    for (const auto& s : h.status())
+      if (s.instance_id == id) return s.counters;
+    throw std::runtime_error("no instance " + id);
+  }
+  // Rows still waiting in the outbox file, read with SQLite directly.
+  int64_t pending_rows() const { return count("SELECT COUNT(*) FROM pending"); }
+  int64_t count(const std::string& sql) const {
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(outbox().c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      sqlite3_close(db);
+      return -1;
+    }
+    sqlite3_stmt* st = nullptr;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+      n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+  }
+  static std::string publisher(int count, const std::string& extra = "") {
+    return "  - instance: pub\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.publisher\n"
+           "    grants: requested\n    config: {count: " + std::to_string(count) + "}\n" + extra;
+  }
+  std::string collector(const std::string& ack, const std::string& durable, const std::string& extra = "",
+                        const std::string& name = "received") const {
+    return "  - instance: collector\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.collector\n"
+           "    grants: requested\n    config: {out: " + out(name) + ", ack: " + ack + "}\n    durable: " + durable +
+           "\n" + extra;
+  }
+  // The sensor ids received, in order, each time it was delivered.
+  std::vector<std::string> sensor_ids(const std::string& name = "received") const {
+    std::vector<std::string> ids;
+    for (const auto& j : read_jsonl(out(name))) ids.push_back(j.value("sensor_id", ""));
+    return ids;
+  }
+};
+
+}  // namespace
+
+TEST_F(DurableFixture, EveryMessageArrivesOnceAckedAndTheOutboxEmpties) {
+  auto h = start(publisher(300) + collector("auto", "true"));
+  ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+  ASSERT_TRUE(eventually([&] { return counters(*h, "collector").acked == 300u; }));
+  const auto got = read_jsonl(out());
+  ASSERT_EQ(got.size(), 300u);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i]["sensor_id"], "seq-" + std::to_string(i));  // in order
+    EXPECT_TRUE(got[i]["durable"].get<bool>());
+    EXPECT_FALSE(got[i]["redelivered"].get<bool>());
+  }
+  const auto c = counters(*h, "collector");
+  EXPECT_EQ(c.durable_accepted, 300u);
+  EXPECT_EQ(c.redelivered, 0u);
+  EXPECT_EQ(c.outbox_depth, 0u);
+  h.reset();
+  EXPECT_EQ(pending_rows(), 0);  // acked means forgotten, on disk too
+}
+
+TEST_F(DurableFixture, AnUnackedMessageIsRedeliveredAfterTheTimeoutWithTheSameIdFlaggedAndCounted) {
+  auto h = start(publisher(20) + collector("redelivered-only", "{ack_timeout_ms: 200}"));
+  ASSERT_TRUE(eventually([&] { return counters(*h, "collector").acked == 20u; }));
+  const auto got = read_jsonl(out());
+  ASSERT_EQ(got.size(), 40u);
+  std::map<std::string, std::vector<nlohmann::json>> by_id;
+  for (const auto& j : got) by_id[j["id"]].push_back(j);
+  ASSERT_EQ(by_id.size(), 20u);
+  for (const auto& [id, seen] : by_id) {
+    ASSERT_EQ(seen.size(), 2u) << id;
+    EXPECT_FALSE(seen[0]["redelivered"].get<bool>());
+    EXPECT_TRUE(seen[1]["redelivered"].get<bool>());
+    EXPECT_EQ(seen[1]["redelivery_count"], 1);
+    EXPECT_EQ(seen[0]["sensor_id"], seen[1]["sensor_id"]);  // the original bytes
+  }
+  // Redeliveries come in the original order.
+  std::vector<std::string> again;
+  for (const auto& j : got)
+    if (j["redelivered"].get<bool>()) again.push_back(j["sensor_id"]);
+  for (std::size_t i = 0; i < again.size(); ++i) EXPECT_EQ(again[i], "seq-" + std::to_string(i));
+  EXPECT_EQ(counters(*h, "collector").redelivered, 20u);
+}
+
+TEST_F(DurableFixture, AMessageNeverAckedIsADeadLetterAfterMaxDeliveriesVisiblyAndOnDisk) {
+  auto h = start(publisher(5) + collector("never", "{ack_timeout_ms: 100, max_deliveries: 3}"));
+  ASSERT_TRUE(eventually([&] { return counters(*h, "collector").dead_lettered == 5u; }));
+  EXPECT_EQ(read_jsonl(out()).size(), 15u);  // three deliveries each, then no more
+  // Written to the file by the subscriber's next flush.
+  ASSERT_TRUE(eventually([&] { return h->outbox()->dead_letters("collector").size() == 5u; }));
+  const auto letters = h->outbox()->dead_letters("collector");
+  EXPECT_EQ(letters[0].deliveries, 3u);
+  EXPECT_NE(letters[0].reason.find("without an ack"), std::string::npos) << letters[0].reason;
+  EXPECT_EQ(letters[0].envelope_id, read_jsonl(out())[0]["id"]);
+  EXPECT_TRUE(eventually([&] { return counters(*h, "collector").outbox_depth == 0u; }));
+  EXPECT_NE(h->metrics_prometheus().find("citylink_dead_letters_total{instance=\"collector\"} 5"), std::string::npos);
+  h.reset();
+  EXPECT_EQ(pending_rows(), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM dead_letters"), 5);
+}
+
+TEST_F(DurableFixture, ANackWithoutRequeueDeadLettersAtOnceAndANackWithRequeueRedelivers) {
+  auto h = start(publisher(4) + collector("nack-drop", "true"));
+  ASSERT_TRUE(eventually([&] { return counters(*h, "collector").dead_lettered == 4u; }));
+  EXPECT_EQ(read_jsonl(out()).size(), 4u);
+  ASSERT_TRUE(eventually([&] { return h->outbox()->dead_letters().size() == 4u; }));
+  EXPECT_NE(h->outbox()->dead_letters()[0].reason.find("nack"), std::string::npos);
+  h.reset();
+
+  auto h2 = start(publisher(4) + collector("nack-once", "true", "", "again"));
+  ASSERT_TRUE(eventually([&] { return counters(*h2, "collector").acked == 4u; }));
+  const auto got = read_jsonl(out("again"));
+  ASSERT_EQ(got.size(), 8u);
+  EXPECT_EQ(counters(*h2, "collector").redelivered, 4u);
+}
+
+TEST_F(DurableFixture, WhatWasUnackedWhenTheHostStoppedIsDeliveredAfterItsRestartInOrder) {
+  std::vector<std::string> first_ids;
+  {
+    auto h = start(publisher(100) + collector("never", "{ack_timeout_ms: 600000}"));
+    ASSERT_TRUE(eventually([&] { return read_jsonl(out()).size() == 100u; }));
+    for (const auto& j : read_jsonl(out())) first_ids.push_back(j["id"]);
+  }
+  EXPECT_EQ(pending_rows(), 100);
+  auto h = start(publisher(0) + collector("auto", "true", "", "after"));
+  ASSERT_TRUE(eventually([&] { return counters(*h, "collector").acked == 100u; }));
+  const auto got = read_jsonl(out("after"));
+  ASSERT_EQ(got.size(), 100u);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i]["id"], first_ids[i]);  // same envelope, same order
+    EXPECT_TRUE(got[i]["redelivered"].get<bool>());
+    EXPECT_EQ(got[i]["redelivery_count"], 1);
+  }
+  h.reset();
+  EXPECT_EQ(pending_rows(), 0);
+}
+
+TEST_F(DurableFixture, AWorkerKilledMidStreamLosesNoDurableMessage) {
+  auto h = start(publisher(3000) +
+                 collector("auto", "true", "    isolation: process\n    worker: {backoff_ms: 50}\n"));
+  ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+  ASSERT_TRUE(eventually([&] { return read_jsonl(out()).size() >= 300u; }));
+  auto* inst = h->registry().instance("collector");
+  const int pid = worker_pid(*inst->backend());
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] { return counters(*h, "collector").acked == 3000u; }, std::chrono::seconds(60)));
+  std::set<std::string> seen;
+  for (const auto& id : sensor_ids()) seen.insert(id);
+  EXPECT_EQ(seen.size(), 3000u);  // every one arrived, some twice (redelivered; receivers de-duplicate)
+  EXPECT_GE(counters(*h, "collector").restarts, 1u);
+  EXPECT_TRUE(eventually([&] { return counters(*h, "collector").outbox_depth == 0u; }));
+}
+
+TEST_F(DurableFixture, AFullOutboxRefusesThePublisherLoudlyAndKeepsEverythingItAccepted) {
+  auto h = start(publisher(60000) + collector("never", "{ack_timeout_ms: 600000, in_flight: 1}"),
+                 "  outbox_max_mb: 1\n");
+  ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+  ASSERT_TRUE(eventually([&] { return counters(*h, "pub").refused_durable > 0; }, std::chrono::seconds(60)));
+  EXPECT_TRUE(h->outbox()->failing());
+  std::string why;
+  EXPECT_TRUE(h->outbox()->refuses("test.data", &why));
+  EXPECT_NE(why.find("full"), std::string::npos) << why;
+  EXPECT_NE(why.find("outbox"), std::string::npos) << why;
+  EXPECT_FALSE(h->outbox()->refuses("camera.info", &why));  // what no durable subscriber takes flows on
+  EXPECT_GT(counters(*h, "collector").outbox_failures, 0u);
+  const uint64_t accepted = counters(*h, "collector").durable_accepted;
+  h.reset();
+  EXPECT_EQ(pending_rows(), static_cast<int64_t>(accepted));  // nothing it accepted is gone
+}
+
+TEST_F(DurableFixture, ADurableTopicTheInstanceDoesNotSubscribeToIsRefusedWithTheFix) {
+  auto h = start(collector("auto", "{topics: [camera.info]}"));
+  ASSERT_EQ(h->failures().size(), 1u);
+  EXPECT_NE(h->failures()[0].reason.find("durable.topics names 'camera.info'"), std::string::npos)
+      << h->failures()[0].reason;
+}
