@@ -51,4 +51,8 @@ int cmd_package(const Args& args);
 int cmd_install(const Args& args);
 int cmd_keygen(const Args& args);
 
+// `citylink agency-sim`: a receiving agency for the agency-link plugin (docs/delivery.md).
+// Runs until SIGINT/SIGTERM (or --for); exits 3 when told to die (--die-after).
+int cmd_agency_sim(const Args& args);
+
 }  // namespace citylink::cli

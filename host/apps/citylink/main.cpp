@@ -36,6 +36,9 @@ commands:
                               delete old records, leaving a signed checkpoint
   audit keygen --secret-key-file FILE
                               make the checkpoint signing key (prints the public key)
+  agency-sim --bind ENDPOINT --secret-key-file FILE --allow-key PUBLIC [--out FILE] [--slow-ms N]
+             [--drop-every N] [--die-after N]
+                              a receiving agency for agency-link (demos, tests): acks, de-duplicates
   version                     print the host and ABI versions
 )";
 
@@ -58,6 +61,7 @@ int main(int argc, char** argv) {
     if (cmd == "version" || cmd == "--version") return cmd_version(rest);
     if (cmd == "new-plugin") return cmd_new_plugin(rest);
     if (cmd == "keygen") return cmd_keygen(rest);
+    if (cmd == "agency-sim") return cmd_agency_sim(rest);
     if (cmd == "plugin" && !rest.empty()) {
       const std::string sub = rest[0];
       Args subargs(rest.begin() + 1, rest.end());

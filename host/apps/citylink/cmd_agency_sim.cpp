@@ -1,0 +1,165 @@
+// `citylink agency-sim`: a receiving agency for demos and tests. A ZeroMQ ROUTER behind CURVE
+// (only the listed client keys get in) that acks every envelope an agency-link sends,
+// de-duplicates by envelope id (across its own restarts, from its --out file), and can be
+// told to be slow, to drop, or to die.
+#include "commands.hpp"
+#include "options.hpp"
+
+#include <citylink/host/curve.hpp>
+#include <citylink/host/keys.hpp>
+#include <citylink/v1/dispatch.pb.h>
+#include <citylink/v1/envelope.pb.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <thread>
+#include <unistd.h>
+#include <unordered_set>
+#include <zmq.hpp>
+
+namespace citylink::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop = true; }
+
+int64_t number(const Parsed& p, const char* name, int64_t def) {
+  const auto v = p.get(name);
+  if (!v) return def;
+  try {
+    std::size_t used = 0;
+    const long long n = std::stoll(*v, &used);
+    if (used != v->size() || n < 0) throw std::invalid_argument("negative");
+    return n;
+  } catch (const std::exception&) {
+    throw std::runtime_error(std::string(name) + ": '" + *v + "' is not a whole number of 0 or more");
+  }
+}
+
+}  // namespace
+
+int cmd_agency_sim(const Args& args) {
+  const std::string usage =
+      "usage: citylink agency-sim --bind ENDPOINT --secret-key-file FILE --allow-key PUBLIC [--allow-key ...]\n"
+      "         [--name NAME] [--out FILE.jsonl] [--slow-ms N] [--drop-every N] [--die-after N] [--for SECONDS]\n"
+      "  --allow-key   a link's CURVE public key (Z85); nobody else gets in\n"
+      "  --out         one JSON line per envelope received for the first time (read back at start to de-duplicate)\n"
+      "  --slow-ms     wait this long before each ack     --drop-every N  never answer every Nth message\n"
+      "  --die-after N end abruptly (exit 3, no ack) when the Nth message arrives";
+  const Parsed p = parse(args,
+                         {"--bind", "--secret-key-file", "--allow-key", "--name", "--out", "--slow-ms", "--drop-every",
+                          "--die-after", "--for"},
+                         {}, usage, false);
+  const auto bind = p.get("--bind");
+  const auto key_file = p.get("--secret-key-file");
+  if (!bind || !key_file) throw std::runtime_error(usage);
+  std::map<std::string, std::string> allowed;
+  for (const auto& [k, v] : p.options)
+    if (k == "--allow-key") {
+      if (!host::keys::is_curve_key(v))
+        throw std::runtime_error("--allow-key: '" + v + "' is not a Z85 CURVE public key (40 characters)");
+      allowed.emplace(v, "link-" + std::to_string(allowed.size() + 1));
+    }
+  if (allowed.empty())
+    throw std::runtime_error("--allow-key: give the public key of every link that may deliver here; an agency "
+                             "accepts no anonymous sender\n" + usage);
+  const std::string name = p.get("--name").value_or("agency");
+  const int64_t slow_ms = number(p, "--slow-ms", 0), drop_every = number(p, "--drop-every", 0),
+                die_after = number(p, "--die-after", 0), run_for = number(p, "--for", 0);
+
+  // What an earlier run of this agency already took: a restarted agency still de-duplicates.
+  std::unordered_set<std::string> seen;
+  std::ofstream out;
+  if (const auto file = p.get("--out")) {
+    std::ifstream in(*file);
+    std::string line;
+    while (std::getline(in, line)) {
+      const auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_object() && j.contains("id")) seen.insert(j["id"].get<std::string>());
+    }
+    out.open(*file, std::ios::app);
+    if (!out) throw std::runtime_error("--out: cannot append to '" + *file + "'");
+  }
+
+  zmq::context_t ctx(1);
+  host::CurveRefusals refusals;
+  host::ZapHandler zap(ctx, allowed, *bind, refusals);  // before bind: libzmq admits anyone without one
+  zmq::socket_t s(ctx, zmq::socket_type::router);
+  host::make_curve_server(s, host::keys::read_key_file(*key_file));
+  s.set(zmq::sockopt::linger, 0);
+  s.bind(*bind);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::fprintf(stderr, "agency-sim %s: listening on %s (%zu allowed link key(s), %zu envelope(s) seen before)\n",
+               name.c_str(), bind->c_str(), allowed.size(), seen.size());
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(run_for);
+  uint64_t received = 0, fresh = 0, duplicates = 0, dropped = 0, refused = 0;
+  while (!g_stop && (run_for == 0 || std::chrono::steady_clock::now() < until)) {
+    zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(100));
+    if (!(item.revents & ZMQ_POLLIN)) continue;
+    std::vector<zmq::message_t> frames;
+    zmq::message_t f;
+    do {
+      if (!s.recv(f, zmq::recv_flags::dontwait)) break;
+      frames.push_back(std::move(f));
+    } while (frames.back().more());
+    ++received;
+    if (die_after > 0 && static_cast<int64_t>(received) >= die_after) {
+      std::fprintf(stderr, "agency-sim %s: dying on message %llu as told (--die-after)\n", name.c_str(),
+                   static_cast<unsigned long long>(received));
+      out.flush();
+      _exit(3);
+    }
+    if (drop_every > 0 && received % static_cast<uint64_t>(drop_every) == 0) {
+      ++dropped;
+      continue;
+    }
+    citylink::v1::Ack ack;
+    ack.set_receiver(name);
+    ack.set_time_unix_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count());
+    citylink::v1::Envelope e;
+    if (frames.size() != 3 || !e.ParseFromArray(frames[2].data(), static_cast<int>(frames[2].size()))) {
+      ++refused;
+      ack.set_accepted(false);
+      ack.set_reason("expected [topic][citylink.v1.Envelope]; got " + std::to_string(frames.size() - 1) +
+                     " frame(s) that do not parse");
+    } else {
+      ack.set_envelope_id(e.id());
+      ack.set_accepted(true);
+      if (seen.insert(e.id()).second) {
+        ++fresh;
+        if (out.is_open())
+          out << nlohmann::json{{"id", e.id()},
+                                {"topic", frames[1].to_string()},
+                                {"source", e.source()},
+                                {"correlation_id", e.correlation_id()},
+                                {"schema", e.schema()}}
+                     .dump()
+              << '\n'
+              << std::flush;
+      } else {
+        ++duplicates;
+      }
+    }
+    if (slow_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms));
+    const std::string reply = ack.SerializeAsString();
+    s.send(frames[0], zmq::send_flags::sndmore);
+    s.send(zmq::buffer(reply), zmq::send_flags::dontwait);
+  }
+  std::fprintf(stderr,
+               "agency-sim %s: received %llu, new %llu, duplicates %llu, dropped %llu, refused %llu, "
+               "connections refused %llu\n",
+               name.c_str(), static_cast<unsigned long long>(received), static_cast<unsigned long long>(fresh),
+               static_cast<unsigned long long>(duplicates), static_cast<unsigned long long>(dropped),
+               static_cast<unsigned long long>(refused),
+               static_cast<unsigned long long>(refusals.unknown_key + refusals.no_curve + refusals.bad_handshake));
+  return kOk;
+}
+
+}  // namespace citylink::cli

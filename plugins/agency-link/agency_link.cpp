@@ -1,0 +1,205 @@
+// agency-link: delivers what the city sends one agency (dispatch.*, grant.*) to that agency's
+// own endpoint over ZeroMQ DEALER -> ROUTER with CURVE, and acks to the host only when the
+// agency acked. While the agency is down it keeps resending with back-off; the host keeps
+// every unacked envelope in its outbox, so neither an agency outage nor a host crash loses
+// one (docs/delivery.md). The agency de-duplicates by envelope id.
+//
+// Wire: the link sends two frames, [topic][envelope bytes]; the agency answers one frame,
+// a serialized citylink.v1.Ack naming the envelope id (accepted, or refused with a reason).
+#include <citylink/plugin.hpp>
+#include <citylink/v1/dispatch.pb.h>
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <zmq.hpp>
+
+#include "sample_support.hpp"
+
+namespace {
+
+using citylink::samples::Fields;
+using Clock = std::chrono::steady_clock;
+
+std::string read_key(const std::string& path, const char* field) {
+  std::ifstream in(path);
+  std::string key;
+  if (!in || !(in >> key))
+    throw citylink::ConfigError("field '" + std::string(field) + "': cannot read a key from '" + path +
+                                "'; make one with `citylink keygen --curve --secret-key-file " + path + "`");
+  if (key.size() != 40)
+    throw citylink::ConfigError("field '" + std::string(field) + "': '" + path +
+                                "' does not hold a Z85 CURVE key (40 characters)");
+  return key;
+}
+
+class AgencyLink : public citylink::Plugin {
+ public:
+  static citylink::Descriptor describe() {
+    citylink::Descriptor d;
+    d.id = "kr.citylink.agency-link";
+    d.name = "Agency link";
+    d.vendor = "CityLink";
+    d.version = "1.0.0";
+    d.kind = "bridge";
+    d.description = "Delivers dispatches and video grants for its recipient to the agency's endpoint (ZeroMQ CURVE), "
+                    "acking to the host only after the agency acked; resends with back-off while the agency is down.";
+    d.subscribes = {"dispatch.", "grant."};
+    d.config_schema = R"({"type":"object","additionalProperties":false,
+      "required":["endpoint","server_public_key","secret_key_file"],"properties":{
+      "endpoint":{"type":"string","minLength":1},"server_public_key":{"type":"string","minLength":40,"maxLength":40},
+      "secret_key_file":{"type":"string","minLength":1},"retry_ms":{"type":"integer","minimum":10},
+      "max_retry_ms":{"type":"integer","minimum":10}}})";
+    return d;
+  }
+
+  explicit AgencyLink(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
+    const auto cfg =
+        Fields::parse(ctx, {"endpoint", "server_public_key", "secret_key_file", "retry_ms", "max_retry_ms"});
+    endpoint_ = cfg.required_text("endpoint", "\"tcp://112-centre.example:7101\"");
+    if (endpoint_.rfind("tcp://", 0) != 0 && endpoint_.rfind("ipc://", 0) != 0)
+      cfg.fail("endpoint", "'" + endpoint_ + "' is not a ZeroMQ tcp:// or ipc:// endpoint");
+    server_key_ = cfg.required_text("server_public_key", "the agency's Z85 CURVE public key (40 characters)");
+    if (server_key_.size() != 40) cfg.fail("server_public_key", "must be a Z85 CURVE public key of 40 characters");
+    secret_key_ = read_key(cfg.required_text("secret_key_file", "\"/etc/citylink/keys/link-112.key\""),
+                           "secret_key_file");
+    char pub[41] = {};
+    if (zmq_curve_public(pub, secret_key_.c_str()) != 0)
+      cfg.fail("secret_key_file", "does not hold a valid CURVE secret key");
+    public_key_ = pub;
+    retry_ = std::chrono::milliseconds(cfg.integer("retry_ms", 500, 10, 600'000));
+    max_retry_ = std::chrono::milliseconds(cfg.integer("max_retry_ms", 10'000, 10, 3'600'000));
+    if (max_retry_ < retry_) max_retry_ = retry_;
+  }
+
+  ~AgencyLink() override { stop(); }
+
+  bool manual_acks() const override { return true; }
+
+  void start() override {
+    running_ = true;
+    thread_ = std::thread([this] { run(); });
+  }
+
+  void stop() override {
+    running_ = false;
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void on_message(const citylink::Message& m) override {
+    const std::string id = m.envelope().id();
+    std::lock_guard lk(mu_);
+    auto it = pending_.find(id);
+    if (it != pending_.end()) {
+      it->second.tag = m.delivery_tag();  // a redelivery: the new tag replaces the dead one
+      return;
+    }
+    Pending p;
+    p.tag = m.delivery_tag();
+    p.topic = m.topic();
+    p.bytes.assign(reinterpret_cast<const char*>(m.raw()->envelope), m.raw()->envelope_size);
+    pending_.emplace(id, std::move(p));
+    order_.push_back(id);
+  }
+
+ private:
+  struct Pending {
+    uint64_t tag = 0;
+    std::string topic, bytes;
+    Clock::time_point next_send{};  // epoch: send now
+    int attempts = 0;
+  };
+
+  void run() {
+    zmq::context_t ctx(1);
+    zmq::socket_t s(ctx, zmq::socket_type::dealer);
+    s.set(zmq::sockopt::curve_serverkey, server_key_);
+    s.set(zmq::sockopt::curve_publickey, public_key_);
+    s.set(zmq::sockopt::curve_secretkey, secret_key_);
+    s.set(zmq::sockopt::linger, 0);
+    // Queue nothing for an agency that is not connected: the link's own retries resend.
+    s.set(zmq::sockopt::immediate, 1);
+    s.set(zmq::sockopt::reconnect_ivl, 100);
+    s.set(zmq::sockopt::reconnect_ivl_max, 5000);
+    s.connect(endpoint_);
+    host_.info("delivering to " + endpoint_);
+    bool down_logged = false;
+    while (running_) {
+      send_due(s, down_logged);
+      zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, std::chrono::milliseconds(10));
+      zmq::message_t reply;
+      while (s.recv(reply, zmq::recv_flags::dontwait)) {
+        citylink::v1::Ack ack;
+        if (!ack.ParseFromArray(reply.data(), static_cast<int>(reply.size()))) {
+          host_.warn("the agency at " + endpoint_ + " sent a reply that is not a citylink.v1.Ack; ignored");
+          continue;
+        }
+        settle(ack);
+        if (down_logged) {
+          host_.info("the agency at " + endpoint_ + " answers again");
+          down_logged = false;
+        }
+      }
+    }
+  }
+
+  // Sends what is due, oldest first; a send the agency cannot take now is tried again later.
+  void send_due(zmq::socket_t& s, bool& down_logged) {
+    const auto now = Clock::now();
+    std::lock_guard lk(mu_);
+    for (auto it = order_.begin(); it != order_.end();) {
+      auto p = pending_.find(*it);
+      if (p == pending_.end()) {
+        it = order_.erase(it);
+        continue;
+      }
+      Pending& m = p->second;
+      if (m.next_send <= now) {
+        const bool sent = s.send(zmq::buffer(m.topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
+                          s.send(zmq::buffer(m.bytes), zmq::send_flags::dontwait);
+        if (m.attempts >= 1 && !down_logged) {
+          host_.warn("the agency at " + endpoint_ + " has not acked " + std::to_string(pending_.size()) +
+                     " message(s); resending with back-off (kept by the host until acked)");
+          down_logged = true;
+        }
+        const auto backoff = std::min<Clock::duration>(max_retry_, retry_ * (1 << std::min(m.attempts, 16)));
+        m.next_send = now + backoff;
+        if (sent) ++m.attempts;
+      }
+      ++it;
+    }
+  }
+
+  void settle(const citylink::v1::Ack& ack) {
+    std::lock_guard lk(mu_);
+    auto it = pending_.find(ack.envelope_id());
+    if (it == pending_.end()) return;  // an ack for a resend already settled
+    if (ack.accepted()) {
+      host_.ack(it->second.tag);
+    } else {
+      host_.error("the agency refused message " + ack.envelope_id() + ": " + ack.reason() +
+                  " (moved to the host's dead letters)");
+      host_.nack(it->second.tag, /*requeue=*/false);
+    }
+    pending_.erase(it);  // order_ drops it on the next pass
+  }
+
+  citylink::Host host_;
+  std::string endpoint_, server_key_, secret_key_, public_key_;
+  std::chrono::milliseconds retry_{500}, max_retry_{10'000};
+  std::atomic<bool> running_{false};
+  std::thread thread_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Pending> pending_;  // by envelope id
+  std::deque<std::string> order_;                     // ids in the order they came
+};
+
+}  // namespace
+
+CITYLINK_PLUGIN_LIBRARY(AgencyLink)

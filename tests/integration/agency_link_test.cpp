@@ -1,0 +1,168 @@
+// The agency link (plugins/agency-link) against `citylink agency-sim` in its own process:
+// real CURVE over TCP, a real outbox file, an agency that is down, dies, or is slow, and an
+// isolated link whose worker is killed (issue 9). Nothing may be lost or arrive twice after
+// the agency's de-duplication.
+#include "test_support.hpp"
+
+#include <citylink/host/child_process.hpp>
+#include <citylink/host/host.hpp>
+#include <citylink/host/instance.hpp>
+#include <citylink/host/keys.hpp>
+#include <citylink/host/registry.hpp>
+#include <citylink/host/worker_backend.hpp>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <csignal>
+#include <netinet/in.h>
+#include <set>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace citylink::host;
+using citylink::test::eventually;
+using citylink::test::read_jsonl;
+using citylink::test::TempDir;
+
+namespace {
+
+// A TCP port nobody listens on right now (the agency starts later, on purpose).
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+struct AgencyLinkFixture : ::testing::Test {
+  TempDir dir;
+  keys::CurveKey agency_key = keys::generate_curve_key();
+  keys::CurveKey link_key = keys::generate_curve_key();
+  std::string endpoint = "tcp://127.0.0.1:" + std::to_string(free_port());
+  std::vector<int> agencies;
+
+  AgencyLinkFixture() {
+    keys::write_secret_file(dir / "agency.key", agency_key.secret_key + "\n");
+    keys::write_secret_file(dir / "link.key", link_key.secret_key + "\n");
+  }
+  ~AgencyLinkFixture() override {
+    for (int pid : agencies) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+  std::string received() const { return (dir / "agency.jsonl").string(); }
+
+  int start_agency(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {CITYLINK_BIN, "agency-sim", "--bind", endpoint, "--secret-key-file",
+                                     (dir / "agency.key").string(), "--allow-key", link_key.public_key,
+                                     "--name", "112-centre", "--out", received()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const int pid = spawn_process(argv, {"PATH=/usr/bin:/bin"});
+    agencies.push_back(pid);
+    return pid;
+  }
+
+  std::unique_ptr<Host> start_host(int count, const std::string& link_extra = "") {
+    const std::string yaml =
+        "city: link-city\nhost:\n  outbox: " + (dir / "outbox.db").string() + "\nplugin_dirs: [" +
+        std::string(CITYLINK_TEST_PLUGIN_DIR) + ", " + std::string(CITYLINK_SAMPLE_PLUGIN_DIR) +
+        "]\nplugins:\n"
+        "  - instance: pub\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.publisher\n"
+        "    grants: requested\n    config: {count: " + std::to_string(count) + "}\n"
+        // The link is topic-agnostic: what the city grants it, it delivers. Here test.data,
+        // because dispatch.* comes only from the scenario engine.
+        "  - instance: link-112\n    file: agency_link.so\n    grants: {subscribe: [test.data]}\n"
+        "    durable: {ack_timeout_ms: 120000, max_deliveries: 1000}\n"
+        "    config: {endpoint: \"" + endpoint + "\", server_public_key: \"" + agency_key.public_key +
+        "\", secret_key_file: " + (dir / "link.key").string() + ", retry_ms: 50, max_retry_ms: 500}\n" + link_extra;
+    auto h = std::make_unique<Host>(parse_city_config(yaml, "link-city.yaml", dir.path()));
+    h->set_worker_command({CITYLINK_BIN, "worker"});
+    h->start();
+    return h;
+  }
+  static CounterSnapshot counters(Host& h, const std::string& id) {
+    for (const auto& s : h.status())
+      if (s.instance_id == id) return s.counters;
+    throw std::runtime_error("no instance " + id);
+  }
+  // The agency's record: every id once (it writes only new ones), so duplicates would show
+  // only as fewer distinct ids than lines.
+  std::set<std::string> ids_received(std::size_t* lines = nullptr) const {
+    std::set<std::string> ids;
+    const auto got = read_jsonl(received());
+    for (const auto& j : got) ids.insert(j["id"].get<std::string>());
+    if (lines) *lines = got.size();
+    return ids;
+  }
+};
+
+}  // namespace
+
+TEST_F(AgencyLinkFixture, TenThousandDispatchesToAnAgencyDownForTheFirstHalfAllArriveExactlyOnce) {
+  auto h = start_host(10000);
+  ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+  // First half: the agency is down. Everything is accepted into the outbox and waits.
+  ASSERT_TRUE(eventually([&] { return counters(*h, "link-112").durable_accepted == 10000u; }, std::chrono::seconds(60)));
+  EXPECT_EQ(counters(*h, "link-112").acked, 0u);
+  // Second half: it comes up.
+  start_agency();
+  ASSERT_TRUE(eventually([&] { return counters(*h, "link-112").acked == 10000u; }, std::chrono::seconds(120)));
+  std::size_t lines = 0;
+  const auto ids = ids_received(&lines);
+  EXPECT_EQ(ids.size(), 10000u);
+  EXPECT_EQ(lines, 10000u);
+  EXPECT_TRUE(eventually([&] { return counters(*h, "link-112").outbox_depth == 0u; }));
+  EXPECT_EQ(counters(*h, "link-112").dead_lettered, 0u);
+}
+
+TEST_F(AgencyLinkFixture, AnAgencyThatDiesMidStreamAndComesBackMissesNothing) {
+  const int first = start_agency({"--die-after", "1500"});
+  auto h = start_host(5000);
+  ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+  int status = 0;
+  ASSERT_EQ(waitpid(first, &status, 0), first);
+  agencies.erase(std::remove(agencies.begin(), agencies.end(), first), agencies.end());
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+  start_agency();
+  ASSERT_TRUE(eventually([&] { return counters(*h, "link-112").acked == 5000u; }, std::chrono::seconds(120)));
+  std::size_t lines = 0;
+  EXPECT_EQ(ids_received(&lines).size(), 5000u);
+  EXPECT_EQ(lines, 5000u);
+}
+
+TEST_F(AgencyLinkFixture, AKilledIsolatedLinkWorkerLosesNothing) {
+  start_agency({"--slow-ms", "0"});
+  auto h = start_host(5000, "    isolation: process\n    worker: {backoff_ms: 50}\n");
+  ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+  ASSERT_TRUE(eventually([&] { return counters(*h, "link-112").acked >= 500u; }, std::chrono::seconds(60)));
+  const int pid = worker_pid(*h->registry().instance("link-112")->backend());
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] { return counters(*h, "link-112").acked >= 5000u && counters(*h, "link-112").outbox_depth == 0u; },
+                         std::chrono::seconds(120)));
+  std::size_t lines = 0;
+  EXPECT_EQ(ids_received(&lines).size(), 5000u);
+  EXPECT_EQ(lines, 5000u);
+  EXPECT_GE(counters(*h, "link-112").restarts, 1u);
+}
+
+TEST_F(AgencyLinkFixture, AnAgencyAdmitsNoLinkWhoseKeyItDoesNotList) {
+  // The agency lists another key: the link's CURVE handshake is refused, nothing arrives,
+  // and the host keeps every envelope for when the keys are fixed.
+  link_key = keys::generate_curve_key();  // the agency is told this one; the link keeps its file
+  start_agency();
+  auto h = start_host(50);
+  ASSERT_TRUE(eventually([&] { return counters(*h, "link-112").durable_accepted == 50u; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // gives a wrongly admitted link time to deliver
+  EXPECT_EQ(counters(*h, "link-112").acked, 0u);
+  EXPECT_TRUE(ids_received().empty());
+  EXPECT_EQ(counters(*h, "link-112").outbox_depth, 50u);
+}
