@@ -3,6 +3,7 @@
 #include <citylink/v1/sensor.pb.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -185,6 +186,7 @@ class Collector : public citylink::Plugin {
     out_.open(c["out"].get<std::string>(), std::ios::app);
     if (!out_) throw citylink::ConfigError("cannot open 'out' file " + c["out"].get<std::string>());
     ack_ = c.value("ack", "auto");
+    crash_on_ = c.value("crash_on", "");  // a sensor id that kills the process (a poison message)
   }
   bool manual_acks() const override { return ack_ != "auto"; }
   void on_message(const citylink::Message& m) override {
@@ -193,13 +195,24 @@ class Collector : public citylink::Plugin {
                         {"time", e.time_unix_ns()},        {"schema", e.schema()}, {"correlation_id", e.correlation_id()},
                         {"attributes", nlohmann::json::object()}};
     for (const auto& [k, v] : e.attributes()) j["attributes"][k] = v;
-    if (auto r = m.payload<citylink::v1::SensorReading>()) j["sensor_id"] = r->sensor_id();
+    if (auto r = m.payload<citylink::v1::SensorReading>()) {
+      j["sensor_id"] = r->sensor_id();
+      if (!crash_on_.empty() && r->sensor_id() == crash_on_) std::abort();
+    }
     j["redelivered"] = m.redelivered();
     j["redelivery_count"] = m.redelivery_count();
     j["durable"] = m.delivery_tag() != 0;
     out_ << j.dump() << '\n';
     out_.flush();
     if (m.delivery_tag() == 0) return;
+    if (ack_ == "check-tags") {
+      // What the host table says to a first ack, a repeated one and a tag it never gave.
+      const auto first = host_.ack(m.delivery_tag());
+      const auto again = host_.ack(m.delivery_tag());
+      const auto unknown = host_.ack(m.delivery_tag() + (uint64_t{1} << 60));
+      out_ << nlohmann::json{{"ack", first}, {"ack_again", again}, {"ack_unknown", unknown}}.dump() << '\n';
+      out_.flush();
+    }
     if (ack_ == "redelivered-only" && m.redelivered()) host_.ack(m.delivery_tag());
     if (ack_ == "nack-drop") host_.nack(m.delivery_tag(), false);
     if (ack_ == "nack-once") {
@@ -211,7 +224,7 @@ class Collector : public citylink::Plugin {
  private:
   citylink::Host host_;
   std::ofstream out_;
-  std::string ack_;
+  std::string ack_, crash_on_;
 };
 
 // Sleeps in on_message for `delay_ms`, so its queue fills and the router must drop.

@@ -36,12 +36,14 @@ DurableQueue::DurableQueue(std::shared_ptr<Outbox> outbox, std::string subscribe
       counters_(std::move(counters)) {
   settings_.in_flight = std::max<std::size_t>(1, settings_.in_flight);
   settings_.max_deliveries = std::max<uint32_t>(1, settings_.max_deliveries);
-  outbox_->add_durable_topics(topics_);
+  outbox_->add_durable_topics(subscriber_, topics_);
   // Tags are opaque to the plugin; starting each queue at a random point means a tag from a
   // previous run or another instance is never mistaken for a live one.
   std::random_device rd;
   first_tag_ = next_tag_ = ((static_cast<uint64_t>(rd()) << 20) | 1u);
   depth_ = outbox_->depth(subscriber_);
+  delivered_at_start_ = outbox_->delivered_upto(subscriber_);
+  blamed_ = delivered_at_start_.clean;
   disk_backlog_ = depth_ > 0;
   load_more();
   if (depth_ > 0)
@@ -57,7 +59,7 @@ void DurableQueue::accept(std::string_view topic, const uint8_t* envelope, std::
 
 bool DurableQueue::flush(bool now_or_never) {
   const auto now = Clock::now();
-  if (!now_or_never && outbox_->failing() && now < retry_at_) return false;
+  if (!now_or_never && now < retry_at_ && outbox_->failing(subscriber_)) return false;
   OutboxBatch batch;
   {
     std::lock_guard lk(mu_);
@@ -78,7 +80,7 @@ bool DurableQueue::flush(bool now_or_never) {
       std::lock_guard lk(mu_);
       auto put_back = [](auto& into, auto& from) { into.insert(into.begin(), from.begin(), from.end()); };
       put_back(pending_.acked, batch.acked);
-      put_back(pending_.redelivered, batch.redelivered);
+      put_back(pending_.counted, batch.counted);
       put_back(pending_.dead, batch.dead);
       pending_.delivered_upto = std::max(pending_.delivered_upto, batch.delivered_upto);
     }
@@ -124,10 +126,8 @@ void DurableQueue::load_more() {
     room = kMemoryRows - rows_.size();
   }
   std::vector<OutboxRow> rows;
-  int64_t delivered_upto = 0;
   try {
     rows = outbox_->load(subscriber_, loaded_upto_, room);
-    delivered_upto = outbox_->delivered_upto(subscriber_);
   } catch (const OutboxError& e) {
     log()->error("[{}] cannot read waiting messages from the outbox: {}; trying again", subscriber_, e.what());
     return;
@@ -140,7 +140,17 @@ void DurableQueue::load_more() {
     r.envelope = std::make_shared<const std::string>(std::move(o.envelope));
     r.accepted_unix_ms = o.accepted_unix_ms;
     // Delivered before the host stopped, as far as it wrote down: this is a redelivery.
-    r.deliveries = std::max<uint32_t>(o.deliveries, o.seq <= delivered_upto ? 1u : 0u);
+    const bool delivered = o.seq <= delivered_at_start_.seq;
+    r.deliveries = std::max<uint32_t>(o.deliveries, delivered ? 1u : 0u);
+    r.strikes = o.strikes;
+    if (delivered && !blamed_) {
+      // The last run did not stop cleanly: the oldest message it had handed over and not
+      // seen acked may be what ended it. Counted, so a message that crashes the host every
+      // time ends in the dead letters instead of in a crash loop.
+      blamed_ = true;
+      ++r.strikes;
+      count_locked(o.seq, r);
+    }
     loaded_upto_ = std::max(loaded_upto_, o.seq);
     ready_.insert(o.seq);
     rows_.emplace(o.seq, std::move(r));
@@ -148,44 +158,63 @@ void DurableQueue::load_more() {
   update_gauges_locked();
 }
 
-bool DurableQueue::deliver_next(const std::function<void(const Delivery&)>& deliver) {
+std::optional<DurableQueue::Picked> DurableQueue::pick() {
   load_more();
-  std::string topic;
-  std::shared_ptr<const std::string> envelope;
-  Delivery d;
-  {
-    std::lock_guard lk(mu_);
-    while (true) {
-      if (in_flight_.size() >= settings_.in_flight || ready_.empty()) return false;
-      const int64_t seq = *ready_.begin();
-      ready_.erase(ready_.begin());
-      Row& r = rows_.at(seq);
-      if (r.deliveries >= settings_.max_deliveries) {
-        dead_letter_locked(seq, r,
-                           "delivered " + std::to_string(r.deliveries) + " time(s) without an ack (durable.max_deliveries)");
-        continue;
-      }
-      const uint64_t tag = next_tag_++;
-      r.tag = tag;
-      in_flight_.emplace(tag, seq);
-      deadlines_.emplace_back(Clock::now() + settings_.ack_timeout, tag);
-      d.redelivery_count = r.deliveries++;
-      if (d.redelivery_count > 0) {
-        pending_.redelivered.emplace_back(seq, r.deliveries);
-        counters_->redelivered.fetch_add(1, std::memory_order_relaxed);
-      }
-      pending_.delivered_upto = std::max(pending_.delivered_upto, seq);
-      d.delivery_tag = tag;
-      topic = r.topic;
-      envelope = r.envelope;  // kept alive even if an ack from another thread erases the row
-      break;
+  std::lock_guard lk(mu_);
+  while (true) {
+    if (in_flight_.size() >= settings_.in_flight || ready_.empty()) return std::nullopt;
+    const int64_t seq = *ready_.begin();
+    ready_.erase(ready_.begin());
+    Row& r = rows_.at(seq);
+    if (r.strikes >= settings_.max_deliveries) {
+      dead_letter_locked(seq, r,
+                         "ended without an ack " + std::to_string(r.strikes) +
+                             " time(s) while it was the oldest waiting (durable.max_deliveries)");
+      continue;
     }
+    Picked p;
+    p.tag = next_tag_++;
+    r.tag = p.tag;
+    in_flight_.emplace(p.tag, seq);
+    deadlines_.emplace_back(Clock::now() + settings_.ack_timeout, p.tag);
+    p.redelivery_count = r.deliveries++;
+    if (p.redelivery_count > 0) {
+      count_locked(seq, r);
+      counters_->redelivered.fetch_add(1, std::memory_order_relaxed);
+    }
+    pending_.delivered_upto = std::max(pending_.delivered_upto, seq);
+    p.topic = r.topic;
+    p.envelope = r.envelope;  // kept alive even if an ack from another thread erases the row
+    return p;
   }
-  d.topic = topic;
-  d.envelope = reinterpret_cast<const uint8_t*>(envelope->data());
-  d.size = envelope->size();
-  deliver(d);
+}
+
+void DurableQueue::unpick(const Picked& picked) {
+  std::lock_guard lk(mu_);
+  const auto it = in_flight_.find(picked.tag);
+  if (it == in_flight_.end()) return;
+  const int64_t seq = it->second;
+  in_flight_.erase(it);
+  Row& r = rows_.at(seq);
+  r.tag = 0;
+  if (r.deliveries > 0) --r.deliveries;
+  if (picked.redelivery_count > 0) counters_->redelivered.fetch_sub(1, std::memory_order_relaxed);
+  count_locked(seq, r);
+  ready_.insert(seq);
+}
+
+bool DurableQueue::finish() {
+  if (!flush(/*now_or_never=*/true)) return false;
+  try {
+    outbox_->mark_clean(subscriber_);
+  } catch (const OutboxError& e) {
+    log()->error("[{}] cannot mark its stop as clean in the outbox: {}", subscriber_, e.what());
+  }
   return true;
+}
+
+void DurableQueue::count_locked(int64_t seq, const Row& r) {
+  pending_.counted.push_back(OutboxBatch::Counts{seq, r.deliveries, r.strikes});
 }
 
 std::chrono::milliseconds DurableQueue::expire() {
@@ -213,9 +242,11 @@ void DurableQueue::requeue_in_flight_locked(const char* why) {
     ready_.insert(seq);
     first = std::min(first, seq);
   }
+  Row& oldest = rows_.at(first);
+  ++oldest.strikes;
+  count_locked(first, oldest);
   log()->info("[{}] {} durable deliveries {}: delivering them again, in order, from outbox seq {}", subscriber_,
               in_flight_.size(), why, first);
-  // Everything after the oldest unacked one goes again too, so redeliveries keep the order.
   in_flight_.clear();
   deadlines_.clear();
 }
@@ -257,8 +288,13 @@ citylink_status DurableQueue::nack(uint64_t tag, bool requeue) {
   in_flight_.erase(it);
   Row& r = rows_.at(seq);
   r.tag = 0;
-  if (requeue) ready_.insert(seq);
-  else dead_letter_locked(seq, r, "was refused by the plugin (nack without requeue)");
+  if (requeue) {
+    ++r.strikes;  // ABI: a nack with requeue counts towards N
+    count_locked(seq, r);
+    ready_.insert(seq);
+  } else {
+    dead_letter_locked(seq, r, "was refused by the plugin (nack without requeue)");
+  }
   return CITYLINK_OK;
 }
 

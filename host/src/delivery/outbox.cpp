@@ -28,12 +28,14 @@ CREATE TABLE IF NOT EXISTS pending (
   topic TEXT NOT NULL,
   envelope BLOB NOT NULL,
   accepted_unix_ms INTEGER NOT NULL,
-  deliveries INTEGER NOT NULL DEFAULT 0
+  deliveries INTEGER NOT NULL DEFAULT 0,
+  strikes INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS pending_by_subscriber ON pending(subscriber, seq);
 CREATE TABLE IF NOT EXISTS delivered_upto (
   subscriber TEXT PRIMARY KEY,
-  seq INTEGER NOT NULL
+  seq INTEGER NOT NULL,
+  clean INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS dead_letters (
   seq INTEGER PRIMARY KEY,
@@ -123,31 +125,45 @@ std::vector<int64_t> Outbox::commit(const std::string& subscriber, const OutboxB
   if (batch.empty()) return seqs;
   std::lock_guard lk(mu_);
   try {
-    commit_locked(subscriber, batch, false, &seqs);
+    commit_locked(subscriber, batch, Part::all, &seqs);
   } catch (const OutboxError& e) {
-    // A full file: forget what was acked first (that frees pages), so the subscriber that
-    // drains it is never stuck behind the appends that cannot fit.
-    if (!batch.acked.empty() || !batch.dead.empty()) {
+    // A full file: forget what was acked first (that frees pages), then move the dead
+    // letters, each on its own, so the subscriber that drains it is never stuck behind the
+    // appends that cannot fit.
+    for (const Part part : {Part::acks, Part::dead}) {
       try {
-        commit_locked(subscriber, batch, true, nullptr);
+        commit_locked(subscriber, batch, part, nullptr);
       } catch (const OutboxError&) {
       }
     }
-    last_error_ = e.what();
-    failing_.store(true, std::memory_order_release);
+    set_failing(subscriber, e.what());
     throw;
   }
-  failing_.store(false, std::memory_order_release);
+  set_failing(subscriber, "");
   return seqs;
 }
 
-// Under mu_. `deletes_only`: the acks and dead letters of the batch, nothing else.
-void Outbox::commit_locked(const std::string& subscriber, const OutboxBatch& batch, bool deletes_only,
+void Outbox::set_failing(const std::string& subscriber, const std::string& error) {
+  std::lock_guard lk(gate_mu_);
+  for (auto& [name, sub] : subscribers_) {
+    if (name != subscriber) continue;
+    if (sub.error.empty() != error.empty()) failing_count_.fetch_add(error.empty() ? -1 : 1);
+    sub.error = error;
+  }
+}
+
+// Under mu_. One transaction with the whole batch, or only its acks, or only its dead letters.
+void Outbox::commit_locked(const std::string& subscriber, const OutboxBatch& batch, Part part,
                            std::vector<int64_t>* seqs) {
   const auto& path = options_.path;
+  if ((part == Part::acks && batch.acked.empty()) || (part == Part::dead && batch.dead.empty())) return;
   Txn t(db_, path, "BEGIN IMMEDIATE", "cannot write to it");
   const int64_t now = now_ms();
-  if (!batch.dead.empty()) {
+  if (part != Part::dead && !batch.acked.empty()) {
+    Stmt del(db_, path, "DELETE FROM pending WHERE seq = ?1");
+    for (const int64_t seq : batch.acked) del.reset().bind(1, seq).run("cannot forget an acked message");
+  }
+  if (part != Part::acks && !batch.dead.empty()) {
     Stmt move(db_, path,
               "INSERT OR REPLACE INTO dead_letters(seq, subscriber, topic, envelope, envelope_id, accepted_unix_ms, "
               "dead_unix_ms, deliveries, reason) SELECT seq, subscriber, topic, envelope, ?2, accepted_unix_ms, ?3, ?4, "
@@ -159,20 +175,16 @@ void Outbox::commit_locked(const std::string& subscriber, const OutboxBatch& bat
       del.reset().bind(1, d.seq).run("cannot move a message to the dead letters");
     }
   }
-  if (!batch.acked.empty()) {
-    Stmt del(db_, path, "DELETE FROM pending WHERE seq = ?1");
-    for (const int64_t seq : batch.acked) del.reset().bind(1, seq).run("cannot forget an acked message");
-  }
-  if (!deletes_only) {
-    if (!batch.redelivered.empty()) {
-      Stmt up(db_, path, "UPDATE pending SET deliveries = ?2 WHERE seq = ?1");
-      for (const auto& [seq, n] : batch.redelivered)
-        up.reset().bind(1, seq).bind(2, int64_t{n}).run("cannot count a redelivery");
+  if (part == Part::all) {
+    if (!batch.counted.empty()) {
+      Stmt up(db_, path, "UPDATE pending SET deliveries = ?2, strikes = ?3 WHERE seq = ?1");
+      for (const auto& c : batch.counted)
+        up.reset().bind(1, c.seq).bind(2, int64_t{c.deliveries}).bind(3, int64_t{c.strikes}).run("cannot count a delivery");
     }
     if (batch.delivered_upto > 0) {
       Stmt up(db_, path,
-              "INSERT INTO delivered_upto(subscriber, seq) VALUES(?1, ?2) ON CONFLICT(subscriber) DO UPDATE SET "
-              "seq = MAX(seq, excluded.seq)");
+              "INSERT INTO delivered_upto(subscriber, seq, clean) VALUES(?1, ?2, 0) ON CONFLICT(subscriber) DO "
+              "UPDATE SET seq = MAX(seq, excluded.seq), clean = 0");
       up.bind(1, subscriber).bind(2, batch.delivered_upto).run("cannot record what was delivered");
     }
     if (!batch.append.empty()) {
@@ -191,7 +203,8 @@ void Outbox::commit_locked(const std::string& subscriber, const OutboxBatch& bat
 std::vector<OutboxRow> Outbox::load(const std::string& subscriber, int64_t after_seq, std::size_t limit) const {
   std::lock_guard lk(mu_);
   Stmt st(db_, options_.path,
-          "SELECT seq, topic, envelope, accepted_unix_ms, deliveries FROM pending WHERE subscriber = ?1 AND seq > ?2 "
+          "SELECT seq, topic, envelope, accepted_unix_ms, deliveries, strikes FROM pending WHERE subscriber = ?1 AND "
+          "seq > ?2 "
           "ORDER BY seq LIMIT ?3");
   st.bind(1, subscriber).bind(2, after_seq).bind(3, static_cast<int64_t>(limit));
   std::vector<OutboxRow> rows;
@@ -202,6 +215,7 @@ std::vector<OutboxRow> Outbox::load(const std::string& subscriber, int64_t after
     r.envelope = st.blob(2);
     r.accepted_unix_ms = st.i64(3);
     r.deliveries = static_cast<uint32_t>(st.i64(4));
+    r.strikes = static_cast<uint32_t>(st.i64(5));
     rows.push_back(std::move(r));
   }
   return rows;
@@ -214,11 +228,22 @@ uint64_t Outbox::depth(const std::string& subscriber) const {
   return st.step("cannot count waiting messages") ? static_cast<uint64_t>(st.i64(0)) : 0;
 }
 
-int64_t Outbox::delivered_upto(const std::string& subscriber) const {
+Outbox::Delivered Outbox::delivered_upto(const std::string& subscriber) const {
   std::lock_guard lk(mu_);
-  Stmt st(db_, options_.path, "SELECT seq FROM delivered_upto WHERE subscriber = ?1");
+  Stmt st(db_, options_.path, "SELECT seq, clean FROM delivered_upto WHERE subscriber = ?1");
   st.bind(1, subscriber);
-  return st.step("cannot read what was delivered") ? st.i64(0) : 0;
+  Delivered d;
+  if (st.step("cannot read what was delivered")) {
+    d.seq = st.i64(0);
+    d.clean = st.i64(1) != 0;
+  }
+  return d;
+}
+
+void Outbox::mark_clean(const std::string& subscriber) {
+  std::lock_guard lk(mu_);
+  Stmt st(db_, options_.path, "UPDATE delivered_upto SET clean = 1 WHERE subscriber = ?1");
+  st.bind(1, subscriber).run("cannot record a clean stop");
 }
 
 std::vector<DeadLetter> Outbox::dead_letters(const std::string& subscriber) const {
@@ -244,19 +269,38 @@ std::vector<DeadLetter> Outbox::dead_letters(const std::string& subscriber) cons
   return out;
 }
 
-void Outbox::add_durable_topics(const std::vector<std::string>& patterns) {
+std::vector<std::pair<std::string, uint64_t>> Outbox::subscribers() const {
   std::lock_guard lk(mu_);
-  durable_topics_.insert(durable_topics_.end(), patterns.begin(), patterns.end());
+  Stmt st(db_, options_.path, "SELECT subscriber, COUNT(*) FROM pending GROUP BY subscriber ORDER BY subscriber");
+  std::vector<std::pair<std::string, uint64_t>> out;
+  while (st.step("cannot list waiting messages")) out.emplace_back(st.text(0), static_cast<uint64_t>(st.i64(1)));
+  return out;
+}
+
+void Outbox::add_durable_topics(const std::string& subscriber, const std::vector<std::string>& patterns) {
+  std::lock_guard lk(gate_mu_);
+  subscribers_.push_back({subscriber, Subscriber{patterns, {}}});
+}
+
+bool Outbox::failing(const std::string& subscriber) const {
+  if (failing_count_.load(std::memory_order_acquire) == 0) return false;
+  std::lock_guard lk(gate_mu_);
+  for (const auto& [name, sub] : subscribers_)
+    if (name == subscriber && !sub.error.empty()) return true;
+  return false;
 }
 
 bool Outbox::refuses(std::string_view topic, std::string* why) const {
-  if (!failing_.load(std::memory_order_acquire)) return false;
-  std::lock_guard lk(mu_);
-  if (!grants_allow(durable_topics_, topic)) return false;
-  if (why)
-    *why = "a durable subscriber of '" + std::string(topic) + "' cannot store it: " + last_error_ +
-           " (nothing was queued; publish again once the outbox is writable)";
-  return true;
+  if (failing_count_.load(std::memory_order_acquire) == 0) return false;
+  std::lock_guard lk(gate_mu_);
+  for (const auto& [name, sub] : subscribers_) {
+    if (sub.error.empty() || !grants_allow(sub.topics, topic)) continue;
+    if (why)
+      *why = "durable subscriber '" + name + "' of '" + std::string(topic) + "' cannot store it: " + sub.error +
+             " (nothing was queued; publish again once the outbox is writable)";
+    return true;
+  }
+  return false;
 }
 
 }  // namespace citylink::host

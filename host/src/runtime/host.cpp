@@ -127,6 +127,19 @@ void Host::start() {
       log()->error("[{}] not started: {}", inst->id(), e.what());
     }
   }
+  if (outbox_) {
+    // Rows no durable instance of this config will take (renamed, removed, disabled, no
+    // longer durable) wait in the file; said once at start so they are not forgotten.
+    for (const auto& [subscriber, n] : outbox_->subscribers()) {
+      const bool taken = std::any_of(config_.plugins.begin(), config_.plugins.end(), [&](const PluginEntry& p) {
+        return p.enabled && p.durable && p.instance_id == subscriber;
+      });
+      if (!taken)
+        log()->warn("outbox {} holds {} message(s) for '{}', which is not an enabled durable instance of this city "
+                    "config; they wait there until an instance of that name is durable again",
+                    outbox_->path().string(), n, subscriber);
+    }
+  }
   // Now that the agencies' instances run, what a crashed previous run left live is revoked.
   if (engine_) engine_->revoke_grants_left_alive();
 }

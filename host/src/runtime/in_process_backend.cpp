@@ -53,7 +53,7 @@ class InProcessBackend final : public InstanceBackend {
     return st;
   }
 
-  void deliver(const Delivery& d) override {
+  bool deliver(const Delivery& d) override {
     citylink_message msg{};
     msg.struct_size = sizeof(msg);
     msg.topic = d.topic.data();  // NUL-terminated (see Delivery)
@@ -75,11 +75,12 @@ class InProcessBackend final : public InstanceBackend {
     }
     if (st == CITYLINK_OK) {
       counters_->delivered.fetch_add(1, std::memory_order_relaxed);
-      return;
+      return true;
     }
     const uint64_t n = counters_->failed.fetch_add(1, std::memory_order_relaxed) + 1;
     if (n <= 5 || n % 1000 == 0)
       log()->warn("[{}] on_message failed on '{}' (status {}, #{}): {}", id_, d.topic, st, n, error_text(err));
+    return true;
   }
 
   void stop() override {

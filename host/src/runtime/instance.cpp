@@ -140,6 +140,8 @@ void PluginInstance::resolve_grants() {
 PluginInstance::~PluginInstance() {
   stop();
   if (backend_) backend_->destroy();
+  // Acks the plugin gave between its stop and its destroy (the ABI allows them until then).
+  if (durable_) durable_->finish();
   if (publisher_) publisher_->close();
   if (!dispatcher_.joinable()) detach_inbox();
 }
@@ -205,7 +207,7 @@ void PluginInstance::stop() {
   backend_->stop();
   // Acks given during stop are written; what is still unacked waits in the outbox for the
   // next start.
-  if (durable_ && !durable_->flush(/*now_or_never=*/true)) {
+  if (durable_ && !durable_->finish()) {
     // The outbox stayed unwritable to the end: what it could not take is lost now, loudly.
     const std::size_t n = durable_->accepted_unflushed();
     counters_->dropped_stopped.fetch_add(n, std::memory_order_relaxed);
@@ -243,11 +245,29 @@ void PluginInstance::dispatch_loop() {
   inbox_.close();
 }
 
-// Written first, handed over after: what the plugin sees is already in the outbox.
+// Written first, handed over after: what the plugin sees is already in the outbox, and so
+// are its delivery counts. A redelivery closes its batch, so the acks of what went before it
+// are written before it is handed over (a message that crashes the host is then the one
+// counted for it, see DurableQueue::pick).
 void PluginInstance::deliver_durable() {
-  durable_->flush();
-  while (durable_->deliver_next([this](const Delivery& d) { backend_->deliver(d); })) {
+  std::vector<DurableQueue::Picked> batch;
+  while (!backend_->failed()) {
+    batch.clear();
+    while (batch.size() < 256) {
+      auto p = durable_->pick();
+      if (!p) break;
+      batch.push_back(std::move(*p));
+      if (batch.back().redelivery_count > 0) break;
+    }
+    durable_->flush();
+    if (batch.empty()) return;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (backend_->deliver(batch[i].delivery())) continue;
+      for (std::size_t j = i; j < batch.size(); ++j) durable_->unpick(batch[j]);
+      return;
+    }
   }
+  durable_->flush();  // a failed plugin's queue still takes (and keeps) what arrives
 }
 
 void PluginInstance::take(zmq::message_t& raw) {

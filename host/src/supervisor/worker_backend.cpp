@@ -126,7 +126,7 @@ class WorkerBackend final : public InstanceBackend {
     return r;
   }
 
-  void deliver(const Delivery& delivery) override {
+  bool deliver(const Delivery& delivery) override {
     wv1::HostToWorker m;
     auto* d = m.mutable_deliver();
     d->set_topic(std::string(delivery.topic));
@@ -139,8 +139,9 @@ class WorkerBackend final : public InstanceBackend {
       // rest (bounded; the router counts what overflows).
       cv_.wait(lk, [&] { return serving_ || failed_ || stopping_ || draining_; });
       if (!serving_) {
-        counters_->dropped_stopped.fetch_add(1, std::memory_order_relaxed);
-        return;
+        // A durable delivery stays in the outbox for the next start; any other is gone.
+        if (delivery.delivery_tag == 0) counters_->dropped_stopped.fetch_add(1, std::memory_order_relaxed);
+        return false;
       }
       m.set_seq(++seq_);
       const uint64_t generation = generation_;
@@ -150,7 +151,7 @@ class WorkerBackend final : public InstanceBackend {
       if (sent) {
         if (generation == generation_) ++sent_deliveries_;
         else counters_->lost_in_worker.fetch_add(1, std::memory_order_relaxed);
-        return;
+        return true;
       }
       // The worker's queue is full or the worker is gone; wait for it (or its successor).
     }

@@ -28,7 +28,10 @@ namespace citylink::host {
 struct DurableSettings {
   std::vector<std::string> topics;  // which of its subscriptions are durable; empty: all of them
   std::chrono::milliseconds ack_timeout{30000};  // unacked this long: redelivered
-  uint32_t max_deliveries = 10;                  // delivered this often without an ack: dead letter
+  // A message whose deliveries ended this often without an ack while it was the oldest one
+  // waiting (timeouts, nacks with requeue, lost workers, host crashes) is a dead letter.
+  // Messages resent only to keep the order behind it are not counted against it.
+  uint32_t max_deliveries = 10;
   std::size_t in_flight = 256;                   // deliveries awaiting an ack at most
 };
 
@@ -49,9 +52,25 @@ class DurableQueue {
   // the outbox refused (logged, counted; kept in memory and written by a later flush). After a
   // failure it waits a moment before trying again, unless `now_or_never` (the last flush at stop).
   bool flush(bool now_or_never = false);
-  // Hands the next delivery (the lowest seq ready, while fewer than in_flight await an ack)
-  // to `deliver`; false when there is none. Dead-letters what was delivered too often.
-  bool deliver_next(const std::function<void(const Delivery&)>& deliver);
+  // A delivery taken from the queue; keeps its bytes alive while it is handed over.
+  struct Picked {
+    std::string topic;
+    std::shared_ptr<const std::string> envelope;
+    uint64_t tag = 0;
+    uint32_t redelivery_count = 0;
+    Delivery delivery() const {
+      return Delivery{topic, reinterpret_cast<const uint8_t*>(envelope->data()), envelope->size(), tag,
+                      redelivery_count};
+    }
+  };
+  // The next delivery (the lowest seq ready, while fewer than in_flight await an ack), or
+  // none. Dead-letters what failed too often. Its counts are written by the next flush, which
+  // the caller runs before handing it over, so a plugin that crashes the host on it is counted.
+  std::optional<Picked> pick();
+  // The backend could not hand it over (its worker is down for good): back in the queue, uncounted.
+  void unpick(const Picked& picked);
+  // The last flush of a stop: true when everything was written (and the stop is marked clean).
+  bool finish();
   // Redelivers what waited longer than ack_timeout; returns how long until the next deadline.
   std::chrono::milliseconds expire();
 
@@ -68,12 +87,16 @@ class DurableQueue {
     std::shared_ptr<const std::string> envelope;
     int64_t accepted_unix_ms = 0;
     uint32_t deliveries = 0;
+    uint32_t strikes = 0;
     uint64_t tag = 0;  // in flight under this tag; 0: ready
   };
   using Clock = std::chrono::steady_clock;
 
   void load_more();  // dispatch thread
+  // Everything in flight goes again, in order; only the oldest (the one the plugin was on)
+  // gets a strike.
   void requeue_in_flight_locked(const char* why);
+  void count_locked(int64_t seq, const Row& r);
   void dead_letter_locked(int64_t seq, Row& row, const std::string& reason);
   void update_gauges_locked();
 
@@ -87,6 +110,8 @@ class DurableQueue {
   std::vector<std::pair<std::string, std::string>> to_append_;
   int64_t loaded_upto_ = 0;    // highest seq ever held in memory
   bool disk_backlog_ = false;  // rows past loaded_upto_ wait only on disk
+  Outbox::Delivered delivered_at_start_;  // what the previous run delivered, and how it ended
+  bool blamed_ = false;                   // the previous run's crash was put on its oldest delivery
   std::chrono::steady_clock::time_point retry_at_{};
   uint64_t failures_logged_ = 0;
 

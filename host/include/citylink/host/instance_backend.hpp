@@ -42,8 +42,10 @@ class InstanceBackend {
   // The plugin's start. On failure returns its status and fills `error` with its message.
   virtual citylink_status start(std::string& error) = 0;
   // One delivery, on the instance's dispatch thread, never concurrently. The backend counts
-  // it (delivered or failed) in the instance's counters.
-  virtual void deliver(const Delivery& delivery) = 0;
+  // it (delivered or failed) in the instance's counters. False: not handed over (the plugin
+  // is gone for good, or stopping); a durable delivery then stays queued, any other is counted
+  // as dropped.
+  virtual bool deliver(const Delivery& delivery) = 0;
   // The instance is about to stop: deliveries still queued are handed over only if the
   // plugin can take them now (a worker being restarted is not waited for).
   virtual void begin_stop() {}

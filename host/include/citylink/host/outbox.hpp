@@ -42,6 +42,9 @@ struct OutboxRow {
   std::string envelope;  // the bytes as first accepted (stamped by the router)
   int64_t accepted_unix_ms = 0;
   uint32_t deliveries = 0;  // deliveries so far, as last written (see OutboxBatch::delivered_upto)
+  // Deliveries that ended without an ack while it was the oldest one waiting (a timeout, a
+  // lost worker, a host crash, a nack with requeue): what durable.max_deliveries limits.
+  uint32_t strikes = 0;
 };
 
 // A message given up on: delivered `deliveries` times without an ack, or refused by the plugin.
@@ -57,7 +60,11 @@ struct DeadLetter {
 struct OutboxBatch {
   std::vector<std::pair<std::string, std::string>> append;  // topic, envelope: new rows, in order
   std::vector<int64_t> acked;                                // rows to forget
-  std::vector<std::pair<int64_t, uint32_t>> redelivered;     // seq, deliveries now
+  struct Counts {
+    int64_t seq;
+    uint32_t deliveries, strikes;
+  };
+  std::vector<Counts> counted;  // rows whose counts changed (later entries win)
   struct Dead {
     int64_t seq;
     std::string envelope_id, reason;
@@ -68,7 +75,7 @@ struct OutboxBatch {
   // per batch instead of a count per row, so a first delivery costs no write.
   int64_t delivered_upto = 0;
   bool empty() const {
-    return append.empty() && acked.empty() && redelivered.empty() && dead.empty() && delivered_upto == 0;
+    return append.empty() && acked.empty() && counted.empty() && dead.empty() && delivered_upto == 0;
   }
 };
 
@@ -89,27 +96,45 @@ class Outbox : public AdmissionGate {
   // Rows of `subscriber` after `after_seq`, in order, at most `limit`.
   std::vector<OutboxRow> load(const std::string& subscriber, int64_t after_seq, std::size_t limit) const;
   uint64_t depth(const std::string& subscriber) const;
-  int64_t delivered_upto(const std::string& subscriber) const;
+  // Every row up to `seq` was delivered at least once; `clean`: the subscriber stopped
+  // cleanly after that (no delivery is to blame for the end of the last run).
+  struct Delivered {
+    int64_t seq = 0;
+    bool clean = true;
+  };
+  Delivered delivered_upto(const std::string& subscriber) const;
+  // The subscriber stopped cleanly: its last run ended by a stop, not a crash.
+  void mark_clean(const std::string& subscriber);
   // Dead letters of one subscriber (empty: all), oldest first.
   std::vector<DeadLetter> dead_letters(const std::string& subscriber = {}) const;
 
+  // Subscribers with rows waiting, and how many (to name rows no configured instance will take).
+  std::vector<std::pair<std::string, uint64_t>> subscribers() const;
+
   // Durable subscriptions register their topic patterns for the admission gate.
-  void add_durable_topics(const std::vector<std::string>& patterns);
+  void add_durable_topics(const std::string& subscriber, const std::vector<std::string>& patterns);
+  // Refuses a topic while a subscriber that takes it cannot write its messages.
   bool refuses(std::string_view topic, std::string* why) const override;
-  bool failing() const { return failing_.load(std::memory_order_acquire); }
+  bool failing(const std::string& subscriber) const;
   const std::filesystem::path& path() const { return options_.path; }
 
  private:
   void open();
-  void commit_locked(const std::string& subscriber, const OutboxBatch& batch, bool deletes_only,
-                     std::vector<int64_t>* seqs);
+  enum class Part { all, acks, dead };
+  void commit_locked(const std::string& subscriber, const OutboxBatch& batch, Part part, std::vector<int64_t>* seqs);
+  void set_failing(const std::string& subscriber, const std::string& error);
 
   OutboxOptions options_;
   sqlite3* db_ = nullptr;
-  mutable std::mutex mu_;
-  std::atomic<bool> failing_{false};
-  std::string last_error_;  // under mu_
-  std::vector<std::string> durable_topics_;  // under mu_
+  mutable std::mutex mu_;  // the connection
+  // The gate, apart from the connection so a publish never waits behind a commit.
+  mutable std::mutex gate_mu_;
+  std::atomic<int> failing_count_{0};
+  struct Subscriber {
+    std::vector<std::string> topics;
+    std::string error;  // non-empty: its last write failed
+  };
+  std::vector<std::pair<std::string, Subscriber>> subscribers_;  // under gate_mu_
 };
 
 }  // namespace citylink::host
