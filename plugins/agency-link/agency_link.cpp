@@ -51,8 +51,9 @@ class AgencyLink : public citylink::Plugin {
                     "acking to the host only after the agency acked; resends with back-off while the agency is down.";
     d.subscribes = {"dispatch.", "grant."};
     d.config_schema = R"({"type":"object","additionalProperties":false,
-      "required":["endpoint","server_public_key","secret_key_file"],"properties":{
+      "required":["endpoint","secret_key_file"],"properties":{
       "endpoint":{"type":"string","minLength":1},"server_public_key":{"type":"string","minLength":40,"maxLength":40},
+      "server_public_key_file":{"type":"string","minLength":1},
       "secret_key_file":{"type":"string","minLength":1},"retry_ms":{"type":"integer","minimum":10},
       "max_retry_ms":{"type":"integer","minimum":10}}})";
     return d;
@@ -60,11 +61,17 @@ class AgencyLink : public citylink::Plugin {
 
   explicit AgencyLink(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
     const auto cfg =
-        Fields::parse(ctx, {"endpoint", "server_public_key", "secret_key_file", "retry_ms", "max_retry_ms"});
+        Fields::parse(ctx, {"endpoint", "server_public_key", "server_public_key_file", "secret_key_file", "retry_ms",
+                            "max_retry_ms"});
     endpoint_ = cfg.required_text("endpoint", "\"tcp://112-centre.example:7101\"");
     if (endpoint_.rfind("tcp://", 0) != 0 && endpoint_.rfind("ipc://", 0) != 0)
       cfg.fail("endpoint", "'" + endpoint_ + "' is not a ZeroMQ tcp:// or ipc:// endpoint");
-    server_key_ = cfg.required_text("server_public_key", "the agency's Z85 CURVE public key (40 characters)");
+    // The agency's public key, inline or in a file (as `citylink keygen --curve` prints it).
+    if (cfg.has("server_public_key") == cfg.has("server_public_key_file"))
+      cfg.fail("server_public_key", "give exactly one of server_public_key (the agency's Z85 CURVE public key, 40 "
+                                    "characters) and server_public_key_file");
+    server_key_ = cfg.has("server_public_key") ? cfg.text("server_public_key", "")
+                                               : read_key(cfg.text("server_public_key_file", ""), "server_public_key_file");
     if (server_key_.size() != 40) cfg.fail("server_public_key", "must be a Z85 CURVE public key of 40 characters");
     secret_key_ = read_key(cfg.required_text("secret_key_file", "\"/etc/citylink/keys/link-112.key\""),
                            "secret_key_file");

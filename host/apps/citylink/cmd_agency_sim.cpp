@@ -11,6 +11,7 @@
 #include <citylink/v1/envelope.pb.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -100,7 +101,12 @@ int cmd_agency_sim(const Args& args) {
   uint64_t received = 0, fresh = 0, duplicates = 0, dropped = 0, refused = 0;
   while (!g_stop && (run_for == 0 || std::chrono::steady_clock::now() < until)) {
     zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, std::chrono::milliseconds(100));
+    try {
+      zmq::poll(&item, 1, std::chrono::milliseconds(100));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;  // a signal: the loop condition decides
+      throw;
+    }
     if (!(item.revents & ZMQ_POLLIN)) continue;
     std::vector<zmq::message_t> frames;
     zmq::message_t f;
