@@ -10,6 +10,9 @@
 #include <citylink/v1/dispatch.pb.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <memory>
 #include <chrono>
 #include <deque>
 #include <fstream>
@@ -89,6 +92,10 @@ class AgencyLink : public citylink::Plugin {
   bool manual_acks() const override { return true; }
 
   void start() override {
+    wake_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::push);
+    wake_->set(zmq::sockopt::linger, 0);
+    wake_->set(zmq::sockopt::sndhwm, 1);
+    wake_->bind(wake_endpoint());
     running_ = true;
     thread_ = std::thread([this] { run(); });
   }
@@ -96,6 +103,8 @@ class AgencyLink : public citylink::Plugin {
   void stop() override {
     running_ = false;
     if (thread_.joinable()) thread_.join();
+    std::lock_guard lk(mu_);
+    wake_.reset();
   }
 
   void on_message(const citylink::Message& m) override {
@@ -112,6 +121,9 @@ class AgencyLink : public citylink::Plugin {
     p.bytes.assign(reinterpret_cast<const char*>(m.raw()->envelope), m.raw()->envelope_size);
     pending_.emplace(id, std::move(p));
     order_.push_back(id);
+    // The link thread may be asleep in its poll: one empty message wakes it (the queue holds
+    // at most one; more would say nothing new).
+    if (wake_) (void)wake_->send(zmq::message_t(), zmq::send_flags::dontwait);
   }
 
  private:
@@ -122,9 +134,13 @@ class AgencyLink : public citylink::Plugin {
     int attempts = 0;
   };
 
+  std::string wake_endpoint() const { return "inproc://agency-link-wake-" + std::to_string(reinterpret_cast<uintptr_t>(this)); }
+
   void run() {
-    zmq::context_t ctx(1);
-    zmq::socket_t s(ctx, zmq::socket_type::dealer);
+    zmq::socket_t woken(ctx_, zmq::socket_type::pull);
+    woken.set(zmq::sockopt::linger, 0);
+    woken.connect(wake_endpoint());
+    zmq::socket_t s(ctx_, zmq::socket_type::dealer);
     s.set(zmq::sockopt::curve_serverkey, server_key_);
     s.set(zmq::sockopt::curve_publickey, public_key_);
     s.set(zmq::sockopt::curve_secretkey, secret_key_);
@@ -138,8 +154,15 @@ class AgencyLink : public citylink::Plugin {
     bool down_logged = false;
     while (running_) {
       send_due(s, down_logged);
-      zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
-      zmq::poll(&item, 1, std::chrono::milliseconds(10));
+      zmq::pollitem_t items[] = {{s.handle(), 0, ZMQ_POLLIN, 0}, {woken.handle(), 0, ZMQ_POLLIN, 0}};
+      try {
+        zmq::poll(items, 2, std::chrono::milliseconds(10));
+      } catch (const zmq::error_t& e) {
+        if (e.num() != EINTR) throw;
+      }
+      zmq::message_t nudge;
+      while (woken.recv(nudge, zmq::recv_flags::dontwait)) {
+      }
       zmq::message_t reply;
       while (s.recv(reply, zmq::recv_flags::dontwait)) {
         citylink::v1::Ack ack;
@@ -198,6 +221,8 @@ class AgencyLink : public citylink::Plugin {
   }
 
   citylink::Host host_;
+  zmq::context_t ctx_{1};
+  std::unique_ptr<zmq::socket_t> wake_;  // under mu_; bound before the link thread connects
   std::string endpoint_, server_key_, secret_key_, public_key_;
   std::chrono::milliseconds retry_{500}, max_retry_{10'000};
   std::atomic<bool> running_{false};

@@ -266,21 +266,33 @@ void DurableQueue::dead_letter_locked(int64_t seq, Row& row, const std::string& 
 
 citylink_status DurableQueue::ack(uint64_t tag) {
   if (tag == 0) return CITYLINK_OK;
-  std::lock_guard lk(mu_);
-  const auto it = in_flight_.find(tag);
-  if (it == in_flight_.end()) return tag >= first_tag_ && tag < next_tag_ ? CITYLINK_OK : CITYLINK_ERR_INVALID_ARGUMENT;
-  const int64_t seq = it->second;
-  in_flight_.erase(it);
-  rows_.erase(seq);
-  pending_.acked.push_back(seq);
-  if (depth_ > 0) --depth_;
-  counters_->acked.fetch_add(1, std::memory_order_relaxed);
-  update_gauges_locked();
+  bool was_full;
+  {
+    std::lock_guard lk(mu_);
+    const auto it = in_flight_.find(tag);
+    if (it == in_flight_.end())
+      return tag >= first_tag_ && tag < next_tag_ ? CITYLINK_OK : CITYLINK_ERR_INVALID_ARGUMENT;
+    was_full = in_flight_.size() >= settings_.in_flight;
+    const int64_t seq = it->second;
+    in_flight_.erase(it);
+    rows_.erase(seq);
+    pending_.acked.push_back(seq);
+    if (depth_ > 0) --depth_;
+    counters_->acked.fetch_add(1, std::memory_order_relaxed);
+    update_gauges_locked();
+  }
+  if (was_full && wake_) wake_();
   return CITYLINK_OK;
 }
 
 citylink_status DurableQueue::nack(uint64_t tag, bool requeue) {
   if (tag == 0) return CITYLINK_OK;
+  const citylink_status st = nack_locked(tag, requeue);
+  if (wake_) wake_();
+  return st;
+}
+
+citylink_status DurableQueue::nack_locked(uint64_t tag, bool requeue) {
   std::lock_guard lk(mu_);
   const auto it = in_flight_.find(tag);
   if (it == in_flight_.end()) return tag >= first_tag_ && tag < next_tag_ ? CITYLINK_OK : CITYLINK_ERR_INVALID_ARGUMENT;
@@ -299,8 +311,11 @@ citylink_status DurableQueue::nack(uint64_t tag, bool requeue) {
 }
 
 void DurableQueue::lost_in_flight() {
-  std::lock_guard lk(mu_);
-  requeue_in_flight_locked("were lost with the instance's worker");
+  {
+    std::lock_guard lk(mu_);
+    requeue_in_flight_locked("were lost with the instance's worker");
+  }
+  if (wake_) wake_();
 }
 
 uint64_t DurableQueue::depth() const {

@@ -26,6 +26,21 @@ const char* to_string(InstanceState s) {
   return "unknown";
 }
 
+// A PUSH into the instance's own inbox: an empty message wakes its dispatch thread (take()
+// ignores it). Shared with the durable queue's wake hook, which a late ack may still call.
+struct PluginInstance::Waker {
+  std::mutex mu;
+  std::unique_ptr<zmq::socket_t> socket;
+  void wake() {
+    std::lock_guard lk(mu);
+    if (socket) (void)socket->send(zmq::message_t(), zmq::send_flags::dontwait);
+  }
+  void close() {
+    std::lock_guard lk(mu);
+    socket.reset();
+  }
+};
+
 namespace {
 
 std::string list(const std::vector<std::string>& v) {
@@ -180,17 +195,26 @@ void PluginInstance::attach_inbox() {
   if (subscriptions_.empty() || !backend_->receives()) return;
   endpoint_ = router_.endpoint_prefix() + "/sink/" + id();
   inbox_ = Inbox(ctx_, endpoint_, queue_depth_);
+  if (durable_) {
+    waker_ = std::make_shared<Waker>();
+    waker_->socket = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::push);
+    waker_->socket->set(zmq::sockopt::linger, 0);
+    waker_->socket->set(zmq::sockopt::sndhwm, 1);
+    waker_->socket->connect(endpoint_);
+    durable_->set_wake([w = waker_] { w->wake(); });
+  }
   router_.add_sink(SinkSpec{id(), subscriptions_, endpoint_, counters_, false, queue_depth_, options_.recipient,
                             inbox_.critical_endpoint(), inbox_.bytes()});
 }
 
 void PluginInstance::detach_inbox() {
+  if (waker_) waker_->close();
   if (!inbox_.is_open()) return;
   router_.remove_sink(id());
   // Messages that queued for an instance that never ran are counted, not silently lost.
   zmq::message_t m;
   while (inbox_.receive(m, std::chrono::milliseconds(0)))
-    counters_->dropped_stopped.fetch_add(1, std::memory_order_relaxed);
+    if (m.size() > 0) counters_->dropped_stopped.fetch_add(1, std::memory_order_relaxed);  // 0: a wake-up
   inbox_.close();
 }
 
@@ -242,6 +266,7 @@ void PluginInstance::dispatch_loop() {
       break;
     }
   }
+  if (waker_) waker_->close();
   inbox_.close();
 }
 

@@ -74,6 +74,10 @@ class DurableQueue {
   // Redelivers what waited longer than ack_timeout; returns how long until the next deadline.
   std::chrono::milliseconds expire();
 
+  // Called (on the acking thread, outside the queue's lock) when an ack, a nack or a lost
+  // worker opened room in a full window: the dispatch thread may be asleep on its inbox.
+  void set_wake(std::function<void()> wake) { wake_ = std::move(wake); }
+
   // --- Any thread ---
   citylink_status ack(uint64_t tag);
   citylink_status nack(uint64_t tag, bool requeue);
@@ -97,6 +101,7 @@ class DurableQueue {
   // gets a strike.
   void requeue_in_flight_locked(const char* why);
   void count_locked(int64_t seq, const Row& r);
+  citylink_status nack_locked(uint64_t tag, bool requeue);
   void dead_letter_locked(int64_t seq, Row& row, const std::string& reason);
   void update_gauges_locked();
 
@@ -123,6 +128,7 @@ class DurableQueue {
   uint64_t first_tag_ = 0, next_tag_ = 0;
   uint64_t depth_ = 0;
   OutboxBatch pending_;  // acks, redeliveries and dead letters not yet written
+  std::function<void()> wake_;  // set before the first delivery
 };
 
 }  // namespace citylink::host
