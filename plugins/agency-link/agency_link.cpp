@@ -131,6 +131,7 @@ class AgencyLink : public citylink::Plugin {
     uint64_t tag = 0;
     std::string topic, bytes;
     Clock::time_point next_send{};  // epoch: send now
+    Clock::time_point since = Clock::now();
     int attempts = 0;
   };
 
@@ -193,7 +194,8 @@ class AgencyLink : public citylink::Plugin {
       if (m.next_send <= now) {
         const bool sent = s.send(zmq::buffer(m.topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
                           s.send(zmq::buffer(m.bytes), zmq::send_flags::dontwait);
-        if (m.attempts >= 1 && !down_logged) {
+        // Unacked after a few tries, or not even sendable (no connection) for as long.
+        if (!down_logged && now - m.since > std::max<Clock::duration>(retry_ * 4, std::chrono::seconds(1))) {
           host_.warn("the agency at " + endpoint_ + " has not acked " + std::to_string(pending_.size()) +
                      " message(s); resending with back-off (kept by the host until acked)");
           down_logged = true;

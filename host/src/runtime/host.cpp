@@ -258,6 +258,11 @@ std::unique_ptr<PluginInstance> Host::create_instance(const PluginEntry& entry) 
     o.worker.cpu_seconds = entry.cpu_seconds;
   }
   if (entry.durable) {
+    if (entry.isolated() && entry.restart_limit < static_cast<int>(entry.max_deliveries))
+      log()->warn("[{}] worker.restart_limit ({}) is below durable.max_deliveries ({}): a message that kills its "
+                  "worker every time fails the instance before it is dead-lettered, and its queue waits in the "
+                  "outbox; raise restart_limit to at least max_deliveries",
+                  entry.instance_id, entry.restart_limit, entry.max_deliveries);
     DurableSettings d;
     d.topics = entry.durable_topics;
     d.ack_timeout = std::chrono::milliseconds(entry.ack_timeout_ms);

@@ -156,7 +156,13 @@ PluginInstance::~PluginInstance() {
   stop();
   if (backend_) backend_->destroy();
   // Acks the plugin gave between its stop and its destroy (the ABI allows them until then).
-  if (durable_) durable_->finish();
+  if (durable_ && !durable_->finish()) {
+    // The outbox stayed unwritable to the end: what it could not take is lost now, loudly.
+    const std::size_t n = durable_->accepted_unflushed();
+    counters_->dropped_stopped.fetch_add(n, std::memory_order_relaxed);
+    log()->error("[{}] {} durable message(s) could not be written to the outbox and are lost with this instance; "
+                 "see the outbox errors above", id(), n);
+  }
   if (publisher_) publisher_->close();
   if (!dispatcher_.joinable()) detach_inbox();
 }
@@ -231,13 +237,9 @@ void PluginInstance::stop() {
   backend_->stop();
   // Acks given during stop are written; what is still unacked waits in the outbox for the
   // next start.
-  if (durable_ && !durable_->finish()) {
-    // The outbox stayed unwritable to the end: what it could not take is lost now, loudly.
-    const std::size_t n = durable_->accepted_unflushed();
-    counters_->dropped_stopped.fetch_add(n, std::memory_order_relaxed);
-    log()->error("[{}] {} durable message(s) could not be written to the outbox before the stop and are lost; "
-                 "see the outbox errors above", id(), n);
-  }
+  if (durable_ && !durable_->finish())
+    log()->error("[{}] {} durable message(s) are not in the outbox yet at its stop; tried once more when the "
+                 "instance is destroyed", id(), durable_->accepted_unflushed());
   publisher_->close();
   state_ = InstanceState::stopped;
   log()->info("[{}] stopped", id());

@@ -300,9 +300,11 @@ struct citylink_host_api {
    * comes with a new tag and `redelivery_count` one higher, and the old tag is dead.
    * The host keeps the message until the plugin acks it, and redelivers it after a
    * timeout, a nack with requeue, a restart of the instance or a restart of the host.
-   * After N deliveries without an ack (N is set per durable subscription by the city
-   * config) the message is a poison message: it is moved to the dead-letter store, logged
-   * and counted, and never delivered again. Receivers de-duplicate by envelope `id`.
+   * After N deliveries that ended without an ack while it was the oldest message waiting
+   * (a timeout, a nack with requeue, a lost worker, a host crash; N is set per durable
+   * subscription by the city config; messages resent behind it only to keep the order are
+   * not counted) the message is a poison message: it is moved to the dead-letter store,
+   * logged and counted, and never delivered again. Receivers de-duplicate by envelope `id`.
    * The C++ helper acks after a normal on_message return unless the plugin chose manual
    * acks (Plugin::manual_acks() in plugin.hpp).
    *
