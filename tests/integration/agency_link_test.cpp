@@ -2,6 +2,7 @@
 // real CURVE over TCP, a real outbox file, an agency that is down, dies, or is slow, and an
 // isolated link whose worker is killed (issue 9). Nothing may be lost or arrive twice after
 // the agency's de-duplication.
+#include "host_support.hpp"
 #include "test_support.hpp"
 
 #include <citylink/host/child_process.hpp>
@@ -14,9 +15,7 @@
 
 #include <algorithm>
 #include <csignal>
-#include <netinet/in.h>
 #include <set>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -28,24 +27,11 @@ using citylink::test::TempDir;
 
 namespace {
 
-// A TCP port nobody listens on right now (the agency starts later, on purpose).
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 struct AgencyLinkFixture : ::testing::Test {
   TempDir dir;
   keys::CurveKey agency_key = keys::generate_curve_key();
   keys::CurveKey link_key = keys::generate_curve_key();
-  std::string endpoint = "tcp://127.0.0.1:" + std::to_string(free_port());
+  std::string endpoint = "tcp://127.0.0.1:" + std::to_string(citylink::test::free_tcp_port());
   std::vector<int> agencies;
 
   AgencyLinkFixture() {
@@ -88,11 +74,7 @@ struct AgencyLinkFixture : ::testing::Test {
     h->start();
     return h;
   }
-  static CounterSnapshot counters(Host& h, const std::string& id) {
-    for (const auto& s : h.status())
-      if (s.instance_id == id) return s.counters;
-    throw std::runtime_error("no instance " + id);
-  }
+  static CounterSnapshot counters(Host& h, const std::string& id) { return citylink::test::counters_of(h, id); }
   // The agency's record: every id once (it writes only new ones), so duplicates would show
   // only as fewer distinct ids than lines.
   std::set<std::string> ids_received(std::size_t* lines = nullptr) const {

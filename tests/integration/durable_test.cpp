@@ -1,5 +1,6 @@
 // Durable subscriptions (issue 9): a real outbox file, real plugins loaded by the real
 // loader, real worker processes; acks, nacks, timeouts, dead letters, restarts, a full disk.
+#include "host_support.hpp"
 #include "test_support.hpp"
 
 #include <citylink/host/host.hpp>
@@ -38,11 +39,7 @@ struct DurableFixture : ::testing::Test {
     h->start();
     return h;
   }
-  static CounterSnapshot counters(Host& h, const std::string& id) {
-    for (const auto& s : h.status())
-      if (s.instance_id == id) return s.counters;
-    throw std::runtime_error("no instance " + id);
-  }
+  static CounterSnapshot counters(Host& h, const std::string& id) { return citylink::test::counters_of(h, id); }
   // Rows still waiting in the outbox file, read with SQLite directly.
   int64_t pending_rows() const { return count("SELECT COUNT(*) FROM pending"); }
   int64_t count(const std::string& sql) const {

@@ -1,5 +1,6 @@
 // Isolated plugins (isolation: process): real `citylink worker` processes, real ipc sockets,
 // real crashes and hangs, and a host that lives through them (issue 8).
+#include "host_support.hpp"
 #include "test_support.hpp"
 
 #include <citylink/host/host.hpp>
@@ -30,11 +31,7 @@ struct IsolationFixture : ::testing::Test {
     h->start();
     return h;
   }
-  static CounterSnapshot counters(Host& h, const std::string& id) {
-    for (const auto& s : h.status())
-      if (s.instance_id == id) return s.counters;
-    throw std::runtime_error("no instance " + id);
-  }
+  static CounterSnapshot counters(Host& h, const std::string& id) { return citylink::test::counters_of(h, id); }
   static std::string state(Host& h, const std::string& id) {
     for (const auto& s : h.status())
       if (s.instance_id == id) return s.state;

@@ -16,9 +16,7 @@
 #include <regex>
 #include <set>
 #include <csignal>
-#include <netinet/in.h>
 #include <sstream>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,7 +55,7 @@ class DemoCity : public ::testing::Test {
       citylink::host::keys::write_secret_file(dir_->path() / ("agency-" + std::string(name) + ".key"),
                                               key.secret_key + "\n");
       citylink::test::write_file(dir_->path() / ("agency-" + std::string(name) + ".pub"), key.public_key + "\n");
-      const std::string endpoint = "tcp://127.0.0.1:" + std::to_string(free_port());
+      const std::string endpoint = "tcp://127.0.0.1:" + std::to_string(citylink::test::free_tcp_port());
       yaml = std::regex_replace(yaml, std::regex("tcp://127.0.0.1:" + std::string(port)), endpoint);
       sims_.push_back(citylink::host::spawn_process(
           {CITYLINK_BIN, "agency-sim", "--bind", endpoint, "--secret-key-file",
@@ -101,17 +99,6 @@ class DemoCity : public ::testing::Test {
       waitpid(pid, nullptr, 0);
     }
     delete dir_;
-  }
-  static int free_port() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    close(fd);
-    return ntohs(a.sin_port);
   }
   static inline std::vector<int> sims_;
   static inline bool links_drained_ = false;

@@ -1,6 +1,7 @@
 // Paths to the built plugins and binaries, temp dirs, and condition waits for the tests.
 #pragma once
 
+#include <arpa/inet.h>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -9,9 +10,24 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <vector>
 
 namespace citylink::test {
+
+// A loopback TCP port nobody listens on right now (for a peer the test starts later).
+inline int free_tcp_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
 
 inline std::filesystem::path zoo(const std::string& name) {
   return std::filesystem::path(CITYLINK_TEST_PLUGIN_DIR) / (name + ".so");

@@ -310,20 +310,9 @@ void AuditStore::Impl::open() {
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, 5000);
 
-  int64_t app_id = 0, version = 0, objects = 0;
-  {
-    Stmt st(db, path, "PRAGMA application_id");
-    if (st.step("cannot read its header")) app_id = st.i64(0);
-  }
-  {
-    Stmt st(db, path, "PRAGMA user_version");
-    if (st.step("cannot read its header")) version = st.i64(0);
-  }
-  {
-    Stmt st(db, path, "SELECT COUNT(*) FROM sqlite_master");
-    if (st.step("cannot read its schema")) objects = st.i64(0);
-  }
-  const bool fresh = app_id == 0 && objects == 0;
+  const auto header = storage::read_header<AuditFile>(db, path);
+  const int64_t app_id = header.application_id, version = header.user_version;
+  const bool fresh = header.fresh();
   if (!(fresh && mode == OpenMode::create) && app_id != kApplicationId)
     throw AuditError("audit log " + path.string() +
                      (fresh ? ": is empty, not a CityLink audit log (the host creates it when it first runs with this audit log)"

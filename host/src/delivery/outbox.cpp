@@ -74,20 +74,9 @@ void Outbox::open() {
   if (rc != SQLITE_OK) storage::fail<OutboxFile>(db_, path, "cannot open or create it", rc);
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, 5000);
-  int64_t app_id = 0, version = 0, objects = 0;
-  {
-    Stmt st(db_, path, "PRAGMA application_id");
-    if (st.step("cannot read its header")) app_id = st.i64(0);
-  }
-  {
-    Stmt st(db_, path, "PRAGMA user_version");
-    if (st.step("cannot read its header")) version = st.i64(0);
-  }
-  {
-    Stmt st(db_, path, "SELECT COUNT(*) FROM sqlite_master");
-    if (st.step("cannot read its schema")) objects = st.i64(0);
-  }
-  const bool fresh = app_id == 0 && objects == 0;
+  const auto header = storage::read_header<OutboxFile>(db_, path);
+  const int64_t app_id = header.application_id, version = header.user_version;
+  const bool fresh = header.fresh();
   if (!fresh && app_id != kApplicationId)
     throw OutboxError("outbox " + path.string() + ": is not a CityLink outbox (another SQLite database); point "
                       "host.outbox at its own file");

@@ -150,4 +150,31 @@ class Txn {
   bool done_ = false;
 };
 
+// What a file says it is: PRAGMA application_id, PRAGMA user_version (the schema) and how
+// many objects its schema has (0 with application_id 0: a fresh, empty file).
+struct Header {
+  int64_t application_id = 0;
+  int64_t user_version = 0;
+  int64_t objects = 0;
+  bool fresh() const { return application_id == 0 && objects == 0; }
+};
+
+template <class File>
+Header read_header(sqlite3* db, const std::filesystem::path& path) {
+  Header h;
+  {
+    Stmt<File> st(db, path, "PRAGMA application_id");
+    if (st.step("cannot read its header")) h.application_id = st.i64(0);
+  }
+  {
+    Stmt<File> st(db, path, "PRAGMA user_version");
+    if (st.step("cannot read its header")) h.user_version = st.i64(0);
+  }
+  {
+    Stmt<File> st(db, path, "SELECT COUNT(*) FROM sqlite_master");
+    if (st.step("cannot read its schema")) h.objects = st.i64(0);
+  }
+  return h;
+}
+
 }  // namespace citylink::host::storage
