@@ -75,7 +75,10 @@ class AgencyLink : public citylink::Plugin {
                                     "characters) and server_public_key_file");
     server_key_ = cfg.has("server_public_key") ? cfg.text("server_public_key", "")
                                                : read_key(cfg.text("server_public_key_file", ""), "server_public_key_file");
-    if (server_key_.size() != 40) cfg.fail("server_public_key", "must be a Z85 CURVE public key of 40 characters");
+    uint8_t decoded[32];
+    if (server_key_.size() != 40 || !zmq_z85_decode(decoded, server_key_.c_str()))
+      cfg.fail("server_public_key", "must be a Z85 CURVE public key of 40 characters (as `citylink keygen --curve` "
+                                    "prints it)");
     secret_key_ = read_key(cfg.required_text("secret_key_file", "\"/etc/citylink/keys/link-112.key\""),
                            "secret_key_file");
     char pub[41] = {};
@@ -92,6 +95,24 @@ class AgencyLink : public citylink::Plugin {
   bool manual_acks() const override { return true; }
 
   void start() override {
+    // The agency socket is made here, so a bad endpoint is a start error with its reason,
+    // then handed to the link thread (thread creation orders the two).
+    try {
+      dealer_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
+      dealer_->set(zmq::sockopt::curve_serverkey, server_key_);
+      dealer_->set(zmq::sockopt::curve_publickey, public_key_);
+      dealer_->set(zmq::sockopt::curve_secretkey, secret_key_);
+      dealer_->set(zmq::sockopt::linger, 0);
+      // Queue nothing for an agency that is not connected: the link's own retries resend.
+      dealer_->set(zmq::sockopt::immediate, 1);
+      dealer_->set(zmq::sockopt::reconnect_ivl, 100);
+      dealer_->set(zmq::sockopt::reconnect_ivl_max, 5000);
+      dealer_->connect(endpoint_);
+    } catch (const zmq::error_t& e) {
+      dealer_.reset();
+      throw citylink::Error(CITYLINK_ERR_CONFIG, "field 'endpoint': cannot connect to '" + endpoint_ + "': " +
+                                                     e.what() + "; give tcp://HOST:PORT or ipc://PATH");
+    }
     wake_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::push);
     wake_->set(zmq::sockopt::linger, 0);
     wake_->set(zmq::sockopt::sndhwm, 1);
@@ -108,7 +129,15 @@ class AgencyLink : public citylink::Plugin {
   }
 
   void on_message(const citylink::Message& m) override {
-    const std::string id = m.envelope().id();
+    std::string id;
+    try {
+      id = m.envelope().id();
+    } catch (const citylink::Error&) {
+      // Bytes that do not parse will not parse next time either: a dead letter now.
+      host_.error("message on '" + std::string(m.topic()) + "' is not an envelope; refused (dead letter)");
+      host_.nack(m.delivery_tag(), /*requeue=*/false);
+      return;
+    }
     std::lock_guard lk(mu_);
     auto it = pending_.find(id);
     if (it != pending_.end()) {
@@ -138,19 +167,21 @@ class AgencyLink : public citylink::Plugin {
   std::string wake_endpoint() const { return "inproc://agency-link-wake-" + std::to_string(reinterpret_cast<uintptr_t>(this)); }
 
   void run() {
+    // An exception leaving this thread would end the process (the host, when in-process).
+    try {
+      serve();
+    } catch (const std::exception& e) {
+      host_.error("the link to " + endpoint_ + " stopped: " + e.what() +
+                  "; what it was sent waits in the host's outbox for the next start");
+    }
+    dealer_.reset();
+  }
+
+  void serve() {
     zmq::socket_t woken(ctx_, zmq::socket_type::pull);
     woken.set(zmq::sockopt::linger, 0);
     woken.connect(wake_endpoint());
-    zmq::socket_t s(ctx_, zmq::socket_type::dealer);
-    s.set(zmq::sockopt::curve_serverkey, server_key_);
-    s.set(zmq::sockopt::curve_publickey, public_key_);
-    s.set(zmq::sockopt::curve_secretkey, secret_key_);
-    s.set(zmq::sockopt::linger, 0);
-    // Queue nothing for an agency that is not connected: the link's own retries resend.
-    s.set(zmq::sockopt::immediate, 1);
-    s.set(zmq::sockopt::reconnect_ivl, 100);
-    s.set(zmq::sockopt::reconnect_ivl_max, 5000);
-    s.connect(endpoint_);
+    zmq::socket_t& s = *dealer_;
     host_.info("delivering to " + endpoint_);
     bool down_logged = false;
     while (running_) {
@@ -172,10 +203,11 @@ class AgencyLink : public citylink::Plugin {
           continue;
         }
         settle(ack);
-        if (down_logged) {
-          host_.info("the agency at " + endpoint_ + " answers again");
-          down_logged = false;
-        }
+      }
+      std::lock_guard lk(mu_);
+      if (down_logged && pending_.empty()) {
+        host_.info("the agency at " + endpoint_ + " has acked everything it was sent");
+        down_logged = false;
       }
     }
   }
@@ -194,15 +226,16 @@ class AgencyLink : public citylink::Plugin {
       if (m.next_send <= now) {
         const bool sent = s.send(zmq::buffer(m.topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
                           s.send(zmq::buffer(m.bytes), zmq::send_flags::dontwait);
-        // Unacked after a few tries, or not even sendable (no connection) for as long.
+        // Unanswered well after its first try, or not even sendable (no connection) for as long.
         if (!down_logged && now - m.since > std::max<Clock::duration>(retry_ * 4, std::chrono::seconds(1))) {
           host_.warn("the agency at " + endpoint_ + " has not acked " + std::to_string(pending_.size()) +
                      " message(s); resending with back-off (kept by the host until acked)");
           down_logged = true;
         }
         const auto backoff = std::min<Clock::duration>(max_retry_, retry_ * (1 << std::min(m.attempts, 16)));
-        m.next_send = now + backoff;
-        if (sent) ++m.attempts;
+        // Not sent (no connection yet): tried again soon; sent and unanswered: backed off.
+        m.next_send = now + (sent ? backoff : Clock::duration(retry_));
+        if (sent && m.attempts < 16) ++m.attempts;
       }
       ++it;
     }
@@ -224,7 +257,8 @@ class AgencyLink : public citylink::Plugin {
 
   citylink::Host host_;
   zmq::context_t ctx_{1};
-  std::unique_ptr<zmq::socket_t> wake_;  // under mu_; bound before the link thread connects
+  std::unique_ptr<zmq::socket_t> wake_;    // under mu_; bound before the link thread connects
+  std::unique_ptr<zmq::socket_t> dealer_;  // to the agency: made in start, then the link thread's
   std::string endpoint_, server_key_, secret_key_, public_key_;
   std::chrono::milliseconds retry_{500}, max_retry_{10'000};
   std::atomic<bool> running_{false};

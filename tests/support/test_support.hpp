@@ -58,12 +58,16 @@ class TempDir {
 
 inline void write_file(const std::filesystem::path& p, const std::string& text) { std::ofstream(p) << text; }
 
+// The complete lines of a JSON-lines file. A last line without its newline is being written
+// (or was cut by a kill -9 of the writer) and is left out; any other bad line throws.
 inline std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& p) {
   std::vector<nlohmann::json> out;
   std::ifstream in(p);
   std::string line;
-  while (std::getline(in, line))
+  while (std::getline(in, line)) {
+    if (in.eof()) break;  // no newline after it: not complete yet
     if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  }
   return out;
 }
 

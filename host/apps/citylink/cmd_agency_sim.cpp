@@ -10,6 +10,7 @@
 #include <citylink/v1/dispatch.pb.h>
 #include <citylink/v1/envelope.pb.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -70,7 +71,7 @@ int cmd_agency_sim(const Args& args) {
                              "accepts no anonymous sender\n" + usage);
   const std::string name = p.get("--name").value_or("agency");
   const int64_t slow_ms = number(p, "--slow-ms", 0), drop_every = number(p, "--drop-every", 0),
-                die_after = number(p, "--die-after", 0), run_for = number(p, "--for", 0);
+                die_after = number(p, "--die-after", 0), run_for = std::min<int64_t>(number(p, "--for", 0), 100'000'000);
 
   // What an earlier run of this agency already took: a restarted agency still de-duplicates.
   std::unordered_set<std::string> seen;
@@ -80,7 +81,7 @@ int cmd_agency_sim(const Args& args) {
     std::string line;
     while (std::getline(in, line)) {
       const auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_object() && j.contains("id")) seen.insert(j["id"].get<std::string>());
+      if (j.is_object() && j.contains("id") && j["id"].is_string()) seen.insert(j["id"].get<std::string>());
     }
     out.open(*file, std::ios::app);
     if (!out) throw std::runtime_error("--out: cannot append to '" + *file + "'");
@@ -92,6 +93,9 @@ int cmd_agency_sim(const Args& args) {
   zmq::socket_t s(ctx, zmq::socket_type::router);
   host::make_curve_server(s, host::keys::read_key_file(*key_file));
   s.set(zmq::sockopt::linger, 0);
+  // Handshakes that fail before ZAP (a link with the wrong server key, a client without CURVE)
+  // are counted too.
+  host::HandshakeMonitor monitor(ctx, s, *bind, refusals);
   s.bind(*bind);
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
@@ -100,20 +104,22 @@ int cmd_agency_sim(const Args& args) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(run_for);
   uint64_t received = 0, fresh = 0, duplicates = 0, dropped = 0, refused = 0;
   while (!g_stop && (run_for == 0 || std::chrono::steady_clock::now() < until)) {
-    zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::pollitem_t items[] = {{s.handle(), 0, ZMQ_POLLIN, 0}, {monitor.socket().handle(), 0, ZMQ_POLLIN, 0}};
     try {
-      zmq::poll(&item, 1, std::chrono::milliseconds(100));
+      zmq::poll(items, 2, std::chrono::milliseconds(100));
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;  // a signal: the loop condition decides
       throw;
     }
-    if (!(item.revents & ZMQ_POLLIN)) continue;
+    if (items[1].revents & ZMQ_POLLIN) monitor.on_event();
+    if (!(items[0].revents & ZMQ_POLLIN)) continue;
     std::vector<zmq::message_t> frames;
     zmq::message_t f;
     do {
       if (!s.recv(f, zmq::recv_flags::dontwait)) break;
       frames.push_back(std::move(f));
     } while (frames.back().more());
+    if (frames.empty()) continue;
     ++received;
     if (die_after > 0 && static_cast<int64_t>(received) >= die_after) {
       std::fprintf(stderr, "agency-sim %s: dying on message %llu as told (--die-after)\n", name.c_str(),
@@ -140,15 +146,26 @@ int cmd_agency_sim(const Args& args) {
       ack.set_accepted(true);
       if (seen.insert(e.id()).second) {
         ++fresh;
-        if (out.is_open())
+        if (out.is_open()) {
+          // Stored before it is acked: an agency that cannot write what it took says nothing,
+          // so the link sends it again.
           out << nlohmann::json{{"id", e.id()},
                                 {"topic", frames[1].to_string()},
                                 {"source", e.source()},
                                 {"correlation_id", e.correlation_id()},
                                 {"schema", e.schema()}}
-                     .dump()
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
               << '\n'
               << std::flush;
+          if (!out) {
+            std::fprintf(stderr, "agency-sim %s: cannot write to --out; message %s not acked\n", name.c_str(),
+                         e.id().c_str());
+            seen.erase(e.id());
+            --fresh;
+            out.clear();
+            continue;
+          }
+        }
       } else {
         ++duplicates;
       }
