@@ -74,7 +74,9 @@ TEST_F(IsolationFixture, AnIsolatedPluginPublishesAndReceivesAsItWouldInTheHost)
 // after its back-off, and every message is accounted for: handled, or counted as lost with
 // the worker, or dropped and counted at a full queue.
 TEST_F(IsolationFixture, AWorkerKilledMidStreamComesBackAndEveryMessageIsAccountedFor) {
-  auto h = start(kPublisher + "    config: {count: 20000}\n" +
+  // At least 2 s of stream (a pause of 10 ms every 100 messages): the kill lands mid-stream
+  // however fast the machine drains it.
+  auto h = start(kPublisher + "    config: {count: 20000, pause_ms: 10}\n" +
                  "  - instance: collector\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.collector\n"
                  "    grants: requested\n    isolation: process\n    worker: {backoff_ms: 100}\n"
                  "    config: {out: " + out() + "}\n");

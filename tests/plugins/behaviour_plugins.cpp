@@ -56,7 +56,8 @@ class Throws : public citylink::Plugin {
   void on_message(const citylink::Message&) override { throw std::runtime_error("boom on purpose"); }
 };
 
-// Publishes `count` messages on `topic` from its own thread, then stops.
+// Publishes `count` messages on `topic` from its own thread, then stops; `pause_ms` after
+// every 100 gives a stream a lower bound on its length, whatever the machine's speed.
 class Publisher : public citylink::Plugin {
  public:
   static citylink::Descriptor describe() {
@@ -64,7 +65,7 @@ class Publisher : public citylink::Plugin {
     d.publishes = {"test.data", "test.other"};
     // Stricter than the code, which takes any count: the host's schema check is what refuses.
     d.config_schema = R"({"type":"object","properties":{"count":{"type":"integer","minimum":0},
-      "topic":{"type":"string"},"correlation_id":{"type":"string"}}})";
+      "topic":{"type":"string"},"correlation_id":{"type":"string"},"pause_ms":{"type":"integer","minimum":0}}})";
     return d;
   }
   explicit Publisher(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
@@ -73,6 +74,7 @@ class Publisher : public citylink::Plugin {
     count_ = c.value("count", 10);
     correlation_ = c.value("correlation_id", "");
     retry_ = c.value("retry_on_backpressure", true);
+    pause_ = std::chrono::milliseconds(c.value("pause_ms", 0));
   }
   void start() override {
     thread_ = std::thread([this] {
@@ -83,6 +85,7 @@ class Publisher : public citylink::Plugin {
         while (host_.publish(topic_, r, correlation_, {{"seq", std::to_string(i)}}) == CITYLINK_ERR_BACKPRESSURE &&
                retry_ && !stop_)
           std::this_thread::yield();
+        if (pause_.count() > 0 && i % 100 == 99) std::this_thread::sleep_for(pause_);
       }
     });
   }
@@ -97,6 +100,7 @@ class Publisher : public citylink::Plugin {
   std::string topic_, correlation_;
   int count_ = 0;
   bool retry_ = true;
+  std::chrono::milliseconds pause_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

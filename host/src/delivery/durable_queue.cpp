@@ -318,11 +318,6 @@ void DurableQueue::lost_in_flight() {
   if (wake_) wake_();
 }
 
-uint64_t DurableQueue::depth() const {
-  std::lock_guard lk(mu_);
-  return depth_;
-}
-
 void DurableQueue::update_gauges_locked() {
   counters_->outbox_depth.store(depth_, std::memory_order_relaxed);
   counters_->outbox_oldest_unix_ms.store(rows_.empty() ? 0 : rows_.begin()->second.accepted_unix_ms,

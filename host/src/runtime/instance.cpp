@@ -43,6 +43,10 @@ struct PluginInstance::Waker {
 
 namespace {
 
+// Messages a durable subscriber writes to the outbox in one transaction, and hands over
+// between two writes.
+constexpr std::size_t kDurableBurst = 256;
+
 std::string list(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
@@ -259,7 +263,7 @@ void PluginInstance::dispatch_loop() {
       take(packet);
       if (!durable_) continue;
       // A burst goes to the outbox in one transaction.
-      for (int i = 0; i < 255 && inbox_.receive(packet, std::chrono::milliseconds(0)); ++i) take(packet);
+      for (std::size_t i = 1; i < kDurableBurst && inbox_.receive(packet, std::chrono::milliseconds(0)); ++i) take(packet);
     }
     if (durable_) deliver_durable();
     if (!got && !dispatching_.load()) {
@@ -280,7 +284,7 @@ void PluginInstance::deliver_durable() {
   std::vector<DurableQueue::Picked> batch;
   while (!backend_->failed()) {
     batch.clear();
-    while (batch.size() < 256) {
+    while (batch.size() < kDurableBurst) {
       auto p = durable_->pick();
       if (!p) break;
       batch.push_back(std::move(*p));

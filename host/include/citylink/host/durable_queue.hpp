@@ -83,7 +83,6 @@ class DurableQueue {
   citylink_status nack(uint64_t tag, bool requeue);
   // Deliveries handed over were lost (the worker died): all of them are delivered again.
   void lost_in_flight();
-  uint64_t depth() const;
 
  private:
   struct Row {

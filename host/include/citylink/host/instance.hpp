@@ -74,8 +74,6 @@ class PluginInstance {
   const InstanceBackend* backend() const { return backend_.get(); }
   const std::string& last_error() const { return last_error_; }
   std::shared_ptr<InstanceCounters> counters() const { return counters_; }
-  // Its durable subscription, or nullptr.
-  const DurableQueue* durable() const { return durable_.get(); }
 
  private:
   void dispatch_loop();
