@@ -1,5 +1,6 @@
 // One library, several test plugins, each doing one thing the host must handle.
 #include <citylink/plugin.hpp>
+#include <citylink/v1/platform_event.pb.h>
 #include <citylink/v1/sensor.pb.h>
 
 #include <atomic>
@@ -202,6 +203,16 @@ class Collector : public citylink::Plugin {
     if (auto r = m.payload<citylink::v1::SensorReading>()) {
       j["sensor_id"] = r->sensor_id();
       if (!crash_on_.empty() && r->sensor_id() == crash_on_) std::abort();
+    }
+    if (auto ev = m.payload<citylink::v1::PlatformEvent>()) {
+      nlohmann::json items = nlohmann::json::object();
+      for (const auto& [k, v] : ev->items()) items[k] = v;
+      j["event"] = {{"code", ev->event_code()},          {"number", ev->occurrence_number()},
+                    {"status", static_cast<int>(ev->status())}, {"raw_status", ev->raw_status_code()},
+                    {"grade", static_cast<int>(ev->grade())},  {"lat", ev->location().lat()},
+                    {"lon", ev->location().lon()},         {"place", ev->place().full_text()},
+                    {"content", ev->content()},            {"sender", ev->sender_system()},
+                    {"occurred_ns", ev->occurred_unix_ns()}, {"items", items}};
     }
     j["redelivered"] = m.redelivered();
     j["redelivery_count"] = m.redelivery_count();

@@ -23,6 +23,12 @@ std::vector<std::pair<std::string, json>> samples() {
       {"water_level_sensor", {{"interval_ms", 20}, {"events", {{{"at_ms", 50}, {"duration_ms", 200}, {"rise_m", 0.5}}}}}},
       {"climate_sensor", {{"interval_ms", 20}, {"events", {{{"kind", "heat_wave"}, {"at_ms", 50}, {"duration_ms", 200},
                                                             {"delta_c", 12}}}}}},
+      // Both halves: a platform that is not there (the sender retries) and listeners on free ports.
+      {"ucp_bridge", {{"platform", {{"url", "http://127.0.0.1:9"}, {"api_key", "k"}, {"send_code", "B4113000000"},
+                                    {"receive_code", "B4100000000"}}},
+                      {"listen", {{"http_port", citylink::test::free_tcp_port()},
+                                  {"telegram_port", citylink::test::free_tcp_port()},
+                                  {"legacy_port", citylink::test::free_tcp_port()}}}}},
       {"tracking_analytics", {{"waypoints", {{{"lat", 37.5}, {"lon", 127.0}}, {{"lat", 37.501}, {"lon", 127.0}}}},
                               {"tick_ms", 20}}},
   };
