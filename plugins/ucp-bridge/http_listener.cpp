@@ -6,31 +6,51 @@
 
 namespace ucp_bridge {
 
+namespace {
+const char* kTooLarge = "the request is larger than the bridge accepts (listen.max_body_bytes)";
+}
+
 HttpListener::HttpListener(TcpListeners::Accept accept, TcpListeners::Reject reject, ucp::http::Decrypt decrypt,
                            std::size_t max_body_bytes)
     : server_(std::make_unique<httplib::Server>()) {
-  // Larger bodies are answered 413 before they are read in full.
+  // A declared Content-Length over the limit is refused before the body is read; a chunked
+  // body (or one without a length) is counted as it is read, below.
   server_->set_payload_max_length(max_body_bytes);
-  server_->set_read_timeout(10, 0);
-  server_->set_post_routing_handler([reject, max_body_bytes](const httplib::Request& req, httplib::Response& res) {
-    if (res.status == 413)
-      reject("http", "a request of " + req.get_header_value("Content-Length") + " bytes is larger than listen.max_body_bytes (" +
-                         std::to_string(max_body_bytes) + "); answered HTTP 413",
-             "");
-    if (res.status == 413 && res.body.empty())
-      res.set_content(ucp::http::encode_response(false, "the request is larger than the bridge accepts (listen.max_body_bytes)").dump(),
-                      "application/json");
-  });
-  handler_ = [accept = std::move(accept), reject = std::move(reject), decrypt = std::move(decrypt)](
-                 const httplib::Request& req, httplib::Response& res) {
+  // A slow sender cannot hold the listener (or its stop) for long.
+  server_->set_read_timeout(5, 0);
+  server_->set_write_timeout(5, 0);
+  // Errors the library answers itself (413 above all) still get the platform's $DA answer,
+  // set here so its length is counted.
+  server_->set_error_handler(httplib::Server::HandlerWithResponse([reject](const httplib::Request& req,
+                                                                            httplib::Response& res) {
+    if (res.status != 413) return httplib::Server::HandlerResponse::Unhandled;
+    reject("http", std::string(kTooLarge) + ": Content-Length " + req.get_header_value("Content-Length") + "; answered HTTP 413", "");
+    res.set_content(ucp::http::encode_response(false, kTooLarge).dump(), "application/json");
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  handler_ = [accept = std::move(accept), reject = std::move(reject), decrypt = std::move(decrypt), max_body_bytes](
+                 const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
+    std::string body;
+    bool too_large = false;
+    read([&](const char* data, std::size_t n) {
+      if (body.size() + n > max_body_bytes) return !(too_large = true);
+      body.append(data, n);
+      return true;
+    });
     std::string error;
-    try {
-      error = accept(ucp::http::decode_request(req.get_header_value("Content-Type"), req.body, decrypt), "http");
-    } catch (const ucp::DecodeError& e) {
-      error = e.what();
-      reject("http", error, req.body);
+    if (too_large) {
+      error = kTooLarge;
+      reject("http", error + " (read past " + std::to_string(max_body_bytes) + " bytes); answered HTTP 413", body.substr(0, 1024));
+      res.status = 413;
+    } else {
+      try {
+        error = accept(ucp::http::decode_request(req.get_header_value("Content-Type"), body, decrypt), "http");
+      } catch (const ucp::DecodeError& e) {
+        error = e.what();
+        reject("http", error, body);
+      }
     }
-    // Errors too come as HTTP 200 with result "1", as the platform does.
+    // Errors too come as HTTP 200 with result "1", as the platform does (413 aside).
     res.set_content(ucp::http::encode_response(error.empty(), error.empty() ? "accepted" : error).dump(),
                     "application/json");
   };
@@ -39,7 +59,10 @@ HttpListener::HttpListener(TcpListeners::Accept accept, TcpListeners::Reject rej
 HttpListener::~HttpListener() { stop(); }
 
 int HttpListener::listen(const std::string& host, int port, const std::string& path) {
-  server_->Post(path, handler_);
+  // httplib matches paths as regular expressions: the configured path is taken literally.
+  std::string pattern;
+  for (char c : path) pattern += c == '.' ? std::string("\\.") : std::string(1, c);
+  server_->Post(pattern, handler_);
   if (port == 0) return server_->bind_to_any_port(host);
   return server_->bind_to_port(host, port) ? port : -1;
 }

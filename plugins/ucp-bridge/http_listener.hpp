@@ -14,6 +14,7 @@ namespace httplib {
 class Server;
 struct Request;
 struct Response;
+class ContentReader;
 }
 
 namespace ucp_bridge {
@@ -30,7 +31,7 @@ class HttpListener {
 
  private:
   std::unique_ptr<httplib::Server> server_;
-  std::function<void(const httplib::Request&, httplib::Response&)> handler_;
+  std::function<void(const httplib::Request&, httplib::Response&, const httplib::ContentReader&)> handler_;
   std::thread thread_;
 };
 

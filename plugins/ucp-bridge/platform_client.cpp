@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <regex>
 
 #include "http_json.hpp"
 #include "text.hpp"
@@ -26,8 +27,27 @@ PlatformClient::PlatformClient(PlatformSettings s) : s_(std::move(s)), http_(std
 
 PlatformClient::~PlatformClient() = default;
 
+void PlatformClient::cancel() {
+  cancelled_ = true;
+  http_->stop();
+}
+
+std::string check_url(const std::string& url) {
+  static const std::regex form(R"(^https?://[A-Za-z0-9.\-\[\]:]+?(:([0-9]{1,5}))?$)");
+  std::smatch m;
+  if (!std::regex_match(url, m, form))
+    return "'" + url + "' is not http://HOST[:PORT] or https://HOST[:PORT] (no path, no trailing '/')";
+  if (m[2].matched && (std::stoi(m[2].str()) < 1 || std::stoi(m[2].str()) > 65535))
+    return "'" + url + "' has no valid port (1-65535)";
+  return "";
+}
+
 std::optional<std::string> PlatformClient::post(const char* path, const char* svc, const std::string& body,
                                                 std::string& why) {
+  if (cancelled_) {
+    why = "the bridge is stopping";
+    return std::nullopt;
+  }
   httplib::Headers h = {{"X-Scsns-svcTy", svc},          {"X-Scsns-sendCd", s_.send_code},
                         {"X-Scsns-rcvCd", s_.receive_code}, {"X-Scsns-sysCd", s_.system_code},
                         {"X-Scsns-encAt", s_.encrypt && std::string(svc) != "AUTH" ? "Y" : "N"}, {"X-Scsns-Secret", std::string(svc) == "AUTH" ? "" : session_},

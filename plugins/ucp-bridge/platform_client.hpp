@@ -2,6 +2,7 @@
 // a session from /api/getAuth.json, authenticating again once when a session is refused.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,9 @@ class PlatformClient {
   // session (the event itself is refused). unreachable: no answer, an HTTP error, or the
   // authentication failed; try again later.
   Result send(const ucp::Event& e);
+  // From another thread: ends a call in progress (it returns unreachable) and every later
+  // one, so a stop does not wait out timeout_ms.
+  void cancel();
 
  private:
   std::optional<std::string> post(const char* path, const char* svc, const std::string& body, std::string& why);
@@ -46,6 +50,11 @@ class PlatformClient {
   PlatformSettings s_;
   std::unique_ptr<httplib::Client> http_;
   std::string session_;
+  std::atomic<bool> cancelled_{false};
 };
+
+// "http://host:port" or "https://host" (no path): the form httplib's client takes. Returns
+// why not, or "".
+std::string check_url(const std::string& url);
 
 }  // namespace ucp_bridge

@@ -37,8 +37,13 @@ struct TcpListeners::Impl {
   void accept_loop(tcp::acceptor& a, Args... args) {
     a.async_accept([this, &a, args...](boost::system::error_code ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted) return;
-      if (!ec) std::make_shared<Session>(*this, std::move(s), args...)->read();
-      accept_loop<Session>(a, args...);
+      if (!ec) {
+        std::make_shared<Session>(*this, std::move(s), args...)->read();
+        return accept_loop<Session>(a, args...);
+      }
+      // Out of descriptors, say: try again in a moment rather than spin.
+      auto t = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(100));
+      t->async_wait([this, &a, t, args...](boost::system::error_code) { accept_loop<Session>(a, args...); });
     });
   }
 };
@@ -134,9 +139,11 @@ struct LegacySession : std::enable_shared_from_this<LegacySession> {
     }
     msg_.resize(ucp::legacy::kHeaderBytes + h.data_len);
     // A body shorter than its DATA_LEN would hold the link for ever: it has kBodyWait.
+    body_done_ = false;
     deadline_.expires_after(kBodyWait);
     deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-      if (ec) return;  // cancelled: the body came
+      // Cancelled, or fired as the body came (a handler already queued): nothing to do.
+      if (ec || self->body_done_) return;
       self->l_.reject("legacy", "the body did not arrive in full within 30 s (DATA_LEN larger than what was sent?)",
                       self->msg_);
       boost::system::error_code ignored;
@@ -162,6 +169,7 @@ struct LegacySession : std::enable_shared_from_this<LegacySession> {
   }
 
   void handle() {
+    body_done_ = true;
     deadline_.cancel();
     std::string error;
     bool close = false;
@@ -204,6 +212,7 @@ struct LegacySession : std::enable_shared_from_this<LegacySession> {
   std::string msg_;
   std::array<char, 1> semicolon_{};
   asio::steady_timer deadline_;
+  bool body_done_ = false;
 };
 
 }  // namespace

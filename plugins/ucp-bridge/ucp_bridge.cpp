@@ -18,7 +18,7 @@
 #include <fstream>
 #include <mutex>
 #include <thread>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "event_mapping.hpp"
 #include "http_listener.hpp"
@@ -33,11 +33,12 @@ using citylink::samples::Fields;
 using Clock = std::chrono::steady_clock;
 using ucp_bridge::PlatformClient;
 
-std::string read_secret(const std::string& path) {
+std::string read_secret(const std::string& path, const char* field) {
   std::ifstream in(path);
   std::string s;
   if (!in || !std::getline(in, s) || s.empty())
-    throw citylink::ConfigError("field 'platform.secret_file': cannot read a secret from '" + path + "'");
+    throw citylink::ConfigError(std::string("field '") + field + "': cannot read a secret from '" + path +
+                                "' (one line, the shared secret)");
   return s;
 }
 
@@ -131,6 +132,8 @@ class UcpBridge : public citylink::Plugin {
     if (tcp_) tcp_->run();
     if (http_) http_->run();
     if (platform_) {
+      std::lock_guard lk(mu_);
+      client_ = std::make_unique<PlatformClient>(*platform_);
       running_ = true;
       sender_ = std::thread([this] { send_loop(); });
       host_.info("posting events to the platform at " + platform_->url);
@@ -146,6 +149,7 @@ class UcpBridge : public citylink::Plugin {
     {
       std::lock_guard lk(mu_);
       running_ = false;
+      if (client_) client_->cancel();  // a call in progress ends now, not after timeout_ms
     }
     cv_.notify_all();
     if (sender_.joinable()) sender_.join();
@@ -157,9 +161,7 @@ class UcpBridge : public citylink::Plugin {
 
   void on_message(const citylink::Message& m) override {
     const uint64_t tag = m.delivery_tag();
-    auto settle = [&](bool ok) {
-      if (tag) (void)(ok ? host_.ack(tag) : host_.nack(tag, false));
-    };
+    auto settle = [&](bool ok) { this->settle(tag, ok); };
     std::optional<citylink::v1::PlatformEvent> ev;
     std::string id, source;
     try {
@@ -174,6 +176,7 @@ class UcpBridge : public citylink::Plugin {
     // What the bridge itself brought in from the platform does not go back to it.
     if (source == self_ || !ev || !platform_) return settle(true);
     std::lock_guard lk(mu_);
+    if (const auto done = settled_.find(id); done != settled_.end()) return this->settle(tag, done->second);
     for (auto& p : queue_)
       if (p.id == id) {
         p.tag = tag;  // a redelivery: the new tag replaces the old
@@ -193,15 +196,14 @@ class UcpBridge : public citylink::Plugin {
   void read_platform(const Fields& p) {
     ucp_bridge::PlatformSettings s;
     s.url = p.required_text("url", "\"http://ucp.city.go.kr:8080\"");
-    if (s.url.rfind("http://", 0) != 0 && s.url.rfind("https://", 0) != 0)
-      p.fail("url", "'" + s.url + "' is not an http:// or https:// address");
+    if (const auto why = ucp_bridge::check_url(s.url); !why.empty()) p.fail("url", why);
     s.api_key = p.required_text("api_key", "\"the key the platform issued\"");
     s.send_code = p.required_text("send_code", "\"B4113000000\"");
     s.receive_code = p.required_text("receive_code", "\"B4100000000\"");
     s.system_code = p.text("system_code", "CTL");
     s.encrypt = p.flag("encrypt", false);
     if (p.has("secret") && p.has("secret_file")) p.fail("secret", "give secret or secret_file, not both");
-    s.secret = p.has("secret_file") ? read_secret(p.text("secret_file", "")) : p.text("secret", "");
+    s.secret = p.has("secret_file") ? read_secret(p.text("secret_file", ""), "platform.secret_file") : p.text("secret", "");
     if (s.encrypt && s.secret.empty())
       p.fail("secret", "encrypt: true needs the shared secret (secret_file: /etc/citylink/ucp.secret)");
     if (s.encrypt && !ucp::aria::available())
@@ -218,7 +220,9 @@ class UcpBridge : public citylink::Plugin {
     listen_host_ = l.text("host", "127.0.0.1");
     http_port_ = static_cast<int>(l.integer("http_port", 0, 1, 65535));
     http_path_ = l.text("http_path", "/integrationPlatformEvent");
-    if (http_path_.empty() || http_path_[0] != '/') l.fail("http_path", "must start with '/'");
+    if (http_path_.empty() || http_path_[0] != '/' ||
+        http_path_.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_.-") != std::string::npos)
+      l.fail("http_path", "'" + http_path_ + "' must start with '/' and hold only letters, digits, '/', '_', '.', '-'");
     telegram_port_ = static_cast<int>(l.integer("telegram_port", 0, 1, 65535));
     legacy_port_ = static_cast<int>(l.integer("legacy_port", 0, 1, 65535));
     encoding_ = l.text("encoding", "UTF-8");
@@ -227,7 +231,10 @@ class UcpBridge : public citylink::Plugin {
     // The secret for encrypted (encAt=Y) inbound bodies: the platform section's, or its own.
     if (l.has("secret") && l.has("secret_file")) l.fail("secret", "give secret or secret_file, not both");
     if (l.has("secret") || l.has("secret_file")) {
-      secret_ = l.has("secret_file") ? read_secret(l.text("secret_file", "")) : l.text("secret", "");
+      secret_ = l.has("secret_file") ? read_secret(l.text("secret_file", ""), "listen.secret_file") : l.text("secret", "");
+      if (secret_.empty()) l.fail("secret", "is empty");
+      if (!ucp::aria::available())
+        l.fail("secret", "this machine's OpenSSL has no aria-256-ecb, so encrypted bodies cannot be read");
       ciphertext_ = l.choice("ciphertext", "base64", {"base64", "hex"}) == "hex" ? ucp::aria::TextForm::hex
                                                                                  : ucp::aria::TextForm::base64;
     }
@@ -247,7 +254,8 @@ class UcpBridge : public citylink::Plugin {
     const std::string& topic = routing_.topic(ev.event_code());
     std::string why;
     auto st = host_.publish(topic, ev, ev.occurrence_number(), {{"ucp.via", via}}, &why);
-    for (int i = 0; st == CITYLINK_ERR_BACKPRESSURE && i < 1000; ++i) {
+    // Short: the TCP links share one thread. The sender hears "send it again".
+    for (int i = 0; st == CITYLINK_ERR_BACKPRESSURE && i < 100; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
       st = host_.publish(topic, ev, ev.occurrence_number(), {{"ucp.via", via}}, &why);
     }
@@ -271,11 +279,15 @@ class UcpBridge : public citylink::Plugin {
     std::ofstream out(rejected_file_, std::ios::app);
     nlohmann::json j = {{"via", via}, {"error", error}, {"raw", raw}};
     out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    out.flush();
+    if (!out && !rejected_file_failed_) {
+      rejected_file_failed_ = true;
+      host_.error("cannot write rejected_file '" + rejected_file_ + "'; refused messages are only in this log");
+    }
   }
 
   // Oldest first; one event at a time, so the platform sees them in order.
   void send_loop() {
-    PlatformClient client(*platform_);
     auto backoff = retry_;
     bool down_logged = false;
     std::unique_lock lk(mu_);
@@ -284,20 +296,20 @@ class UcpBridge : public citylink::Plugin {
         cv_.wait(lk, [&] { return !running_ || !queue_.empty(); });
         continue;
       }
-      Pending p = queue_.front();
+      const ucp::Event event = queue_.front().event;
+      const std::string id = queue_.front().id;
       lk.unlock();
       PlatformClient::Result r{PlatformClient::Outcome::unreachable, ""};
       try {
-        r = client.send(p.event);
+        r = client_->send(event);
       } catch (const std::exception& e) {  // never out of this thread: it would end the process
         r.detail = std::string("the bridge could not send it: ") + e.what();
       }
       lk.lock();
-      // The tag may have been replaced by a redelivery meanwhile.
-      const uint64_t tag = queue_.empty() ? p.tag : queue_.front().tag;
+      if (!running_) break;  // unacked: the host delivers it again at the next start
       if (r.outcome == PlatformClient::Outcome::unreachable) {
         if (!down_logged)
-          host_.warn("the platform did not take event " + p.event.evt_id + " #" + p.event.ocr_nbr + ": " + r.detail +
+          host_.warn("the platform did not take event " + event.evt_id + " #" + event.ocr_nbr + ": " + r.detail +
                      "; trying again with back-off (the host keeps it until the platform accepts)");
         down_logged = true;
         cv_.wait_for(lk, backoff, [&] { return !running_; });
@@ -307,14 +319,31 @@ class UcpBridge : public citylink::Plugin {
       if (down_logged) host_.info("the platform at " + platform_->url + " accepts events again");
       down_logged = false;
       backoff = retry_;
+      // The front is still this event (only this thread pops); its tag is the newest one,
+      // a redelivery having replaced it meanwhile.
+      const uint64_t tag = queue_.front().tag;
       queue_.pop_front();
-      if (r.outcome == PlatformClient::Outcome::accepted) {
-        if (tag) host_.ack(tag);
-      } else {
-        host_.error("the platform refused event " + p.event.evt_id + " #" + p.event.ocr_nbr + ": " + r.detail +
+      const bool accepted = r.outcome == PlatformClient::Outcome::accepted;
+      remember(id, accepted);
+      if (!accepted)
+        host_.error("the platform refused event " + event.evt_id + " #" + event.ocr_nbr + ": " + r.detail +
                     " (moved to the host's dead letters)");
-        if (tag) host_.nack(tag, false);
-      }
+      settle(tag, accepted);
+    }
+  }
+
+  void settle(uint64_t tag, bool accepted) {
+    if (tag) (void)(accepted ? host_.ack(tag) : host_.nack(tag, false));
+  }
+
+  // What was settled, by envelope id: a copy the host redelivers after its ack timeout
+  // (whose first tag then died) is settled again at once, never sent twice.
+  void remember(const std::string& id, bool accepted) {
+    settled_.emplace(id, accepted);
+    settled_order_.push_back(id);
+    if (settled_order_.size() > kRemembered) {
+      settled_.erase(settled_order_.front());
+      settled_order_.pop_front();
     }
   }
 
@@ -332,9 +361,14 @@ class UcpBridge : public citylink::Plugin {
   std::unique_ptr<ucp_bridge::HttpListener> http_;
   std::thread sender_;
   std::mutex mu_, file_mu_;
+  bool rejected_file_failed_ = false;  // under file_mu_
   std::condition_variable cv_;
   bool running_ = false;  // under mu_
   std::deque<Pending> queue_;
+  std::unique_ptr<PlatformClient> client_;  // made in start; cancel() under mu_
+  static constexpr std::size_t kRemembered = 10'000;
+  std::unordered_map<std::string, bool> settled_;  // under mu_: id -> accepted
+  std::deque<std::string> settled_order_;
 };
 
 }  // namespace

@@ -14,6 +14,8 @@
 #include <boost/asio.hpp>
 #include <csignal>
 #include <map>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #include "http_json.hpp"
@@ -106,6 +108,9 @@ struct BridgeFixture : ::testing::Test {
     asio::io_context io;
     asio::ip::tcp::socket s(io);
     s.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+    // A bridge that never answers fails the test instead of hanging it.
+    const timeval limit{30, 0};
+    setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
     asio::write(s, asio::buffer(bytes));
     boost::system::error_code ec;
     if (answer_bytes) {
@@ -283,6 +288,28 @@ TEST_F(BridgeFixture, BadInputIsAnsweredKeptForTheOperatorAndTheBridgeRunsOn) {
   auto big = post("{\"body\":\"" + std::string(8000, 'a') + "\"}");
   ASSERT_TRUE(big);
   EXPECT_EQ(big->status, 413);
+  EXPECT_EQ(ucp::http::decode_response(big->body).result, "1");  // the platform's answer, whole
+  // Chunked, so no length is declared: counted as it arrives and refused past the limit.
+  httplib::Client chunked("127.0.0.1", http_port);
+  auto endless = chunked.Post(
+      "/integrationPlatformEvent",
+      [](std::size_t offset, httplib::DataSink& sink) {
+        const std::string block(1024, 'a');
+        if (offset < 1024 * 1024) sink.write(block.data(), block.size());
+        else sink.done();
+        return true;
+      },
+      "application/json");
+  // The bridge answers 413 and closes while the sender still writes, so the sender may see
+  // only the closed connection; either way the bridge stopped reading at the limit.
+  if (endless) {
+    EXPECT_EQ(endless->status, 413);
+  }
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& j : read_jsonl(path("rejected.jsonl")))
+      if (j["error"].get<std::string>().find("read past 4096 bytes") != std::string::npos) return true;
+    return false;
+  }));
   // An unknown event code passes, flagged, on the other topic.
   EXPECT_EQ(exchange(telegram_port, ucp::telegram::encode(header(), event("ZZZUC999", number(3), "10"))), "0;\n");
   // And the bridge still serves.
@@ -306,35 +333,44 @@ TEST_F(BridgeFixture, BadInputIsAnsweredKeptForTheOperatorAndTheBridgeRunsOn) {
 // order; a session the platform drops is renewed; the host's outbox is empty only when the
 // platform said result "0".
 TEST_F(BridgeFixture, CityLinkEventsReachThePlatformEncryptedInOrderAcrossExpiredSessions) {
-  start_platform({"--expire-session-every", "2", "--secret", "s3cret-s3cret"});
-  std::string events;
+  start_platform({"--expire-session-every", "7", "--secret", "s3cret-s3cret"});
+  // Every code of the table through every status it can be written with, in one stream.
   const int statuses[] = {10, 40, 50, 90, 91};
-  for (int i = 0; i < 5; ++i)
-    events += "        - {at_ms: " + std::to_string(100 + i * 50) +
-              ", topic: incident.112, event_code: 112UC001, status: " + std::to_string(statuses[i]) +
-              ", grade: 10, occurrence_number: \"20261202000042\", lat: 37.4979, lon: 127.0276, content: \"상황 " +
-              std::to_string(i) + "\"}\n";
+  std::vector<std::pair<std::string, int>> sent;
+  std::string events;
+  for (const auto& [code, topic] : kCodes)
+    for (int st : statuses) {
+      events += "        - {at_ms: " + std::to_string(100 + 5 * sent.size()) + ", topic: incident.112, event_code: " +
+                code + ", status: " + std::to_string(st) + ", grade: 10, occurrence_number: \"" +
+                number(static_cast<int>(sent.size())) + "\", lat: 37.4979, lon: 127.0276, content: \"상황 " +
+                std::to_string(sent.size()) + "\"}\n";
+      sent.emplace_back(code, st);
+    }
   auto h = start_host("{platform: {url: \"http://127.0.0.1:" + std::to_string(platform_port) +
                           "\", api_key: k-1, send_code: B4113000000, receive_code: B4100000000, encrypt: true, "
                           "secret: s3cret-s3cret}}",
                       "  - instance: feed\n    file: incident_feed.so\n    grants: {publish: [incident.112]}\n"
                       "    config:\n      events:\n" + events,
-                      "    grants: {subscribe: [incident.112]}\n    durable: true\n");
+                      "    grants: {subscribe: [incident.112]}\n    durable: {ack_timeout_ms: 600000}\n");
   ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
-  ASSERT_TRUE(eventually([&] { return read_jsonl(path("platform.jsonl")).size() == 5u; }));
+  ASSERT_TRUE(eventually([&] { return read_jsonl(path("platform.jsonl")).size() == sent.size(); }));
   const auto got = read_jsonl(path("platform.jsonl"));
-  for (int i = 0; i < 5; ++i) {
+  const std::map<int, std::string> korean = {{10, "발생"}, {40, "변경"}, {50, "해제"}, {90, "취소"}, {91, "종료"}};
+  for (std::size_t i = 0; i < sent.size(); ++i) {  // in the order raised
+    const auto& b = got[i]["body"];
     EXPECT_EQ(got[i]["encAt"], "Y");
     EXPECT_EQ(got[i]["sendCd"], "B4113000000");
-    EXPECT_EQ(got[i]["body"]["evtId"], "112UC001");
-    EXPECT_EQ(got[i]["body"]["ocrNbr"], "20261202000042");
-    EXPECT_EQ(got[i]["body"]["ocrSts"], std::to_string(statuses[i]));
-    EXPECT_EQ(got[i]["body"]["ocrEvtCn"], "상황 " + std::to_string(i));
-    EXPECT_EQ(got[i]["body"]["ocrLc"]["crdntX"], "127.0276000");
+    EXPECT_EQ(b["evtId"], sent[i].first);
+    EXPECT_EQ(b["ocrNbr"], number(static_cast<int>(i)));
+    EXPECT_EQ(b["ocrSts"], std::to_string(sent[i].second));
+    EXPECT_EQ(b["ocrEvtSts"]["ocrEvtStsDtl"], korean.at(sent[i].second));
+    EXPECT_EQ(b["ocrEvtCn"], "상황 " + std::to_string(i));
+    EXPECT_EQ(b["ocrLc"]["crdntX"], "127.0276000");
+    EXPECT_EQ(b["ocrLc"]["crdntY"], "37.4979000");
   }
-  EXPECT_EQ(got[0]["body"]["ocrEvtSts"]["ocrEvtStsDtl"], "발생");
-  EXPECT_EQ(got[4]["body"]["ocrEvtSts"]["ocrEvtStsDtl"], "종료");
-  EXPECT_TRUE(eventually([&] { return counters(*h, "ucp").acked == 5u && counters(*h, "ucp").outbox_depth == 0u; }));
+  EXPECT_TRUE(eventually([&] {
+    return counters(*h, "ucp").acked == sent.size() && counters(*h, "ucp").outbox_depth == 0u;
+  }));
   EXPECT_EQ(counters(*h, "ucp").dead_lettered, 0u);
 }
 
@@ -355,7 +391,7 @@ TEST_F(BridgeFixture, APlatformThatIsDownSilentFailingOrRefusingLosesNothing) {
                           "retry_ms: 50, max_retry_ms: 200}",
                       "  - instance: feed\n    file: incident_feed.so\n    grants: {publish: [incident.112]}\n"
                       "    config:\n      events:\n" + events,
-                      "    grants: {subscribe: [incident.112]}\n    durable: true\n");
+                      "    grants: {subscribe: [incident.112]}\n    durable: {ack_timeout_ms: 600000}\n");
   ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
   ASSERT_TRUE(eventually([&] { return counters(*h, "ucp").durable_accepted == 6u; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(800));  // several timeouts pass
@@ -375,6 +411,17 @@ TEST_F(BridgeFixture, APlatformThatIsDownSilentFailingOrRefusingLosesNothing) {
   for (std::size_t i = 0; i < got.size(); ++i)  // in order, the refused one left out
     EXPECT_EQ(got[i]["body"]["ocrNbr"], number(100 + static_cast<int>(i < 3 ? i : i + 1)));
   EXPECT_TRUE(eventually([&] { return counters(*h, "ucp").outbox_depth == 0u; }));
+}
+
+// A platform address the HTTP client cannot use is a config error that names the field.
+TEST_F(BridgeFixture, APlatformAddressWithAPathOrABadPortIsRefusedAtConfiguration) {
+  for (const char* url : {"http://127.0.0.1:8080/api", "http://127.0.0.1:99999", "ftp://127.0.0.1"}) {
+    auto h = start_host(std::string("{platform: {url: \"") + url +
+                            "\", api_key: k, send_code: B4113000000, receive_code: B4100000000}}",
+                        "", "    grants: {subscribe: [incident.112]}\n");
+    ASSERT_EQ(h->failures().size(), 1u) << url;
+    EXPECT_NE(h->failures()[0].reason.find("platform.url"), std::string::npos) << h->failures()[0].reason;
+  }
 }
 
 // platform-sim's own sender, as the demo uses it: each interface answers "accepted".
