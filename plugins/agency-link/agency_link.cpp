@@ -150,6 +150,7 @@ class AgencyLink : public citylink::Plugin {
     p.bytes.assign(reinterpret_cast<const char*>(m.raw()->envelope), m.raw()->envelope_size);
     pending_.emplace(id, std::move(p));
     order_.push_back(id);
+    fresh_.push_back(id);
     // The link thread may be asleep in its poll: one empty message wakes it (the queue holds
     // at most one; more would say nothing new).
     if (wake_) (void)wake_->send(zmq::message_t(), zmq::send_flags::dontwait);
@@ -212,33 +213,46 @@ class AgencyLink : public citylink::Plugin {
     }
   }
 
-  // Sends what is due, oldest first; a send the agency cannot take now is tried again later.
+  // Sends what is new, then what is due again; a send the agency cannot take now is tried
+  // again later. Only new messages are looked at on every pass: the whole list is walked
+  // when a resend falls due, so a large window does not cost a walk per reply.
   void send_due(zmq::socket_t& s, bool& down_logged) {
     const auto now = Clock::now();
     std::lock_guard lk(mu_);
-    for (auto it = order_.begin(); it != order_.end();) {
-      auto p = pending_.find(*it);
-      if (p == pending_.end()) {
-        it = order_.erase(it);
-        continue;
-      }
-      Pending& m = p->second;
-      if (m.next_send <= now) {
-        const bool sent = s.send(zmq::buffer(m.topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
-                          s.send(zmq::buffer(m.bytes), zmq::send_flags::dontwait);
-        // Unanswered well after its first try, or not even sendable (no connection) for as long.
-        if (!down_logged && now - m.since > std::max<Clock::duration>(retry_ * 4, std::chrono::seconds(1))) {
-          host_.warn("the agency at " + endpoint_ + " has not acked " + std::to_string(pending_.size()) +
-                     " message(s); resending with back-off (kept by the host until acked)");
-          down_logged = true;
-        }
-        const auto backoff = std::min<Clock::duration>(max_retry_, retry_ * (1 << std::min(m.attempts, 16)));
-        // Not sent (no connection yet): tried again soon; sent and unanswered: backed off.
-        m.next_send = now + (sent ? backoff : Clock::duration(retry_));
-        if (sent && m.attempts < 16) ++m.attempts;
-      }
-      ++it;
+    while (!fresh_.empty()) {
+      auto p = pending_.find(fresh_.front());
+      fresh_.pop_front();
+      if (p != pending_.end()) send_one(s, p->second, now);
     }
+    if (now < next_due_) return;
+    next_due_ = Clock::time_point::max();
+    // One pass that also drops what was settled (erasing inside a deque would cost a move each).
+    std::deque<std::string> still;
+    for (auto& id : order_) {
+      auto p = pending_.find(id);
+      if (p == pending_.end()) continue;
+      Pending& m = p->second;
+      // Unanswered well after its first try, or not even sendable (no connection) for as long.
+      if (!down_logged && now - m.since > std::max<Clock::duration>(retry_ * 4, std::chrono::seconds(1))) {
+        host_.warn("the agency at " + endpoint_ + " has not acked " + std::to_string(pending_.size()) +
+                   " message(s); resending with back-off (kept by the host until acked)");
+        down_logged = true;
+      }
+      if (m.next_send <= now) send_one(s, m, now);
+      next_due_ = std::min(next_due_, m.next_send);
+      still.push_back(std::move(id));
+    }
+    order_.swap(still);
+  }
+
+  void send_one(zmq::socket_t& s, Pending& m, Clock::time_point now) {
+    const bool sent = s.send(zmq::buffer(m.topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
+                      s.send(zmq::buffer(m.bytes), zmq::send_flags::dontwait);
+    const auto backoff = std::min<Clock::duration>(max_retry_, retry_ * (1 << std::min(m.attempts, 16)));
+    // Not sent (no connection yet): tried again soon; sent and unanswered: backed off.
+    m.next_send = now + (sent ? backoff : Clock::duration(retry_));
+    if (sent && m.attempts < 16) ++m.attempts;
+    next_due_ = std::min(next_due_, m.next_send);
   }
 
   void settle(const citylink::v1::Ack& ack) {
@@ -266,6 +280,8 @@ class AgencyLink : public citylink::Plugin {
   std::mutex mu_;
   std::unordered_map<std::string, Pending> pending_;  // by envelope id
   std::deque<std::string> order_;                     // ids in the order they came
+  std::deque<std::string> fresh_;                     // ids not sent yet
+  Clock::time_point next_due_ = Clock::time_point::max();  // the earliest resend
 };
 
 }  // namespace

@@ -29,13 +29,18 @@ const std::map<std::string, std::string>& names() {
   return n;
 }
 
-double coordinate(const std::string& v, const char* field) {
+double coordinate(const std::string& v, const char* field, double limit) {
   const std::string t(ucp::trim(v));
   char* end = nullptr;
   errno = 0;
   const double d = std::strtod(t.c_str(), &end);
-  if (t.empty() || end != t.c_str() + t.size() || errno == ERANGE || d != d)
+  // Decimal degrees only: strtod also takes "inf", "nan" and hex, which no sender means.
+  const bool decimal = !t.empty() && t.find_first_not_of("+-.0123456789") == std::string::npos;
+  if (!decimal || end != t.c_str() + t.size() || errno == ERANGE)
     throw ucp::DecodeError(std::string(field) + " '" + v + "' is not a number (WGS84 decimal degrees)");
+  if (d < -limit || d > limit)
+    throw ucp::DecodeError(std::string(field) + " '" + v + "' is outside -" + std::to_string(static_cast<int>(limit)) +
+                           ".." + std::to_string(static_cast<int>(limit)) + " degrees");
   return d;
 }
 
@@ -99,8 +104,8 @@ citylink::v1::PlatformEvent to_platform_event(const ucp::Inbound& in) {
   if (st == "30" || st == "92" || ev.status() == citylink::v1::EVENT_STATUS_UNSPECIFIED) ev.set_raw_status_code(st);
   if (!ucp::trim(e.x).empty() || !ucp::trim(e.y).empty()) {
     auto* p = ev.mutable_location();
-    p->set_lon(coordinate(e.x, "crdntX (longitude)"));
-    p->set_lat(coordinate(e.y, "crdntY (latitude)"));
+    p->set_lon(coordinate(e.x, "crdntX (longitude)", 180));
+    p->set_lat(coordinate(e.y, "crdntY (latitude)", 90));
   }
   if (!e.place.empty()) ev.mutable_place()->set_full_text(e.place);
   ev.set_content(e.content);

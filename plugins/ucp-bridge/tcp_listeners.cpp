@@ -16,8 +16,11 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 struct TcpListeners::Impl {
+  // Links from the platform are few and long-lived; more than this at once is not a sender.
+  static constexpr int kMaxSessions = 256;
   Accept accept;
   Reject reject;
+  int sessions = 0;  // on the io thread only
   asio::io_context io;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::thread thread;
@@ -38,7 +41,13 @@ struct TcpListeners::Impl {
     a.async_accept([this, &a, args...](boost::system::error_code ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted) return;
       if (!ec) {
-        std::make_shared<Session>(*this, std::move(s), args...)->read();
+        if (sessions >= kMaxSessions) {
+          reject("tcp", "more than " + std::to_string(kMaxSessions) + " connections at once; this one is closed", "");
+          boost::system::error_code ignored;
+          s.close(ignored);
+        } else {
+          std::make_shared<Session>(*this, std::move(s), args...)->read();
+        }
         return accept_loop<Session>(a, args...);
       }
       // Out of descriptors, say: try again in a moment rather than spin.
@@ -53,7 +62,10 @@ namespace {
 // Interface B: one telegram per line, at most 512 characters with the LF.
 struct TelegramSession : std::enable_shared_from_this<TelegramSession> {
   TelegramSession(TcpListeners::Impl& l, tcp::socket s, std::string encoding)
-      : l_(l), sock_(std::move(s)), encoding_(std::move(encoding)), buf_(4 * ucp::telegram::kMaxChars) {}
+      : l_(l), sock_(std::move(s)), encoding_(std::move(encoding)), buf_(4 * ucp::telegram::kMaxChars) {
+    ++l_.sessions;
+  }
+  ~TelegramSession() { --l_.sessions; }
 
   void read() {
     asio::async_read_until(sock_, buf_, '\n', [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
@@ -118,7 +130,10 @@ struct TelegramSession : std::enable_shared_from_this<TelegramSession> {
 
 // Interface C: 48-byte header, DATA_LEN bytes of body, a 102-byte answer.
 struct LegacySession : std::enable_shared_from_this<LegacySession> {
-  LegacySession(TcpListeners::Impl& l, tcp::socket s) : l_(l), sock_(std::move(s)), deadline_(sock_.get_executor()) {}
+  LegacySession(TcpListeners::Impl& l, tcp::socket s) : l_(l), sock_(std::move(s)), deadline_(sock_.get_executor()) {
+    ++l_.sessions;
+  }
+  ~LegacySession() { --l_.sessions; }
 
   void read() {
     msg_.assign(ucp::legacy::kHeaderBytes, '\0');

@@ -41,7 +41,9 @@ int usage(const std::string& why) {
                "  platform-sim send --via http|form|telegram|legacy --to HOST:PORT [--path /integrationPlatformEvent]\n"
                "                     --code EVENT_CODE --number OCCURRENCE_NUMBER [--status 10] [--grade 10]\n"
                "                     [--lon X --lat Y] [--place TEXT] [--content TEXT] [--item KEY=VALUE]...\n"
-               "                     [--secret S] (encAt=Y over http/form)\n";
+               "                     [--secret S] (encAt=Y over http/form)\n"
+               "                     legacy only: [--sender 112|119|DSC] [--msg-type 10|20|30] [--type T] [--region R]\n"
+               "                     [--user U] [--name N]\n";
   return 64;
 }
 
@@ -192,6 +194,7 @@ int send(const Args& a) {
   if (to.find(':') == std::string::npos) return usage("--to HOST:PORT is required");
   if (!a.has("code") || !a.has("number")) return usage("--code and --number are required");
   const ucp::Event e = event_from(a);
+  std::cout << "sent " << e.evt_id << " #" << e.ocr_nbr << " status " << e.ocr_sts << " via " << via << " -> ";
   ucp::Header h;
   h.send_cd = a.get("send-code", "UCP");
   h.rcv_cd = a.get("receive-code", "CTL");
