@@ -4,7 +4,7 @@
 // with the same payload and the same number of messages in flight. Prints both and the ratio
 // (docs/performance.md, "Durable delivery").
 //
-//   citylink_bench_durable [MESSAGES=20000] [ROUNDS=3] [PAYLOAD_BYTES=200]
+//   citylink_bench_durable [MESSAGES=20000] [ROUNDS=3] [PAYLOAD_BYTES=200] [IN_FLIGHT=256]
 #include <citylink/host/child_process.hpp>
 #include <citylink/host/host.hpp>
 #include <citylink/host/keys.hpp>
@@ -32,7 +32,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr int kInFlight = 256;  // both sides: CityLink's durable.in_flight, MQTT's max_inflight_messages
+int kInFlight = 256;  // both sides: CityLink's durable.in_flight, MQTT's max_inflight_messages (argument 4)
 
 int free_port() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -181,6 +181,7 @@ int main(int argc, char** argv) {
   const long n = argc > 1 ? std::stol(argv[1]) : 20000;
   const int rounds = argc > 2 ? std::stoi(argv[2]) : 3;
   const int payload = argc > 3 ? std::stoi(argv[3]) : 200;
+  if (argc > 4) kInFlight = std::stoi(argv[4]);
   set_log_level("warn");
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   mosquitto_lib_init();

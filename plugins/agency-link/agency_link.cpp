@@ -103,6 +103,10 @@ class AgencyLink : public citylink::Plugin {
       dealer_->set(zmq::sockopt::curve_publickey, public_key_);
       dealer_->set(zmq::sockopt::curve_secretkey, secret_key_);
       dealer_->set(zmq::sockopt::linger, 0);
+      // The host's durable window (in_flight) bounds what is outstanding; ZeroMQ's default of
+      // 1,000 would refuse sends below it, and each refusal waits retry_ms.
+      dealer_->set(zmq::sockopt::sndhwm, 0);
+      dealer_->set(zmq::sockopt::rcvhwm, 0);
       // Queue nothing for an agency that is not connected: the link's own retries resend.
       dealer_->set(zmq::sockopt::immediate, 1);
       dealer_->set(zmq::sockopt::reconnect_ivl, 100);
