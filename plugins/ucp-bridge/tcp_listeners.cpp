@@ -59,13 +59,34 @@ struct TcpListeners::Impl {
 
 namespace {
 
-// Interface B: one telegram per line, at most 512 characters with the LF.
-struct TelegramSession : std::enable_shared_from_this<TelegramSession> {
-  TelegramSession(TcpListeners::Impl& l, tcp::socket s, std::string encoding)
-      : l_(l), sock_(std::move(s)), encoding_(std::move(encoding)), buf_(4 * ucp::telegram::kMaxChars) {
-    ++l_.sessions;
+// What both links' sessions share: the socket, the count of open sessions, and the answer
+// written back before the next message is read (or the connection closed).
+template <class Derived>
+struct Session : std::enable_shared_from_this<Derived> {
+  Session(TcpListeners::Impl& l, tcp::socket s) : l_(l), sock_(std::move(s)) { ++l_.sessions; }
+  ~Session() { --l_.sessions; }
+
+  void answer(std::string text, bool close) {
+    auto out = std::make_shared<std::string>(std::move(text));
+    asio::async_write(sock_, asio::buffer(*out),
+                      [self = this->shared_from_this(), out, close](boost::system::error_code ec, std::size_t) {
+                        if (ec || close) {
+                          boost::system::error_code ignored;
+                          self->sock_.shutdown(tcp::socket::shutdown_both, ignored);
+                          return;
+                        }
+                        self->read();
+                      });
   }
-  ~TelegramSession() { --l_.sessions; }
+
+  TcpListeners::Impl& l_;
+  tcp::socket sock_;
+};
+
+// Interface B: one telegram per line, at most 512 characters with the LF.
+struct TelegramSession : Session<TelegramSession> {
+  TelegramSession(TcpListeners::Impl& l, tcp::socket s, std::string encoding)
+      : Session(l, std::move(s)), encoding_(std::move(encoding)), buf_(4 * ucp::telegram::kMaxChars) {}
 
   void read() {
     asio::async_read_until(sock_, buf_, '\n', [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
@@ -109,31 +130,13 @@ struct TelegramSession : std::enable_shared_from_this<TelegramSession> {
     answer(error.empty() ? ucp::telegram::ack_ok() : ucp::telegram::ack_error(error), false);
   }
 
-  void answer(std::string text, bool close) {
-    auto out = std::make_shared<std::string>(std::move(text));
-    asio::async_write(sock_, asio::buffer(*out),
-                      [self = shared_from_this(), out, close](boost::system::error_code ec, std::size_t) {
-                        if (ec || close) {
-                          boost::system::error_code ignored;
-                          self->sock_.shutdown(tcp::socket::shutdown_both, ignored);
-                          return;
-                        }
-                        self->read();
-                      });
-  }
-
-  TcpListeners::Impl& l_;
-  tcp::socket sock_;
   std::string encoding_;
   asio::streambuf buf_;
 };
 
 // Interface C: 48-byte header, DATA_LEN bytes of body, a 102-byte answer.
-struct LegacySession : std::enable_shared_from_this<LegacySession> {
-  LegacySession(TcpListeners::Impl& l, tcp::socket s) : l_(l), sock_(std::move(s)), deadline_(sock_.get_executor()) {
-    ++l_.sessions;
-  }
-  ~LegacySession() { --l_.sessions; }
+struct LegacySession : Session<LegacySession> {
+  LegacySession(TcpListeners::Impl& l, tcp::socket s) : Session(l, std::move(s)), deadline_(sock_.get_executor()) {}
 
   void read() {
     msg_.assign(ucp::legacy::kHeaderBytes, '\0');
@@ -208,21 +211,6 @@ struct LegacySession : std::enable_shared_from_this<LegacySession> {
     answer(ucp::legacy::response(error.empty(), error.empty() ? "accepted" : error), close);
   }
 
-  void answer(std::string text, bool close) {
-    auto out = std::make_shared<std::string>(std::move(text));
-    asio::async_write(sock_, asio::buffer(*out),
-                      [self = shared_from_this(), out, close](boost::system::error_code ec, std::size_t) {
-                        if (ec || close) {
-                          boost::system::error_code ignored;
-                          self->sock_.shutdown(tcp::socket::shutdown_both, ignored);
-                          return;
-                        }
-                        self->read();
-                      });
-  }
-
-  TcpListeners::Impl& l_;
-  tcp::socket sock_;
   static constexpr std::chrono::seconds kBodyWait{30};
   std::string msg_;
   std::array<char, 1> semicolon_{};
