@@ -48,6 +48,9 @@ HttpListener::HttpListener(TcpListeners::Accept accept, TcpListeners::Reject rej
       } catch (const ucp::DecodeError& e) {
         error = e.what();
         reject("http", error, body);
+      } catch (const std::exception& e) {
+        error = std::string("the bridge could not take it: ") + e.what();
+        reject("http", error, body);
       }
     }
     // Errors too come as HTTP 200 with result "1", as the platform does (413 aside).

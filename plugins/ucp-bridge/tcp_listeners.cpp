@@ -126,6 +126,9 @@ struct TelegramSession : Session<TelegramSession> {
     } catch (const ucp::DecodeError& e) {
       error = e.what();
       l_.reject("telegram", error, raw);
+    } catch (const std::exception& e) {  // never out of the io thread: it would end the process
+      error = std::string("the bridge could not take it: ") + e.what();
+      l_.reject("telegram", error, raw);
     }
     answer(error.empty() ? ucp::telegram::ack_ok() : ucp::telegram::ack_error(error), false);
   }
@@ -207,6 +210,9 @@ struct LegacySession : Session<LegacySession> {
       l_.reject("legacy", error, msg_);
       // After a wrong DATA_LEN the next header's place is unknown.
       close = msg_.back() != ';';
+    } catch (const std::exception& e) {  // never out of the io thread: it would end the process
+      error = std::string("the bridge could not take it: ") + e.what();
+      l_.reject("legacy", error, msg_);
     }
     answer(ucp::legacy::response(error.empty(), error.empty() ? "accepted" : error), close);
   }

@@ -130,9 +130,10 @@ void Host::start() {
   if (outbox_) {
     // Rows no durable instance of this config will take (renamed, removed, disabled, no
     // longer durable) wait in the file; said once at start so they are not forgotten.
-    for (const auto& [subscriber, n] : outbox_->subscribers()) {
+    for (const auto& row : outbox_->subscribers()) {
+      const auto& [subscriber, n] = row;
       const bool taken = std::any_of(config_.plugins.begin(), config_.plugins.end(), [&](const PluginEntry& p) {
-        return p.enabled && p.durable && p.instance_id == subscriber;
+        return p.enabled && p.durable && p.instance_id == row.first;
       });
       if (!taken)
         log()->warn("outbox {} holds {} message(s) for '{}', which is not an enabled durable instance of this city "

@@ -36,7 +36,8 @@ const Json* object_at(const Json& j, const char* key) {
 Json parse(const std::string& text, const char* what) {
   try {
     return Json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
+    // parse_error, and out_of_range for a number too large for a double (found by fuzzing).
     throw DecodeError(std::string(what) + " is not JSON: " + e.what());
   }
 }
