@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <csignal>
+#include <filesystem>
 #include <fstream>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace citylink::host;
@@ -304,4 +307,30 @@ TEST(Cli, InspectFlagsWhatTheCityCanNeverGrantOrGrantsOnlyToARecipient) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(has(r.out, "never granted    dispatch., grant., audit., camera.ptz (published only by the scenario engine)"))
       << r.out;
+}
+
+// Review M2: SIGTERM (systemctl stop) while the city is still starting used to kill the
+// process on the spot: no drain, no metrics, no clean-shutdown mark. Now it asks for a stop
+// that comes as soon as the start is done.
+TEST(Cli, ASigtermDuringStartStopsTheCityCleanlyInsteadOfKillingIt) {
+  TempDir dir;
+  const auto config = dir / "slow-start.yaml";
+  citylink::test::write_file(config, "city: slow-start\nhost: {state_dir: " + dir.path().string() +
+                                         "}\nplugin_dirs: [" + std::string(CITYLINK_TEST_PLUGIN_DIR) +
+                                         "]\nplugins:\n  - instance: pub\n    file: zoo_behaviour.so\n"
+                                         "    plugin: kr.citylink.test.publisher\n    grants: requested\n"
+                                         "    config: {count: 1, start_delay_ms: 3000}\n");
+  const auto metrics = dir / "metrics.prom";
+  const int pid = spawn_process({citylink_bin(), "run", "--config", config.string(), "--for", "120", "--metrics",
+                                 metrics.string()},
+                                {"PATH=/usr/bin:/bin"});
+  // The run marker is written once the signals are held, just before the start.
+  ASSERT_TRUE(citylink::test::eventually([&] { return std::filesystem::exists(dir / "citylink.running"); }));
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "ended by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_TRUE(std::filesystem::exists(metrics));                   // the stop ran to its end
+  EXPECT_FALSE(std::filesystem::exists(dir / "citylink.running"));  // and it was a clean one
 }

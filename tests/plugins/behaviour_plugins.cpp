@@ -66,7 +66,8 @@ class Publisher : public citylink::Plugin {
     d.publishes = {"test.data", "test.other"};
     // Stricter than the code, which takes any count: the host's schema check is what refuses.
     d.config_schema = R"({"type":"object","properties":{"count":{"type":"integer","minimum":0},
-      "topic":{"type":"string"},"correlation_id":{"type":"string"},"pause_ms":{"type":"integer","minimum":0}}})";
+      "topic":{"type":"string"},"correlation_id":{"type":"string"},"pause_ms":{"type":"integer","minimum":0},
+      "start_delay_ms":{"type":"integer","minimum":0}}})";
     return d;
   }
   explicit Publisher(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
@@ -76,8 +77,10 @@ class Publisher : public citylink::Plugin {
     correlation_ = c.value("correlation_id", "");
     retry_ = c.value("retry_on_backpressure", true);
     pause_ = std::chrono::milliseconds(c.value("pause_ms", 0));
+    start_delay_ = std::chrono::milliseconds(c.value("start_delay_ms", 0));
   }
   void start() override {
+    std::this_thread::sleep_for(start_delay_);  // a device that takes its time to come up
     thread_ = std::thread([this] {
       for (int i = 0; i < count_ && !stop_; ++i) {
         citylink::v1::SensorReading r;
@@ -101,7 +104,7 @@ class Publisher : public citylink::Plugin {
   std::string topic_, correlation_;
   int count_ = 0;
   bool retry_ = true;
-  std::chrono::milliseconds pause_{0};
+  std::chrono::milliseconds pause_{0}, start_delay_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

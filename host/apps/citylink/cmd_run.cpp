@@ -44,6 +44,9 @@ int cmd_run(const Args& args) {
   if (strict_config) config.host.strict_config = true;
   // After a crash the operator needs to know, and a way to bring the city up without the
   // code that may have caused it: the host's own parts and the plugins marked trusted.
+  // From here until the city has stopped and said so, SIGINT/SIGTERM ask for a stop; they
+  // never cut a start or a drain short (review M2).
+  const host::StopSignals signals;
   const host::RunMarker marker(config.host.state_dir);
   if (!marker.problem().empty())
     host::log()->warn("unclean-shutdown detection is off: {} (set host.state_dir to a folder this user can write)",
@@ -68,6 +71,7 @@ int cmd_run(const Args& args) {
   host::log()->info("citylink {} (ABI {}) running city '{}'{}", host::kHostVersion, host::abi_version_string(),
                     h.config().city, seconds > 0 ? " for " + std::to_string(seconds) + " s" : " until Ctrl-C");
   h.start();
+  if (host::StopSignals::requested()) host::log()->warn("asked to stop while starting; stopping now");
   h.run_for(std::chrono::milliseconds(static_cast<long long>(seconds * 1000)));
   h.stop();
   std::printf("\n%s", h.status_table().c_str());

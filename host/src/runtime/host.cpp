@@ -22,6 +22,7 @@ namespace citylink::host {
 namespace {
 
 std::atomic<bool> g_signalled{false};
+std::atomic<bool> g_held{false};  // a StopSignals is alive
 extern "C" void on_signal(int) { g_signalled = true; }
 
 std::string join(const std::vector<std::string>& v) {
@@ -284,15 +285,37 @@ void Host::stop() {
   router_->stop();
 }
 
-void Host::run_for(std::chrono::milliseconds duration) {
+StopSignals::StopSignals() {
   g_signalled = false;
-  auto old_int = std::signal(SIGINT, on_signal);
-  auto old_term = std::signal(SIGTERM, on_signal);
+  old_int_ = std::signal(SIGINT, on_signal);
+  old_term_ = std::signal(SIGTERM, on_signal);
+  g_held = true;
+}
+
+StopSignals::~StopSignals() {
+  g_held = false;
+  std::signal(SIGINT, old_int_);
+  std::signal(SIGTERM, old_term_);
+}
+
+bool StopSignals::requested() { return g_signalled; }
+
+void Host::run_for(std::chrono::milliseconds duration) {
+  const bool own = !g_held;
+  void (*old_int)(int) = nullptr;
+  void (*old_term)(int) = nullptr;
+  if (own) {
+    g_signalled = false;
+    old_int = std::signal(SIGINT, on_signal);
+    old_term = std::signal(SIGTERM, on_signal);
+  }
   const auto deadline = std::chrono::steady_clock::now() + duration;
   while (!g_signalled && (duration.count() == 0 || std::chrono::steady_clock::now() < deadline))
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  std::signal(SIGINT, old_int);
-  std::signal(SIGTERM, old_term);
+  if (own) {
+    std::signal(SIGINT, old_int);
+    std::signal(SIGTERM, old_term);
+  }
 }
 
 std::vector<InstanceStatus> Host::status() const {

@@ -35,6 +35,22 @@ struct InstanceStatus {
   CounterSnapshot counters;
 };
 
+// Holds SIGINT and SIGTERM for its lifetime (`citylink run`: from before the city starts
+// until it has stopped), so a stop request during start or a second one during the drain
+// does not kill the process mid-way; run_for returns at the first (review M2).
+class StopSignals {
+ public:
+  StopSignals();
+  ~StopSignals();
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+  static bool requested();
+
+ private:
+  void (*old_int_)(int);
+  void (*old_term_)(int);
+};
+
 class Host {
  public:
   explicit Host(CityConfig config);
@@ -57,6 +73,8 @@ class Host {
   void stop();
 
   // Blocks until `duration` passed or SIGINT/SIGTERM arrived (duration zero: until a signal).
+  // Catches those signals itself unless a StopSignals is alive, which then also reports
+  // one that came before (during start).
   void run_for(std::chrono::milliseconds duration);
 
   const CityConfig& config() const { return config_; }
