@@ -2,24 +2,24 @@
 #include <citylink/host/plugin_library.hpp>
 
 #include <filesystem>
-#include <fstream>
+#include <cstdlib>
 #include <string>
 #include <unistd.h>
 
 #include "fuzz_target.hpp"
 
 CITYLINK_FUZZ_TARGET(plugin_file) {
-  static const std::filesystem::path path =
-      std::filesystem::temp_directory_path() / ("citylink-fuzz-plugin-" + std::to_string(getpid()) + ".so");
-  {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
-  }
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  // A file of its own (mkstemp: 0600, a fresh name), removed after each input.
+  std::string name = (std::filesystem::temp_directory_path() / "citylink-fuzz-plugin-XXXXXX").string();
+  const int fd = mkstemp(name.data());
+  if (fd < 0) return 0;
+  const bool written = ::write(fd, data, size) == static_cast<ssize_t>(size);
+  ::close(fd);
   try {
-    (void)citylink::host::preflight_plugin_file(path);
+    if (written) (void)citylink::host::preflight_plugin_file(std::filesystem::path(name));
   } catch (const std::exception&) {
     // Refused with its reason: the right answer to a file that is not a plugin.
   }
+  ::unlink(name.c_str());
   return 0;
 }
