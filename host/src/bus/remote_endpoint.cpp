@@ -12,7 +12,7 @@
 namespace citylink::host {
 
 struct RemoteEndpoint::Client {
-  RemoteClient config;
+  ClientEntry config;
   std::shared_ptr<InstanceCounters> counters;
   std::shared_ptr<Publisher> publisher;
   Inbox inbox;                  // the router delivers this client's subscriptions here

@@ -19,4 +19,18 @@ bool grants_allow(const std::vector<std::string>& grants, std::string_view topic
   return false;
 }
 
+bool grant_covers(std::string_view grant, std::string_view pattern) {
+  if (grant == "*") return true;
+  if (pattern == "*" || !is_valid_grant(grant) || !is_valid_grant(pattern)) return false;
+  const auto base = [](std::string_view p) {
+    if (p.size() > 2 && p.substr(p.size() - 2) == ".*") return p.substr(0, p.size() - 2);
+    if (!p.empty() && p.back() == '.') return p.substr(0, p.size() - 1);
+    return p;
+  };
+  const auto b = base(pattern);
+  // "camera.*" (descendants only) is also inside the grant "camera.*" / "camera.", which
+  // do not match "camera" itself.
+  return grant_allows(grant, b) || (b != pattern && base(grant) == b);
+}
+
 }  // namespace citylink::host

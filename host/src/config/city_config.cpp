@@ -160,13 +160,62 @@ void read_authority(const YAML::Node& a, const ConfigReader& r, CityConfig& cfg)
       const bool known = std::any_of(cfg.plugins.begin(), cfg.plugins.end(),
                                      [&](const PluginEntry& p) { return p.instance_id == src; }) ||
                          std::any_of(cfg.remote.clients.begin(), cfg.remote.clients.end(),
-                                     [&](const RemoteClient& c) { return c.name == src; });
+                                     [&](const ClientEntry& c) { return c.name == src; }) ||
+                         std::any_of(cfg.clients.begin(), cfg.clients.end(),
+                                     [&](const ClientEntry& c) { return c.name == src; });
       if (!known)
         r.fail(kv.second["sources"][i], w + ".sources[" + std::to_string(i) + "]",
-               "'" + src + "' is not an instance of this city; name one from `plugins:` or `remote.clients`");
+               "'" + src + "' is not an instance of this city; name one from `plugins:`, `remote.clients` or `clients:`");
     }
     cfg.incident_authority.push_back(std::move(au));
   }
+}
+
+// One entry of `remote.clients` (with its CURVE key) or of `clients` (local, without one):
+// a name unique among instances and clients, and grants listed explicitly.
+ClientEntry read_client(const YAML::Node& e, const ConfigReader& r, const std::string& w, bool remote,
+                        std::set<std::string>& names) {
+  if (remote)
+    r.only_keys(e, w, {"name", "public_key", "grants", "recipient"});
+  else
+    r.only_keys(e, w, {"name", "grants", "recipient"});
+  ClientEntry c;
+  c.line = e.Mark().line + 1;
+  if (!e["name"] || (remote && !e["public_key"])) r.fail(e, w, remote ? "needs `name` and `public_key`" : "needs `name`");
+  c.name = r.string(e["name"], w + ".name");
+  if (!is_valid_instance_name(c.name) || is_reserved_instance_name(c.name))
+    r.fail(e["name"], w + ".name",
+           "'" + c.name + "' is not a usable name; use 1-64 lower-case letters, digits and '-', not a host name");
+  if (!names.insert(c.name).second)
+    r.fail(e["name"], w + ".name", "'" + c.name + "' is already an instance or client name; names are the "
+                                   "sources on the bus and must be unique");
+  if (remote) {
+    c.public_key = r.string(e["public_key"], w + ".public_key");
+    if (!keys::is_curve_key(c.public_key))
+      r.fail(e["public_key"], w + ".public_key",
+             "expected a CURVE public key, 40 Z85 characters (printed by `citylink keygen --curve`)");
+  }
+  PluginEntry g;  // grants are read exactly as for an instance
+  if (e["recipient"]) {
+    g.recipient = r.string(e["recipient"], w + ".recipient");
+    if (!is_valid_recipient(g.recipient)) r.fail(e["recipient"], w + ".recipient", "'" + g.recipient + "' is not a recipient name");
+  }
+  if (e["grants"]) read_grants(e["grants"], r, w, g);
+  if (g.grants_requested)
+    r.fail(e["grants"], w + ".grants", "a client has no descriptor to request from; list `publish:` and `subscribe:` explicitly");
+  c.publish_grants = g.publish_grants;
+  c.subscriptions = g.subscriptions;
+  c.recipient = g.recipient;
+  return c;
+}
+
+// Every name on the bus so far: instances, then clients as they are read.
+std::set<std::string> bus_names(const CityConfig& cfg) {
+  std::set<std::string> names;
+  for (const auto& p : cfg.plugins) names.insert(p.instance_id);
+  for (const auto& c : cfg.remote.clients) names.insert(c.name);
+  for (const auto& c : cfg.clients) names.insert(c.name);
+  return names;
 }
 
 // remote: {bind: tcp://..., secret_key_file: F, clients: [{name, public_key, grants, recipient}]}
@@ -180,46 +229,26 @@ void read_remote(const YAML::Node& n, const ConfigReader& r, CityConfig& cfg) {
            "'" + cfg.remote.bind + "' is not a TCP endpoint; write tcp://127.0.0.1:7450 (the remote endpoint is for "
            "other machines, and is always CURVE-encrypted)");
   cfg.remote.secret_key_file = r.resolve_dir(r.string(n["secret_key_file"], "remote.secret_key_file"));
-  std::set<std::string> names, keys_seen;
-  for (const auto& p : cfg.plugins) names.insert(p.instance_id);
+  auto names = bus_names(cfg);
+  std::set<std::string> keys_seen;
   if (const auto c = n["clients"]) {
     if (!c.IsSequence()) r.fail(c, "remote.clients", "expected a list of {name, public_key, grants} entries");
     for (std::size_t i = 0; i < c.size(); ++i) {
-      const auto e = c[i];
       const std::string w = "remote.clients[" + std::to_string(i) + "]";
-      r.only_keys(e, w, {"name", "public_key", "grants", "recipient"});
-      RemoteClient rc;
-      rc.line = e.Mark().line + 1;
-      if (!e["name"] || !e["public_key"]) r.fail(e, w, "needs `name` and `public_key`");
-      rc.name = r.string(e["name"], w + ".name");
-      if (!is_valid_instance_name(rc.name) || is_reserved_instance_name(rc.name))
-        r.fail(e["name"], w + ".name",
-               "'" + rc.name + "' is not a usable name; use 1-64 lower-case letters, digits and '-', not a host name");
-      if (!names.insert(rc.name).second)
-        r.fail(e["name"], w + ".name", "'" + rc.name + "' is already an instance or client name; names are the "
-                                       "sources on the bus and must be unique");
-      rc.public_key = r.string(e["public_key"], w + ".public_key");
-      if (!keys::is_curve_key(rc.public_key))
-        r.fail(e["public_key"], w + ".public_key",
-               "expected a CURVE public key, 40 Z85 characters (printed by `citylink keygen --curve`)");
+      auto rc = read_client(c[i], r, w, true, names);
       if (!keys_seen.insert(rc.public_key).second)
-        r.fail(e["public_key"], w + ".public_key", "this key is already listed for another client; one key per client");
-      PluginEntry g;  // grants are read exactly as for an instance
-      if (e["recipient"]) {
-        g.recipient = r.string(e["recipient"], w + ".recipient");
-        if (!is_valid_recipient(g.recipient))
-          r.fail(e["recipient"], w + ".recipient", "'" + g.recipient + "' is not a recipient name");
-      }
-      if (e["grants"]) read_grants(e["grants"], r, w, g);
-      if (g.grants_requested)
-        r.fail(e["grants"], w + ".grants",
-               "a remote client has no descriptor to request from; list `publish:` and `subscribe:` explicitly");
-      rc.publish_grants = g.publish_grants;
-      rc.subscriptions = g.subscriptions;
-      rc.recipient = g.recipient;
+        r.fail(c[i]["public_key"], w + ".public_key", "this key is already listed for another client; one key per client");
       cfg.remote.clients.push_back(std::move(rc));
     }
   }
+}
+
+// clients: [{name, grants, recipient}]: local clients (scripts embedding the host).
+void read_local_clients(const YAML::Node& n, const ConfigReader& r, CityConfig& cfg) {
+  if (!n.IsSequence()) r.fail(n, "clients", "expected a list of {name, grants, recipient} entries");
+  auto names = bus_names(cfg);
+  for (std::size_t i = 0; i < n.size(); ++i)
+    cfg.clients.push_back(read_client(n[i], r, "clients[" + std::to_string(i) + "]", false, names));
 }
 
 // allow_list: [{plugin: ID, versions: ">=1.0.0 <2.0.0", sha256: HEX | vendor_key: HEX}, ...]
@@ -265,7 +294,7 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
   if (!root || root.IsNull()) r.fail(root, "(file)", "the config is empty; it needs at least `plugins:`");
   r.only_keys(root, "",
               {"citylink", "city", "host", "plugin_dirs", "plugins", "scenarios", "incident_authority", "allow_list",
-               "remote"});
+               "remote", "clients"});
   if (root["citylink"]) {
     const int v = r.number<int>(root["citylink"], "citylink", 0, 1000);
     if (v != 1) r.fail(root["citylink"], "citylink", "config format " + std::to_string(v) + " is not supported; this host reads format 1");
@@ -419,6 +448,7 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
   }
   check_camera_prefixes(cfg, plugins, r);
   if (const auto n = root["remote"]) read_remote(n, r, cfg);
+  if (const auto n = root["clients"]) read_local_clients(n, r, cfg);
   if (const auto a = root["incident_authority"]) read_authority(a, r, cfg);
   if (const auto a = root["allow_list"]) read_allow_list(a, r, cfg);
   return cfg;

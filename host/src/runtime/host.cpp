@@ -46,6 +46,7 @@ Host::Host(CityConfig config) : config_(std::move(config)), ctx_(1) {
 
 Host::~Host() {
   stop();
+  clients_.clear();
   remote_.reset();
   engine_.reset();
   registry_.clear();
@@ -88,7 +89,9 @@ void Host::start() {
         std::any_of(config_.plugins.begin(), config_.plugins.end(),
                     [](const PluginEntry& p) { return p.enabled && p.recipient == kAuditRecipient; }) ||
         std::any_of(config_.remote.clients.begin(), config_.remote.clients.end(),
-                    [](const RemoteClient& c) { return c.recipient == kAuditRecipient; });
+                    [](const ClientEntry& c) { return c.recipient == kAuditRecipient; }) ||
+        std::any_of(config_.clients.begin(), config_.clients.end(),
+                    [](const ClientEntry& c) { return c.recipient == kAuditRecipient; });
     if (!auditor)
       log()->warn("no instance is bound to recipient '{}'; audit records are counted but reach no one", kAuditRecipient);
   }
@@ -279,10 +282,28 @@ std::unique_ptr<PluginInstance> Host::create_instance(const PluginEntry& entry) 
 void Host::stop() {
   if (!started_) return;
   started_ = false;
+  {
+    std::lock_guard lk(clients_mu_);
+    for (auto& [name, c] : clients_) c->close();
+  }
   if (engine_) engine_->stop();
   if (remote_) remote_->stop();
   registry_.stop_all();
   router_->stop();
+}
+
+LocalClient& Host::client(const std::string& name) {
+  std::lock_guard lk(clients_mu_);
+  if (!started_) throw std::logic_error("the host is not running; start it before using client '" + name + "'");
+  if (auto it = clients_.find(name); it != clients_.end()) return *it->second;
+  for (const auto& c : config_.clients)
+    if (c.name == name) return *clients_.emplace(name, std::make_unique<LocalClient>(ctx_, *router_, c)).first->second;
+  std::string known;
+  for (const auto& c : config_.clients) known += (known.empty() ? "" : ", ") + c.name;
+  throw std::invalid_argument("the city config has no client '" + name + "' (" +
+                              (known.empty() ? std::string("it lists none") : "it lists: " + known) +
+                              "); add `clients: [{name: " + name +
+                              ", grants: {publish: [...], subscribe: [...]}}]` to grant it topics");
 }
 
 StopSignals::StopSignals() {
@@ -325,6 +346,10 @@ std::vector<InstanceStatus> Host::status() const {
   for (const auto& f : failures_) out.push_back({f.instance_id, "", "failed", {}});
   if (remote_)
     for (const auto& [name, counters] : remote_->counters()) out.push_back({name, "", "remote", counters->snapshot()});
+  {
+    std::lock_guard lk(clients_mu_);
+    for (const auto& [name, c] : clients_) out.push_back({name, "", "client", c->counters()->snapshot()});
+  }
   if (engine_) out.push_back({scenarios::ScenarioEngine::kSource, "", engine_->running() ? "running" : "stopped",
                    engine_->bus_counters()->snapshot()});
   return out;

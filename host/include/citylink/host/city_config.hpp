@@ -65,11 +65,12 @@ struct PluginEntry {
   int line = 0;                     // where the entry starts, for messages
 };
 
-// A remote client of the host's CURVE endpoint (`remote.clients`): named by the city, known
-// by its public key, granted topics like an instance.
-struct RemoteClient {
+// A client of the host that is not a plugin, named by the city and granted topics like an
+// instance: a remote one on the CURVE endpoint (`remote.clients`, known by its public key)
+// or a local one in the host's own process (`clients`: a Python script's Host).
+struct ClientEntry {
   std::string name;                         // `name`: its source name on the bus
-  std::string public_key;                   // `public_key`: Z85 CURVE public key (40 characters)
+  std::string public_key;                   // `public_key`: Z85 CURVE public key (40 characters); remote only
   std::vector<std::string> publish_grants;  // `grants.publish`
   std::vector<std::string> subscriptions;   // `grants.subscribe`
   std::string recipient;                    // `recipient`
@@ -80,7 +81,7 @@ struct RemoteClient {
 struct RemoteSettings {
   std::string bind;                         // `bind`: tcp://ADDRESS:PORT; empty: no endpoint
   std::filesystem::path secret_key_file;    // `secret_key_file`: the host's CURVE secret key (Z85)
-  std::vector<RemoteClient> clients;        // `clients`
+  std::vector<ClientEntry> clients;        // `clients`
 };
 
 struct HostSettings {
@@ -120,6 +121,9 @@ struct CityConfig {
   std::vector<AllowedPlugin> allow_list;
   bool has_allow_list = false;
   RemoteSettings remote;
+  // `clients`: local clients, each used by one script that embeds the host (citylink.Host in
+  // Python), with exactly the grants listed here; none: such a script may neither publish nor read.
+  std::vector<ClientEntry> clients;
 };
 
 // Parses a city config file. Throws ConfigError "FILE:LINE:COL: FIELD: what is wrong; the fix".

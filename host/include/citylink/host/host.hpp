@@ -3,6 +3,7 @@
 
 #include <citylink/host/city_config.hpp>
 #include <citylink/host/counters.hpp>
+#include <citylink/host/local_client.hpp>
 #include <citylink/host/outbox.hpp>
 #include <citylink/host/registry.hpp>
 #include <citylink/host/remote_endpoint.hpp>
@@ -13,6 +14,7 @@
 #include <map>
 #include <set>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 #include <zmq.hpp>
@@ -86,6 +88,11 @@ class Host {
   scenarios::ScenarioEngine* scenario_engine() { return engine_.get(); }
   // The CURVE TCP endpoint, when the city config has `remote:` and it started; else nullptr.
   RemoteEndpoint* remote_endpoint() { return remote_.get(); }
+  // The local client `name` from the city config's `clients:` (a script embedding the host),
+  // created at the first call between start() and stop() and closed by stop(). Throws
+  // std::invalid_argument naming the configured clients and the fix, std::logic_error when
+  // the host is not running.
+  LocalClient& client(const std::string& name);
   // The durable outbox, when an enabled plugin entry is durable; else nullptr.
   Outbox* outbox() { return outbox_.get(); }
   std::vector<InstanceStatus> status() const;
@@ -112,6 +119,8 @@ class Host {
   std::vector<std::string> worker_command_;
   std::unique_ptr<scenarios::ScenarioEngine> engine_;
   std::unique_ptr<RemoteEndpoint> remote_;
+  mutable std::mutex clients_mu_;
+  std::map<std::string, std::unique_ptr<LocalClient>> clients_;  // by name; see client()
   std::shared_ptr<Outbox> outbox_;  // when a plugin entry is durable
   std::map<std::string, std::string> probe_failures_;  // canonical path -> reason
   std::set<std::string> unpinned_logged_;              // hashes already named in the no-allow-list warning

@@ -17,5 +17,8 @@ bool is_valid_topic(std::string_view topic);
 bool is_valid_grant(std::string_view grant);
 bool grant_allows(std::string_view grant, std::string_view topic);
 bool grants_allow(const std::vector<std::string>& grants, std::string_view topic);
+// Whether every topic `pattern` matches is also matched by `grant`: a client asking for a
+// subscription may narrow what the city granted, never widen it.
+bool grant_covers(std::string_view grant, std::string_view pattern);
 
 }  // namespace citylink::host

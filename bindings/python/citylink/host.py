@@ -1,0 +1,238 @@
+"""citylink.Host: a city in the script's own process, and the script as one of its clients."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from typing import Any, Callable, Dict, List, Mapping, Optional, Union
+
+from google.protobuf import message as _message
+
+from . import _citylink, _paths
+from .envelope import Envelope, encode
+from .errors import raise_for_status
+
+log = logging.getLogger("citylink")
+
+Callback = Callable[[Envelope], Any]
+
+
+class Subscription:
+    """What ``Host.subscribe`` returns; pass it to ``unsubscribe`` (or call ``cancel``)."""
+
+    __slots__ = ("prefix", "callback", "_owner", "active")
+
+    def __init__(self, prefix: str, callback: Callback, owner: "Host"):
+        self.prefix, self.callback, self._owner, self.active = prefix, callback, owner, True
+
+    def cancel(self) -> None:
+        self._owner.unsubscribe(self)
+
+    def __repr__(self) -> str:
+        return f"Subscription({self.prefix!r}, active={self.active})"
+
+
+class Host:
+    """A CityLink host built from a city config (a file path or a dict), run inside this
+    process. The script is a client of it like any plugin: it publishes and reads as the
+    config's ``clients:`` entry named by ``client`` (the only one, when there is one) and
+    gets exactly that entry's grants.
+
+    Use it as a context manager::
+
+        with citylink.Host("city.yaml") as city:
+            city.subscribe("incident", print)
+            city.run(30)
+    """
+
+    def __init__(self, config: Union[str, os.PathLike, Mapping[str, Any]], *, client: Optional[str] = None,
+                 citylink_bin: Optional[str] = None):
+        if isinstance(config, Mapping):
+            # JSON is YAML: the host reads the dict with the same checks as a file, and the
+            # indented text gives its errors useful line numbers.
+            cfg = _citylink.parse_config(json.dumps(config, indent=2), "<dict>", os.getcwd())
+        else:
+            cfg = _citylink.load_config(os.fspath(config))
+        exe = citylink_bin or _paths.citylink_bin()
+        self._native = _citylink.Host(cfg, [exe, "__probe"], [exe, "worker"])
+        names = self._native.client_names()
+        if client is None and len(names) > 1:
+            raise ValueError(f"the city config lists several clients ({', '.join(names)}); "
+                             f"choose one with citylink.Host(config, client=NAME)")
+        self._client_name = client if client is not None else (names[0] if names else None)
+        self._client = None
+        self._subs: List[Subscription] = []
+        self._lock = threading.Lock()
+        self._dispatcher: Optional[threading.Thread] = None
+        self._stopping = threading.Event()
+        self._callback_errors = 0
+        self._callbacks_run = 0
+
+    # -- lifecycle -------------------------------------------------------------------
+    def start(self) -> "Host":
+        """Starts the router, the scenario engine and every enabled plugin. A plugin that
+        cannot start is listed by ``plugins()`` as failed with its reason; the others run."""
+        self._native.start()
+        return self
+
+    def stop(self) -> None:
+        """Stops every plugin and drains the bus. Safe from any thread, also from inside a
+        callback, and more than once."""
+        self._stopping.set()
+        t = self._dispatcher
+        if t is not None and t is not threading.current_thread():
+            t.join()
+        self._native.stop()
+
+    def run(self, seconds: Optional[float] = None) -> bool:
+        """Blocks while the city runs: for ``seconds``, or until Ctrl-C or ``stop()`` from
+        another thread (None: until one of those). Ctrl-C stops the host cleanly and
+        returns False; otherwise returns True."""
+        if not self._native.running:
+            raise RuntimeError("the host is not running; call start() first (or use `with citylink.Host(...)`)")
+        try:
+            log.info("city %r running %s; Ctrl-C stops it", self.city,
+                     "until stopped" if seconds is None else f"for {seconds:g} s")
+            # Short waits: the main thread must come back to Python for Ctrl-C to be seen.
+            if seconds is None:
+                while not self._stopping.wait(0.1):
+                    pass
+            else:
+                self._stopping.wait(seconds)
+        except KeyboardInterrupt:
+            log.warning("Ctrl-C: stopping the city")
+            self.stop()
+            return False
+        return True
+
+    @property
+    def running(self) -> bool:
+        return self._native.running
+
+    def __enter__(self) -> "Host":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # -- what runs -------------------------------------------------------------------
+    @property
+    def city(self) -> str:
+        return self._native.city
+
+    def plugins(self) -> List[Dict[str, Any]]:
+        """Every plugin entry of the config with its state (running, stopped, failed, ...),
+        its isolation, what the city granted it, its counters, and why it failed if it did."""
+        status = {s["instance"]: s for s in self._native.status()}
+        failures = dict(self._native.failures())
+        out = []
+        for e in self._native.entries():
+            s = status.get(e["instance"], {})
+            d = dict(e)
+            d["plugin"] = s.get("plugin", "")
+            d["state"] = s.get("state", "disabled" if not e["enabled"] else "not started")
+            d["counters"] = s.get("counters", {})
+            if e["instance"] in failures:
+                d["error"] = failures[e["instance"]]
+            out.append(d)
+        return out
+
+    def stats(self) -> Dict[str, Any]:
+        """Counters as plain data: per instance, per client (remote and local), the router's,
+        and this script's callbacks."""
+        out: Dict[str, Any] = {"instances": {}, "clients": {}, "remote": {}, "engine": None,
+                               "router": self._native.router(),
+                               "callbacks": {"run": self._callbacks_run, "errors": self._callback_errors}}
+        for s in self._native.status():
+            if s["state"] == "client":
+                out["clients"][s["instance"]] = s["counters"]
+            elif s["state"] == "remote":
+                out["remote"][s["instance"]] = s["counters"]
+            elif s["instance"] == "scenario-engine":
+                out["engine"] = s["counters"]
+            else:
+                out["instances"][s["instance"]] = s["counters"]
+        return out
+
+    def metrics(self) -> str:
+        """The counters in the Prometheus text format."""
+        return self._native.metrics()
+
+    def remote_endpoint(self) -> str:
+        """The CURVE TCP endpoint (``remote:`` in the config) with its real port, or ''."""
+        return self._native.remote_endpoint()
+
+    # -- the bus ---------------------------------------------------------------------
+    def _bus_client(self):
+        if self._client is None:
+            if self._client_name is None:
+                raise PermissionError("the city config lists no `clients:`, so this script may neither publish nor "
+                                      "subscribe; add clients: [{name: script, grants: {publish: [...], "
+                                      "subscribe: [...]}}]")
+            self._client = self._native.client(self._client_name)
+        return self._client
+
+    def publish(self, topic: str, msg: _message.Message, *, correlation_id: str = "",
+                attributes: Optional[Mapping[str, str]] = None) -> None:
+        """Publishes a protobuf message on ``topic``. Raises PermissionError outside the
+        client's grants, ValueError for a bad topic or an oversized message, Backpressure when
+        its queue is full; the host stamps id, source and time."""
+        status, why = self._bus_client().publish(topic, encode(topic, msg, correlation_id, attributes))
+        raise_for_status(status, topic, why)
+
+    def subscribe(self, prefix: str, callback: Callback) -> Subscription:
+        """Calls ``callback(envelope)`` for every message whose topic ``prefix`` matches
+        (by segment: "camera" matches camera.status, never cameras). Callbacks run one at a
+        time on one dispatch thread, in arrival order (critical topics first). ``prefix``
+        must lie inside the client's subscribe grants (PermissionError otherwise)."""
+        if not callable(callback):
+            raise TypeError("subscribe(prefix, callback): callback must be callable")
+        client = self._bus_client()
+        ok, why = client.may_subscribe(prefix)
+        if not ok:
+            raise PermissionError(why)
+        sub = Subscription(prefix, callback, self)
+        with self._lock:
+            self._subs.append(sub)
+            if self._dispatcher is None:
+                self._dispatcher = threading.Thread(target=self._dispatch, name=f"citylink-{self._client_name}",
+                                                    daemon=True)
+                self._dispatcher.start()
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        """No more calls to that subscription's callback once this returns (also when called
+        from inside a callback). Unsubscribing twice does nothing."""
+        with self._lock:
+            sub.active = False
+            if sub in self._subs:
+                self._subs.remove(sub)
+
+    def _dispatch(self) -> None:
+        client = self._client
+        while not self._stopping.is_set():
+            got = client.receive(100)  # without the GIL
+            if got is None:
+                continue
+            topic, data = got
+            with self._lock:
+                subs = [s for s in self._subs if _citylink.grant_allows(s.prefix, topic)]
+            if not subs:
+                continue
+            try:
+                env = Envelope.decode(data)
+            except Exception:
+                self._callback_errors += 1
+                log.exception("a message on %r could not be decoded; skipped", topic)
+                continue
+            for s in subs:
+                if not s.active:
+                    continue  # unsubscribed by an earlier callback for this very message
+                self._callbacks_run += 1
+                try:
+                    s.callback(env)
+                except Exception:
+                    self._callback_errors += 1
+                    log.exception("callback %r for %r raised on %r (id %s); the host runs on",
+                                  getattr(s.callback, "__qualname__", s.callback), s.prefix, topic, env.id)

@@ -1,0 +1,196 @@
+"""citylink.connect: a script on another machine talking to a running `citylink run` host
+over its CURVE TCP endpoint (docs/remote.md), as the `remote.clients` entry its key names."""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from typing import Any, Callable, List, Mapping, NamedTuple, Optional, Union
+
+import zmq
+from google.protobuf import message as _message
+
+from . import _citylink
+from .envelope import Envelope, encode
+from .host import Subscription
+
+log = logging.getLogger("citylink")
+
+
+class Keys(NamedTuple):
+    """A client's CURVE key pair and the host's public key, all 40-character Z85 text."""
+
+    public: str
+    secret: str
+    server: str
+
+    @classmethod
+    def load(cls, secret_key_file: Union[str, os.PathLike], server_public_key: str) -> "Keys":
+        """Reads a secret key written by `citylink keygen --curve` and derives its public key."""
+        with open(secret_key_file, "rb") as f:
+            secret = f.read().strip()
+        if len(secret) != 40:
+            raise ValueError(f"{os.fspath(secret_key_file)}: expected a 40-character Z85 CURVE secret key (from "
+                             f"`citylink keygen --curve`), found {len(secret)} bytes")
+        return cls(zmq.curve_public(secret).decode(), secret.decode(), server_public_key)
+
+
+def keygen() -> Keys:
+    """A fresh client key pair (``server`` left empty): put ``public`` in the host's
+    ``remote.clients``, keep ``secret`` to yourself."""
+    public, secret = zmq.curve_keypair()
+    return Keys(public.decode(), secret.decode(), "")
+
+
+class RemoteClient:
+    """A connection to a host's CURVE endpoint. Publishes and subscribes like
+    ``citylink.Host``; the host enforces the grants of the client its key names, and tells
+    about refused messages asynchronously (logged, kept in ``errors``)."""
+
+    def __init__(self, endpoint: str, keys: Keys, timeout: float = 5.0):
+        self.endpoint = endpoint
+        self.errors: List[str] = []
+        self.name = ""
+        self._subs: List[Subscription] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._ctx = zmq.Context()
+        self._dealer = self._ctx.socket(zmq.DEALER)
+        self._dealer.curve_secretkey = keys.secret.encode()
+        self._dealer.curve_publickey = keys.public.encode()
+        self._dealer.curve_serverkey = keys.server.encode()
+        self._dealer.linger = 1000
+        # Publishes from any thread reach the one I/O thread through an inproc pair.
+        wake = f"inproc://citylink-remote-{uuid.uuid4().hex}"
+        self._in = self._ctx.socket(zmq.PULL)
+        self._in.bind(wake)
+        self._out = self._ctx.socket(zmq.PUSH)
+        self._out.connect(wake)
+        self._out_lock = threading.Lock()
+        self._dealer.connect(endpoint)
+        self._dealer.send_multipart([b"HELLO"])
+        if not self._dealer.poll(int(timeout * 1000)):
+            self._close_sockets()
+            raise ConnectionRefusedError(
+                f"{endpoint}: no answer within {timeout:g} s; either the host refused this key (its public key "
+                f"{keys.public} must be listed under remote.clients in the city config), the server key is not the "
+                f"host's, or nothing listens there")
+        frames = self._dealer.recv_multipart()
+        if frames[0] != b"WELCOME":
+            self._close_sockets()
+            raise ConnectionRefusedError(f"{endpoint}: the host answered {frames!r} instead of WELCOME")
+        self.name = frames[1].decode() if len(frames) > 1 else ""
+        self._thread = threading.Thread(target=self._io, name=f"citylink-remote-{self.name}", daemon=True)
+        self._thread.start()
+
+    def publish(self, topic: str, msg: _message.Message, *, correlation_id: str = "",
+                attributes: Optional[Mapping[str, str]] = None) -> None:
+        """Sends a protobuf message on ``topic``; the host checks this client's grants."""
+        env = encode(topic, msg, correlation_id, attributes)
+        with self._out_lock:
+            if self._stopping.is_set():
+                raise RuntimeError(f"the connection to {self.endpoint} is closed")
+            self._out.send_multipart([topic.encode(), env])
+
+    def subscribe(self, prefix: str, callback: Callable[[Envelope], Any]) -> Subscription:
+        """Calls ``callback(envelope)`` for messages whose topic ``prefix`` matches, among
+        those the host delivers to this client (its subscribe grants)."""
+        if not callable(callback):
+            raise TypeError("subscribe(prefix, callback): callback must be callable")
+        sub = Subscription(prefix, callback, self)  # type: ignore[arg-type]
+        with self._lock:
+            self._subs.append(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            sub.active = False
+            if sub in self._subs:
+                self._subs.remove(sub)
+
+    def run(self, seconds: Optional[float] = None) -> bool:
+        """Blocks for ``seconds`` (None: until Ctrl-C or close()); Ctrl-C closes and returns False."""
+        try:
+            if seconds is None:
+                while not self._stopping.wait(0.1):
+                    pass
+            else:
+                self._stopping.wait(seconds)
+        except KeyboardInterrupt:
+            self.close()
+            return False
+        return True
+
+    def close(self) -> None:
+        with self._out_lock:
+            if self._stopping.is_set():
+                return
+            self._stopping.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+        self._close_sockets()
+
+    def __enter__(self) -> "RemoteClient":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _close_sockets(self) -> None:
+        for s in (self._out, self._in, self._dealer):
+            s.close()
+        self._ctx.term()
+
+    def _io(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self._dealer, zmq.POLLIN)
+        poller.register(self._in, zmq.POLLIN)
+        while not self._stopping.is_set():
+            for sock, _ in poller.poll(100):
+                if sock is self._in:
+                    while True:
+                        try:
+                            topic, env = self._in.recv_multipart(zmq.NOBLOCK)
+                        except zmq.Again:
+                            break
+                        self._dealer.send_multipart([b"PUB", topic, env])
+                else:
+                    while True:
+                        try:
+                            frames = self._dealer.recv_multipart(zmq.NOBLOCK)
+                        except zmq.Again:
+                            break
+                        self._on_frames(frames)
+
+    def _on_frames(self, frames: List[bytes]) -> None:
+        if frames[0] == b"ERR":
+            what = frames[1].decode(errors="replace") if len(frames) > 1 else "(no reason)"
+            self.errors.append(what)
+            log.warning("host %s refused a message: %s", self.endpoint, what)
+            return
+        if frames[0] != b"MSG" or len(frames) != 3:
+            return
+        topic = frames[1].decode(errors="replace")
+        with self._lock:
+            subs = [s for s in self._subs if _citylink.grant_allows(s.prefix, topic)]
+        if not subs:
+            return
+        env = Envelope.decode(frames[2])
+        for s in subs:
+            if not s.active:
+                continue
+            try:
+                s.callback(env)
+            except Exception:
+                log.exception("callback for %r raised on %r (id %s)", s.prefix, topic, env.id)
+
+
+def connect(endpoint: str, keys: Union[Keys, Mapping[str, str]], timeout: float = 5.0) -> RemoteClient:
+    """Connects to a running host's CURVE endpoint (``remote.bind`` in its city config).
+    ``keys``: a ``Keys`` (``Keys.load(secret_key_file, server_public_key)``) or a dict with
+    ``public``, ``secret`` and ``server``. Raises ConnectionRefusedError when the host does
+    not admit the key within ``timeout`` seconds."""
+    if isinstance(keys, Mapping):
+        keys = Keys(keys["public"], keys["secret"], keys["server"])
+    return RemoteClient(endpoint, keys, timeout)

@@ -1,0 +1,239 @@
+// citylink._citylink: the host runtime for Python. Deliberately thin: the Python package
+// (citylink/) builds the API on top, and every wait here runs without the GIL, so C++ keeps
+// routing while Python code runs and a slow callback never stalls a plugin (docs/python.md).
+#include <citylink/host/city_config.hpp>
+#include <citylink/host/error.hpp>
+#include <citylink/host/host.hpp>
+#include <citylink/host/local_client.hpp>
+#include <citylink/host/topic.hpp>
+#include <citylink/host/version.hpp>
+
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace py = pybind11;
+namespace ch = citylink::host;
+
+namespace {
+
+py::dict counters_dict(const ch::CounterSnapshot& c) {
+  py::dict d;
+  d["published"] = c.published;
+  d["delivered"] = c.delivered;
+  d["failed"] = c.failed;
+  d["dropped_outgoing"] = c.dropped_outgoing;
+  d["dropped_incoming"] = c.dropped_incoming;
+  d["dropped_stopped"] = c.dropped_stopped;
+  d["dropped_critical"] = c.dropped_critical;
+  d["lost_in_worker"] = c.lost_in_worker;
+  d["restarts"] = c.restarts;
+  d["refused_durable"] = c.refused_durable;
+  d["durable_accepted"] = c.durable_accepted;
+  d["acked"] = c.acked;
+  d["redelivered"] = c.redelivered;
+  d["dead_lettered"] = c.dead_lettered;
+  d["outbox_depth"] = c.outbox_depth;
+  py::dict rejected;
+  for (int r = 0; r < static_cast<int>(ch::RejectReason::count); ++r)
+    rejected[ch::to_string(static_cast<ch::RejectReason>(r))] = c.rejected[r];
+  d["rejected"] = rejected;
+  return d;
+}
+
+py::dict entry_dict(const ch::PluginEntry& e) {
+  py::dict d;
+  d["instance"] = e.instance_id;
+  d["file"] = e.file.string();
+  d["enabled"] = e.enabled;
+  d["isolation"] = e.isolated() ? "process" : "none";
+  d["durable"] = e.durable;
+  d["recipient"] = e.recipient;
+  d["grants_requested"] = e.grants_requested;
+  d["publish_grants"] = e.publish_grants;
+  d["subscribe_grants"] = e.subscriptions;
+  return d;
+}
+
+// The host and the one local client a script talks through. Owned by Python; every call
+// that waits releases the GIL.
+class PyHost {
+ public:
+  PyHost(ch::CityConfig config, std::vector<std::string> probe, std::vector<std::string> worker)
+      : host_(std::make_unique<ch::Host>(std::move(config))) {
+    if (!probe.empty()) host_->set_probe_command(std::move(probe));
+    if (!worker.empty()) host_->set_worker_command(std::move(worker));
+  }
+
+  void start() {
+    if (state_ != State::created)
+      throw std::logic_error(state_ == State::running ? "the host is already running"
+                                                      : "a host runs once; make a new citylink.Host to start again");
+    py::gil_scoped_release nogil;
+    host_->start();
+    state_ = State::running;
+  }
+
+  void stop() {
+    if (state_ != State::running) return;
+    state_ = State::stopped;
+    py::gil_scoped_release nogil;
+    host_->stop();
+  }
+
+  bool running() const { return state_ == State::running; }
+
+  ch::LocalClient& client(const std::string& name) {
+    if (state_ != State::running) throw std::logic_error("the host is not running; call start() first");
+    return host_->client(name);
+  }
+
+  py::list status() const {
+    py::list out;
+    for (const auto& s : host_->status()) {
+      py::dict d;
+      d["instance"] = s.instance_id;
+      d["plugin"] = s.plugin_id;
+      d["state"] = s.state;
+      d["counters"] = counters_dict(s.counters);
+      out.append(d);
+    }
+    return out;
+  }
+
+  py::list failures() const {
+    py::list out;
+    for (const auto& f : host_->failures()) out.append(py::make_tuple(f.instance_id, f.reason));
+    return out;
+  }
+
+  py::list entries() const {
+    py::list out;
+    for (const auto& e : host_->config().plugins) out.append(entry_dict(e));
+    return out;
+  }
+
+  py::dict router() const {
+    py::dict d;
+    d["routed"] = host_->router().routed();
+    d["undeliverable"] = host_->router().undeliverable();
+    d["critical_dropped"] = host_->router().critical_dropped();
+    return d;
+  }
+
+  std::vector<std::string> client_names() const {
+    std::vector<std::string> out;
+    for (const auto& c : host_->config().clients) out.push_back(c.name);
+    return out;
+  }
+
+  std::string city() const { return host_->config().city; }
+  std::string metrics() const { return host_->metrics_prometheus(); }
+  std::string remote_endpoint() const {
+    return host_->remote_endpoint() ? host_->remote_endpoint()->endpoint() : std::string();
+  }
+
+ private:
+  enum class State { created, running, stopped };
+  std::unique_ptr<ch::Host> host_;
+  State state_ = State::created;
+};
+
+}  // namespace
+
+PYBIND11_MODULE(_citylink, m) {
+  m.doc() = "CityLink host runtime (native part of the citylink package; use `import citylink`).";
+  m.attr("host_version") = ch::kHostVersion;
+  m.attr("abi_version") = ch::abi_version_string();
+
+  static py::exception<ch::ConfigError> config_error(m, "ConfigError", PyExc_ValueError);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const ch::ConfigError& e) {
+      config_error(e.what());
+    } catch (const std::invalid_argument& e) {
+      PyErr_SetString(PyExc_LookupError, e.what());
+    } catch (const std::logic_error& e) {
+      PyErr_SetString(PyExc_RuntimeError, e.what());
+    }
+  });
+
+  m.def("load_config", &ch::load_city_config, py::arg("path"),
+        "Parses a city config file; raises ConfigError naming the line and the fix.");
+  m.def("parse_config", &ch::parse_city_config, py::arg("text"), py::arg("name"), py::arg("base_dir"),
+        "Parses city config text (YAML or JSON); relative paths resolve against base_dir.");
+  m.def("grant_allows", &ch::grant_allows, py::arg("pattern"), py::arg("topic"),
+        "Whether a subscription or grant pattern matches a topic, by segment (the router's rule).");
+  m.def("is_valid_topic", &ch::is_valid_topic, py::arg("topic"));
+
+  py::class_<ch::CityConfig>(m, "CityConfig").def_property_readonly("city", [](const ch::CityConfig& c) {
+    return c.city;
+  });
+
+  py::class_<ch::LocalClient>(m, "Client")
+      .def_property_readonly("name", [](const ch::LocalClient& c) { return c.entry().name; })
+      .def_property_readonly("publish_grants", [](const ch::LocalClient& c) { return c.entry().publish_grants; })
+      .def_property_readonly("subscribe_grants", [](const ch::LocalClient& c) { return c.entry().subscriptions; })
+      .def(
+          "publish",
+          [](ch::LocalClient& c, const std::string& topic, py::bytes envelope) {
+            const std::string_view bytes = envelope;
+            std::string why;
+            citylink_status s;
+            {
+              py::gil_scoped_release nogil;
+              s = c.publish(topic, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &why);
+            }
+            return py::make_tuple(static_cast<int>(s), why);
+          },
+          py::arg("topic"), py::arg("envelope"), "Queues one serialized Envelope; returns (status, why).")
+      .def(
+          "receive",
+          [](ch::LocalClient& c, int timeout_ms) -> py::object {
+            std::string topic, envelope;
+            bool got;
+            {
+              py::gil_scoped_release nogil;
+              got = c.receive(topic, envelope, std::chrono::milliseconds(timeout_ms));
+            }
+            if (!got) return py::none();
+            return py::make_tuple(topic, py::bytes(envelope));
+          },
+          py::arg("timeout_ms"), "The next (topic, envelope bytes) for this client, or None after the timeout.")
+      .def(
+          "may_subscribe",
+          [](const ch::LocalClient& c, const std::string& pattern) {
+            std::string why;
+            const bool ok = c.may_subscribe(pattern, &why);
+            return py::make_tuple(ok, why);
+          },
+          py::arg("pattern"))
+      .def("counters", [](const ch::LocalClient& c) { return counters_dict(c.counters()->snapshot()); })
+      .def("close", [](ch::LocalClient& c) {
+        py::gil_scoped_release nogil;
+        c.close();
+      });
+
+  py::class_<PyHost>(m, "Host")
+      .def(py::init<ch::CityConfig, std::vector<std::string>, std::vector<std::string>>(), py::arg("config"),
+           py::arg("probe_command"), py::arg("worker_command"))
+      .def("start", &PyHost::start)
+      .def("stop", &PyHost::stop)
+      .def_property_readonly("running", &PyHost::running)
+      .def("client", &PyHost::client, py::arg("name"), py::return_value_policy::reference_internal)
+      .def("status", &PyHost::status)
+      .def("failures", &PyHost::failures)
+      .def("entries", &PyHost::entries)
+      .def("router", &PyHost::router)
+      .def("client_names", &PyHost::client_names)
+      .def_property_readonly("city", &PyHost::city)
+      .def("metrics", &PyHost::metrics)
+      .def("remote_endpoint", &PyHost::remote_endpoint);
+}
