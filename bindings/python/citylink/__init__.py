@@ -5,12 +5,13 @@ from ._citylink import abi_version, host_version
 from .envelope import Envelope, message_class
 from .errors import Backpressure, ConfigError, Unavailable
 from .host import Host, Subscription
+from .plugin import Plugin
 from .remote import Keys, RemoteClient, connect, keygen
 from .tools import PluginError, inspect, verify
 
 __version__ = host_version
 
 __all__ = [
-    "Backpressure", "ConfigError", "Envelope", "Host", "Keys", "PluginError", "RemoteClient", "Subscription",
+    "Backpressure", "ConfigError", "Envelope", "Host", "Keys", "Plugin", "PluginError", "RemoteClient", "Subscription",
     "Unavailable", "abi_version", "connect", "host_version", "inspect", "keygen", "message_class", "verify",
 ]

@@ -44,11 +44,13 @@ class Envelope:
     payload (``message``; None when the schema is not one this package knows, with the raw
     bytes still in ``payload``)."""
 
-    __slots__ = ("raw", "message")
+    __slots__ = ("raw", "message", "redelivery_count")
 
-    def __init__(self, raw: envelope_pb2.Envelope, msg: Optional[message.Message]):
+    def __init__(self, raw: envelope_pb2.Envelope, msg: Optional[message.Message], redelivery_count: int = 0):
         self.raw = raw
         self.message = msg
+        #: For a durable subscription: how often this message was delivered before (0: first time).
+        self.redelivery_count = redelivery_count
 
     @classmethod
     def decode(cls, data: bytes) -> "Envelope":

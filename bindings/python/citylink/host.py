@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import threading
 from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 
@@ -55,7 +56,9 @@ class Host:
         else:
             cfg = _citylink.load_config(os.fspath(config))
         exe = citylink_bin or _paths.citylink_bin()
-        self._native = _citylink.Host(cfg, [exe, "__probe"], [exe, "worker"])
+        # Python plugins (runtime: python) run in this interpreter's runner, isolated (-I).
+        runner = [sys.executable, "-I", os.path.join(os.path.dirname(os.path.abspath(__file__)), "runner.py")]
+        self._native = _citylink.Host(cfg, [exe, "__probe"], [exe, "worker"], runner)
         names = self._native.client_names()
         if client is None and len(names) > 1:
             raise ValueError(f"the city config lists several clients ({', '.join(names)}); "
@@ -165,6 +168,8 @@ class Host:
 
     # -- the bus ---------------------------------------------------------------------
     def _bus_client(self):
+        if not self._native.running:
+            raise RuntimeError("the host is not running; call start() first (or use `with citylink.Host(...)`)")
         if self._client is None:
             if self._client_name is None:
                 raise PermissionError("the city config lists no `clients:`, so this script may neither publish nor "

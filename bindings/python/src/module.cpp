@@ -14,7 +14,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <atomic>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -61,14 +63,23 @@ py::dict entry_dict(const ch::PluginEntry& e) {
   return d;
 }
 
-// The host and the one local client a script talks through. Owned by Python; every call
-// that waits releases the GIL.
+// The host a script runs. A host runs once: stop() stops it, keeps what it counted for
+// status() and the like, and destroys it, so its worker processes end with the stop and not
+// whenever Python collects the object. Calls that reach into the host hold `life_` shared
+// (without the GIL); stop() takes it exclusively, so nothing is inside the host it destroys.
 class PyHost {
  public:
-  PyHost(ch::CityConfig config, std::vector<std::string> probe, std::vector<std::string> worker)
-      : host_(std::make_unique<ch::Host>(std::move(config))) {
+  PyHost(ch::CityConfig config, std::vector<std::string> probe, std::vector<std::string> worker,
+         std::vector<std::string> python)
+      : config_(config), host_(std::make_unique<ch::Host>(std::move(config))) {
     if (!probe.empty()) host_->set_probe_command(std::move(probe));
     if (!worker.empty()) host_->set_worker_command(std::move(worker));
+    if (!python.empty()) host_->set_python_command(std::move(python));
+  }
+  ~PyHost() {
+    py::gil_scoped_release nogil;
+    std::unique_lock lk(life_);
+    host_.reset();
   }
 
   void start() {
@@ -84,19 +95,38 @@ class PyHost {
     if (state_ != State::running) return;
     state_ = State::stopped;
     py::gil_scoped_release nogil;
+    std::unique_lock lk(life_);
     host_->stop();
+    status_ = host_->status();
+    failures_ = host_->failures();
+    routed_ = host_->router().routed();
+    undeliverable_ = host_->router().undeliverable();
+    critical_dropped_ = host_->router().critical_dropped();
+    metrics_ = host_->metrics_prometheus();
+    host_.reset();  // destroys every instance: their workers end now
   }
 
   bool running() const { return state_ == State::running; }
 
-  ch::LocalClient& client(const std::string& name) {
+  // The local client `name`; raises when the host is not running or the config lacks it.
+  ch::LocalClient* client(const std::string& name) {
     if (state_ != State::running) throw std::logic_error("the host is not running; call start() first");
-    return host_->client(name);
+    return &host_->client(name);
+  }
+
+  // Runs `f(client)` inside the host's life, without the GIL; false when the host is gone.
+  template <class F>
+  bool with_client(ch::LocalClient* c, F&& f) {
+    py::gil_scoped_release nogil;
+    std::shared_lock lk(life_);
+    if (!host_ || state_ != State::running) return false;
+    f(*c);
+    return true;
   }
 
   py::list status() const {
     py::list out;
-    for (const auto& s : host_->status()) {
+    for (const auto& s : host_ ? host_->status() : status_) {
       py::dict d;
       d["instance"] = s.instance_id;
       d["plugin"] = s.plugin_id;
@@ -109,40 +139,54 @@ class PyHost {
 
   py::list failures() const {
     py::list out;
-    for (const auto& f : host_->failures()) out.append(py::make_tuple(f.instance_id, f.reason));
+    for (const auto& f : host_ ? host_->failures() : failures_) out.append(py::make_tuple(f.instance_id, f.reason));
     return out;
   }
 
   py::list entries() const {
     py::list out;
-    for (const auto& e : host_->config().plugins) out.append(entry_dict(e));
+    for (const auto& e : config_.plugins) out.append(entry_dict(e));
     return out;
   }
 
   py::dict router() const {
     py::dict d;
-    d["routed"] = host_->router().routed();
-    d["undeliverable"] = host_->router().undeliverable();
-    d["critical_dropped"] = host_->router().critical_dropped();
+    d["routed"] = host_ ? host_->router().routed() : routed_;
+    d["undeliverable"] = host_ ? host_->router().undeliverable() : undeliverable_;
+    d["critical_dropped"] = host_ ? host_->router().critical_dropped() : critical_dropped_;
     return d;
   }
 
   std::vector<std::string> client_names() const {
     std::vector<std::string> out;
-    for (const auto& c : host_->config().clients) out.push_back(c.name);
+    for (const auto& c : config_.clients) out.push_back(c.name);
     return out;
   }
 
-  std::string city() const { return host_->config().city; }
-  std::string metrics() const { return host_->metrics_prometheus(); }
+  std::string city() const { return config_.city; }
+  std::string metrics() const { return host_ ? host_->metrics_prometheus() : metrics_; }
   std::string remote_endpoint() const {
-    return host_->remote_endpoint() ? host_->remote_endpoint()->endpoint() : std::string();
+    return host_ && host_->remote_endpoint() ? host_->remote_endpoint()->endpoint() : std::string();
   }
 
  private:
   enum class State { created, running, stopped };
+  const ch::CityConfig config_;
+  std::shared_mutex life_;
   std::unique_ptr<ch::Host> host_;
-  State state_ = State::created;
+  std::atomic<State> state_{State::created};
+  // What the host counted, kept when it is destroyed at stop.
+  std::vector<ch::InstanceStatus> status_;
+  std::vector<ch::InstanceFailure> failures_;
+  uint64_t routed_ = 0, undeliverable_ = 0, critical_dropped_ = 0;
+  std::string metrics_;
+};
+
+// A script's handle on its local client; every call goes through the host's life guard.
+struct PyClient {
+  PyHost* host;
+  ch::LocalClient* client;  // valid while host->with_client runs
+  ch::ClientEntry entry;    // a copy: readable after the host is gone
 };
 
 }  // namespace
@@ -177,57 +221,63 @@ PYBIND11_MODULE(_citylink, m) {
     return c.city;
   });
 
-  py::class_<ch::LocalClient>(m, "Client")
-      .def_property_readonly("name", [](const ch::LocalClient& c) { return c.entry().name; })
-      .def_property_readonly("publish_grants", [](const ch::LocalClient& c) { return c.entry().publish_grants; })
-      .def_property_readonly("subscribe_grants", [](const ch::LocalClient& c) { return c.entry().subscriptions; })
+  py::class_<PyClient>(m, "Client")
+      .def_property_readonly("name", [](const PyClient& c) { return c.entry.name; })
+      .def_property_readonly("publish_grants", [](const PyClient& c) { return c.entry.publish_grants; })
+      .def_property_readonly("subscribe_grants", [](const PyClient& c) { return c.entry.subscriptions; })
       .def(
           "publish",
-          [](ch::LocalClient& c, const std::string& topic, py::bytes envelope) {
+          [](PyClient& c, const std::string& topic, py::bytes envelope) {
             const std::string_view bytes = envelope;
-            std::string why;
-            citylink_status s;
-            {
-              py::gil_scoped_release nogil;
-              s = c.publish(topic, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &why);
-            }
+            std::string why = "the host is stopped";
+            citylink_status s = CITYLINK_ERR_STATE;
+            c.host->with_client(c.client, [&](ch::LocalClient& lc) {
+              s = lc.publish(topic, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &why);
+            });
             return py::make_tuple(static_cast<int>(s), why);
           },
           py::arg("topic"), py::arg("envelope"), "Queues one serialized Envelope; returns (status, why).")
       .def(
           "receive",
-          [](ch::LocalClient& c, int timeout_ms) -> py::object {
+          [](PyClient& c, int timeout_ms) -> py::object {
             std::string topic, envelope;
-            bool got;
-            {
-              py::gil_scoped_release nogil;
-              got = c.receive(topic, envelope, std::chrono::milliseconds(timeout_ms));
-            }
+            bool got = false;
+            c.host->with_client(c.client, [&](ch::LocalClient& lc) {
+              got = lc.receive(topic, envelope, std::chrono::milliseconds(timeout_ms));
+            });
             if (!got) return py::none();
             return py::make_tuple(topic, py::bytes(envelope));
           },
           py::arg("timeout_ms"), "The next (topic, envelope bytes) for this client, or None after the timeout.")
       .def(
           "may_subscribe",
-          [](const ch::LocalClient& c, const std::string& pattern) {
-            std::string why;
-            const bool ok = c.may_subscribe(pattern, &why);
+          [](PyClient& c, const std::string& pattern) {
+            std::string why = "the host is stopped";
+            bool ok = false;
+            c.host->with_client(c.client, [&](ch::LocalClient& lc) { ok = lc.may_subscribe(pattern, &why); });
             return py::make_tuple(ok, why);
           },
           py::arg("pattern"))
-      .def("counters", [](const ch::LocalClient& c) { return counters_dict(c.counters()->snapshot()); })
-      .def("close", [](ch::LocalClient& c) {
-        py::gil_scoped_release nogil;
-        c.close();
+      .def("counters", [](PyClient& c) {
+        ch::CounterSnapshot snap;
+        c.host->with_client(c.client, [&](ch::LocalClient& lc) { snap = lc.counters()->snapshot(); });
+        return counters_dict(snap);
       });
 
   py::class_<PyHost>(m, "Host")
-      .def(py::init<ch::CityConfig, std::vector<std::string>, std::vector<std::string>>(), py::arg("config"),
-           py::arg("probe_command"), py::arg("worker_command"))
+      .def(py::init<ch::CityConfig, std::vector<std::string>, std::vector<std::string>, std::vector<std::string>>(),
+           py::arg("config"), py::arg("probe_command"), py::arg("worker_command"), py::arg("python_command"))
       .def("start", &PyHost::start)
       .def("stop", &PyHost::stop)
       .def_property_readonly("running", &PyHost::running)
-      .def("client", &PyHost::client, py::arg("name"), py::return_value_policy::reference_internal)
+      .def(
+          "client",
+          [](PyHost& h, const std::string& name) {
+            auto* c = h.client(name);
+            return PyClient{&h, c, c->entry()};
+          },
+          py::arg("name"),
+          py::keep_alive<0, 1>())
       .def("status", &PyHost::status)
       .def("failures", &PyHost::failures)
       .def("entries", &PyHost::entries)

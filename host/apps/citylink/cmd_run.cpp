@@ -9,9 +9,32 @@
 #include <citylink/host/version.hpp>
 
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 namespace citylink::cli {
+namespace {
+
+// The Python worker for `runtime: python` plugins: $CITYLINK_PYTHON (default Debian's
+// /usr/bin/python3) in isolated mode (-I: no PYTHON* variables, no user site, no script
+// directory on sys.path) running the package's runner.py, from the build tree or from the
+// prefix this executable is installed in. Empty when there is none: such plugins are refused.
+std::vector<std::string> python_worker_command() {
+  const char* env = std::getenv("CITYLINK_PYTHON");
+  const std::string python = env && *env ? env : "/usr/bin/python3";
+  std::vector<std::filesystem::path> candidates;
+#ifdef CITYLINK_BUILD_PYTHON_WORKER
+  candidates.emplace_back(CITYLINK_BUILD_PYTHON_WORKER);
+#endif
+  const auto exe = std::filesystem::path(host::self_executable());
+  candidates.push_back(exe.parent_path().parent_path() / "lib/python3/dist-packages/citylink/runner.py");
+  for (const auto& c : candidates)
+    if (std::filesystem::exists(c)) return {python, "-I", c.string()};
+  return {};
+}
+
+}  // namespace
 
 int cmd_run(const Args& args) {
   std::string config_path, metrics_path;
@@ -68,6 +91,7 @@ int cmd_run(const Args& args) {
   host::Host h(std::move(config));
   h.set_probe_command({host::self_executable(), "__probe"});
   h.set_worker_command({host::self_executable(), "worker"});
+  h.set_python_command(python_worker_command());
   host::log()->info("citylink {} (ABI {}) running city '{}'{}", host::kHostVersion, host::abi_version_string(),
                     h.config().city, seconds > 0 ? " for " + std::to_string(seconds) + " s" : " until Ctrl-C");
   h.start();

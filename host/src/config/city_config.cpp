@@ -361,7 +361,7 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
     const std::string where = "plugins[" + std::to_string(i) + "]";
     r.only_keys(p, where,
                 {"instance", "plugin", "file", "enabled", "trusted", "config", "grants", "recipient", "cameras",
-                 "queue_depth", "isolation", "worker", "durable"});
+                 "queue_depth", "isolation", "worker", "durable", "runtime", "class"});
     PluginEntry e;
     e.line = p.Mark().line + 1;
     if (!p["instance"]) r.fail(p, where + ".instance", "missing; give every plugin entry a unique instance name");
@@ -388,6 +388,25 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
         r.fail(p["isolation"], where + ".isolation",
                "'" + e.isolation + "' is not an isolation; use `process` (its own worker process) or "
                "`none` (in the host's process, for trusted code)");
+    }
+    if (p["runtime"]) {
+      e.runtime = r.string(p["runtime"], where + ".runtime");
+      if (e.runtime != "native" && e.runtime != "python")
+        r.fail(p["runtime"], where + ".runtime",
+               "'" + e.runtime + "' is not a runtime; use `native` (a plugin library, the default) or `python` "
+               "(a citylink.Plugin class in a .py file)");
+    }
+    if (e.is_python()) {
+      // Python code never runs in the host's process: its interpreter, its protobuf and its
+      // crashes stay in the worker.
+      if (e.isolation == "none")
+        r.fail(p["isolation"], where + ".isolation",
+               "a Python plugin always runs in its own worker process; remove `isolation: none`");
+      e.isolation = "process";
+      if (!p["class"]) r.fail(p, where + ".class", "missing; name the citylink.Plugin subclass in the file");
+      e.class_name = r.string(p["class"], where + ".class");
+    } else if (p["class"]) {
+      r.fail(p["class"], where + ".class", "`class` is for `runtime: python`; a plugin library names its plugin with `plugin:`");
     }
     if (const auto w = p["worker"]) {
       const std::string ww = where + ".worker";

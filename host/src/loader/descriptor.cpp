@@ -114,3 +114,57 @@ nlohmann::json to_json(const PluginDescriptor& d) {
 }
 
 }  // namespace citylink::host
+
+namespace citylink::host {
+
+PluginDescriptor descriptor_from_json(const std::string& text, const std::string& where) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) throw LoadError(where + ": the descriptor is not a JSON object");
+  // Laid out as the C struct, so one validator (copy_descriptor) judges every plugin.
+  auto field = [&](const char* key) -> std::string {
+    const auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return {};
+    if (!it->is_string()) throw LoadError(where + ": descriptor field '" + key + "' must be a string");
+    return it->get<std::string>();
+  };
+  auto list = [&](const char* key) {
+    std::vector<std::string> out;
+    const auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return out;
+    if (!it->is_array()) throw LoadError(where + ": descriptor field '" + key + "' must be a list of strings");
+    for (const auto& v : *it) {
+      if (!v.is_string()) throw LoadError(where + ": descriptor field '" + key + "' must be a list of strings");
+      out.push_back(v.get<std::string>());
+    }
+    return out;
+  };
+  const std::string id = field("id"), name = field("name"), vendor = field("vendor"), version = field("version"),
+                    kind = field("kind"), description = field("description");
+  std::string schema;
+  if (const auto it = j.find("config_schema"); it != j.end() && !it->is_null()) {
+    if (!it->is_object()) throw LoadError(where + ": descriptor field 'config_schema' must be a JSON Schema object");
+    schema = it->dump();
+  }
+  const auto publishes = list("publishes"), subscribes = list("subscribes");
+  auto pointers = [](const std::vector<std::string>& v) {
+    std::vector<const char*> p;
+    for (const auto& s : v) p.push_back(s.c_str());
+    p.push_back(nullptr);
+    return p;
+  };
+  const auto pub = pointers(publishes), sub = pointers(subscribes);
+  citylink_descriptor d{};
+  d.struct_size = sizeof d;
+  d.id = id.c_str();
+  d.name = name.c_str();
+  d.vendor = vendor.c_str();
+  d.version = version.c_str();
+  d.kind = kind.c_str();
+  d.description = description.c_str();
+  d.publishes = pub.data();
+  d.subscribes = sub.data();
+  d.config_schema = schema.empty() ? nullptr : schema.c_str();
+  return copy_descriptor(&d, where);
+}
+
+}  // namespace citylink::host

@@ -3,10 +3,12 @@
 #include <citylink/host/audit_store.hpp>
 #include <citylink/host/child_process.hpp>
 #include <citylink/host/config_schema.hpp>
+#include <citylink/host/descriptor.hpp>
 #include <citylink/host/error.hpp>
 #include <citylink/host/host.hpp>
 #include <citylink/host/logging.hpp>
 #include <citylink/host/permissions.hpp>
+#include <citylink/host/plugin_file.hpp>
 #include <citylink/host/scenarios/engine.hpp>
 
 #include "../config/yaml_reader.hpp"
@@ -191,6 +193,7 @@ void Host::check_config_schema(const PluginEntry& entry, const PluginDescriptor&
 }
 
 std::unique_ptr<PluginInstance> Host::create_instance(const PluginEntry& entry) {
+  if (entry.is_python()) return create_python_instance(entry);
   // Which code may run is decided before any of it runs, even in the probe process.
   LoadPolicy policy;
   policy.rules.allow_symlinks = config_.host.allow_symlinks;
@@ -235,6 +238,68 @@ std::unique_ptr<PluginInstance> Host::create_instance(const PluginEntry& entry) 
                 entry.instance_id, entry.file.string(), lib->sha256(), plugin_id, lib->sha256());
   }
   check_config_schema(entry, chosen);
+  auto o = instance_options(entry, plugin_id);
+  if (entry.isolated()) {
+    if (worker_command_.empty())
+      throw ConfigError(config_.source.string() + ":" + std::to_string(entry.line) + ": plugins['" +
+                        entry.instance_id + "'].isolation: this host cannot start worker processes (no worker "
+                        "command); run it with `citylink run`, or set `isolation: none` for trusted code");
+    o.worker.command = worker_command_;
+    o.worker.plugin_file = lib->path().string();
+    o.worker.plugin_sha256 = lib->sha256();
+  }
+  return std::make_unique<PluginInstance>(lib, std::move(o), *router_, ctx_);
+}
+
+// A Python plugin: the host checks and hashes the file like a library, learns the
+// descriptor from the Python worker's scanner in a child process (no Python runs in the
+// host), and the instance runs in a Python worker speaking the worker protocol.
+std::unique_ptr<PluginInstance> Host::create_python_instance(const PluginEntry& entry) {
+  const std::string where = config_.source.string() + ":" + std::to_string(entry.line) + ": plugins['" +
+                            entry.instance_id + "']";
+  if (python_command_.empty())
+    throw ConfigError(where + ".runtime: this host cannot run Python plugins (no Python worker command); run it with "
+                      "`citylink run` or citylink.Host");
+  PluginFileRules rules;
+  rules.allow_symlinks = config_.host.allow_symlinks;
+  rules.check_ownership = true;
+  const PluginFile file = PluginFile::open(entry.file, rules);
+  std::vector<AllowMatch> allowed;
+  if (config_.has_allow_list) allowed = admit_file(config_.allow_list, entry.file, file.sha256(), entry.plugin_id);
+  auto argv = python_command_;
+  argv.insert(argv.end(), {"--describe", "--plugin", entry.file.string(), "--sha256", file.sha256(), "--class",
+                           entry.class_name});
+  static constexpr std::chrono::milliseconds kScanTimeout{30000};
+  const auto scan = run_child(argv, kScanTimeout);
+  if (!scan.ok()) {
+    std::string err = scan.err;
+    while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+    if (err.size() > 2000) err = "..." + err.substr(err.size() - 2000);
+    throw LoadError("Python plugin '" + entry.file.string() + "' class '" + entry.class_name + "' could not be read: " +
+                    describe(scan, kScanTimeout) + (err.empty() ? "" : ":\n" + err));
+  }
+  auto d = descriptor_from_json(scan.out, "Python plugin '" + entry.file.string() + "' class " + entry.class_name);
+  if (!entry.plugin_id.empty() && entry.plugin_id != d.id)
+    throw ConfigError(where + ".plugin: '" + entry.file.string() + "' class " + entry.class_name + " is plugin '" +
+                      d.id + "', not '" + entry.plugin_id + "'");
+  if (config_.has_allow_list) {
+    admit_plugin(allowed, entry.file, d.id, d.version);
+  } else if (unpinned_logged_.insert(file.sha256()).second) {
+    log()->warn("[{}] Python plugin file {} (SHA-256 {}) is loaded without an allow-list; after review, pin it with "
+                "allow_list: [{{plugin: {}, sha256: {}}}]",
+                entry.instance_id, entry.file.string(), file.sha256(), d.id, file.sha256());
+  }
+  check_config_schema(entry, d);
+  auto o = instance_options(entry, d.id);
+  o.worker.command = python_command_;
+  o.worker.command.insert(o.worker.command.end(), {"--class", entry.class_name});
+  o.worker.plugin_file = entry.file.string();
+  o.worker.plugin_sha256 = file.sha256();
+  return std::make_unique<PluginInstance>(std::move(d), std::move(o), *router_, ctx_);
+}
+
+// What every instance gets from its entry, whatever its code is.
+InstanceOptions Host::instance_options(const PluginEntry& entry, const std::string& plugin_id) const {
   InstanceOptions o;
   o.instance_id = entry.instance_id;
   o.plugin_id = plugin_id;
@@ -245,14 +310,7 @@ std::unique_ptr<PluginInstance> Host::create_instance(const PluginEntry& entry) 
   o.grants_requested = entry.grants_requested;
   o.recipient = entry.recipient;
   if (entry.isolated()) {
-    if (worker_command_.empty())
-      throw ConfigError(config_.source.string() + ":" + std::to_string(entry.line) + ": plugins['" +
-                        entry.instance_id + "'].isolation: this host cannot start worker processes (no worker "
-                        "command); run it with `citylink run`, or set `isolation: none` for trusted code");
     o.isolated = true;
-    o.worker.command = worker_command_;
-    o.worker.plugin_file = lib->path().string();
-    o.worker.plugin_sha256 = lib->sha256();
     o.worker.plugin_id = plugin_id;
     o.worker.max_message_bytes = config_.host.max_message_bytes;
     o.worker.restart_limit = entry.restart_limit;
@@ -276,7 +334,7 @@ std::unique_ptr<PluginInstance> Host::create_instance(const PluginEntry& entry) 
     o.durable = d;
     o.outbox = outbox_;
   }
-  return std::make_unique<PluginInstance>(lib, std::move(o), *router_, ctx_);
+  return o;
 }
 
 void Host::stop() {

@@ -66,7 +66,26 @@ PluginInstance::PluginInstance(std::shared_ptr<PluginLibrary> library, InstanceO
                           library_->path().string() + "')";
   descriptor_ = library_->find(options_.plugin_id);
   if (!descriptor_) throw InstanceError(who + ": the library has no plugin with that id");
+  init(who);
+}
 
+PluginInstance::PluginInstance(PluginDescriptor descriptor, InstanceOptions options, Router& router,
+                               zmq::context_t& ctx)
+    : options_(std::move(options)),
+      own_descriptor_(std::make_unique<PluginDescriptor>(std::move(descriptor))),
+      router_(router),
+      ctx_(ctx),
+      counters_(std::make_shared<InstanceCounters>()) {
+  const std::string who = "instance '" + options_.instance_id + "' (plugin '" + options_.plugin_id + "' from '" +
+                          options_.worker.plugin_file + "')";
+  // Without a library there is nothing to run here: such code (a Python plugin) runs only
+  // in its worker process.
+  if (!options_.isolated) throw InstanceError(who + ": this plugin runs only in a worker process (isolation: process)");
+  descriptor_ = own_descriptor_.get();
+  init(who);
+}
+
+void PluginInstance::init(const std::string& who) {
   resolve_grants();
   for (const auto& g : grants_)
     if (!is_valid_grant(g))

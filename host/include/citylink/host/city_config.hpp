@@ -47,6 +47,11 @@ struct PluginEntry {
   // domain), "none" (the default for now, see docs/reliability.md) in the host.
   std::string isolation;
   bool isolated() const { return isolation == "process"; }
+  // `runtime`: "native" (a plugin library, the default) or "python": `file` is a .py file and
+  // `class` the citylink.Plugin subclass in it, run by the Python worker (always isolated).
+  std::string runtime = "native";
+  std::string class_name;  // `class`
+  bool is_python() const { return runtime == "python"; }
   // `worker:` settings of an isolated instance: restart_limit, backoff_ms,
   // heartbeat_timeout_ms, memory_mb, open_files, cpu_seconds.
   int restart_limit = 5;

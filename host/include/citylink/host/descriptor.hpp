@@ -28,6 +28,10 @@ struct PluginDescriptor {
 // topic, bad extension id, bad feature).
 PluginDescriptor copy_descriptor(const citylink_descriptor* raw, const std::string& where);
 
+// A descriptor a plugin scanner printed as JSON (to_json's fields; a Python plugin's), checked
+// by the same rules as copy_descriptor. Throws LoadError naming `where`.
+PluginDescriptor descriptor_from_json(const std::string& text, const std::string& where);
+
 // The kinds the platform knows; other kinds are accepted with a warning.
 const std::vector<std::string>& known_plugin_kinds();
 

@@ -64,6 +64,9 @@ class Host {
   // How to run `citylink worker` for instances with `isolation: process`. Without it such an
   // instance is refused (never run in the host's process instead).
   void set_worker_command(std::vector<std::string> argv) { worker_command_ = std::move(argv); }
+  // How to run the Python worker (`python3 -I .../citylink/runner.py`) for `runtime: python`
+  // entries; it also reads their descriptors (`--describe`). Without it they are refused.
+  void set_python_command(std::vector<std::string> argv) { python_command_ = std::move(argv); }
   ~Host();
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;
@@ -105,6 +108,8 @@ class Host {
 
  private:
   std::unique_ptr<PluginInstance> create_instance(const PluginEntry& entry);
+  std::unique_ptr<PluginInstance> create_python_instance(const PluginEntry& entry);
+  InstanceOptions instance_options(const PluginEntry& entry, const std::string& plugin_id) const;
   void probe(const std::filesystem::path& file, const std::string& sha256);
   // Warns about (or, with host.strict_config, refuses) a config that breaks the plugin's config_schema.
   void check_config_schema(const PluginEntry& entry, const PluginDescriptor& d) const;
@@ -117,6 +122,7 @@ class Host {
   bool started_ = false;
   std::vector<std::string> probe_command_;
   std::vector<std::string> worker_command_;
+  std::vector<std::string> python_command_;
   std::unique_ptr<scenarios::ScenarioEngine> engine_;
   std::unique_ptr<RemoteEndpoint> remote_;
   mutable std::mutex clients_mu_;

@@ -52,6 +52,9 @@ class PluginInstance {
   // start). Throws InstanceError with the plugin's own message on failure.
   PluginInstance(std::shared_ptr<PluginLibrary> library, InstanceOptions options, Router& router,
                  zmq::context_t& ctx);
+  // An instance of code the host does not load (a Python plugin): its descriptor came from
+  // the worker's scanner, and it runs only in a worker process (options.isolated).
+  PluginInstance(PluginDescriptor descriptor, InstanceOptions options, Router& router, zmq::context_t& ctx);
   // Stops (if running) and destroys the plugin instance; the library may unload afterwards.
   ~PluginInstance();
   PluginInstance(const PluginInstance&) = delete;
@@ -76,6 +79,7 @@ class PluginInstance {
   std::shared_ptr<InstanceCounters> counters() const { return counters_; }
 
  private:
+  void init(const std::string& who);  // the constructors' common part, once descriptor_ is set
   void dispatch_loop();
   void resolve_grants();
   void attach_inbox();
@@ -85,6 +89,7 @@ class PluginInstance {
 
   std::shared_ptr<PluginLibrary> library_;
   InstanceOptions options_;
+  std::unique_ptr<PluginDescriptor> own_descriptor_;  // when there is no library to hold it
   const PluginDescriptor* descriptor_ = nullptr;
   Router& router_;
   zmq::context_t& ctx_;
