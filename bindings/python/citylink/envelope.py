@@ -40,15 +40,16 @@ def message_class(schema: str):
 
 
 class Envelope:
-    """One message as a subscriber receives it: the stamped envelope fields and the decoded
-    payload (``message``; None when the schema is not one this package knows, with the raw
-    bytes still in ``payload``)."""
+    """One message as a subscriber receives it: the stamped envelope fields and the payload,
+    decoded on first use of ``message`` (None when the schema is not one this package knows
+    or the bytes do not parse; the raw bytes stay in ``payload``)."""
 
-    __slots__ = ("raw", "message", "redelivery_count")
+    __slots__ = ("raw", "_message", "_decoded", "redelivery_count")
 
-    def __init__(self, raw: envelope_pb2.Envelope, msg: Optional[message.Message], redelivery_count: int = 0):
+    def __init__(self, raw: envelope_pb2.Envelope, msg: Optional[message.Message] = None, redelivery_count: int = 0):
         self.raw = raw
-        self.message = msg
+        self._message = msg
+        self._decoded = msg is not None
         #: For a durable subscription: how often this message was delivered before (0: first time).
         self.redelivery_count = redelivery_count
 
@@ -56,15 +57,22 @@ class Envelope:
     def decode(cls, data: bytes) -> "Envelope":
         raw = envelope_pb2.Envelope()
         raw.ParseFromString(data)
-        msg = None
-        cls_ = message_class(raw.schema) if raw.schema else None
-        if cls_ is not None:
-            msg = cls_()
-            try:
-                msg.ParseFromString(raw.payload)
-            except message.DecodeError:
-                msg = None
-        return cls(raw, msg)
+        return cls(raw)
+
+    @property
+    def message(self) -> Optional[message.Message]:
+        """The payload as its generated protobuf class (citylink.v1.*_pb2)."""
+        if not self._decoded:
+            self._decoded = True
+            cls_ = message_class(self.raw.schema) if self.raw.schema else None
+            if cls_ is not None:
+                msg = cls_()
+                try:
+                    msg.ParseFromString(self.raw.payload)
+                    self._message = msg
+                except message.DecodeError:
+                    pass
+        return self._message
 
     id = property(lambda self: self.raw.id, doc="Unique per message; stamped by the host.")
     topic = property(lambda self: self.raw.topic)
@@ -84,13 +92,17 @@ class Envelope:
         return f"Envelope(topic={self.topic!r}, source={self.source!r}, id={self.id!r}, schema={self.schema!r})"
 
 
+def check_message(topic: str, msg: message.Message) -> None:
+    if not isinstance(msg, message.Message):
+        raise TypeError(f"publish({topic!r}, ...) needs a protobuf message (e.g. citylink.v1.sensor_pb2."
+                        f"SensorReading()), not {type(msg).__name__}")
+
+
 def encode(topic: str, msg: message.Message, correlation_id: str = "",
            attributes: Optional[Mapping[str, str]] = None) -> bytes:
     """A serialized Envelope around ``msg``, for publishing on ``topic``. The host stamps
     id, source, time and origin; whatever a script writes there is replaced."""
-    if not isinstance(msg, message.Message):
-        raise TypeError(f"publish({topic!r}, ...) needs a protobuf message (e.g. citylink.v1.sensor_pb2."
-                        f"SensorReading()), not {type(msg).__name__}")
+    check_message(topic, msg)
     env = envelope_pb2.Envelope(topic=topic, schema=msg.DESCRIPTOR.full_name, payload=msg.SerializeToString(),
                                 correlation_id=correlation_id)
     if attributes:

@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 from google.protobuf import message as _message
 
 from . import _citylink, _paths
-from .envelope import Envelope, encode
+from .envelope import Envelope, check_message
 from .errors import raise_for_status
 
 log = logging.getLogger("citylink")
@@ -67,6 +67,8 @@ class Host:
         self._client = None
         self._subs: List[Subscription] = []
         self._lock = threading.Lock()
+        self._matching: Dict[str, List[Subscription]] = {}  # topic -> its subscriptions; reset on change
+        self._calling = threading.RLock()  # held while callbacks run; unsubscribe waits for it
         self._dispatcher: Optional[threading.Thread] = None
         self._stopping = threading.Event()
         self._callback_errors = 0
@@ -76,7 +78,7 @@ class Host:
     def start(self) -> "Host":
         """Starts the router, the scenario engine and every enabled plugin. A plugin that
         cannot start is listed by ``plugins()`` as failed with its reason; the others run."""
-        self._native.start()
+        self._native.start(self._client_name or "")
         return self
 
     def stop(self) -> None:
@@ -114,7 +116,11 @@ class Host:
         return self._native.running
 
     def __enter__(self) -> "Host":
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:  # a Ctrl-C during the start, too: nothing keeps running
+            self.stop()
+            raise
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
@@ -183,8 +189,15 @@ class Host:
         """Publishes a protobuf message on ``topic``. Raises PermissionError outside the
         client's grants, ValueError for a bad topic or an oversized message, Backpressure when
         its queue is full; the host stamps id, source and time."""
-        status, why = self._bus_client().publish(topic, encode(topic, msg, correlation_id, attributes))
-        raise_for_status(status, topic, why)
+        client = self._client or self._bus_client()
+        try:
+            status, why = client.publish_payload(topic, msg.DESCRIPTOR.full_name, msg.SerializeToString(),
+                                                 correlation_id, dict(attributes) if attributes else None)
+        except AttributeError:
+            check_message(topic, msg)  # not a protobuf message: say so
+            raise
+        if status:
+            raise_for_status(status, topic, why)
 
     def subscribe(self, prefix: str, callback: Callback) -> Subscription:
         """Calls ``callback(envelope)`` for every message whose topic ``prefix`` matches
@@ -200,6 +213,7 @@ class Host:
         sub = Subscription(prefix, callback, self)
         with self._lock:
             self._subs.append(sub)
+            self._matching = {}
             if self._dispatcher is None:
                 self._dispatcher = threading.Thread(target=self._dispatch, name=f"citylink-{self._client_name}",
                                                     daemon=True)
@@ -207,37 +221,52 @@ class Host:
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
-        """No more calls to that subscription's callback once this returns (also when called
-        from inside a callback). Unsubscribing twice does nothing."""
+        """No more calls to that subscription's callback once this returns: from another
+        thread it waits for a callback running now (also when called from inside a callback,
+        which then simply returns). Unsubscribing twice does nothing."""
         with self._lock:
             sub.active = False
             if sub in self._subs:
                 self._subs.remove(sub)
+            self._matching = {}
+        if self._dispatcher is not None and self._dispatcher is not threading.current_thread():
+            with self._calling:
+                pass
+
+    def _subscribers(self, topic: str) -> List[Subscription]:
+        subs = self._matching.get(topic)  # a dict read is atomic; the cache is replaced, never edited
+        if subs is None:
+            with self._lock:
+                subs = [s for s in self._subs if _citylink.grant_allows(s.prefix, topic)]
+                matching = {} if len(self._matching) > 4096 else dict(self._matching)  # topics can be many
+                matching[topic] = subs
+                self._matching = matching
+        return subs
 
     def _dispatch(self) -> None:
         client = self._client
         while not self._stopping.is_set():
-            got = client.receive(100)  # without the GIL
-            if got is None:
-                continue
-            topic, data = got
-            with self._lock:
-                subs = [s for s in self._subs if _citylink.grant_allows(s.prefix, topic)]
-            if not subs:
-                continue
-            try:
-                env = Envelope.decode(data)
-            except Exception:
-                self._callback_errors += 1
-                log.exception("a message on %r could not be decoded; skipped", topic)
-                continue
-            for s in subs:
-                if not s.active:
-                    continue  # unsubscribed by an earlier callback for this very message
-                self._callbacks_run += 1
-                try:
-                    s.callback(env)
-                except Exception:
-                    self._callback_errors += 1
-                    log.exception("callback %r for %r raised on %r (id %s); the host runs on",
-                                  getattr(s.callback, "__qualname__", s.callback), s.prefix, topic, env.id)
+            batch = client.receive_many(100, 256)  # waits without the GIL
+            with self._calling:  # one acquisition per burst; unsubscribe() waits for it
+                for topic, data in batch:
+                    subs = self._subscribers(topic)
+                    if not subs:
+                        continue
+                    try:
+                        env = Envelope.decode(data)
+                    except Exception:
+                        self._callback_errors += 1
+                        log.exception("a message on %r could not be decoded; skipped", topic)
+                        continue
+                    for s in subs:
+                        if not s.active:
+                            continue  # unsubscribed by an earlier callback or another thread
+                        self._callbacks_run += 1
+                        try:
+                            s.callback(env)
+                        except Exception:
+                            self._callback_errors += 1
+                            log.exception("callback %r for %r raised on %r (id %s); the host runs on",
+                                          getattr(s.callback, "__qualname__", s.callback), s.prefix, topic, env.id)
+                    if self._stopping.is_set():
+                        break

@@ -13,9 +13,12 @@ from google.protobuf import message as _message
 
 from . import _citylink
 from .envelope import Envelope, encode
+from .errors import Backpressure
 from .host import Subscription
 
 log = logging.getLogger("citylink")
+
+QUEUE = 10000  # messages a script may publish ahead of the connection before Backpressure
 
 
 class Keys(NamedTuple):
@@ -55,31 +58,37 @@ class RemoteClient:
         self._subs: List[Subscription] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self.dropped = 0  # publishes the host's connection could not take (counted, logged)
         self._ctx = zmq.Context()
-        self._dealer = self._ctx.socket(zmq.DEALER)
-        self._dealer.curve_secretkey = keys.secret.encode()
-        self._dealer.curve_publickey = keys.public.encode()
-        self._dealer.curve_serverkey = keys.server.encode()
-        self._dealer.linger = 1000
-        # Publishes from any thread reach the one I/O thread through an inproc pair.
-        wake = f"inproc://citylink-remote-{uuid.uuid4().hex}"
-        self._in = self._ctx.socket(zmq.PULL)
-        self._in.bind(wake)
-        self._out = self._ctx.socket(zmq.PUSH)
-        self._out.connect(wake)
-        self._out_lock = threading.Lock()
-        self._dealer.connect(endpoint)
-        self._dealer.send_multipart([b"HELLO"])
-        if not self._dealer.poll(int(timeout * 1000)):
+        self._dealer = self._in = self._out = None
+        try:
+            self._dealer = self._ctx.socket(zmq.DEALER)
+            self._dealer.curve_secretkey = keys.secret.encode()
+            self._dealer.curve_publickey = keys.public.encode()
+            self._dealer.curve_serverkey = keys.server.encode()
+            self._dealer.linger = 1000
+            # Publishes from any thread reach the one I/O thread through an inproc pair.
+            wake = f"inproc://citylink-remote-{uuid.uuid4().hex}"
+            self._in = self._ctx.socket(zmq.PULL)
+            self._in.bind(wake)
+            self._in.rcvhwm = QUEUE
+            self._out = self._ctx.socket(zmq.PUSH)
+            self._out.sndhwm = QUEUE
+            self._out.connect(wake)
+            self._out_lock = threading.Lock()
+            self._dealer.connect(endpoint)
+            self._dealer.send_multipart([b"HELLO"])
+            if not self._dealer.poll(int(timeout * 1000)):
+                raise ConnectionRefusedError(
+                    f"{endpoint}: no answer within {timeout:g} s; either the host refused this key (its public key "
+                    f"{keys.public} must be listed under remote.clients in the city config), the server key is not "
+                    f"the host's, or nothing listens there")
+            frames = self._dealer.recv_multipart()
+            if frames[0] != b"WELCOME":
+                raise ConnectionRefusedError(f"{endpoint}: the host answered {frames!r} instead of WELCOME")
+        except BaseException:
             self._close_sockets()
-            raise ConnectionRefusedError(
-                f"{endpoint}: no answer within {timeout:g} s; either the host refused this key (its public key "
-                f"{keys.public} must be listed under remote.clients in the city config), the server key is not the "
-                f"host's, or nothing listens there")
-        frames = self._dealer.recv_multipart()
-        if frames[0] != b"WELCOME":
-            self._close_sockets()
-            raise ConnectionRefusedError(f"{endpoint}: the host answered {frames!r} instead of WELCOME")
+            raise
         self.name = frames[1].decode() if len(frames) > 1 else ""
         self._thread = threading.Thread(target=self._io, name=f"citylink-remote-{self.name}", daemon=True)
         self._thread.start()
@@ -91,7 +100,11 @@ class RemoteClient:
         with self._out_lock:
             if self._stopping.is_set():
                 raise RuntimeError(f"the connection to {self.endpoint} is closed")
-            self._out.send_multipart([topic.encode(), env])
+            try:
+                self._out.send_multipart([topic.encode(), env], zmq.NOBLOCK)
+            except zmq.Again:
+                raise Backpressure(f"publish {topic!r}: {QUEUE} messages wait for the connection to {self.endpoint}; "
+                                   f"the message was dropped") from None
 
     def subscribe(self, prefix: str, callback: Callable[[Envelope], Any]) -> Subscription:
         """Calls ``callback(envelope)`` for messages whose topic ``prefix`` matches, among
@@ -123,13 +136,14 @@ class RemoteClient:
         return True
 
     def close(self) -> None:
+        """Sends what was published, then disconnects. From a callback it only asks the I/O
+        thread to finish."""
         with self._out_lock:
             if self._stopping.is_set():
                 return
             self._stopping.set()
         if self._thread is not threading.current_thread():
             self._thread.join()
-        self._close_sockets()
 
     def __enter__(self) -> "RemoteClient":
         return self
@@ -139,29 +153,43 @@ class RemoteClient:
 
     def _close_sockets(self) -> None:
         for s in (self._out, self._in, self._dealer):
-            s.close()
+            if s is not None:
+                s.close()
         self._ctx.term()
+
+    def _forward(self) -> None:
+        while True:
+            try:
+                topic, env = self._in.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            try:
+                # Never blocks the I/O thread (a callback publishing, a host gone away).
+                self._dealer.send_multipart([b"PUB", topic, env], zmq.NOBLOCK)
+            except zmq.Again:
+                self.dropped += 1
+                log.warning("the connection to %s is full; a message on %r was dropped", self.endpoint,
+                            topic.decode(errors="replace"))
 
     def _io(self) -> None:
         poller = zmq.Poller()
         poller.register(self._dealer, zmq.POLLIN)
         poller.register(self._in, zmq.POLLIN)
-        while not self._stopping.is_set():
-            for sock, _ in poller.poll(100):
-                if sock is self._in:
-                    while True:
-                        try:
-                            topic, env = self._in.recv_multipart(zmq.NOBLOCK)
-                        except zmq.Again:
-                            break
-                        self._dealer.send_multipart([b"PUB", topic, env])
-                else:
-                    while True:
-                        try:
-                            frames = self._dealer.recv_multipart(zmq.NOBLOCK)
-                        except zmq.Again:
-                            break
-                        self._on_frames(frames)
+        try:
+            while not self._stopping.is_set():
+                for sock, _ in poller.poll(100):
+                    if sock is self._in:
+                        self._forward()
+                    else:
+                        while True:
+                            try:
+                                frames = self._dealer.recv_multipart(zmq.NOBLOCK)
+                            except zmq.Again:
+                                break
+                            self._on_frames(frames)
+            self._forward()  # what was published before close() still leaves (linger)
+        finally:
+            self._close_sockets()
 
     def _on_frames(self, frames: List[bytes]) -> None:
         if frames[0] == b"ERR":
@@ -176,7 +204,11 @@ class RemoteClient:
             subs = [s for s in self._subs if _citylink.grant_allows(s.prefix, topic)]
         if not subs:
             return
-        env = Envelope.decode(frames[2])
+        try:
+            env = Envelope.decode(frames[2])
+        except Exception:
+            log.exception("a message on %r from %s could not be decoded; skipped", topic, self.endpoint)
+            return
         for s in subs:
             if not s.active:
                 continue

@@ -42,13 +42,17 @@ OK, ERR_CONFIG, ERR_STATE, ERR_UNSUPPORTED, ERR_UNAVAILABLE, ERR_INTERNAL = 0, 2
 LOG_LEVELS = [(logging.ERROR, 4), (logging.WARNING, 3), (logging.INFO, 2), (logging.DEBUG, 1)]
 
 
+class FileChanged(Exception):
+    """The plugin file is not the one whose hash the host checked."""
+
+
 def load_class(path: str, sha256: str, class_name: str):
     """Executes the very bytes whose hash the host checked, and returns the class."""
     with open(path, "rb") as f:
         code = f.read()
     found = hashlib.sha256(code).hexdigest()
     if found != sha256:
-        raise PermissionError(f"plugin file '{path}' changed after the host checked it (SHA-256 {found}, checked "
+        raise FileChanged(f"plugin file '{path}' changed after the host checked it (SHA-256 {found}, checked "
                               f"{sha256}); it was not run")
     name = "citylink_plugin_" + re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0])
     mod = types.ModuleType(name)
@@ -99,6 +103,7 @@ class Worker:
         self.out.connect(args.endpoint + "/from-worker")
         self.out_lock = threading.Lock()
         self.plugin = None
+        self.cls = None
         self.receives = False
         self.running = False
         self.handled = self.failed = 0
@@ -107,10 +112,6 @@ class Worker:
         self.log.propagate = False
         self.log.setLevel(logging.DEBUG)
         self.log.addHandler(_ToHost(self))
-        try:
-            self.cls, self.load_error = load_class(args.plugin, args.sha256, args.class_name), ""
-        except Exception as e:  # reported in the answer to Create, where the host expects it
-            self.cls, self.load_error = None, short(e) + "\n" + traceback.format_exc(limit=-3).rstrip()
 
     def send(self, m, block: bool = True) -> bool:
         data = m.SerializeToString()
@@ -201,6 +202,11 @@ class Worker:
             self.beat()
             self.result(m.seq, OK)
         elif call == "destroy":
+            if self.running and self.plugin is not None:  # destroy without stop is allowed: stop it first
+                try:
+                    self.plugin.stop()
+                except Exception:
+                    self.log.exception("stop (at destroy) raised")
             self.running = False
             self.plugin = None
             self.beat()
@@ -213,8 +219,12 @@ class Worker:
     def create(self, seq: int, c) -> None:
         if self.plugin is not None:
             return self.result(seq, ERR_STATE, "already created")
-        if self.cls is None:
-            return self.result(seq, ERR_UNAVAILABLE, self.load_error)
+        # Loaded here, as the C++ worker loads its library at Create: after Hello, so slow
+        # imports count against the create call's time, not the start of the process.
+        try:
+            self.cls = load_class(self.a.plugin, self.a.sha256, self.a.class_name)
+        except Exception as e:
+            return self.result(seq, ERR_UNAVAILABLE, short(e) + "\n" + traceback.format_exc(limit=-3).rstrip())
         self.max_bytes = c.max_message_bytes
         try:
             plugin = self.cls()
@@ -296,11 +306,15 @@ def main(argv) -> int:
     except SystemExit as e:
         return 2 if e.code else 0
     if a.describe:
+        _limit(resource.RLIMIT_AS, a.memory_mb << 20)
+        _limit(resource.RLIMIT_NOFILE, a.open_files)
+        _limit(resource.RLIMIT_CPU, a.cpu_seconds)
+        out, sys.stdout = sys.stdout, sys.stderr  # what the module prints must not spoil the JSON
         try:
             cls = load_class(a.plugin, a.sha256, a.class_name)
-            print(json.dumps(cls.describe()))
+            out.write(json.dumps(cls.describe()) + "\n")
             return 0
-        except PermissionError as e:
+        except FileChanged as e:
             print(e, file=sys.stderr)
             return 4
         except Exception:

@@ -7,6 +7,7 @@
 #include <citylink/host/local_client.hpp>
 #include <citylink/host/topic.hpp>
 #include <citylink/host/version.hpp>
+#include <citylink/v1/envelope.pb.h>
 
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -14,6 +15,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <shared_mutex>
@@ -82,12 +85,22 @@ class PyHost {
     host_.reset();
   }
 
-  void start() {
+  void start(const std::string& client) {
     if (state_ != State::created)
       throw std::logic_error(state_ == State::running ? "the host is already running"
                                                       : "a host runs once; make a new citylink.Host to start again");
     py::gil_scoped_release nogil;
-    host_->start();
+    std::unique_lock lk(life_);
+    if (!client.empty()) host_->attach_client(client);
+    try {
+      host_->start();
+    } catch (...) {
+      // A start that failed half-way (the outbox or audit log would not open) is stopped
+      // here: nothing of it keeps running behind the exception.
+      keep_and_destroy();
+      state_ = State::stopped;
+      throw;
+    }
     state_ = State::running;
   }
 
@@ -96,22 +109,19 @@ class PyHost {
     state_ = State::stopped;
     py::gil_scoped_release nogil;
     std::unique_lock lk(life_);
-    host_->stop();
-    status_ = host_->status();
-    failures_ = host_->failures();
-    routed_ = host_->router().routed();
-    undeliverable_ = host_->router().undeliverable();
-    critical_dropped_ = host_->router().critical_dropped();
-    metrics_ = host_->metrics_prometheus();
-    host_.reset();  // destroys every instance: their workers end now
+    keep_and_destroy();
   }
 
   bool running() const { return state_ == State::running; }
 
   // The local client `name`; raises when the host is not running or the config lacks it.
   ch::LocalClient* client(const std::string& name) {
-    if (state_ != State::running) throw std::logic_error("the host is not running; call start() first");
-    return &host_->client(name);
+    ch::LocalClient* c = nullptr;
+    read([&] {
+      if (!host_ || state_ != State::running) throw std::logic_error("the host is not running; call start() first");
+      c = &host_->client(name);
+    });
+    return c;
   }
 
   // Runs `f(client)` inside the host's life, without the GIL; false when the host is gone.
@@ -124,9 +134,19 @@ class PyHost {
     return true;
   }
 
-  py::list status() const {
+  // A publish with the GIL held: never waits for a stop in progress (that answers STATE).
+  citylink_status publish_now(ch::LocalClient* c, const std::string& topic, const std::string& envelope,
+                              std::string& why) {
+    std::shared_lock lk(life_, std::try_to_lock);
+    if (!lk.owns_lock() || !host_ || state_ != State::running) return CITYLINK_ERR_STATE;
+    return c->publish(topic, reinterpret_cast<const uint8_t*>(envelope.data()), envelope.size(), &why);
+  }
+
+  py::list status() {
+    std::vector<ch::InstanceStatus> st;
+    read([&] { st = host_ ? host_->status() : status_; });
     py::list out;
-    for (const auto& s : host_ ? host_->status() : status_) {
+    for (const auto& s : st) {
       py::dict d;
       d["instance"] = s.instance_id;
       d["plugin"] = s.plugin_id;
@@ -137,9 +157,11 @@ class PyHost {
     return out;
   }
 
-  py::list failures() const {
+  py::list failures() {
+    std::vector<ch::InstanceFailure> fs;
+    read([&] { fs = host_ ? host_->failures() : failures_; });
     py::list out;
-    for (const auto& f : host_ ? host_->failures() : failures_) out.append(py::make_tuple(f.instance_id, f.reason));
+    for (const auto& f : fs) out.append(py::make_tuple(f.instance_id, f.reason));
     return out;
   }
 
@@ -149,11 +171,17 @@ class PyHost {
     return out;
   }
 
-  py::dict router() const {
+  py::dict router() {
+    uint64_t routed, undeliverable, critical;
+    read([&] {
+      routed = host_ ? host_->router().routed() : routed_;
+      undeliverable = host_ ? host_->router().undeliverable() : undeliverable_;
+      critical = host_ ? host_->router().critical_dropped() : critical_dropped_;
+    });
     py::dict d;
-    d["routed"] = host_ ? host_->router().routed() : routed_;
-    d["undeliverable"] = host_ ? host_->router().undeliverable() : undeliverable_;
-    d["critical_dropped"] = host_ ? host_->router().critical_dropped() : critical_dropped_;
+    d["routed"] = routed;
+    d["undeliverable"] = undeliverable;
+    d["critical_dropped"] = critical;
     return d;
   }
 
@@ -164,9 +192,17 @@ class PyHost {
   }
 
   std::string city() const { return config_.city; }
-  std::string metrics() const { return host_ ? host_->metrics_prometheus() : metrics_; }
-  std::string remote_endpoint() const {
-    return host_ && host_->remote_endpoint() ? host_->remote_endpoint()->endpoint() : std::string();
+  std::string metrics() {
+    std::string m;
+    read([&] { m = host_ ? host_->metrics_prometheus() : metrics_; });
+    return m;
+  }
+  std::string remote_endpoint() {
+    std::string e;
+    read([&] {
+      if (host_ && host_->remote_endpoint()) e = host_->remote_endpoint()->endpoint();
+    });
+    return e;
   }
 
  private:
@@ -180,6 +216,27 @@ class PyHost {
   std::vector<ch::InstanceFailure> failures_;
   uint64_t routed_ = 0, undeliverable_ = 0, critical_dropped_ = 0;
   std::string metrics_;
+
+  // Runs `f` without the GIL inside the host's life (stop() may be destroying it meanwhile).
+  template <class F>
+  void read(F&& f) {
+    py::gil_scoped_release nogil;
+    std::shared_lock lk(life_);
+    f();
+  }
+
+  // With life_ held exclusively: stops the host, keeps what it counted, destroys it (every
+  // instance with it, so their workers end now).
+  void keep_and_destroy() {
+    host_->stop();
+    status_ = host_->status();
+    failures_ = host_->failures();
+    routed_ = host_->router().routed();
+    undeliverable_ = host_->router().undeliverable();
+    critical_dropped_ = host_->router().critical_dropped();
+    metrics_ = host_->metrics_prometheus();
+    host_.reset();
+  }
 };
 
 // A script's handle on its local client; every call goes through the host's life guard.
@@ -243,12 +300,52 @@ PYBIND11_MODULE(_citylink, m) {
             std::string topic, envelope;
             bool got = false;
             c.host->with_client(c.client, [&](ch::LocalClient& lc) {
-              got = lc.receive(topic, envelope, std::chrono::milliseconds(timeout_ms));
+              got = lc.receive(topic, envelope, std::chrono::milliseconds(std::max(0, timeout_ms)));
             });
             if (!got) return py::none();
             return py::make_tuple(topic, py::bytes(envelope));
           },
           py::arg("timeout_ms"), "The next (topic, envelope bytes) for this client, or None after the timeout.")
+      .def(
+          "receive_many",
+          [](PyClient& c, int timeout_ms, int max) -> py::list {
+            // One GIL round trip for a burst: what waits already, up to `max`.
+            std::vector<std::pair<std::string, std::string>> got;
+            c.host->with_client(c.client, [&](ch::LocalClient& lc) {
+              std::string topic, envelope;
+              auto wait = std::chrono::milliseconds(std::max(0, timeout_ms));
+              while (static_cast<int>(got.size()) < max && lc.receive(topic, envelope, wait)) {
+                got.emplace_back(std::move(topic), std::move(envelope));
+                wait = std::chrono::milliseconds(0);
+              }
+            });
+            py::list out;
+            for (auto& [t, e] : got) out.append(py::make_tuple(py::str(t), py::bytes(e)));
+            return out;
+          },
+          py::arg("timeout_ms"), py::arg("max"),
+          "Up to `max` (topic, envelope bytes): waits up to the timeout for the first, then takes what waits.")
+      .def(
+          "publish_payload",
+          [](PyClient& c, const std::string& topic, const std::string& schema, py::bytes payload,
+             const std::string& correlation_id, py::object attributes) {
+            // The envelope is built here, not in Python: a third of the cost of a publish.
+            citylink::v1::Envelope env;
+            env.set_topic(topic);
+            env.set_schema(schema);
+            env.set_payload(std::string(payload));
+            env.set_correlation_id(correlation_id);
+            if (!attributes.is_none())
+              for (const auto& [k, v] : attributes.cast<std::map<std::string, std::string>>())
+                (*env.mutable_attributes())[k] = v;
+            const std::string bytes = env.SerializeAsString();
+            std::string why = "the host is stopped";
+            // A publish never blocks, so it keeps the GIL (half its cost was the hand-over).
+            const citylink_status s = c.host->publish_now(c.client, topic, bytes, why);
+            return py::make_tuple(static_cast<int>(s), why);
+          },
+          py::arg("topic"), py::arg("schema"), py::arg("payload"), py::arg("correlation_id"), py::arg("attributes"),
+          "Wraps a serialized payload in an Envelope and queues it; returns (status, why).")
       .def(
           "may_subscribe",
           [](PyClient& c, const std::string& pattern) {
@@ -267,7 +364,7 @@ PYBIND11_MODULE(_citylink, m) {
   py::class_<PyHost>(m, "Host")
       .def(py::init<ch::CityConfig, std::vector<std::string>, std::vector<std::string>, std::vector<std::string>>(),
            py::arg("config"), py::arg("probe_command"), py::arg("worker_command"), py::arg("python_command"))
-      .def("start", &PyHost::start)
+      .def("start", &PyHost::start, py::arg("client") = "")
       .def("stop", &PyHost::stop)
       .def_property_readonly("running", &PyHost::running)
       .def(

@@ -71,6 +71,13 @@ void Host::start() {
     log()->info("outbox: {}", oo.path.string());
   }
   router_->start();
+  {
+    // A script's client is subscribed before any plugin starts, as instances are: what a
+    // plugin publishes while the city starts waits in the client's queue for the script.
+    std::lock_guard lk(clients_mu_);
+    for (const auto& c : config_.clients)
+      if (attached_.count(c.name)) clients_.emplace(c.name, std::make_unique<LocalClient>(ctx_, *router_, c));
+  }
   log()->info("city '{}': starting {} plugin instance(s) from {}", config_.city, config_.plugins.size(),
               config_.source.string());
   auto scenario_list = scenarios::build_scenarios(config_.scenarios, ConfigReader(config_.source.string(), config_.base_dir));
@@ -269,8 +276,12 @@ std::unique_ptr<PluginInstance> Host::create_python_instance(const PluginEntry& 
   auto argv = python_command_;
   argv.insert(argv.end(), {"--describe", "--plugin", entry.file.string(), "--sha256", file.sha256(), "--class",
                            entry.class_name});
+  // The scan runs the module's top level: with the worker's environment and limits.
+  if (entry.memory_mb) argv.insert(argv.end(), {"--memory-mb", std::to_string(entry.memory_mb)});
+  if (entry.open_files) argv.insert(argv.end(), {"--open-files", std::to_string(entry.open_files)});
+  if (entry.cpu_seconds) argv.insert(argv.end(), {"--cpu-seconds", std::to_string(entry.cpu_seconds)});
   static constexpr std::chrono::milliseconds kScanTimeout{30000};
-  const auto scan = run_child(argv, kScanTimeout);
+  const auto scan = run_child(argv, kScanTimeout, &plugin_environment());
   if (!scan.ok()) {
     std::string err = scan.err;
     while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();

@@ -79,8 +79,14 @@ int spawn_process(const std::vector<std::string>& argv, const std::vector<std::s
   return pid;
 }
 
-ChildResult run_child(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+ChildResult run_child(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                      const std::vector<std::string>* env) {
   if (argv.empty()) throw std::runtime_error("run_child: empty command");
+  std::vector<char*> envp;
+  if (env) {
+    for (const auto& e : *env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+  }
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0) throw std::runtime_error(std::string("run_child: pipe failed: ") + std::strerror(errno));
   if (pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -104,7 +110,7 @@ ChildResult run_child(const std::vector<std::string>& argv, std::chrono::millise
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, argv[0].c_str(), &fa, &attr, args.data(), environ);
+  const int rc = posix_spawn(&pid, argv[0].c_str(), &fa, &attr, args.data(), env ? envp.data() : environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   close(out_pipe[1]);
@@ -191,6 +197,11 @@ std::string describe(const ChildResult& r, std::chrono::milliseconds timeout) {
     return "crashed: killed by signal " + std::to_string(r.signal) + (name ? std::string(" (SIG") + name + ")" : "");
   }
   return "exited with status " + std::to_string(r.exit_code);
+}
+
+const std::vector<std::string>& plugin_environment() {
+  static const std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"};
+  return env;
 }
 
 std::string self_executable() {

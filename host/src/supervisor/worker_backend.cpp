@@ -293,10 +293,9 @@ class WorkerBackend final : public InstanceBackend {
     if (s_.open_files) argv.insert(argv.end(), {"--open-files", std::to_string(s_.open_files)});
     if (s_.cpu_seconds) argv.insert(argv.end(), {"--cpu-seconds", std::to_string(s_.cpu_seconds)});
     // A clean environment: nothing of the host's (keys, tokens, library paths) reaches plugin code.
-    const std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"};
     int pid = 0;
     try {
-      pid = spawn_process(argv, env);
+      pid = spawn_process(argv, plugin_environment());
     } catch (const std::exception& e) {
       why = std::string("cannot start the worker process: ") + e.what();
       return false;

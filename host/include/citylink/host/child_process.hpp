@@ -21,10 +21,15 @@ struct ChildResult {
 // descriptor of ours but the two output pipes. The deadline holds whatever the child does
 // with its pipes: at `timeout` the whole group is killed (SIGKILL), and when the child exits
 // the group is killed too, so a grandchild holding the pipes never keeps us waiting nor
-// survives as an orphan. Each stream keeps at most kMaxChildOutput bytes. Throws
-// std::runtime_error only when the child cannot be started at all.
+// survives as an orphan. Each stream keeps at most kMaxChildOutput bytes. `env`: exactly
+// that environment (null: ours). Throws std::runtime_error only when the child cannot be
+// started at all.
 inline constexpr std::size_t kMaxChildOutput = 1 << 20;
-ChildResult run_child(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
+ChildResult run_child(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                      const std::vector<std::string>* env = nullptr);
+// The environment plugin code gets in a child (a worker, a scanner): nothing of the host's
+// (keys, tokens, library paths).
+const std::vector<std::string>& plugin_environment();
 
 // Starts argv[0] with argv and exactly `env` as its environment, in a process group of its
 // own, stdin from /dev/null, stdout and stderr shared with ours (so a crash report reaches

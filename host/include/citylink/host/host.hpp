@@ -91,8 +91,11 @@ class Host {
   scenarios::ScenarioEngine* scenario_engine() { return engine_.get(); }
   // The CURVE TCP endpoint, when the city config has `remote:` and it started; else nullptr.
   RemoteEndpoint* remote_endpoint() { return remote_.get(); }
+  // Before start(): the script embedding this host will use client `name`, so its queue is
+  // subscribed before any plugin starts and nothing published during the start is lost.
+  void attach_client(const std::string& name) { attached_.insert(name); }
   // The local client `name` from the city config's `clients:` (a script embedding the host),
-  // created at the first call between start() and stop() and closed by stop(). Throws
+  // on the bus from start() when attached, else from the first call, until stop(). Throws
   // std::invalid_argument naming the configured clients and the fix, std::logic_error when
   // the host is not running.
   LocalClient& client(const std::string& name);
@@ -127,6 +130,7 @@ class Host {
   std::unique_ptr<RemoteEndpoint> remote_;
   mutable std::mutex clients_mu_;
   std::map<std::string, std::unique_ptr<LocalClient>> clients_;  // by name; see client()
+  std::set<std::string> attached_;
   std::shared_ptr<Outbox> outbox_;  // when a plugin entry is durable
   std::map<std::string, std::string> probe_failures_;  // canonical path -> reason
   std::set<std::string> unpinned_logged_;              // hashes already named in the no-allow-list warning
