@@ -53,6 +53,10 @@ def test_a_python_plugin_receives_and_publishes_through_the_router():
     with citylink.Host(city(gauge(), echo(), clients=[watcher()])) as host:
         host.subscribe("sensor.echo", got)
         wait_for(lambda: len(got) >= 5, "echoes from the Python plugin")
+        # The worker needs Plugin and the messages, never the native host.
+        for pid in worker_pids("py-echo"):
+            with open(f"/proc/{pid}/maps") as maps:
+                assert "_citylink" not in maps.read()
         (p,) = [p for p in host.plugins() if p["instance"] == "py-echo"]
         assert p["state"] == "running"
         assert p["plugin"] == "kr.citylink.test.py-echo"
@@ -163,7 +167,8 @@ plugins:
     file: console_sink.so
     grants: {{subscribe: [sensor.reading]}}
 """)
-    exe = citylink.tools._paths.citylink_bin()
+    from citylink import _paths
+    exe = _paths.citylink_bin()
     done = subprocess.run([exe, "run", "--config", str(cfg), "--for", "3"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     rows = {line.split()[0]: line.split() for line in done.stdout.splitlines() if line.strip()}

@@ -310,3 +310,40 @@ TEST(CityConfig, AHugeConfigFileIsRefusedBeforeParsing) {
     EXPECT_NE(std::string(e.what()).find("larger than 4 MiB"), std::string::npos) << e.what();
   }
 }
+
+TEST(CityConfig, LocalClientsAreNamedUniquelyAndGrantedExplicitly) {
+  Fixture f;
+  const auto c = f.parse(R"(
+plugins:
+  - {instance: gauge-1, file: gauge.so}
+clients:
+  - {name: ops-script, recipient: "112", grants: {publish: [incident.112], subscribe: [grant.video.112]}}
+)");
+  ASSERT_EQ(c.clients.size(), 1u);
+  EXPECT_EQ(c.clients[0].name, "ops-script");
+  EXPECT_EQ(c.clients[0].recipient, "112");
+  EXPECT_EQ(c.clients[0].publish_grants, std::vector<std::string>{"incident.112"});
+  EXPECT_TRUE(c.clients[0].public_key.empty());
+  EXPECT_NE(f.error("plugins: [{instance: gauge-1, file: gauge.so}]\nclients: [{name: gauge-1}]\n")
+                .find("already an instance or client name"),
+            std::string::npos);
+  EXPECT_NE(f.error("plugins: []\nclients: [{name: s, grants: requested}]\n").find("list `publish:` and `subscribe:`"),
+            std::string::npos);
+  EXPECT_NE(f.error("plugins: []\nclients: [{name: s, public_key: x}]\n").find("public_key"), std::string::npos);
+}
+
+TEST(CityConfig, APythonPluginNamesItsClassAndAlwaysRunsIsolated) {
+  Fixture f;
+  citylink::test::write_file(f.dir / "gauge.py", "x");
+  const auto c = f.parse("plugins: [{instance: py-1, runtime: python, file: gauge.py, class: Gauge}]\n");
+  ASSERT_EQ(c.plugins.size(), 1u);
+  EXPECT_TRUE(c.plugins[0].is_python());
+  EXPECT_TRUE(c.plugins[0].isolated());
+  EXPECT_EQ(c.plugins[0].class_name, "Gauge");
+  EXPECT_NE(f.error("plugins: [{instance: py-1, runtime: python, file: gauge.py}]\n").find("class"), std::string::npos);
+  EXPECT_NE(f.error("plugins: [{instance: py-1, runtime: python, file: gauge.py, class: G, isolation: none}]\n")
+                .find("always runs in its own worker process"),
+            std::string::npos);
+  EXPECT_NE(f.error("plugins: [{instance: g-1, file: gauge.so, class: G}]\n").find("`class` is for `runtime: python`"),
+            std::string::npos);
+}

@@ -22,3 +22,21 @@ TEST(Grant, AListAllowsWhatAnyOfItsPatternsAllows) {
   EXPECT_FALSE(grants_allow({}, "camera.ptz"));
   EXPECT_TRUE(is_valid_grant("camera.*") && is_valid_topic("incident.112") && !is_valid_grant("Camera"));
 }
+
+// A client may narrow what the city granted it, never widen it (citylink.Host.subscribe).
+TEST(Grant, CoversOnlyPatternsInsideItself) {
+  EXPECT_TRUE(grant_covers("*", "*"));
+  EXPECT_TRUE(grant_covers("*", "camera.*"));
+  EXPECT_FALSE(grant_covers("camera.*", "*"));
+  EXPECT_TRUE(grant_covers("camera.*", "camera.*"));
+  EXPECT_TRUE(grant_covers("camera.*", "camera."));
+  EXPECT_TRUE(grant_covers("camera.*", "camera.status"));
+  EXPECT_TRUE(grant_covers("camera.*", "camera.status.*"));
+  EXPECT_FALSE(grant_covers("camera.*", "camera"));  // "camera" itself is not below camera.*
+  EXPECT_TRUE(grant_covers("camera", "camera.*"));   // an exact grant matches its subtree too
+  EXPECT_TRUE(grant_covers("sensor.reading", "sensor.reading"));
+  EXPECT_FALSE(grant_covers("sensor.reading", "sensor"));
+  EXPECT_FALSE(grant_covers("sensor.reading", "sensor.*"));
+  EXPECT_FALSE(grant_covers("sensor", "sensors"));
+  EXPECT_FALSE(grant_covers("camera.*", "Camera.status"));
+}

@@ -1,10 +1,6 @@
-"""The exceptions a script catches; each message names the thing and the fix."""
+"""The exceptions a script catches; each message names the thing and the fix. (ConfigError,
+for a city config the host cannot use, is defined by the native module.)"""
 from __future__ import annotations
-
-from . import _citylink
-
-#: A city config the host cannot use (file:line:column, what is wrong, the fix).
-ConfigError = _citylink.ConfigError
 
 
 class Backpressure(RuntimeError):
