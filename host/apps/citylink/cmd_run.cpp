@@ -23,12 +23,14 @@ namespace {
 std::vector<std::string> python_worker_command() {
   const char* env = std::getenv("CITYLINK_PYTHON");
   const std::string python = env && *env ? env : "/usr/bin/python3";
-  std::vector<std::filesystem::path> candidates;
+  // The installed package beside this executable first: an installed `citylink` must not
+  // run a build tree's Python code that happens to still exist.
+  const auto exe = std::filesystem::path(host::self_executable());
+  std::vector<std::filesystem::path> candidates = {exe.parent_path().parent_path() /
+                                                   "lib/python3/dist-packages/citylink/runner.py"};
 #ifdef CITYLINK_BUILD_PYTHON_WORKER
   candidates.emplace_back(CITYLINK_BUILD_PYTHON_WORKER);
 #endif
-  const auto exe = std::filesystem::path(host::self_executable());
-  candidates.push_back(exe.parent_path().parent_path() / "lib/python3/dist-packages/citylink/runner.py");
   for (const auto& c : candidates)
     if (std::filesystem::exists(c)) return {python, "-I", c.string()};
   return {};
