@@ -19,6 +19,25 @@ log = logging.getLogger("citylink")
 Callback = Callable[[Envelope], Any]
 
 
+def run_until(stopping: threading.Event, seconds: Optional[float], on_ctrl_c: Callable[[], None],
+              first: Optional[Callable[[], None]] = None) -> bool:
+    """Blocks until ``stopping`` is set or ``seconds`` passed (None: no limit); True then.
+    Ctrl-C calls ``on_ctrl_c`` and returns False. The main thread waits in short steps, so
+    it comes back to Python, where Ctrl-C is seen, at once."""
+    try:
+        if first is not None:
+            first()
+        if seconds is None:
+            while not stopping.wait(0.1):
+                pass
+        else:
+            stopping.wait(seconds)
+    except KeyboardInterrupt:
+        on_ctrl_c()
+        return False
+    return True
+
+
 class Subscription:
     """What ``Host.subscribe`` returns; pass it to ``unsubscribe`` (or call ``cancel``)."""
 
@@ -96,20 +115,15 @@ class Host:
         returns False; otherwise returns True."""
         if not self._native.running:
             raise RuntimeError("the host is not running; call start() first (or use `with citylink.Host(...)`)")
-        try:
+        def announce() -> None:  # inside the wait's try: a Ctrl-C right after this line is caught
             log.info("city %r running %s; Ctrl-C stops it", self.city,
                      "until stopped" if seconds is None else f"for {seconds:g} s")
-            # Short waits: the main thread must come back to Python for Ctrl-C to be seen.
-            if seconds is None:
-                while not self._stopping.wait(0.1):
-                    pass
-            else:
-                self._stopping.wait(seconds)
-        except KeyboardInterrupt:
+
+        def interrupted() -> None:
             log.warning("Ctrl-C: stopping the city")
             self.stop()
-            return False
-        return True
+
+        return run_until(self._stopping, seconds, interrupted, announce)
 
     @property
     def running(self) -> bool:

@@ -14,7 +14,7 @@ from google.protobuf import message as _message
 from . import _citylink
 from .envelope import Envelope, encode
 from .errors import Backpressure
-from .host import Subscription
+from .host import Subscription, run_until
 
 log = logging.getLogger("citylink")
 
@@ -124,16 +124,7 @@ class RemoteClient:
 
     def run(self, seconds: Optional[float] = None) -> bool:
         """Blocks for ``seconds`` (None: until Ctrl-C or close()); Ctrl-C closes and returns False."""
-        try:
-            if seconds is None:
-                while not self._stopping.wait(0.1):
-                    pass
-            else:
-                self._stopping.wait(seconds)
-        except KeyboardInterrupt:
-            self.close()
-            return False
-        return True
+        return run_until(self._stopping, seconds, self.close)
 
     def close(self) -> None:
         """Sends what was published, then disconnects. From a callback it only asks the I/O
