@@ -10,55 +10,26 @@
 #include <citylink/host/keys.hpp>
 #include <citylink/host/logging.hpp>
 
-#include <mosquitto.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <netinet/in.h>
 #include <string>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
 
+#include "support/bench_support.hpp"
+
 using namespace citylink::host;
-using Clock = std::chrono::steady_clock;
+using namespace citylink::bench;
 
 namespace {
 
 int kInFlight = 256;  // both sides: CityLink's durable.in_flight, MQTT's max_inflight_messages (argument 4)
-
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-void stop_child(int pid) {
-  kill(pid, SIGTERM);
-  waitpid(pid, nullptr, 0);
-}
-
-bool wait_for(const std::function<bool()>& cond, std::chrono::seconds limit) {
-  const auto end = Clock::now() + limit;
-  while (Clock::now() < end) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return cond();
-}
 
 // One CityLink round: messages per second acked end to end.
 double citylink_round(const std::filesystem::path& dir, long n, int payload) {
@@ -115,64 +86,10 @@ double citylink_round(const std::filesystem::path& dir, long n, int payload) {
   return static_cast<double>(n) / secs;
 }
 
-struct MqttCount {
-  std::atomic<long> received{0};
-};
-
 // One Mosquitto round: QoS 1 publish -> broker -> QoS 1 subscriber, messages per second.
 double mosquitto_round(const std::filesystem::path& dir, long n, int payload) {
-  std::filesystem::create_directories(dir);
-  const int port = free_port();
-  {
-    std::ofstream conf(dir / "mosquitto.conf");
-    conf << "listener " << port << " 127.0.0.1\nallow_anonymous true\npersistence false\n"
-         << "max_inflight_messages " << kInFlight << "\nmax_queued_messages " << n + 1000 << "\n";
-  }
-  const int broker = spawn_process({"/usr/sbin/mosquitto", "-c", (dir / "mosquitto.conf").string()},
-                                   {"PATH=/usr/bin:/bin"});
-  MqttCount count;
-  mosquitto* sub = mosquitto_new("bench-sub", true, &count);
-  mosquitto* pub = mosquitto_new("bench-pub", true, nullptr);
-  mosquitto_max_inflight_messages_set(pub, kInFlight);
-  mosquitto_message_callback_set(sub, [](mosquitto*, void* obj, const mosquitto_message*) {
-    static_cast<MqttCount*>(obj)->received.fetch_add(1, std::memory_order_relaxed);
-  });
-  mosquitto_user_data_set(sub, &count);
-  // The broker takes a moment to listen; connect until it does.
-  const bool up = wait_for([&] { return mosquitto_connect(sub, "127.0.0.1", port, 60) == MOSQ_ERR_SUCCESS; },
-                           std::chrono::seconds(10)) &&
-                  mosquitto_connect(pub, "127.0.0.1", port, 60) == MOSQ_ERR_SUCCESS;
-  double rate = 0;
-  if (up) {
-    mosquitto_subscribe(sub, nullptr, "bench/data", 1);
-    mosquitto_loop_start(sub);
-    mosquitto_loop_start(pub);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the SUBACK, before the clock starts
-    const std::string body(static_cast<std::size_t>(payload), 'p');
-    const auto t0 = Clock::now();
-    for (long i = 0; i < n; ++i)
-      while (mosquitto_publish(pub, nullptr, "bench/data", payload, body.data(), 1, false) != MOSQ_ERR_SUCCESS)
-        std::this_thread::sleep_for(std::chrono::microseconds(50));
-    const bool done = wait_for([&] { return count.received.load() >= n; }, std::chrono::seconds(600));
-    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-    if (done) rate = static_cast<double>(n) / secs;
-    else std::fprintf(stderr, "mosquitto round did not finish: %ld of %ld received\n", count.received.load(), n);
-    mosquitto_disconnect(pub);
-    mosquitto_disconnect(sub);
-    mosquitto_loop_stop(pub, false);
-    mosquitto_loop_stop(sub, false);
-  } else {
-    std::fprintf(stderr, "mosquitto broker did not accept connections on port %d\n", port);
-  }
-  mosquitto_destroy(pub);
-  mosquitto_destroy(sub);
-  stop_child(broker);
-  return rate;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
+  const MosquittoBroker broker(dir, kInFlight, n + 1000);
+  return mqtt_stream(broker, n, payload, 1, kInFlight);
 }
 
 }  // namespace
@@ -184,7 +101,6 @@ int main(int argc, char** argv) {
   if (argc > 4) kInFlight = std::stoi(argv[4]);
   set_log_level("warn");
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  mosquitto_lib_init();
   const auto base = std::filesystem::temp_directory_path() / ("citylink-bench-durable-" + std::to_string(getpid()));
   std::vector<double> ours, theirs;
   for (int r = 0; r < rounds; ++r) {
@@ -193,7 +109,6 @@ int main(int argc, char** argv) {
     std::printf("round %d: citylink durable %.0f msg/s, mosquitto QoS 1 %.0f msg/s\n", r + 1, ours.back(),
                 theirs.back());
   }
-  mosquitto_lib_cleanup();
   std::filesystem::remove_all(base);
   const double a = median(ours), b = median(theirs);
   std::printf("\n%ld messages of %d payload bytes, %d in flight, median of %d rounds\n", n, payload, kInFlight, rounds);

@@ -1,0 +1,164 @@
+// Streams between two processes' worth of clients over loopback TCP, side by side in one
+// run (issue 12): raw libzmq tcp PUSH/PULL (the transport ceiling), CityLink's remote
+// publisher -> router -> remote subscriber over TCP+CURVE (two `remote.clients`), and the
+// same stream through a Mosquitto broker at QoS 0 and QoS 1. 200-byte payloads by default.
+//
+//   citylink_bench_remote [MESSAGES=200000] [ROUNDS=3] [PAYLOAD_BYTES=200]
+#include <citylink/host/curve.hpp>
+#include <citylink/host/host.hpp>
+#include <citylink/host/keys.hpp>
+#include <citylink/host/logging.hpp>
+#include <citylink/v1/envelope.pb.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include "support/bench_support.hpp"
+
+using namespace citylink::host;
+using namespace citylink::bench;
+
+namespace {
+
+// Messages per second received, counting from the first send to the last arrival; a
+// receiver idle for 5 s ends the round with what arrived (`arrived` says how many).
+struct Stream {
+  double rate = 0;
+  long arrived = 0;
+};
+
+Stream raw_tcp(long n, int payload) {
+  zmq::context_t ctx(1);
+  zmq::socket_t pull(ctx, zmq::socket_type::pull);
+  pull.bind("tcp://127.0.0.1:0");
+  const std::string ep = pull.get(zmq::sockopt::last_endpoint);
+  const auto t0 = Clock::now();
+  std::thread producer([&] {
+    zmq::socket_t push(ctx, zmq::socket_type::push);
+    push.connect(ep);
+    const std::string body(static_cast<std::size_t>(payload), 'p');
+    for (long i = 0; i < n; ++i) push.send(zmq::buffer(body), zmq::send_flags::none);
+    push.set(zmq::sockopt::linger, -1);
+  });
+  Stream s;
+  zmq::message_t m;
+  pull.set(zmq::sockopt::rcvtimeo, 5000);
+  auto last = t0;
+  while (s.arrived < n && pull.recv(m)) {
+    ++s.arrived;
+    last = Clock::now();
+  }
+  producer.join();
+  s.rate = s.arrived / std::chrono::duration<double>(last - t0).count();
+  return s;
+}
+
+zmq::socket_t client(zmq::context_t& ctx, const std::string& endpoint, const std::string& server_public,
+                     const keys::CurveKey& key) {
+  zmq::socket_t d(ctx, zmq::socket_type::dealer);
+  make_curve_client(d, server_public, key.public_key, key.secret_key);
+  d.set(zmq::sockopt::linger, 0);
+  d.connect(endpoint);
+  d.send(zmq::str_buffer("HELLO"), zmq::send_flags::none);
+  std::vector<zmq::message_t> welcome;
+  d.set(zmq::sockopt::rcvtimeo, 10000);
+  if (!zmq::recv_multipart(d, std::back_inserter(welcome)) || welcome.empty() || welcome[0].to_string() != "WELCOME")
+    throw std::runtime_error("the host did not welcome the bench client");
+  return d;
+}
+
+Stream citylink_remote(const std::filesystem::path& dir, long n, int payload, uint64_t& dropped) {
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto host_key = keys::generate_curve_key(), pub_key = keys::generate_curve_key(),
+             sub_key = keys::generate_curve_key();
+  keys::write_secret_file(dir / "host.key", host_key.secret_key + "\n");
+  const std::string yaml = "city: bench\nhost: {log_level: warn}\nplugins: []\nremote:\n  bind: tcp://127.0.0.1:0\n"
+                           "  secret_key_file: " + (dir / "host.key").string() + "\n  clients:\n"
+                           "    - {name: rpub, public_key: \"" + pub_key.public_key + "\", grants: {publish: [bench.data]}}\n"
+                           "    - {name: rsub, public_key: \"" + sub_key.public_key + "\", grants: {subscribe: [bench.data]}}\n";
+  Host host(parse_city_config(yaml, "bench.yaml", dir));
+  host.start();
+  const std::string ep = host.remote_endpoint()->endpoint();
+  zmq::context_t ctx(1);
+  auto sub = client(ctx, ep, host_key.public_key, sub_key);
+  auto pub = client(ctx, ep, host_key.public_key, pub_key);
+  citylink::v1::Envelope env;
+  env.set_topic("bench.data");
+  env.set_schema("bench.Data");
+  env.set_payload(std::string(static_cast<std::size_t>(payload), 'p'));
+  const std::string bytes = env.SerializeAsString();
+  const auto t0 = Clock::now();
+  std::thread producer([&] {
+    for (long i = 0; i < n; ++i) {
+      pub.send(zmq::str_buffer("PUB"), zmq::send_flags::sndmore);
+      pub.send(zmq::str_buffer("bench.data"), zmq::send_flags::sndmore);
+      pub.send(zmq::buffer(bytes), zmq::send_flags::none);
+    }
+  });
+  Stream s;
+  auto last = t0;
+  sub.set(zmq::sockopt::rcvtimeo, 5000);
+  std::vector<zmq::message_t> frames;
+  while (s.arrived < n) {
+    frames.clear();
+    if (!zmq::recv_multipart(sub, std::back_inserter(frames))) break;
+    if (!frames.empty() && frames[0].to_string() == "MSG") {
+      ++s.arrived;
+      last = Clock::now();
+    }
+  }
+  producer.join();
+  s.rate = s.arrived / std::chrono::duration<double>(last - t0).count();
+  for (const auto& [name, c] : host.remote_endpoint()->counters())
+    dropped += c->dropped_incoming.load() + c->dropped_outgoing.load();
+  pub.close();
+  sub.close();
+  host.stop();
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const long n = argc > 1 ? std::stol(argv[1]) : 200000;
+  const int rounds = argc > 2 ? std::stoi(argv[2]) : 3;
+  const int payload = argc > 3 ? std::stoi(argv[3]) : 200;
+  set_log_level("warn");
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  const auto base = std::filesystem::temp_directory_path() / ("citylink-bench-remote-" + std::to_string(getpid()));
+  std::vector<double> raw, ours, qos0, qos1;
+  long lost = 0;
+  uint64_t dropped = 0;
+  for (int r = 0; r < rounds; ++r) {
+    raw.push_back(raw_tcp(n, payload).rate);
+    const auto c = citylink_remote(base / "citylink", n, payload, dropped);
+    ours.push_back(c.rate);
+    lost += n - c.arrived;
+    {
+      const MosquittoBroker broker(base / "mosquitto", 256, n + 1000);
+      qos0.push_back(mqtt_stream(broker, n, payload, 0, 256));
+      qos1.push_back(mqtt_stream(broker, n, payload, 1, 256));
+    }
+    std::printf("round %d: raw tcp %.0f, citylink remote %.0f, mosquitto QoS 0 %.0f, QoS 1 %.0f msg/s\n", r + 1,
+                raw.back(), ours.back(), qos0.back(), qos1.back());
+  }
+  std::filesystem::remove_all(base);
+  const double a = median(ours), b = median(qos0);
+  std::printf("\n%ld messages of %d payload bytes over loopback TCP, median of %d rounds\n", n, payload, rounds);
+  std::printf("  raw libzmq tcp PUSH/PULL                          %12.0f msg/s\n", median(raw));
+  std::printf("  CityLink remote TCP+CURVE pub -> router -> sub    %12.0f msg/s\n", a);
+  std::printf("  Mosquitto QoS 0 pub -> broker -> sub              %12.0f msg/s\n", b);
+  std::printf("  Mosquitto QoS 1 pub -> broker -> sub              %12.0f msg/s\n", median(qos1));
+  std::printf("  ratio CityLink remote / Mosquitto QoS 0           %12.2f x\n", b > 0 ? a / b : 0.0);
+  if (lost)
+    std::printf("  (CityLink: %ld messages did not arrive; %llu dropped and counted at full queues)\n", lost,
+                static_cast<unsigned long long>(dropped));
+  return a > 0 && b > 0 ? 0 : 1;
+}
