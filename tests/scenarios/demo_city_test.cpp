@@ -47,6 +47,10 @@ class DemoCity : public ::testing::Test {
     // ports free now (the config's are for the demo).
     const std::string d = dir_->path().string();
     yaml = std::regex_replace(yaml, std::regex(R"(outbox: \S+)"), "outbox: " + d + "/outbox.db");
+    yaml = std::regex_replace(yaml, std::regex(R"(audit_log: \S+)"), "audit_log: " + d + "/audit.db");
+    // The console as scripts/demo serves it, on a port free now, with a token of the test's.
+    yaml = std::regex_replace(yaml, std::regex("127.0.0.1:17080"), "127.0.0.1:0");
+    citylink::test::write_file(dir_->path() / "console.token", "demo-city-test-console-token\n");
     yaml = std::regex_replace(yaml, std::regex(R"(build/demo/keys/)"), d + "/");
     const auto link = citylink::host::keys::generate_curve_key();
     citylink::host::keys::write_secret_file(dir_->path() / "link.key", link.secret_key + "\n");
@@ -167,6 +171,7 @@ bool DemoCity::done_ = false;
 
 void DemoCity::EveryInstanceStartedAndTheScriptRanToTheEnd() {
   for (const auto& f : host_->failures()) ADD_FAILURE() << f.instance_id << ": " << f.reason;
+  EXPECT_NE(host_->management(), nullptr);  // the demo city serves the operator's console
   EXPECT_TRUE(done_);
   EXPECT_EQ(host_->scenario_engine()->counters().at("camera_registry/cameras_announced"), 300u);
   for (const auto& s : host_->status()) {

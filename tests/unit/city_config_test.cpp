@@ -347,3 +347,38 @@ TEST(CityConfig, APythonPluginNamesItsClassAndAlwaysRunsIsolated) {
   EXPECT_NE(f.error("plugins: [{instance: g-1, file: gauge.so, class: G}]\n").find("`class` is for `runtime: python`"),
             std::string::npos);
 }
+
+TEST(CityConfig, TheManagementApiIsLoopbackOnlyWithoutTlsAndNeedsTokensRolesAndAnAuditLog) {
+  Fixture f;
+  const std::string hash(64, 'a');
+  citylink::test::write_file(f.dir / "ops.token", "a-long-enough-random-token\n");
+  const auto c = f.parse("host:\n  audit_log: audit.db\n  http:\n    listen: 127.0.0.1:9090\n    tokens:\n"
+                         "      - {name: vera, role: viewer, token_sha256: " + hash + "}\n"
+                         "      - {name: olga, role: operator, token_file: ops.token}\nplugins: []\n");
+  EXPECT_TRUE(c.host.http.enabled);
+  EXPECT_EQ(c.host.http.address, "127.0.0.1");
+  EXPECT_EQ(c.host.http.port, 9090);
+  ASSERT_EQ(c.host.http.tokens.size(), 2u);
+  EXPECT_EQ(c.host.http.tokens[1].role, "operator");
+  EXPECT_EQ(c.host.http.tokens[1].sha256_hex.size(), 64u);  // only the hash is kept
+  EXPECT_FALSE(parse_city_config("plugins: []\n", "c.yaml", f.dir.path()).host.http.enabled);
+
+  const std::string viewer = "      - {name: vera, role: viewer, token_sha256: " + hash + "}\n";
+  auto err = [&](const std::string& http) { return f.error("host:\n  http:\n" + http + "plugins: []\n"); };
+  EXPECT_NE(err("    listen: 0.0.0.0:8080\n    tokens:\n" + viewer).find("add `tls: {cert: FILE, key: FILE}`"),
+            std::string::npos);
+  EXPECT_NE(err("    listen: 127.0.0.1\n    tokens:\n" + viewer).find("is not ADDRESS:PORT"), std::string::npos);
+  EXPECT_NE(err("    listen: 127.0.0.1:8080\n").find("without a token nobody may use the API"), std::string::npos);
+  EXPECT_NE(err("    tokens:\n      - {name: a, role: root, token_sha256: " + hash + "}\n").find("viewer, operator, admin"),
+            std::string::npos);
+  EXPECT_NE(err("    tokens:\n      - {name: a, role: viewer, token_sha256: abc}\n").find("64 hex digits"),
+            std::string::npos);
+  EXPECT_NE(err("    tokens:\n      - {name: a, role: operator, token_sha256: " + hash + "}\n").find("set host.audit_log"),
+            std::string::npos);
+  citylink::test::write_file(f.dir / "short.token", "abc\n");
+  EXPECT_NE(err("    tokens:\n      - {name: a, role: viewer, token_file: short.token}\n").find("shorter than 16"),
+            std::string::npos);
+  EXPECT_NE(err("    tokens:\n" + viewer + "      - {name: b, role: viewer, token_sha256: " + hash + "}\n")
+                .find("already listed for another name"),
+            std::string::npos);
+}

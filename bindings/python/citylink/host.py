@@ -186,6 +186,11 @@ class Host:
         """The CURVE TCP endpoint (``remote:`` in the config) with its real port, or ''."""
         return self._native.remote_endpoint()
 
+    def management_url(self) -> str:
+        """The management API and console (``host.http`` in the config), e.g.
+        'http://127.0.0.1:8080' with its real port, or '' when not served."""
+        return self._native.management_url()
+
     # -- the bus ---------------------------------------------------------------------
     def _bus_client(self):
         if not self._native.running:

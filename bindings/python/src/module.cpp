@@ -4,6 +4,7 @@
 #include <citylink/host/city_config.hpp>
 #include <citylink/host/error.hpp>
 #include <citylink/host/host.hpp>
+#include <citylink/host/management_server.hpp>
 #include <citylink/host/local_client.hpp>
 #include <citylink/host/topic.hpp>
 #include <citylink/host/version.hpp>
@@ -204,6 +205,13 @@ class PyHost {
     });
     return e;
   }
+  std::string management_url() {
+    std::string u;
+    read([&] {
+      if (host_ && host_->management()) u = host_->management()->url();
+    });
+    return u;
+  }
 
  private:
   enum class State { created, running, stopped };
@@ -382,5 +390,6 @@ PYBIND11_MODULE(_citylink, m) {
       .def("client_names", &PyHost::client_names)
       .def_property_readonly("city", &PyHost::city)
       .def("metrics", &PyHost::metrics)
-      .def("remote_endpoint", &PyHost::remote_endpoint);
+      .def("remote_endpoint", &PyHost::remote_endpoint)
+      .def("management_url", &PyHost::management_url);
 }

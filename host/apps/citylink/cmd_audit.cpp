@@ -5,6 +5,7 @@
 
 #include <citylink/host/audit_store.hpp>
 #include <citylink/host/keys.hpp>
+#include <citylink/host/transparency.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -185,6 +186,16 @@ int cmd_audit_verify(const Args& args) {
                 static_cast<long long>(r.checkpoint_seq),
                 r.checkpoint_signature_checked ? "verified" : "NOT checked (give --public-key HEX to check it)");
   std::printf("  head: record %lld, hash %s\n", static_cast<long long>(r.head_seq), r.head_hash.c_str());
+  return kOk;
+}
+
+int cmd_audit_transparency(const Args& args) {
+  const std::string usage = "usage: citylink audit transparency DB --month YYYY-MM";
+  const Parsed p = parse(args, {"--month"}, {}, usage);
+  const auto month = p.get("--month");
+  if (!month) throw std::runtime_error("--month YYYY-MM is required\n" + usage);
+  AuditStore store(p.positional, AuditStore::OpenMode::read_only);
+  std::printf("%s\n", host::transparency_report(store, *month).dump(2).c_str());
   return kOk;
 }
 

@@ -4,6 +4,7 @@
 #include <citylink/host/child_process.hpp>
 #include <citylink/host/error.hpp>
 #include <citylink/host/host.hpp>
+#include <citylink/host/management_server.hpp>
 #include <citylink/host/logging.hpp>
 #include <citylink/host/run_marker.hpp>
 #include <citylink/host/version.hpp>
@@ -97,6 +98,10 @@ int cmd_run(const Args& args) {
   host::log()->info("citylink {} (ABI {}) running city '{}'{}", host::kHostVersion, host::abi_version_string(),
                     h.config().city, seconds > 0 ? " for " + std::to_string(seconds) + " s" : " until Ctrl-C");
   h.start();
+  if (auto* api = h.management()) {
+    std::printf("management API: %s/api/ (described at %s/api/openapi.json)\n", api->url().c_str(), api->url().c_str());
+    std::fflush(stdout);
+  }
   if (host::StopSignals::requested()) host::log()->warn("asked to stop while starting; stopping now");
   h.run_for(std::chrono::milliseconds(static_cast<long long>(seconds * 1000)));
   h.stop();

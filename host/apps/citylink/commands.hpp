@@ -34,6 +34,8 @@ inline constexpr int kUsage = 2;   // bad arguments, unreadable config or plugin
 // printed); unusable input (no such file, not an audit log, bad key) throws -> kUsage.
 int cmd_audit_verify(const Args& args);
 int cmd_audit_export(const Args& args);
+// `citylink audit transparency DB --month YYYY-MM`: the public monthly report as JSON.
+int cmd_audit_transparency(const Args& args);
 int cmd_audit_purge(const Args& args);
 int cmd_audit_keygen(const Args& args);
 

@@ -32,6 +32,8 @@ commands:
                               check the audit log's hash chain (exit 1: tampered, the problem printed)
   audit export DB --format csv|json [--from TIME] [--to TIME] [--out FILE]
                               export records for an inspector (TIME: ISO 8601 with a zone, unix ns, or 30d)
+  audit transparency DB --month YYYY-MM
+                              the month's public transparency report (counts only, no personal data)
   audit purge DB --before TIME --secret-key-file FILE
                               delete old records, leaving a signed checkpoint
   audit keygen --secret-key-file FILE
@@ -75,6 +77,7 @@ int main(int argc, char** argv) {
       Args subargs(rest.begin() + 1, rest.end());
       if (sub == "verify") return cmd_audit_verify(subargs);
       if (sub == "export") return cmd_audit_export(subargs);
+      if (sub == "transparency") return cmd_audit_transparency(subargs);
       if (sub == "purge") return cmd_audit_purge(subargs);
       if (sub == "keygen") return cmd_audit_keygen(subargs);
     }

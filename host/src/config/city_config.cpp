@@ -10,6 +10,7 @@
 #include <citylink/host/keys.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -243,6 +244,95 @@ void read_remote(const YAML::Node& n, const ConfigReader& r, CityConfig& cfg) {
   }
 }
 
+// host.http: {listen: ADDRESS:PORT, tokens: [{name, role, token_sha256 | token_file}], tls: {cert, key}, ...}
+void read_http(const YAML::Node& n, const ConfigReader& r, CityConfig& cfg) {
+  r.only_keys(n, "host.http", {"listen", "tokens", "tls", "max_body_bytes", "max_event_clients", "event_queue", "tile_url",
+                                  "tile_attribution"});
+  auto& h = cfg.host.http;
+  h.enabled = true;
+  if (n["listen"]) {
+    const std::string listen = r.string(n["listen"], "host.http.listen");
+    const auto colon = listen.rfind(':');
+    if (colon == std::string::npos || colon == 0)
+      r.fail(n["listen"], "host.http.listen", "'" + listen + "' is not ADDRESS:PORT; write 127.0.0.1:8080");
+    h.address = listen.substr(0, colon);
+    if (h.address.size() > 2 && h.address.front() == '[' && h.address.back() == ']')
+      h.address = h.address.substr(1, h.address.size() - 2);
+    YAML::Node port_node(listen.substr(colon + 1));
+    h.port = r.number<int>(port_node, "host.http.listen (port of '" + listen + "'; 0 picks a free one)", 0, 65535);
+  }
+  if (const auto t = n["tls"]) {
+    r.only_keys(t, "host.http.tls", {"cert", "key"});
+    if (!t["cert"] || !t["key"]) r.fail(t, "host.http.tls", "needs `cert` and `key` (PEM files)");
+    h.tls_cert = r.resolve_dir(r.string(t["cert"], "host.http.tls.cert"));
+    h.tls_key = r.resolve_dir(r.string(t["key"], "host.http.tls.key"));
+  }
+  const bool loopback = h.address == "localhost" || h.address == "::1" || h.address.rfind("127.", 0) == 0;
+  if (!loopback && h.tls_cert.empty())
+    r.fail(n["listen"], "host.http.listen",
+           "'" + h.address + "' is not a loopback address, and bearer tokens must not cross a network in clear "
+           "text; add `tls: {cert: FILE, key: FILE}`, or listen on 127.0.0.1 behind a TLS reverse proxy "
+           "(docs/operator-guide.md)");
+  if (n["max_body_bytes"])
+    h.max_body_bytes = r.number<std::size_t>(n["max_body_bytes"], "host.http.max_body_bytes", 1024, 16u << 20);
+  if (n["max_event_clients"])
+    h.max_event_clients = r.number<int>(n["max_event_clients"], "host.http.max_event_clients", 1, 1000);
+  if (n["event_queue"]) h.event_queue = r.number<std::size_t>(n["event_queue"], "host.http.event_queue", 10, 1'000'000);
+  if (n["tile_url"]) {
+    h.tile_url = r.string(n["tile_url"], "host.http.tile_url");
+    if (h.tile_url.rfind("https://", 0) != 0 && h.tile_url.rfind("http://", 0) != 0)
+      r.fail(n["tile_url"], "host.http.tile_url",
+             "'" + h.tile_url + "' is not an http(s) URL template like https://tiles.example.go.kr/{z}/{x}/{y}.png");
+  }
+  if (n["tile_attribution"]) h.tile_attribution = r.string(n["tile_attribution"], "host.http.tile_attribution");
+  const auto tokens = n["tokens"];
+  if (!tokens || !tokens.IsSequence() || tokens.size() == 0)
+    r.fail(tokens ? tokens : n, "host.http.tokens",
+           "needs a list of {name, role, token_sha256 or token_file}: without a token nobody may use the API");
+  std::set<std::string> names, hashes;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const auto e = tokens[i];
+    const std::string w = "host.http.tokens[" + std::to_string(i) + "]";
+    r.only_keys(e, w, {"name", "role", "token_sha256", "token_file"});
+    if (!e["name"] || !e["role"] || (!e["token_sha256"] == !e["token_file"]))
+      r.fail(e, w, "needs `name`, `role` and one of `token_sha256` (hex) or `token_file` (a file holding the token)");
+    HttpToken tok;
+    tok.name = r.string(e["name"], w + ".name");
+    tok.role = r.string(e["role"], w + ".role");
+    if (tok.role != "viewer" && tok.role != "operator" && tok.role != "admin")
+      r.fail(e["role"], w + ".role", "'" + tok.role + "' is not one of viewer, operator, admin");
+    if (!names.insert(tok.name).second) r.fail(e["name"], w + ".name", "'" + tok.name + "' is listed twice; one entry per name");
+    if (e["token_sha256"]) {
+      tok.sha256_hex = r.string(e["token_sha256"], w + ".token_sha256");
+      std::transform(tok.sha256_hex.begin(), tok.sha256_hex.end(), tok.sha256_hex.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (!keys::is_sha256_hex(tok.sha256_hex))
+        r.fail(e["token_sha256"], w + ".token_sha256",
+               "expected 64 hex digits (the SHA-256 of the token: printf %s TOKEN | sha256sum)");
+    } else {
+      const auto file = r.resolve_dir(r.string(e["token_file"], w + ".token_file"));
+      std::ifstream in(file);
+      std::string text;
+      if (!in || !std::getline(in, text))
+        r.fail(e["token_file"], w + ".token_file", "cannot read '" + file.string() + "'; create it with the token on one line");
+      while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+      if (text.size() < 16)
+        r.fail(e["token_file"], w + ".token_file",
+               "the token in '" + file.string() + "' is shorter than 16 characters; use a random one "
+               "(head -c 32 /dev/urandom | base64)");
+      tok.sha256_hex = keys::sha256_hex(text.data(), text.size());
+    }
+    if (!hashes.insert(tok.sha256_hex).second)
+      r.fail(e, w, "this token is already listed for another name; one token per name, so the audit log names who acted");
+    h.tokens.push_back(std::move(tok));
+  }
+  const bool changes = std::any_of(h.tokens.begin(), h.tokens.end(), [](const HttpToken& t) { return t.role != "viewer"; });
+  if (changes && cfg.host.audit_log.empty())
+    r.fail(n, "host.http.tokens",
+           "operator and admin tokens change the running city, and every change is audited; set host.audit_log, "
+           "or give these tokens role viewer");
+}
+
 // clients: [{name, grants, recipient}]: local clients (scripts embedding the host).
 void read_local_clients(const YAML::Node& n, const ConfigReader& r, CityConfig& cfg) {
   if (!n.IsSequence()) r.fail(n, "clients", "expected a list of {name, grants, recipient} entries");
@@ -304,7 +394,7 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
     r.only_keys(h, "host",
                 {"log_level", "max_message_bytes", "queue_depth", "queue_bytes", "critical_topics",
                  "max_cameras_per_instance", "incident_retention_minutes", "audit_log", "allow_symlinks",
-                 "strict_config", "state_dir", "outbox", "outbox_max_mb", "outbox_fsync"});
+                 "strict_config", "state_dir", "outbox", "outbox_max_mb", "outbox_fsync", "http"});
     if (h["outbox"]) cfg.host.outbox = r.resolve_dir(r.string(h["outbox"], "host.outbox"));
     if (h["outbox_max_mb"])
       cfg.host.outbox_max_mb = r.number<uint64_t>(h["outbox_max_mb"], "host.outbox_max_mb", 1, uint64_t{1} << 24);
@@ -313,6 +403,7 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
     if (h["strict_config"]) cfg.host.strict_config = r.boolean(h["strict_config"], "host.strict_config");
     if (h["allow_symlinks"]) cfg.host.allow_symlinks = r.boolean(h["allow_symlinks"], "host.allow_symlinks");
     if (h["audit_log"]) cfg.host.audit_log = r.resolve_dir(r.string(h["audit_log"], "host.audit_log"));
+    if (h["http"]) read_http(h["http"], r, cfg);
     if (h["log_level"]) {
       cfg.host.log_level = r.string(h["log_level"], "host.log_level");
       static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
@@ -443,7 +534,13 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
     if (e.enabled) {
       e.file = r.resolve_plugin_file(p["file"], where + ".file", file, cfg.plugin_dirs);
     } else {
-      e.file = file;
+      // A disabled entry may be missing its file; an operator can still enable it at runtime
+      // once it is there, so it is looked up the same way when it exists.
+      try {
+        e.file = r.resolve_plugin_file(p["file"], where + ".file", file, cfg.plugin_dirs);
+      } catch (const ConfigError&) {
+        e.file = file;
+      }
     }
     if (p["config"]) {
       if (!p["config"].IsMap()) r.fail(p["config"], where + ".config", "expected a mapping of the plugin's settings");

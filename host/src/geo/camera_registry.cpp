@@ -437,6 +437,18 @@ std::vector<CameraHit> CameraRegistry::ahead(double lat, double lon, double head
   return out;
 }
 
+std::vector<CameraRecord> CameraRegistry::all(std::size_t max_count) const {
+  std::shared_lock lock(impl_->mu);
+  std::vector<CameraRecord> out;
+  out.reserve(std::min(max_count, impl_->by_id.size()));
+  for (const auto& e : impl_->slots) {
+    if (out.size() >= max_count) break;
+    if (e.used) out.push_back(e.rec);
+  }
+  std::sort(out.begin(), out.end(), [](const CameraRecord& a, const CameraRecord& b) { return a.camera_id < b.camera_id; });
+  return out;
+}
+
 std::size_t CameraRegistry::size() const {
   std::shared_lock lock(impl_->mu);
   return impl_->by_id.size();

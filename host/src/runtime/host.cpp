@@ -5,7 +5,9 @@
 #include <citylink/host/config_schema.hpp>
 #include <citylink/host/descriptor.hpp>
 #include <citylink/host/error.hpp>
+#include <citylink/host/event_feed.hpp>
 #include <citylink/host/host.hpp>
+#include <citylink/host/management_server.hpp>
 #include <citylink/host/logging.hpp>
 #include <citylink/host/permissions.hpp>
 #include <citylink/host/plugin_file.hpp>
@@ -48,6 +50,7 @@ Host::Host(CityConfig config) : config_(std::move(config)), ctx_(1) {
 
 Host::~Host() {
   stop();
+  http_.reset();
   clients_.clear();
   remote_.reset();
   engine_.reset();
@@ -80,16 +83,19 @@ void Host::start() {
   }
   log()->info("city '{}': starting {} plugin instance(s) from {}", config_.city, config_.plugins.size(),
               config_.source.string());
+  if (!config_.host.audit_log.empty() && !audit_store_) {
+    // A configured audit log that cannot be opened stops the city: grants without the
+    // record the law requires are not an option the host picks on its own.
+    audit_store_ = std::make_shared<AuditStore>(config_.host.audit_log);
+    log()->info("audit log: {}", config_.host.audit_log.string());
+  }
+  if (config_.host.http.enabled && !events_) events_ = std::make_shared<EventFeed>(config_.host.http.event_queue);
   auto scenario_list = scenarios::build_scenarios(config_.scenarios, ConfigReader(config_.source.string(), config_.base_dir));
   if (!scenario_list.empty()) {
     engine_ = std::make_unique<scenarios::ScenarioEngine>(std::move(scenario_list), *router_, ctx_,
                                                           scenarios::input_policy(config_));
-    if (!config_.host.audit_log.empty()) {
-      // A configured audit log that cannot be opened stops the city: grants without the
-      // record the law requires are not an option the host picks on its own.
-      engine_->set_audit_store(std::make_shared<AuditStore>(config_.host.audit_log));
-      log()->info("audit log: {}", config_.host.audit_log.string());
-    }
+    if (audit_store_) engine_->set_audit_store(audit_store_);
+    if (events_) engine_->set_observer(feed_observer(events_));
     engine_->start();
     if (config_.incident_authority.empty())
       log()->warn("no source is authorised to raise incidents (incident_authority is empty), so every incident will "
@@ -134,6 +140,7 @@ void Host::start() {
   for (auto& inst : created) {
     try {
       inst->start();
+      std::lock_guard lk(instances_mu_);
       registry_.add_instance(std::move(inst));
     } catch (const std::exception& e) {
       failures_.push_back({inst->id(), e.what()});
@@ -156,6 +163,122 @@ void Host::start() {
   }
   // Now that the agencies' instances run, what a crashed previous run left live is revoked.
   if (engine_) engine_->revoke_grants_left_alive();
+  if (config_.host.http.enabled) {
+    // Like the remote endpoint: an API that cannot listen is reported, and the city runs.
+    try {
+      http_ = std::make_unique<ManagementServer>(*this, config_.host.http);
+      http_->start();
+    } catch (const std::exception& e) {
+      http_.reset();
+      failures_.push_back({"http", e.what()});
+      log()->error("[http] management API not started: {}", e.what());
+    }
+  }
+}
+
+const PluginEntry& Host::entry_of(const std::string& instance_id) const {
+  for (const auto& e : config_.plugins)
+    if (e.instance_id == instance_id) return e;
+  throw std::out_of_range("the city config has no instance '" + instance_id +
+                          "'; GET /api/instances lists the instances it has");
+}
+
+void Host::announce(const std::string& instance_id, const std::string& state, const std::string& actor,
+                    const std::string& detail) {
+  log()->info("[{}] {} by {}{}", instance_id, state, actor, detail.empty() ? "" : ": " + detail);
+  if (events_ && events_->has_listeners())
+    events_->publish("instance", nlohmann::json{{"instance_id", instance_id}, {"state", state}, {"actor", actor},
+                                                {"detail", detail}}
+                                     .dump());
+}
+
+void Host::enable_instance(const std::string& instance_id, const std::string& actor) {
+  const PluginEntry& entry = entry_of(instance_id);
+  std::lock_guard lk(instances_mu_);
+  if (!started_) throw std::logic_error("the host is not running");
+  if (registry_.instance(instance_id))
+    throw std::logic_error("instance '" + instance_id + "' is already enabled; restart it instead");
+  failures_.erase(std::remove_if(failures_.begin(), failures_.end(),
+                                 [&](const InstanceFailure& f) { return f.instance_id == instance_id; }),
+                  failures_.end());
+  try {
+    auto inst = create_instance(entry);
+    inst->start();
+    registry_.add_instance(std::move(inst));
+  } catch (const std::exception& e) {
+    failures_.push_back({instance_id, e.what()});
+    announce(instance_id, "failed", actor, e.what());
+    throw;
+  }
+  announce(instance_id, "running", actor, "enabled");
+}
+
+void Host::disable_instance(const std::string& instance_id, const std::string& actor) {
+  entry_of(instance_id);
+  std::unique_ptr<PluginInstance> gone;
+  {
+    std::lock_guard lk(instances_mu_);
+    if (!started_) throw std::logic_error("the host is not running");
+    gone = registry_.remove_instance(instance_id);
+    if (!gone) {
+      const bool failed = std::any_of(failures_.begin(), failures_.end(),
+                                      [&](const InstanceFailure& f) { return f.instance_id == instance_id; });
+      if (!failed) throw std::logic_error("instance '" + instance_id + "' is already disabled");
+      failures_.erase(std::remove_if(failures_.begin(), failures_.end(),
+                                     [&](const InstanceFailure& f) { return f.instance_id == instance_id; }),
+                      failures_.end());
+    }
+  }
+  // Stopped and destroyed outside the lock: a slow plugin stop must not block the operator's view.
+  gone.reset();
+  announce(instance_id, "disabled", actor);
+}
+
+void Host::restart_instance(const std::string& instance_id, const std::string& actor) {
+  entry_of(instance_id);
+  {
+    std::lock_guard lk(instances_mu_);
+    if (!registry_.instance(instance_id) &&
+        std::none_of(failures_.begin(), failures_.end(),
+                     [&](const InstanceFailure& f) { return f.instance_id == instance_id; }))
+      throw std::logic_error("instance '" + instance_id + "' is disabled; enable it instead");
+  }
+  disable_instance(instance_id, actor);
+  enable_instance(instance_id, actor);
+}
+
+std::vector<InstanceReport> Host::instance_reports() const {
+  std::lock_guard lk(instances_mu_);
+  std::vector<InstanceReport> out;
+  for (const auto& e : config_.plugins) {
+    InstanceReport r;
+    r.instance_id = e.instance_id;
+    r.plugin_id = e.plugin_id;
+    r.isolation = e.isolated() ? "process" : "none";
+    r.recipient = e.recipient;
+    r.enabled_in_config = e.enabled;
+    r.granted_publish = e.publish_grants;
+    r.granted_subscribe = e.subscriptions;
+    if (const auto* i = registry_.instance(e.instance_id)) {
+      r.plugin_id = i->plugin_id();
+      r.state = to_string(i->state());
+      r.where = i->where();
+      r.last_error = i->last_error();
+      r.descriptor = i->descriptor();
+      r.granted_publish = i->publish_grants();
+      r.granted_subscribe = i->subscriptions();
+      r.counters = i->counters()->snapshot();
+    } else {
+      r.state = "disabled";
+      for (const auto& f : failures_)
+        if (f.instance_id == e.instance_id) {
+          r.state = "failed";
+          r.last_error = f.reason;
+        }
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 void Host::probe(const std::filesystem::path& file, const std::string& sha256) {
@@ -350,6 +473,9 @@ InstanceOptions Host::instance_options(const PluginEntry& entry, const std::stri
 
 void Host::stop() {
   if (!started_) return;
+  if (http_) http_->stop();  // no operator call reaches a host that is going away
+  if (events_) events_->close();
+  std::lock_guard ilk(instances_mu_);
   started_ = false;
   {
     std::lock_guard lk(clients_mu_);
@@ -409,6 +535,7 @@ void Host::run_for(std::chrono::milliseconds duration) {
 }
 
 std::vector<InstanceStatus> Host::status() const {
+  std::lock_guard ilk(instances_mu_);
   std::vector<InstanceStatus> out;
   for (const auto& i : registry_.instances())
     out.push_back({i->id(), i->plugin_id(), to_string(i->state()), i->counters()->snapshot()});

@@ -21,6 +21,16 @@ PluginInstance* Registry::instance(const std::string& instance_id) const {
   return nullptr;
 }
 
+std::unique_ptr<PluginInstance> Registry::remove_instance(const std::string& instance_id) {
+  for (auto it = instances_.begin(); it != instances_.end(); ++it)
+    if ((*it)->id() == instance_id) {
+      auto out = std::move(*it);
+      instances_.erase(it);
+      return out;
+    }
+  return nullptr;
+}
+
 void Registry::stop_all() {
   for (auto it = instances_.rbegin(); it != instances_.rend(); ++it) (*it)->stop();
 }

@@ -79,6 +79,10 @@ void ScenarioEngine::start() {
   router_.add_sink(SinkSpec{kSource, kEngineSubscriptions, endpoint, bus_counters_, false, 0, {},
                             inbox_.critical_endpoint(), inbox_.bytes()});
   running_ = true;
+  {
+    std::lock_guard lk(calls_mu_);
+    accepting_calls_ = true;
+  }
   thread_ = std::thread([this] { loop(); });
   std::string names;
   for (const auto& s : scenarios_) names += (names.empty() ? "" : ", ") + std::string(s->name());
@@ -135,8 +139,69 @@ void ScenarioEngine::loop() {
       guarded("tick", [&] { tick(); });
       next_tick = std::chrono::steady_clock::now() + kTick;
     }
+    run_calls();
   }
+  {
+    std::lock_guard lk(calls_mu_);
+    accepting_calls_ = false;
+  }
+  run_calls();  // what was asked before the door closed is still answered
   inbox_.close();
+}
+
+bool ScenarioEngine::run_on_engine(std::function<void()> f) {
+  auto task = std::make_shared<std::packaged_task<void()>>(std::move(f));
+  auto done = task->get_future();
+  {
+    std::lock_guard lk(calls_mu_);
+    if (!accepting_calls_) return false;
+    calls_.push_back(task);
+  }
+  done.get();  // rethrows what `f` threw
+  return true;
+}
+
+void ScenarioEngine::run_calls() {
+  std::deque<std::shared_ptr<std::packaged_task<void()>>> calls;
+  {
+    std::lock_guard lk(calls_mu_);
+    calls.swap(calls_);
+  }
+  for (auto& c : calls) (*c)();  // a packaged_task keeps what its function throws for the caller
+}
+
+std::optional<EngineSnapshot> ScenarioEngine::snapshot() {
+  EngineSnapshot s;
+  if (!run_on_engine([&] {
+        s.incidents = incidents_.list();
+        s.grants = grants_.live();
+      }))
+    return std::nullopt;
+  return s;
+}
+
+std::optional<citylink::v1::VideoShareGrant> ScenarioEngine::revoke_grant(const std::string& grant_id,
+                                                                          const std::string& operator_name,
+                                                                          const std::string& reason, std::string* why) {
+  std::optional<citylink::v1::VideoShareGrant> out;
+  const bool ran = run_on_engine([&] {
+    out = grants_.revoke(grant_id, "revoked by operator " + operator_name + ": " + reason, now_ns());
+    if (!out) return;
+    count("grants/revoked_by_operator");
+    log()->warn("[{}] grant {} to {} for incident {} revoked by operator {}: {}", kSource, grant_id, out->recipient(),
+                out->incident_id(), operator_name, reason);
+    auto record = grant_audit(*out, "video_grant.revoke", "grant " + grant_id + " revoked by operator " +
+                                                              operator_name + ": " + reason);
+    record.set_actor("operator:" + operator_name);
+    audit(std::move(record));
+  });
+  if (!ran) {
+    if (why) *why = "the scenario engine is not running";
+  } else if (!out && why) {
+    *why = "grant '" + grant_id + "' is not live: it is unknown, has expired or was already revoked; "
+           "GET /api/grants lists the live ones";
+  }
+  return out;
 }
 
 void ScenarioEngine::handle(const uint8_t* bytes, std::size_t size) {
@@ -180,6 +245,7 @@ void ScenarioEngine::handle(const uint8_t* bytes, std::size_t size) {
       if (!change) return reject("incidents", "rejected", why);
       count(std::string("incidents/") + (*change == Change::opened ? "opened" : *change == Change::closed ? "closed" : "updated"));
       const Incident& inc = *incidents_.find(IncidentKey{env.source(), ev.occurrence_number()});
+      if (observer_ && observer_->wants()) observer_->incident(inc, *change);
       for (auto& s : scenarios_) s->on_incident(inc, ev, *change, *this);
       return;
     }
@@ -273,6 +339,7 @@ bool ScenarioEngine::camera_allowed(const std::string& source, const citylink::v
 
 void ScenarioEngine::on_grant(const citylink::v1::VideoShareGrant& g) {
   emit(grant_topic(g.recipient()), g, g.incident_id());
+  if (observer_ && observer_->wants()) observer_->grant(g);
   if (g.action() != citylink::v1::VideoShareGrant::ACTION_EXPIRE) return;
   // Scenarios audit what they decide; a grant running out is the engine's to record.
   note("grants", g.incident_id() + ": grant " + g.grant_id() + " to " + g.recipient() + " expired");
@@ -345,11 +412,13 @@ void ScenarioEngine::emit(const std::string& topic, const google::protobuf::Mess
     return;
   }
   count("emitted/" + topic);
+  if (observer_ && observer_->wants())
+    if (const auto* d = dynamic_cast<const citylink::v1::DispatchSupport*>(&message)) observer_->dispatch(topic, *d);
 }
 
 void ScenarioEngine::audit(citylink::v1::AuditRecord record) {
   record.set_record_id("A-" + std::to_string(++audit_seq_));
-  record.set_actor(kSource);
+  if (record.actor().empty()) record.set_actor(kSource);  // an operator's action names the operator
   record.set_time_unix_ns(now_ns());
   if (audit_store_) {
     // Stored first, so what the auditor receives carries its place in the chain.

@@ -71,6 +71,21 @@ bool GrantBook::renew(const std::string& grant_id, int64_t now_ns, std::string* 
   return true;
 }
 
+std::optional<VideoShareGrant> GrantBook::revoke(const std::string& grant_id, const std::string& reason,
+                                                 int64_t now_ns) {
+  auto it = grants_.find(grant_id);
+  if (it == grants_.end() || !it->second.live) return std::nullopt;
+  Entry& e = it->second;
+  e.live = false;
+  e.grant.set_action(VideoShareGrant::ACTION_REVOKE);
+  e.grant.set_expires_unix_ns(now_ns);
+  e.grant.set_reason(reason);
+  sink_(e.grant);
+  VideoShareGrant out = e.grant;
+  retire(it);
+  return out;
+}
+
 int GrantBook::revoke_incident(const IncidentKey& incident, const std::string& reason, int64_t now_ns) {
   int n = 0;
   for (auto it = grants_.begin(); it != grants_.end();) {

@@ -158,4 +158,11 @@ std::size_t IncidentBook::open_count() const {
       std::count_if(incidents_.begin(), incidents_.end(), [](const auto& kv) { return kv.second.open; }));
 }
 
+std::vector<Incident> IncidentBook::list() const {
+  std::vector<Incident> out;
+  out.reserve(incidents_.size());
+  for (const auto& [key, inc] : incidents_) out.push_back(inc);
+  return out;
+}
+
 }  // namespace citylink::host::scenarios

@@ -96,6 +96,9 @@ class CameraRegistry {
   std::vector<CameraHit> ahead(double lat, double lon, double heading_deg, double radius_m, double half_angle_deg,
                                std::size_t max_count, int64_t now_ns) const;
 
+  // Every registered camera (live or not), at most max_count, ordered by camera_id (the
+  // operator's map; a copy under the reader lock).
+  std::vector<CameraRecord> all(std::size_t max_count = SIZE_MAX) const;
   // Number of cameras registered (live or not).
   std::size_t size() const;
   // Number of live cameras at now_ns (a linear scan; for diagnostics, not hot paths).

@@ -89,6 +89,28 @@ struct RemoteSettings {
   std::vector<ClientEntry> clients;        // `clients`
 };
 
+// One bearer token of the management API: who holds it and what they may do. Only the
+// token's SHA-256 is kept, so a config file or a memory dump does not hand it out.
+struct HttpToken {
+  std::string name;        // `name`: the operator (or system) it belongs to; audited
+  std::string role;        // `role`: viewer, operator or admin
+  std::string sha256_hex;  // `token_sha256`, or the SHA-256 of the text in `token_file`
+};
+
+// `host.http`: the management API and console. Absent: not served.
+struct HttpSettings {
+  bool enabled = false;
+  std::string address = "127.0.0.1";  // from `listen` (ADDRESS:PORT)
+  int port = 8080;
+  std::vector<HttpToken> tokens;
+  std::filesystem::path tls_cert, tls_key;  // `tls: {cert, key}`: HTTPS (PEM files)
+  std::size_t max_body_bytes = 64 << 10;    // `max_body_bytes`: larger requests get 413
+  int max_event_clients = 16;               // `max_event_clients`: live event streams at once
+  std::size_t event_queue = 1000;           // `event_queue`: events a stream may fall behind before it is dropped
+  std::string tile_url;                     // `tile_url`: the console's map tiles; empty: a plain background
+  std::string tile_attribution;             // `tile_attribution`: the tiles' credit line
+};
+
 struct HostSettings {
   std::string log_level = "info";
   std::size_t max_message_bytes = 1 << 20;
@@ -110,6 +132,7 @@ struct HostSettings {
   std::filesystem::path outbox;
   uint64_t outbox_max_mb = 0;  // `host.outbox_max_mb`: its size limit; 0: the disk's
   bool outbox_fsync = false;   // `host.outbox_fsync`: survive a power cut, not only a crash (slower)
+  HttpSettings http;           // `host.http`
 };
 
 struct CityConfig {

@@ -15,6 +15,7 @@
 #include <set>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 #include <zmq.hpp>
@@ -23,11 +24,30 @@ namespace citylink::host {
 namespace scenarios {
 class ScenarioEngine;
 }
+class AuditStore;
+class EventFeed;
+class ManagementServer;
 
 // A plugin entry the host could not bring up, and why. The host runs without it.
 struct InstanceFailure {
   std::string instance_id;
   std::string reason;
+};
+
+// One instance of the city config as the operator sees it (the management API).
+struct InstanceReport {
+  std::string instance_id;
+  std::string plugin_id;
+  std::string state;      // running, stopped, failed, disabled, created
+  std::string isolation;  // "process" or "none"
+  std::string where;      // "in-process", "worker pid 1234", or empty
+  std::string last_error;
+  std::string recipient;
+  bool enabled_in_config = true;
+  std::optional<PluginDescriptor> descriptor;     // when the instance exists
+  std::vector<std::string> granted_publish;       // what the city granted
+  std::vector<std::string> granted_subscribe;
+  CounterSnapshot counters;
 };
 
 struct InstanceStatus {
@@ -102,6 +122,23 @@ class Host {
   // The durable outbox, when an enabled plugin entry is durable; else nullptr.
   Outbox* outbox() { return outbox_.get(); }
   std::vector<InstanceStatus> status() const;
+
+  // Runtime control of one instance of the city config, from any thread while the host runs
+  // (the management API); the rest of the city runs on. Each throws std::out_of_range for an
+  // instance the city config does not list, std::logic_error when the instance is not in a
+  // state to do it (enable a running one, disable one not running), and the loader's or the
+  // plugin's error when it cannot start. `actor` is logged.
+  void enable_instance(const std::string& instance_id, const std::string& actor);
+  void disable_instance(const std::string& instance_id, const std::string& actor);
+  void restart_instance(const std::string& instance_id, const std::string& actor);
+  // Every instance the city config lists, in config order, then the remote and local clients.
+  std::vector<InstanceReport> instance_reports() const;
+  // The audit log, when host.audit_log is set; else nullptr.
+  std::shared_ptr<AuditStore> audit_store() const { return audit_store_; }
+  // Live events (incidents, grants, dispatches, instance changes) for the management API.
+  const std::shared_ptr<EventFeed>& events() const { return events_; }
+  // The management API, when host.http is set and it started; else nullptr.
+  ManagementServer* management() { return http_.get(); }
   // Counters in the Prometheus text exposition format.
   std::string metrics_prometheus() const;
   // A fixed-width table of the counters, for the terminal.
@@ -134,6 +171,15 @@ class Host {
   std::shared_ptr<Outbox> outbox_;  // when a plugin entry is durable
   std::map<std::string, std::string> probe_failures_;  // canonical path -> reason
   std::set<std::string> unpinned_logged_;              // hashes already named in the no-allow-list warning
+  const PluginEntry& entry_of(const std::string& instance_id) const;
+  void announce(const std::string& instance_id, const std::string& state, const std::string& actor,
+                const std::string& detail = {});
+  // Guards registry_'s instances and failures_ once the host runs: the management API
+  // enables and disables instances from its own threads.
+  mutable std::recursive_mutex instances_mu_;
+  std::shared_ptr<AuditStore> audit_store_;
+  std::shared_ptr<EventFeed> events_;
+  std::unique_ptr<ManagementServer> http_;
 };
 
 }  // namespace citylink::host

@@ -20,6 +20,8 @@ class Registry {
 
   void add_instance(std::unique_ptr<PluginInstance> instance);
   PluginInstance* instance(const std::string& instance_id) const;
+  // Takes an instance out (the caller stops and destroys it); nullptr when there is none.
+  std::unique_ptr<PluginInstance> remove_instance(const std::string& instance_id);
   const std::vector<std::unique_ptr<PluginInstance>>& instances() const { return instances_; }
 
   // Stops every instance (newest first) and destroys them. Libraries unload when unused.

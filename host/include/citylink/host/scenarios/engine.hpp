@@ -8,11 +8,16 @@
 #include <citylink/host/inbox.hpp>
 #include <citylink/host/permissions.hpp>
 #include <citylink/host/scenarios/scenario.hpp>
+#include <citylink/v1/dispatch.pb.h>
 
 #include <atomic>
+#include <deque>
+#include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +43,23 @@ struct InputPolicy {
 // Reads the engine's input policy out of a city config.
 InputPolicy input_policy(const CityConfig& config);
 
+// Told of what the engine decides, on the engine's thread (the management API's live
+// stream). wants() is asked first so no event is built when nobody listens.
+class EngineObserver {
+ public:
+  virtual ~EngineObserver() = default;
+  virtual bool wants() const = 0;
+  virtual void incident(const Incident& incident, Change change) = 0;
+  virtual void grant(const citylink::v1::VideoShareGrant& grant) = 0;
+  virtual void dispatch(const std::string& topic, const citylink::v1::DispatchSupport& dispatch) = 0;
+};
+
+// The books at one moment, for the operator's view.
+struct EngineSnapshot {
+  std::vector<Incident> incidents;        // open, and closed ones still retained
+  std::vector<GrantBook::LiveGrant> grants;  // live video grants
+};
+
 class ScenarioEngine : private ScenarioContext {
  public:
   static constexpr const char* kSource = kEngineName;
@@ -61,9 +83,26 @@ class ScenarioEngine : private ScenarioContext {
   // the agencies' instances run, so the revocations reach them.
   void revoke_grants_left_alive() { revoke_left_alive_.store(true, std::memory_order_release); }
   bool running() const { return running_; }
+  // Set before start(); called on the engine's thread.
+  void set_observer(std::shared_ptr<EngineObserver> observer) { observer_ = std::move(observer); }
+
+  // Any thread. A copy of the incident and grant books, taken on the engine's thread between
+  // two messages (so within one tick, 100 ms); nullopt when the engine is not running.
+  std::optional<EngineSnapshot> snapshot();
+  // Any thread: the camera registry is safe to query concurrently.
+  const CameraRegistry& camera_registry() const { return cameras_; }
+  // Any thread. An operator revokes a live grant: on the engine's thread it is revoked,
+  // published to its recipient and audited with the operator's name and reason. Returns
+  // the revoked grant, or nullopt with `why` (not live: unknown, expired or already revoked;
+  // or the engine is not running).
+  std::optional<citylink::v1::VideoShareGrant> revoke_grant(const std::string& grant_id, const std::string& operator_name,
+                                                            const std::string& reason, std::string* why);
 
  private:
   void loop();
+  // Runs `f` on the engine's thread and waits for it; false when the engine is not running.
+  bool run_on_engine(std::function<void()> f);
+  void run_calls();
   void handle(const uint8_t* envelope, std::size_t size);
   void tick();
   void revoke_left_alive();
@@ -104,6 +143,10 @@ class ScenarioEngine : private ScenarioContext {
   mutable std::mutex counters_mu_;
   std::map<std::string, uint64_t> counters_;
   uint64_t audit_seq_ = 0;
+  std::shared_ptr<EngineObserver> observer_;
+  std::mutex calls_mu_;
+  bool accepting_calls_ = false;
+  std::deque<std::shared_ptr<std::packaged_task<void()>>> calls_;
 };
 
 }  // namespace citylink::host::scenarios

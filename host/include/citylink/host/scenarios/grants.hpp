@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,9 @@ class GrantBook {
   bool stop_renewal(const std::string& grant_id);
   // Revokes every live grant (the engine is stopping); returns them as revoked.
   std::vector<citylink::v1::VideoShareGrant> revoke_all(const std::string& reason, int64_t now_ns);
+  // Revokes one live grant; returns it as revoked, or nullopt when it is not live.
+  std::optional<citylink::v1::VideoShareGrant> revoke(const std::string& grant_id, const std::string& reason,
+                                                      int64_t now_ns);
   // Revokes every live grant of the incident; returns how many.
   int revoke_incident(const IncidentKey& incident, const std::string& reason, int64_t now_ns);
   // Expires grants whose time is up; returns how many.

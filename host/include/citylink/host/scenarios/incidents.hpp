@@ -65,6 +65,8 @@ class IncidentBook {
   // since guessing would hand one incident's data to the other's responders.
   const Incident* find_open(const std::string& number, bool* ambiguous = nullptr) const;
   std::size_t open_count() const;
+  // Every incident in the book (open, and closed ones not yet retired).
+  std::vector<Incident> list() const;
 
  private:
   std::map<IncidentKey, Incident> incidents_;

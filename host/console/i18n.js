@@ -1,0 +1,31 @@
+// The console's labels in English and Korean; the choice is kept in localStorage.
+window.CITYLINK_I18N = {
+  en: {
+    title: "CityLink operations console", token: "Bearer token", sign_in: "Sign in", sign_out: "Sign out",
+    camera_live: "camera (live)", camera_offline: "camera (offline)", incident: "Incident", incidents: "Incidents",
+    number: "No.", code: "Code", status: "Status", cameras: "Cameras", grants: "Live video grants",
+    recipient: "Recipient", time_left: "Time left", plugins: "Plugins", instance: "Instance", state: "State",
+    counters: "In / out / dropped", audit: "Audit log", time: "Time", action: "Action", actor: "Actor",
+    detail: "Detail", transparency: "Transparency report", show: "Show", print: "Print", revoke: "Revoke",
+    reason: "reason", enable: "Enable", disable: "Disable", restart: "Restart", open: "open", closed: "closed",
+    verified: "Hash chain verified: {n} records", tampered: "AUDIT LOG TAMPERED: {p}", signed_in_as: "{name} ({role})",
+    need_reason: "Give a reason to revoke the grant.", purpose: "Purpose", legal_basis: "Legal basis",
+    issued: "Issued", revoked: "Revoked", expired: "Expired", median_s: "Median (s)", deliveries: "Deliveries",
+    personal_data: "Personal-data deliveries", no_data: "Nothing this month.", stream_lost: "Live updates lost; reconnecting…",
+    sign_in_first: "Sign in with your token.", expired_grant: "expired", live_grants: "Grants",
+  },
+  ko: {
+    title: "CityLink 통합관제 콘솔", token: "접근 토큰", sign_in: "로그인", sign_out: "로그아웃",
+    camera_live: "카메라(정상)", camera_offline: "카메라(오프라인)", incident: "사건", incidents: "사건 목록",
+    number: "발생번호", code: "코드", status: "상태", cameras: "카메라", grants: "영상 제공 승인(진행 중)",
+    recipient: "수신 기관", time_left: "남은 시간", plugins: "플러그인", instance: "인스턴스", state: "상태",
+    counters: "수신 / 발신 / 유실", audit: "감사 기록", time: "시각", action: "행위", actor: "행위자",
+    detail: "내용", transparency: "투명성 보고서", show: "조회", print: "인쇄", revoke: "철회",
+    reason: "사유", enable: "시작", disable: "중지", restart: "재시작", open: "진행", closed: "종료",
+    verified: "해시 체인 검증 완료: {n}건", tampered: "감사 기록 변조 감지: {p}", signed_in_as: "{name} ({role})",
+    need_reason: "철회 사유를 입력하세요.", purpose: "목적", legal_basis: "법적 근거",
+    issued: "승인", revoked: "철회", expired: "만료", median_s: "중앙값(초)", deliveries: "제공 건수",
+    personal_data: "개인정보 제공", no_data: "이 달의 기록이 없습니다.", stream_lost: "실시간 연결이 끊겼습니다. 다시 연결 중…",
+    sign_in_first: "토큰으로 로그인하세요.", expired_grant: "만료", live_grants: "승인",
+  },
+};
