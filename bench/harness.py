@@ -39,6 +39,12 @@ def number(pattern, text, group=1):
     return float(m.group(group).replace(",", "")) if m else None
 
 
+def numbers(text, patterns):
+    """{name: the number each pattern finds in text}, leaving out those it does not find."""
+    found = {name: number(p, text) for name, p in patterns.items()}
+    return {k: v for k, v in found.items() if v is not None}
+
+
 class Harness:
     def __init__(self, build, quick):
         self.build, self.quick = build, quick
@@ -62,17 +68,29 @@ class Harness:
         n, rounds = (200_000, 3) if self.quick else (1_000_000, 5)
         out, err, status, secs = run([self.bin("citylink_bench_throughput"), str(n), "200", str(rounds), "isolated"],
                                      600)
-        d = {k: v for k, v in {
-            "raw_inproc": number(r"raw libzmq inproc PUSH/PULL\s+([\d.]+) msg/s", out),
-            "citylink_in_process": number(r"CityLink plugin -> router -> plugin\s+([\d.]+) msg/s", out),
-            "raw_ipc": number(r"raw libzmq ipc PUSH/PULL\s+([\d.]+) msg/s", out),
-            "citylink_isolated": number(r"CityLink, both plugins isolated\s+([\d.]+) msg/s", out),
-        }.items() if v is not None}
+        d = numbers(out, {
+            "raw_inproc": r"raw libzmq inproc PUSH/PULL\s+([\d.]+) msg/s",
+            "citylink_in_process": r"CityLink plugin -> router -> plugin\s+([\d.]+) msg/s",
+            "raw_ipc": r"raw libzmq ipc PUSH/PULL\s+([\d.]+) msg/s",
+            "citylink_isolated": r"CityLink, both plugins isolated\s+([\d.]+) msg/s",
+        })
         self.record("routing throughput", status, secs, d, out, err)
         if "raw_inproc" in d and "citylink_in_process" in d:
             self.rows.append(("in-process routing / raw inproc", d["citylink_in_process"], d["raw_inproc"], "msg/s", 0.80))
         if "raw_ipc" in d and "citylink_isolated" in d:
             self.rows.append(("isolated routing / raw ipc", d["citylink_isolated"], d["raw_ipc"], "msg/s", None))
+
+    def api_overhead(self):
+        n, rounds = (200_000, 3) if self.quick else (1_000_000, 5)
+        out, err, status, secs = run([self.bin("citylink_bench_throughput"), str(n), "200", str(rounds), "api"], 600)
+        d = numbers(out, {
+            "without_api": r"routing without the management API\s+([\d.]+) msg/s",
+            "with_api_10_streams": r"routing with the API, \d+ streams\s+([\d.]+) msg/s",
+        })
+        self.record("routing with the management API", status, secs, d, out, err)
+        if len(d) == 2:
+            self.rows.append(("routing with API + 10 streams / without", d["with_api_10_streams"], d["without_api"],
+                              "msg/s", 0.95))
 
     def scenario(self, cameras):
         reports = 500 if self.quick else 2000
@@ -101,10 +119,10 @@ class Harness:
             return
         n, rounds = (20_000, 1) if self.quick else (100_000, 3)
         out, err, status, secs = run([exe, str(n), str(rounds)], 300 if self.quick else 900)
-        d = {k: v for k, v in {
-            "citylink_durable": number(r"citylink durable \(.*\): ([\d.]+) msg/s", out),
-            "mosquitto_qos1": number(r"mosquitto QoS 1 \(.*\):\s+([\d.]+) msg/s", out),
-        }.items() if v is not None}
+        d = numbers(out, {
+            "citylink_durable": r"citylink durable \(.*\): ([\d.]+) msg/s",
+            "mosquitto_qos1": r"mosquitto QoS 1 \(.*\):\s+([\d.]+) msg/s",
+        })
         self.record("durable delivery", status, secs, d, out, err)
         if len(d) == 2:
             self.rows.append(("acked durable / Mosquitto QoS 1", d["citylink_durable"], d["mosquitto_qos1"], "msg/s", 10.0))
@@ -116,12 +134,12 @@ class Harness:
             return
         n, rounds = (50_000, 1) if self.quick else (200_000, 3)
         out, err, status, secs = run([exe, str(n), str(rounds)], 120 if self.quick else 900)
-        d = {k: v for k, v in {
-            "raw_tcp": number(r"raw libzmq tcp PUSH/PULL\s+([\d.]+) msg/s", out),
-            "citylink_remote_curve": number(r"CityLink remote TCP\+CURVE pub -> router -> sub\s+([\d.]+) msg/s", out),
-            "mosquitto_qos0": number(r"Mosquitto QoS 0 pub -> broker -> sub\s+([\d.]+) msg/s", out),
-            "mosquitto_qos1": number(r"Mosquitto QoS 1 pub -> broker -> sub\s+([\d.]+) msg/s", out),
-        }.items() if v is not None}
+        d = numbers(out, {
+            "raw_tcp": r"raw libzmq tcp PUSH/PULL\s+([\d.]+) msg/s",
+            "citylink_remote_curve": r"CityLink remote TCP\+CURVE pub -> router -> sub\s+([\d.]+) msg/s",
+            "mosquitto_qos0": r"Mosquitto QoS 0 pub -> broker -> sub\s+([\d.]+) msg/s",
+            "mosquitto_qos1": r"Mosquitto QoS 1 pub -> broker -> sub\s+([\d.]+) msg/s",
+        })
         self.record("remote streams (TCP)", status, secs, d, out, err)
         if "citylink_remote_curve" in d and "mosquitto_qos0" in d:
             self.rows.append(("remote TCP+CURVE / Mosquitto QoS 0", d["citylink_remote_curve"], d["mosquitto_qos0"],
@@ -136,13 +154,13 @@ class Harness:
             self.results["benchmarks"]["footprint"] = {"status": "not built"}
             return
         out, err, status, secs = run([exe, "100"], 120)
-        d = {k: v for k, v in {
-            "idle_rss_mb": number(r"host idle RSS \(started, no plugins\)\s+([\d.]+) MB", out),
-            "rss_100_mb": number(r"RSS with 100 plugin instances\s+([\d.]+) MB", out),
-            "per_instance_kb": number(r"per instance\s+([\d.]+) kB", out),
-            "start_100_ms": number(r"100 instances: load and start\s+([\d.]+) ms", out),
-            "stop_100_ms": number(r"100 instances: stop\s+([\d.]+) ms", out),
-        }.items() if v is not None}
+        d = numbers(out, {
+            "idle_rss_mb": r"host idle RSS \(started, no plugins\)\s+([\d.]+) MB",
+            "rss_100_mb": r"RSS with 100 plugin instances\s+([\d.]+) MB",
+            "per_instance_kb": r"per instance\s+([\d.]+) kB",
+            "start_100_ms": r"100 instances: load and start\s+([\d.]+) ms",
+            "stop_100_ms": r"100 instances: stop\s+([\d.]+) ms",
+        })
         self.record("footprint", status, secs, d, out, err)
 
     def python(self):
@@ -198,6 +216,7 @@ def main() -> int:
     h = Harness(os.path.abspath(a.build), a.quick)
     print(f"CityLink benchmarks ({'quick' if a.quick else 'full'}), build {h.build}", flush=True)
     h.throughput()
+    h.api_overhead()
     h.scenario(10_000)
     if not a.quick:
         h.scenario(100_000)

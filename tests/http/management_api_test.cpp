@@ -17,6 +17,7 @@
 
 #include <citylink/host/child_process.hpp>
 
+#include "bus_recorder.hpp"
 #include "scenario_fixture.hpp"
 #include "test_support.hpp"
 
@@ -32,8 +33,7 @@ const std::string kAdmin = "admin-token-0123456789abcdef";
 
 struct ManagementApi : ::testing::Test {
   TempDir dir;
-  std::mutex bus_mu;
-  std::vector<citylink::v1::Envelope> bus_seen;
+  BusRecorder bus;
   std::unique_ptr<Host> host;
   std::shared_ptr<Publisher> feed;
   std::unique_ptr<httplib::Client> http;
@@ -63,12 +63,7 @@ struct ManagementApi : ::testing::Test {
     auto config = parse_city_config(yaml, "api-test.yaml", dir.path());
     config.incident_authority.push_back({"112UC001", "incident.112", {"platform-feed"}, 0});
     host = std::make_unique<Host>(std::move(config));
-    host->router().set_observer([this](std::string_view, const uint8_t* bytes, std::size_t size) {
-      citylink::v1::Envelope e;
-      if (!e.ParseFromArray(bytes, static_cast<int>(size))) return;
-      std::lock_guard lk(bus_mu);
-      bus_seen.push_back(std::move(e));
-    });
+    bus.attach(*host);
     host->start();
     feed = host->router().add_publisher("platform-feed", {"*"}, std::make_shared<InstanceCounters>());
     feed->open();
@@ -126,13 +121,7 @@ struct ManagementApi : ::testing::Test {
     return json::parse(r->body, nullptr, false);
   }
   std::vector<citylink::v1::VideoShareGrant> grants_on_bus() {
-    std::lock_guard lk(bus_mu);
-    std::vector<citylink::v1::VideoShareGrant> out;
-    for (const auto& e : bus_seen) {
-      citylink::v1::VideoShareGrant g;
-      if (e.topic().rfind("grant.video", 0) == 0 && g.ParseFromString(e.payload())) out.push_back(g);
-    }
-    return out;
+    return bus.payloads<citylink::v1::VideoShareGrant>("grant.video");
   }
   std::vector<StoredAuditRecord> audit(const std::string& action) {
     AuditQuery q;

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <mutex>
 
+#include "bus_recorder.hpp"
 #include "scenario_fixture.hpp"
 #include "test_support.hpp"
 
@@ -24,17 +25,10 @@ struct EngineFixture : ::testing::Test {
   // Before `host`, so they outlive the router thread that writes them.
   std::string audit_log;  // host.audit_log when set before start()
   int queue_depth = 0;    // host.queue_depth when set before start()
-  std::mutex bus_mu;
-  std::vector<citylink::v1::Envelope> bus_seen;
+  BusRecorder bus;
   template <class T>
   std::vector<T> seen(const std::string& topic_prefix) {
-    std::lock_guard lk(bus_mu);
-    std::vector<T> out;
-    for (const auto& e : bus_seen) {
-      T t;
-      if (e.topic().rfind(topic_prefix, 0) == 0 && t.ParseFromString(e.payload())) out.push_back(std::move(t));
-    }
-    return out;
+    return bus.payloads<T>(topic_prefix);
   }
   std::unique_ptr<Host> host;
   std::shared_ptr<Publisher> feed;
@@ -60,13 +54,7 @@ struct EngineFixture : ::testing::Test {
     if (!audit_log.empty()) config.host.audit_log = audit_log;
     if (queue_depth > 0) config.host.queue_depth = queue_depth;
     host = std::make_unique<Host>(std::move(config));
-    // Every message as it travels on the bus (payloads included), for the checks below.
-    host->router().set_observer([this](std::string_view, const uint8_t* bytes, std::size_t size) {
-      citylink::v1::Envelope e;
-      if (!e.ParseFromArray(bytes, static_cast<int>(size))) return;
-      std::lock_guard lk(bus_mu);
-      bus_seen.push_back(std::move(e));
-    });
+    bus.attach(*host);  // every message as it travels, for the checks below
     host->start();
     ASSERT_TRUE(host->failures().empty());
     ASSERT_NE(host->scenario_engine(), nullptr);

@@ -71,15 +71,25 @@ bool GrantBook::renew(const std::string& grant_id, int64_t now_ns, std::string* 
   return true;
 }
 
+namespace {
+
+// A revoked grant ends now, for `reason`; every way of revoking says so the same way.
+template <class Entry>
+void end_as_revoked(Entry& e, const std::string& reason, int64_t now_ns) {
+  e.live = false;
+  e.grant.set_action(VideoShareGrant::ACTION_REVOKE);
+  e.grant.set_expires_unix_ns(now_ns);
+  e.grant.set_reason(reason);
+}
+
+}  // namespace
+
 std::optional<VideoShareGrant> GrantBook::revoke(const std::string& grant_id, const std::string& reason,
                                                  int64_t now_ns) {
   auto it = grants_.find(grant_id);
   if (it == grants_.end() || !it->second.live) return std::nullopt;
   Entry& e = it->second;
-  e.live = false;
-  e.grant.set_action(VideoShareGrant::ACTION_REVOKE);
-  e.grant.set_expires_unix_ns(now_ns);
-  e.grant.set_reason(reason);
+  end_as_revoked(e, reason, now_ns);
   sink_(e.grant);
   VideoShareGrant out = e.grant;
   retire(it);
@@ -92,10 +102,7 @@ int GrantBook::revoke_incident(const IncidentKey& incident, const std::string& r
     auto next = std::next(it);
     Entry& e = it->second;
     if (e.live && e.incident == incident) {
-      e.live = false;
-      e.grant.set_action(VideoShareGrant::ACTION_REVOKE);
-      e.grant.set_expires_unix_ns(now_ns);
-      e.grant.set_reason(reason);
+      end_as_revoked(e, reason, now_ns);
       sink_(e.grant);
       retire(it);
       ++n;
@@ -110,10 +117,7 @@ std::vector<VideoShareGrant> GrantBook::revoke_all(const std::string& reason, in
   for (auto it = grants_.begin(); it != grants_.end();) {
     auto next = std::next(it);
     Entry& e = it->second;
-    e.live = false;
-    e.grant.set_action(VideoShareGrant::ACTION_REVOKE);
-    e.grant.set_expires_unix_ns(now_ns);
-    e.grant.set_reason(reason);
+    end_as_revoked(e, reason, now_ns);
     sink_(e.grant);
     out.push_back(e.grant);
     retire(it);
