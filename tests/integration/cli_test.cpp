@@ -145,6 +145,66 @@ TEST(Cli, VerifyCatchesAStopThatIsNotIdempotent) {
   EXPECT_EQ(good.exit_code, 0) << good.out << good.err;
 }
 
+// Each remaining conformance check, failing on a plugin that breaks its rule, with a detail
+// that says what to fix; the same plugins pass the checks they do not break.
+TEST(Cli, VerifyFailsEachCheckOnAPluginThatBreaksItsRule) {
+  auto one = [&](const std::string& file, const std::string& check, const std::string& plugin) {
+    const auto r = cli({"plugin", "verify", "--json", "--check", check, file});
+    const auto all = nlohmann::json::parse(r.out);
+    for (const auto& c : all["checks"])
+      if (c["check"] == (plugin.empty() ? check : "kr.citylink.test." + plugin + " " + check)) return c;
+    ADD_FAILURE() << "no verdict for " << check << " in " << r.out << r.err;
+    return nlohmann::json{{"ok", true}, {"detail", ""}};
+  };
+  const std::string failures = zoo("zoo_verify_failures").string();
+
+  auto c = one(zoo("zoo_extra_export").string(), "exports", "");
+  EXPECT_FALSE(c["ok"].get<bool>()) << c;
+  EXPECT_TRUE(has(c["detail"], "zoo_leaked_helper")) << c;
+  EXPECT_TRUE(has(c["detail"], "citylink_add_plugin()")) << c;
+  EXPECT_TRUE(one(zoo("zoo_c_plugin").string(), "exports", "")["ok"].get<bool>());
+
+  c = one(failures, "bad-config", "ignores-config");
+  EXPECT_FALSE(c["ok"].get<bool>()) << c;
+  EXPECT_TRUE(has(c["detail"], "create accepted config 'this is not JSON'")) << c;
+
+  c = one(failures, "destroy-without-start", "thread-in-create");
+  EXPECT_FALSE(c["ok"].get<bool>()) << c;
+  EXPECT_TRUE(has(c["detail"], "still run after destroy without start")) << c;
+  EXPECT_TRUE(one(failures, "no-threads-after-destroy", "thread-in-create")["ok"].get<bool>());
+
+  c = one(failures, "lifecycle", "slow-stop");
+  EXPECT_FALSE(c["ok"].get<bool>()) << c;
+  EXPECT_TRUE(has(c["detail"], "it must return within 5000 ms")) << c;
+
+  c = one(failures, "malformed-payload", "trusts-payload");
+  EXPECT_FALSE(c["ok"].get<bool>()) << c;
+  EXPECT_TRUE(has(c["detail"], "SIGABRT")) << c;
+  EXPECT_TRUE(one(failures, "malformed-envelope", "trusts-payload")["ok"].get<bool>());
+  EXPECT_TRUE(one(failures, "unknown-topic", "trusts-payload")["ok"].get<bool>());
+}
+
+// A config that breaks the plugin's schema: a warning naming the field and the option by
+// default, a refused instance (the city runs on) with --strict-config.
+TEST(Cli, RunWarnsAboutAConfigThatBreaksTheSchemaAndStrictConfigRefusesIt) {
+  TempDir dir;
+  citylink::test::write_file(dir / "city.yaml", "city: t\nplugin_dirs: [" + std::string(CITYLINK_TEST_PLUGIN_DIR) +
+                                                    "]\nplugins:\n  - instance: water\n    file: zoo_behaviour.so\n"
+                                                    "    plugin: kr.citylink.test.publisher\n    grants: requested\n"
+                                                    "    config: {count: -3}\n");
+  const std::string field = "city.yaml:4: plugins['water'].config/count is -3, below the minimum 0";
+  auto r = cli({"run", "--config", (dir / "city.yaml").string(), "--for", "0.2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(has(r.err, field + " (the plugin's config_schema; with host.strict_config or --strict-config this "
+                                 "refuses the instance)")) << r.err;
+  EXPECT_TRUE(has(r.err, "[water] started")) << r.err;
+  r = cli({"run", "--config", (dir / "city.yaml").string(), "--for", "0.2", "--strict-config"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "not started: water: ")) << r.out;
+  EXPECT_TRUE(has(r.out, field + " (the plugin's config_schema; fix the config, host.strict_config is on)")) << r.out;
+  EXPECT_FALSE(has(r.err, "[water] started")) << r.err;
+}
+
 TEST(Cli, VerifyCatchesAPluginPublishingOutsideItsDeclaredTopics) {
   // The rogue plugin's descriptor declares test.ok/test.data; in outside-grants mode it publishes camera.ptz.
   const auto r = cli({"plugin", "verify", "--json", "--config", R"({"mode":"outside-grants","out":"/dev/null"})",

@@ -268,6 +268,34 @@ TEST_F(DurableFixture, TagsAreCheckedAsTheAbiSaysInProcessAndInAWorker) {
   }
 }
 
+// abi.h: a redelivery comes with a new tag, and the old one is dead: acking or nacking it
+// does nothing (no second redelivery, no dead letter), in-process and in a worker.
+TEST_F(DurableFixture, ARedeliveryHasANewTagAndTheOldTagIsDead) {
+  for (const std::string isolation : {"none", "process"}) {
+    auto h = start(publisher(3) + collector("stale-tag", "true", "    isolation: " + isolation + "\n", isolation));
+    ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+    ASSERT_TRUE(eventually([&] { return counters(*h, "collector").acked == 3u; })) << isolation;
+    auto answers = [&] {
+      std::vector<nlohmann::json> a;
+      for (const auto& j : read_jsonl(out(isolation)))
+        if (j.contains("tag_is_new")) a.push_back(j);
+      return a;
+    };
+    ASSERT_TRUE(eventually([&] { return answers().size() == 3u; })) << isolation;
+    for (const auto& j : answers()) {
+      EXPECT_TRUE(j["tag_is_new"].get<bool>()) << isolation << j;
+      EXPECT_EQ(j["ack_stale"], CITYLINK_OK) << isolation;
+      EXPECT_EQ(j["nack_stale"], CITYLINK_OK) << isolation;
+    }
+    h->stop();
+    // A stale nack that requeued would bring a third delivery, and a fourth answer line.
+    EXPECT_EQ(answers().size(), 3u) << isolation;
+    const auto c = counters(*h, "collector");
+    EXPECT_EQ(c.dead_lettered, 0u) << isolation;
+    EXPECT_EQ(c.outbox_depth, 0u) << isolation;
+  }
+}
+
 // More waiting than the queue keeps in memory (4096 rows): the rest is read in from the
 // file, in order, after a restart as well.
 TEST_F(DurableFixture, ABacklogLargerThanMemoryIsDeliveredInOrderAfterARestart) {

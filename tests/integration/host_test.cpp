@@ -1,6 +1,7 @@
 // A whole host from a city config: real plugins, real router, real files written by a collector.
 #include "test_support.hpp"
 
+#include <citylink/host/child_process.hpp>
 #include <citylink/host/host.hpp>
 #include <gtest/gtest.h>
 
@@ -77,6 +78,25 @@ TEST_F(HostFixture, MessagesFlowFromAPublisherPluginToASubscriberPlugin) {
   }
   EXPECT_EQ(ids.size(), 50u);
   EXPECT_EQ(status_of(h->status(), "pub").counters.published, 50u);
+}
+
+// abi.md §12: a plugin with no protobuf library at all (its envelope written byte by byte in
+// C) publishes like any other, and its file needs no protobuf runtime of the host's.
+TEST_F(HostFixture, APluginWithoutAnyProtobufLibraryPublishesLikeAnyOther) {
+  const auto file = citylink::test::zoo("zoo_c_bytes_publisher");
+  auto h = start(collector("collector", "sensor.reading") + "  - instance: bytes-only\n    file: " + file.string() + "\n");
+  ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+  ASSERT_TRUE(eventually([&] { return delivered(*h, "collector") == 1; }));
+  h->stop();
+  const auto lines = read_jsonl(out());
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["sensor_id"], "C-BYTES");
+  EXPECT_EQ(lines[0]["source"], "bytes-only");
+  EXPECT_EQ(lines[0]["schema"], "citylink.v1.SensorReading");
+  const auto needed = run_child({"/usr/bin/readelf", "-d", file.string()}, std::chrono::seconds(20));
+  ASSERT_EQ(needed.exit_code, 0) << needed.err;
+  EXPECT_NE(needed.out.find("libc.so"), std::string::npos) << needed.out;
+  EXPECT_EQ(needed.out.find("protobuf"), std::string::npos) << needed.out;
 }
 
 TEST_F(HostFixture, SamplePluginsRunTogether) {

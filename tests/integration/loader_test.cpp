@@ -1,6 +1,7 @@
 // The real loader on real .so files: good ones load, broken ones are refused by name.
 #include "test_support.hpp"
 
+#include <citylink/ext/plugin_factory.h>
 #include <citylink/host/error.hpp>
 #include <citylink/host/plugin_library.hpp>
 #include <citylink/host/registry.hpp>
@@ -157,7 +158,30 @@ TEST(Loader, RefusesDescriptorsWithoutId) {
 }
 
 TEST(Loader, ReportsAFailingInit) {
-  EXPECT_NE(load_error(zoo("zoo_init_fails")).find("init() returned failure"), std::string::npos);
+  const std::string why = load_error(zoo("zoo_init_fails"));
+  EXPECT_NE(why.find("init() returned failure"), std::string::npos) << why;
+  // The plugin's own reason, written with citylink_set_error, reaches the operator.
+  EXPECT_NE(why.find("the test device is unplugged"), std::string::npos) << why;
+}
+
+// abi.h §factories: a shim (worker, runner) reaches the same plugin set through the
+// factory as through the entry's default slots; a plain C library without one says so.
+TEST(Loader, ReachesTheSamePluginSetThroughTheFactory) {
+  const auto lib = citylink::host::PluginLibrary::load(zoo("zoo_behaviour"));
+  const auto* f = static_cast<const citylink_plugin_factory*>(lib->factory(CITYLINK_PLUGIN_FACTORY_ID));
+  ASSERT_NE(f, nullptr);
+  ASSERT_EQ(f->plugin_count(f), lib->descriptors().size());
+  for (uint32_t i = 0; i < f->plugin_count(f); ++i)
+    EXPECT_STREQ(f->descriptor(f, i)->id, lib->descriptors()[i].id.c_str());
+  EXPECT_EQ(f->descriptor(f, f->plugin_count(f)), nullptr);
+  citylink_error err{};
+  err.struct_size = sizeof err;
+  citylink_host_api api{};  // never called: create refuses the id before it keeps the table
+  api.struct_size = sizeof api;
+  EXPECT_EQ(f->create(f, &api, "kr.citylink.test.no-such-plugin", "{}", &err), nullptr);
+  EXPECT_NE(std::string(err.message).find("no-such-plugin"), std::string::npos) << err.message;
+  EXPECT_EQ(lib->factory("citylink.no-such-factory/1"), nullptr);
+  EXPECT_EQ(citylink::host::PluginLibrary::load(zoo("zoo_c_plugin"))->factory(CITYLINK_PLUGIN_FACTORY_ID), nullptr);
 }
 
 TEST(Registry, LoadsEachFileOnceAndKeepsItWhileInstancesLive) {

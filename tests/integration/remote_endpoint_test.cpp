@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
+#include <map>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -37,6 +38,7 @@ struct RemoteFixture : ::testing::Test {
   keys::CurveKey server = keys::generate_curve_key();
   keys::CurveKey sensor_key = keys::generate_curve_key();
   keys::CurveKey viewer_key = keys::generate_curve_key();
+  keys::CurveKey peer_key = keys::generate_curve_key();
   zmq::context_t client_ctx{1};
   std::unique_ptr<Host> host;
 
@@ -51,7 +53,9 @@ struct RemoteFixture : ::testing::Test {
         "    - name: field-sensor\n      public_key: \"" + sensor_key.public_key + "\"\n"
         "      grants: {publish: [test.data]}\n"
         "    - name: viewer\n      public_key: \"" + viewer_key.public_key + "\"\n"
-        "      grants: {subscribe: [test.data]}\n";
+        "      grants: {subscribe: [test.data]}\n"
+        "    - name: centre-b\n      public_key: \"" + peer_key.public_key + "\"\n      peer_host: true\n"
+        "      grants: {publish: [test.data]}\n";
     host = std::make_unique<Host>(parse_city_config(yaml, "remote-city.yaml", dir.path()));
     host->start();
     ASSERT_TRUE(host->failures().empty()) << host->failures()[0].reason;
@@ -127,6 +131,62 @@ TEST_F(RemoteFixture, AListedClientPublishesAndReceivesUnderItsConfiguredName) {
       if (st.instance_id == "field-sensor") return st.counters.rejected[static_cast<int>(RejectReason::not_granted)] == 1;
     return false;
   }));
+}
+
+// Trusted ingress (docs/remote.md §4.1): another host's forwarded envelope keeps the identity
+// its origin city gave it; only the peer's listed key earns that, and a loop is refused.
+TEST_F(RemoteFixture, APeerHostKeepsTheIdentityOfWhatItForwardsAndALoopIsRefused) {
+  auto viewer = client(&viewer_key);
+  ASSERT_EQ(hello(viewer)[0], "WELCOME");
+  auto peer = client(&peer_key);
+  ASSERT_EQ(hello(peer), (std::vector<std::string>{"WELCOME", "centre-b"}));
+  auto sensor = client(&sensor_key);
+  ASSERT_EQ(hello(sensor)[0], "WELCOME");
+  auto forwarded = [](const std::string& sensor_id, const std::string& id, const std::string& origin, int64_t time) {
+    citylink::v1::Envelope e;
+    e.ParseFromString(envelope(sensor_id));
+    e.set_topic("test.data");
+    e.set_id(id);
+    e.set_origin(origin);
+    e.set_time_unix_ns(time);
+    return e.SerializeAsString();
+  };
+  // In order: a forwarded message, a loop, one of the peer's own, and a plain client's forgery.
+  send_all(peer, {"PUB", "test.data", forwarded("kept", "centre-b-000042", "centre-b", 1700000000000000000)});
+  send_all(peer, {"PUB", "test.data", forwarded("loop", "remote-city-000007", "remote-city", 1)});
+  send_all(peer, {"PUB", "test.data", envelope("peer-own")});
+  send_all(sensor, {"PUB", "test.data", forwarded("forged", "centre-b-000043", "centre-b", 5)});
+
+  std::map<std::string, citylink::v1::Envelope> by_sensor;
+  ASSERT_TRUE(eventually([&] {
+    const auto m = recv_all(viewer);
+    if (m.size() == 3 && m[0] == "MSG") {
+      citylink::v1::Envelope e;
+      citylink::v1::SensorReading r;
+      if (e.ParseFromString(m[2]) && r.ParseFromString(e.payload())) by_sensor[r.sensor_id()] = e;
+    }
+    return by_sensor.size() >= 3;
+  }));
+  const auto& kept = by_sensor["kept"];
+  EXPECT_EQ(kept.id(), "centre-b-000042");
+  EXPECT_EQ(kept.origin(), "centre-b");
+  EXPECT_EQ(kept.time_unix_ns(), 1700000000000000000);
+  EXPECT_EQ(kept.source(), "centre-b");  // who vouches for it here: the peer's listed name
+  const auto& own = by_sensor["peer-own"];
+  EXPECT_EQ(own.origin(), "remote-city");  // no id and origin given: stamped like any client's
+  EXPECT_FALSE(own.id().empty());
+  const auto& forged = by_sensor["forged"];
+  EXPECT_NE(forged.id(), "centre-b-000043");  // a plain client's identity is never kept
+  EXPECT_EQ(forged.origin(), "remote-city");
+  EXPECT_EQ(forged.source(), "field-sensor");
+  EXPECT_EQ(by_sensor.count("loop"), 0u);
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& st : host->status())
+      if (st.instance_id == "centre-b") return st.counters.rejected[static_cast<int>(RejectReason::loop)] == 1;
+    return false;
+  }));
+  EXPECT_NE(host->metrics_prometheus().find("citylink_rejected_total{instance=\"centre-b\",reason=\"loop\"} 1"),
+            std::string::npos);
 }
 
 TEST_F(RemoteFixture, AnUnknownKeyIsRefusedCountedAndGetsNothingIn) {
@@ -208,6 +268,10 @@ TEST(RemoteConfig, MistakesNameTheLineAndTheFix) {
   EXPECT_NE(error("  bind: tcp://127.0.0.1:1\n  secret_key_file: k\n  clients:\n    - {name: a, public_key: \"" + key +
                   "\", grants: {publish: [grant.video.112]}}\n")
                 .find("published only by the scenario engine"),
+            std::string::npos);
+  EXPECT_NE(error("  bind: tcp://127.0.0.1:1\n  secret_key_file: k\n  clients:\n    - {name: a, public_key: \"" + key +
+                  "\", peer_host: maybe}\n")
+                .find("remote.clients[0].peer_host: expected true or false"),
             std::string::npos);
 }
 

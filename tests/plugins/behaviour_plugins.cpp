@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -179,7 +180,8 @@ class Rogue : public citylink::Plugin {
 // Appends one JSON line per received message to the file named by `out`. On a durable
 // subscription `ack` says what it does with each delivery: auto (the helper acks), never,
 // redelivered-only (acks only redeliveries), nack-drop (nack without requeue), nack-once
-// (nack with requeue, then acks the redelivery).
+// (nack with requeue, then acks the redelivery), stale-tag (nack-once, and on the redelivery
+// acks and nacks the first delivery's dead tag), check-tags (acks twice and a foreign tag).
 class Collector : public citylink::Plugin {
  public:
   static citylink::Descriptor describe() {
@@ -231,6 +233,22 @@ class Collector : public citylink::Plugin {
       out_ << nlohmann::json{{"ack", first}, {"ack_again", again}, {"ack_unknown", unknown}}.dump() << '\n';
       out_.flush();
     }
+    if (ack_ == "stale-tag") {
+      // A redelivery's tag replaces the first one; the first is dead, and calls on it do nothing.
+      if (!m.redelivered()) {
+        first_tag_[e.id()] = m.delivery_tag();
+        host_.nack(m.delivery_tag(), true);
+      } else {
+        const uint64_t old = first_tag_[e.id()];
+        out_ << nlohmann::json{{"tag_is_new", old != 0 && old != m.delivery_tag()},
+                               {"ack_stale", host_.ack(old)},
+                               {"nack_stale", host_.nack(old, true)}}
+                    .dump()
+             << '\n';
+        out_.flush();
+        host_.ack(m.delivery_tag());
+      }
+    }
     if (ack_ == "redelivered-only" && m.redelivered()) host_.ack(m.delivery_tag());
     if (ack_ == "nack-drop") host_.nack(m.delivery_tag(), false);
     if (ack_ == "nack-once") {
@@ -243,6 +261,7 @@ class Collector : public citylink::Plugin {
   citylink::Host host_;
   std::ofstream out_;
   std::string ack_, crash_on_;
+  std::map<std::string, uint64_t> first_tag_;  // stale-tag: envelope id -> its first delivery's tag
 };
 
 // Sleeps in on_message for `delay_ms`, so its queue fills and the router must drop.

@@ -92,10 +92,24 @@ static void zoo_deinit(void) {
 static uint32_t zoo_count(void) { return 1; }
 static const citylink_descriptor *zoo_descriptor(uint32_t i) { return i == 0 ? ZOO_DESCRIPTOR_PTR : NULL; }
 
+#ifdef ZOO_PUBLISH_BYTES
+/* No protobuf library at all: the envelope is written byte by byte in the wire format, as a
+ * vendor with its own encoder (or none) would. Field 5 schema, field 6 payload; the payload
+ * is a SensorReading with field 1 sensor_id "C-BYTES". */
+static const citylink_host_api *zoo_host;
+static const uint8_t zoo_envelope[] = {
+    0x2A, 25, 'c', 'i', 't', 'y', 'l', 'i', 'n', 'k', '.', 'v', '1', '.', 'S', 'e', 'n', 's', 'o', 'r', 'R', 'e',
+    'a', 'd', 'i', 'n', 'g', 0x32, 9, 0x0A, 7, 'C', '-', 'B', 'Y', 'T', 'E', 'S'};
+#endif
+
 static citylink_status zoo_start(const citylink_instance *self, citylink_error *err) {
   (void)self;
+#ifdef ZOO_PUBLISH_BYTES
+  return zoo_host->publish(zoo_host, "sensor.reading", zoo_envelope, sizeof zoo_envelope, err);
+#else
   (void)err;
   return CITYLINK_OK;
+#endif
 }
 #ifdef ZOO_STOP_NOT_IDEMPOTENT
 /* Releases its resources on every call, as a careless plugin does: the second stop is a double
@@ -130,6 +144,9 @@ static const void *zoo_get_extension(const citylink_instance *self, const char *
 static const citylink_instance *zoo_create(const citylink_host_api *host, const char *plugin_id,
                                            const char *config_json, citylink_error *err) {
   citylink_instance *inst;
+#ifdef ZOO_PUBLISH_BYTES
+  zoo_host = host;
+#endif
   (void)host;
   (void)config_json;
   if (plugin_id == NULL || strcmp(plugin_id, "kr.citylink.test.c-plugin") != 0) {
@@ -150,6 +167,13 @@ static const citylink_instance *zoo_create(const citylink_host_api *host, const 
   inst->get_extension = zoo_get_extension;
   return inst;
 }
+
+#ifdef ZOO_EXTRA_EXPORT
+/* Built without the SDK's version script, so this helper leaks into the dynamic symbol table
+ * beside citylink_entry, where another library's symbol of the same name could bind to it
+ * (verify's exports check). */
+CITYLINK_EXPORT int zoo_leaked_helper(void) { return 42; }
+#endif
 
 /* get_factory NULL: this library serves its one plugin set through the default entry slots. */
 CITYLINK_EXPORT const citylink_entry_t citylink_entry = {

@@ -63,3 +63,44 @@ def test_keys_load_reads_a_keygen_secret_file(curve_server, tmp_path):
     bad.write_text("too-short")
     with pytest.raises(ValueError, match="40-character"):
         citylink.Keys.load(bad, server_public)
+
+
+def test_a_script_forwards_between_two_centres_and_each_message_keeps_its_identity(curve_server):
+    """Two operations centres (docs/remote.md §4.1): a script reads centre A and forwards to
+    centre B, where it is listed as a peer host. B's subscribers see A's id and origin, the
+    peer's name as source; an envelope claiming B as its origin is refused as a loop."""
+    key_file, server_public = curve_server
+    reader, peer, watcher = citylink.keygen(), citylink.keygen(), citylink.keygen()
+    remote = {"bind": "tcp://127.0.0.1:0", "secret_key_file": key_file}
+    centre_a = city(gauge(), city="centre-a", remote=dict(remote, clients=[
+        {"name": "to-centre-b", "public_key": reader.public, "grants": {"subscribe": ["sensor.reading"]}}]))
+    centre_b = city(console(), city="centre-b", remote=dict(remote, clients=[
+        {"name": "centre-a", "public_key": peer.public, "peer_host": True, "grants": {"publish": ["sensor.reading"]}},
+        {"name": "watcher", "public_key": watcher.public, "grants": {"subscribe": ["sensor.reading"]}}]))
+    keys = lambda k: citylink.Keys(k.public, k.secret, server_public)  # noqa: E731
+    with citylink.Host(centre_a) as a, citylink.Host(centre_b) as b:
+        got, read = Collector(), Collector()
+        with citylink.connect(b.remote_endpoint(), keys=keys(watcher)) as watch, \
+                citylink.connect(b.remote_endpoint(), keys=keys(peer)) as to_b, \
+                citylink.connect(a.remote_endpoint(), keys=keys(reader)) as from_a:
+            watch.subscribe("sensor.reading", got)
+
+            def forward(env):
+                read(env)
+                to_b.forward(env)
+            from_a.subscribe("sensor.reading", forward)
+            wait_for(lambda: len(got) >= 3, "readings forwarded from centre A to centre B")
+            at_a = {e.id: e for e in read.items}
+            for e in got.items[:3]:
+                assert e.origin == "centre-a"
+                assert e.source == "centre-a"  # who vouches for it at B: the peer's listed name
+                assert e.id in at_a, "B must keep the id A gave the message"
+                assert e.time_unix_ns == at_a[e.id].time_unix_ns
+                assert e.message.sensor_id == "WL-1"
+
+            loop = sensor_pb2.SensorReading(sensor_id="LOOP")
+            env = citylink.Envelope.decode(got.items[0].raw.SerializeToString())
+            env.raw.origin, env.raw.payload = "centre-b", loop.SerializeToString()
+            to_b.forward(env)
+            wait_for(lambda: b.stats()["remote"]["centre-a"]["rejected"]["loop"] == 1, "the loop to be refused")
+            assert all(e.message.sensor_id != "LOOP" for e in got.items)

@@ -96,6 +96,18 @@ TEST(Descriptor, RefusesWhatIsUnusable) {
   d.publishes = subtree;
   EXPECT_EQ(error_of(d), "");
   d = good();
+  // Subscriptions follow the same SDK grammar: a pattern that could never match is refused.
+  for (const char* bad : {"Sensor Reading", "camera..info", "*", ""}) {
+    const char* const sub[] = {bad, nullptr};
+    d.subscribes = sub;
+    EXPECT_NE(error_of(d).find("subscribes to '" + std::string(bad) + "'"), std::string::npos) << bad;
+  }
+  for (const char* fine : {"camera.info", "camera.", "camera.*"}) {
+    const char* const sub[] = {fine, nullptr};
+    d.subscribes = sub;
+    EXPECT_EQ(error_of(d), "") << fine;
+  }
+  d = good();
   d.config_schema = "{not json";
   EXPECT_NE(error_of(d).find("config_schema is not valid JSON"), std::string::npos);
   d = good();
@@ -111,4 +123,25 @@ TEST(Descriptor, RefusesWhatIsUnusable) {
   d.struct_size = 8;
   EXPECT_NE(error_of(d).find("too small"), std::string::npos);
   EXPECT_NE(error_of(d).find("x.so"), std::string::npos);
+}
+
+// A Python plugin's descriptor arrives as JSON and is judged by the same validator as a C
+// struct: every field survives, features and extensions included.
+TEST(Descriptor, FromJsonKeepsEveryFieldAndIsJudgedLikeTheCStruct) {
+  const auto d = descriptor_from_json(
+      R"({"id":"kr.example.py-cam","name":"Py camera","vendor":"Example","version":"1.2.3","kind":"camera",
+          "publishes":["camera.info"],"subscribes":["camera.ptz"],"features":["analytics.detection","ptz"],
+          "extensions":["kr.example.health/1"],"config_schema":{"type":"object"}})",
+      "cam.py");
+  EXPECT_EQ(d.features, (std::vector<std::string>{"analytics.detection", "ptz"}));
+  EXPECT_EQ(d.extensions, (std::vector<std::string>{"kr.example.health/1"}));
+  EXPECT_EQ(d.subscribes, (std::vector<std::string>{"camera.ptz"}));
+  try {
+    descriptor_from_json(R"({"id":"kr.example.py-cam","name":"n","version":"1.0.0","kind":"camera",
+                             "features":["On Board"]})",
+                         "cam.py");
+    FAIL() << "a feature outside the grammar was accepted";
+  } catch (const LoadError& e) {
+    EXPECT_NE(std::string(e.what()).find("feature 'On Board'"), std::string::npos) << e.what();
+  }
 }

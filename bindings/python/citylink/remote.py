@@ -96,7 +96,9 @@ class RemoteClient:
     def publish(self, topic: str, msg: _message.Message, *, correlation_id: str = "",
                 attributes: Optional[Mapping[str, str]] = None) -> None:
         """Sends a protobuf message on ``topic``; the host checks this client's grants."""
-        env = encode(topic, msg, correlation_id, attributes)
+        self._send(topic, encode(topic, msg, correlation_id, attributes))
+
+    def _send(self, topic: str, env: bytes) -> None:
         with self._out_lock:
             if self._stopping.is_set():
                 raise RuntimeError(f"the connection to {self.endpoint} is closed")
@@ -105,6 +107,17 @@ class RemoteClient:
             except zmq.Again:
                 raise Backpressure(f"publish {topic!r}: {QUEUE} messages wait for the connection to {self.endpoint}; "
                                    f"the message was dropped") from None
+
+    def forward(self, envelope: Union[Envelope, bytes]) -> None:
+        """Sends an envelope another host stamped, unchanged: how one centre forwards chosen
+        topics to another. When this client's entry says ``peer_host: true``, the receiving
+        host keeps its ``id``, ``origin`` and time and refuses it as a loop if ``origin`` is
+        the receiving city; for any other client the host stamps it afresh (docs/remote.md
+        §4.1). The host checks this client's grants as for ``publish``."""
+        raw = envelope.raw if isinstance(envelope, Envelope) else Envelope.decode(envelope).raw
+        if not raw.topic:
+            raise ValueError("forward() needs a stamped envelope with a topic (one a subscription received)")
+        self._send(raw.topic, raw.SerializeToString())
 
     def subscribe(self, prefix: str, callback: Callable[[Envelope], Any]) -> Subscription:
         """Calls ``callback(envelope)`` for messages whose topic ``prefix`` matches, among

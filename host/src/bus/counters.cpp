@@ -13,6 +13,7 @@ const char* to_string(RejectReason r) {
     case RejectReason::topic_mismatch: return "topic_mismatch";
     case RejectReason::not_granted: return "not_granted";
     case RejectReason::reserved: return "reserved";
+    case RejectReason::loop: return "loop";
     case RejectReason::count: break;
   }
   return "unknown";

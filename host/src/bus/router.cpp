@@ -45,6 +45,10 @@ struct Router::Parsed {
 
 namespace {
 
+// Longest id or origin a peer host may forward: far above the host's own (a city name, an
+// id of a few dozen characters), low enough that nobody stores blobs in them.
+constexpr std::size_t kMaxForwardedIdentity = 128;
+
 int64_t now_unix_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -232,6 +236,19 @@ void Router::route(zmq::message_t& in) {
   auto& e = parsed_->envelope;
   if (const auto fault = check_envelope(topic, env, env_size, e))
     return (void)reject(slot, fault->reason, topic, fault->why);
+  // Trusted ingress: what a peer host forwards keeps the identity its origin city gave it,
+  // so receivers can tell copies apart across hosts. Only the listed key earns this.
+  const bool keep_identity = slot.role == PublisherRole::peer_host && !e.id().empty() && !e.origin().empty();
+  if (keep_identity) {
+    if (e.origin() == opts_.origin)
+      return (void)reject(slot, RejectReason::loop, topic,
+                          "envelope " + e.id() + " has this city ('" + e.origin() +
+                              "') as its origin: it came back through a forwarding loop between hosts; forward "
+                              "each topic in one direction only");
+    if (e.id().size() > kMaxForwardedIdentity || e.origin().size() > kMaxForwardedIdentity)
+      return (void)reject(slot, RejectReason::malformed, topic,
+                          "a forwarded id or origin is longer than " + std::to_string(kMaxForwardedIdentity) + " bytes");
+  }
 
   // Stamp. Protobuf keeps the last value of a singular field that appears twice, so the
   // stamped fields are appended to the plugin's bytes, in the room the publisher left,
@@ -245,17 +262,18 @@ void Router::route(zmq::message_t& in) {
       (stamp_topic ? 1 + WireFormatLite::LengthDelimitedSize(topic.size()) : 0) +
       1 + WireFormatLite::LengthDelimitedSize(id.size()) + 1 + WireFormatLite::LengthDelimitedSize(slot.source.size()) +
       1 + WireFormatLite::Int64Size(now) + (origin.empty() ? 0 : 1 + WireFormatLite::LengthDelimitedSize(origin.size()));
-  // A plugin's own origin is never trusted either. Remote clients are stamped here too; an
-  // ingress that keeps id and origin (redelivery, host-to-host links) is not built yet.
-  const bool rebuild =
-      !e.id().empty() || !e.source().empty() || e.time_unix_ns() != 0 || !e.origin().empty() || need > view->room;
+  // A plugin's or a plain client's own origin is never trusted either.
+  const bool rebuild = keep_identity || !e.id().empty() || !e.source().empty() || e.time_unix_ns() != 0 ||
+                       !e.origin().empty() || need > view->room;
   zmq::message_t rebuilt;
   zmq::message_t* out = &in;
   if (rebuild) {
-    e.set_id(id);
+    if (!keep_identity) {
+      e.set_id(id);
+      e.set_origin(origin);
+    }
+    if (!keep_identity || e.time_unix_ns() == 0) e.set_time_unix_ns(now);
     e.set_source(slot.source);
-    e.set_time_unix_ns(now);
-    e.set_origin(origin);
     e.set_topic(std::string(topic));
     const std::string body = e.SerializeAsString();
     rebuilt.rebuild(packet::size_for(topic.size(), body.size(), 0));
@@ -299,7 +317,7 @@ void Router::route(zmq::message_t& in) {
     undeliverable_.fetch_add(1, std::memory_order_relaxed);
     log()->error("[{}] UNDELIVERED {} id {} (correlation {}): no running instance is bound to recipient '{}' with a "
                  "subscription to it; bind one with `recipient:` in the city config",
-                 slot.source, topic, id, e.correlation_id(), recipient);
+                 slot.source, topic, keep_identity ? e.id() : id, e.correlation_id(), recipient);
   }
   for (std::size_t i = 0; i < targets.size(); ++i) {
     if (i + 1 == targets.size()) {

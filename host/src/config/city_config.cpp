@@ -177,7 +177,7 @@ void read_authority(const YAML::Node& a, const ConfigReader& r, CityConfig& cfg)
 ClientEntry read_client(const YAML::Node& e, const ConfigReader& r, const std::string& w, bool remote,
                         std::set<std::string>& names) {
   if (remote)
-    r.only_keys(e, w, {"name", "public_key", "grants", "recipient"});
+    r.only_keys(e, w, {"name", "public_key", "grants", "recipient", "peer_host"});
   else
     r.only_keys(e, w, {"name", "grants", "recipient"});
   ClientEntry c;
@@ -207,6 +207,7 @@ ClientEntry read_client(const YAML::Node& e, const ConfigReader& r, const std::s
   c.publish_grants = g.publish_grants;
   c.subscriptions = g.subscriptions;
   c.recipient = g.recipient;
+  if (remote && e["peer_host"]) c.peer_host = r.boolean(e["peer_host"], w + ".peer_host");
   return c;
 }
 

@@ -75,9 +75,11 @@ PluginDescriptor copy_descriptor(const citylink_descriptor* raw, const std::stri
     if (t == "*" || !citylink_topic_pattern_is_valid(t.data(), t.size()))
       throw LoadError(w + ": publishes '" + t + "', which is neither a topic (dotted lower-case words) nor a subtree "
                       "such as 'incident.*'");
+  // The same SDK grammar the router and the city config apply, so a subscription that could
+  // never match ("Sensor Reading", "camera..info") is refused here, not silently idle.
   for (const auto& t : out.subscribes)
-    if (t.empty() || t.find('*') != std::string::npos)
-      throw LoadError(w + ": subscribes to '" + t + "'; subscriptions are topics or subtrees such as 'camera.info' or 'camera.' (no '*', not empty), matched by segment");
+    if (t == "*" || !citylink_topic_pattern_is_valid(t.data(), t.size()))
+      throw LoadError(w + ": subscribes to '" + t + "'; subscriptions are topics or subtrees such as 'camera.info', 'camera.' or 'camera.*' (dotted lower-case words; '*' alone is left to the city config), matched by segment");
   if (!out.config_schema.empty() && !nlohmann::json::accept(out.config_schema))
     throw LoadError(w + ": config_schema is not valid JSON");
   // An extension id is the extension's whole contract (its revision is in it), so a typo
@@ -145,14 +147,16 @@ PluginDescriptor descriptor_from_json(const std::string& text, const std::string
     if (!it->is_object()) throw LoadError(where + ": descriptor field 'config_schema' must be a JSON Schema object");
     schema = it->dump();
   }
-  const auto publishes = list("publishes"), subscribes = list("subscribes");
+  const auto publishes = list("publishes"), subscribes = list("subscribes"), extensions = list("extensions"),
+             features = list("features");
   auto pointers = [](const std::vector<std::string>& v) {
     std::vector<const char*> p;
     for (const auto& s : v) p.push_back(s.c_str());
     p.push_back(nullptr);
     return p;
   };
-  const auto pub = pointers(publishes), sub = pointers(subscribes);
+  const auto pub = pointers(publishes), sub = pointers(subscribes), ext = pointers(extensions),
+             feat = pointers(features);
   citylink_descriptor d{};
   d.struct_size = sizeof d;
   d.id = id.c_str();
@@ -164,6 +168,8 @@ PluginDescriptor descriptor_from_json(const std::string& text, const std::string
   d.publishes = pub.data();
   d.subscribes = sub.data();
   d.config_schema = schema.empty() ? nullptr : schema.c_str();
+  d.extensions = ext.data();
+  d.features = feat.data();
   return copy_descriptor(&d, where);
 }
 

@@ -79,6 +79,7 @@ struct ClientEntry {
   std::vector<std::string> publish_grants;  // `grants.publish`
   std::vector<std::string> subscriptions;   // `grants.subscribe`
   std::string recipient;                    // `recipient`
+  bool peer_host = false;                   // `peer_host`: another CityLink host; what it forwards keeps id and origin
   int line = 0;
 };
 

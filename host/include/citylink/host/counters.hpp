@@ -9,7 +9,8 @@
 namespace citylink::host {
 
 // Why the router refused a message.
-enum class RejectReason : int { oversize = 0, malformed, bad_topic, topic_mismatch, not_granted, reserved, count };
+// loop: a peer host forwarded an envelope whose origin is this city (a forwarding loop).
+enum class RejectReason : int { oversize = 0, malformed, bad_topic, topic_mismatch, not_granted, reserved, loop, count };
 
 const char* to_string(RejectReason r);
 

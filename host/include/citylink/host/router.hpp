@@ -113,7 +113,9 @@ struct SinkSpec {
 };
 
 // What a publisher may do beyond its grants.
-enum class PublisherRole { plugin, engine };
+// engine: may publish the engine-only topics. peer_host: another CityLink host, whose
+// forwarded envelopes keep their id, origin and time (trusted ingress, docs/remote.md §4.1).
+enum class PublisherRole { plugin, engine, peer_host };
 
 class Router {
  public:
