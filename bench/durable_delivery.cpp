@@ -47,11 +47,11 @@ double citylink_round(const std::filesystem::path& dir, long n, int payload) {
       CITYLINK_BENCH_PLUGIN_DIR + ", " + CITYLINK_BENCH_SAMPLE_PLUGIN_DIR +
       "]\nplugins:\n"
       "  - instance: pub\n    file: bench_plugins.so\n    plugin: kr.citylink.bench.publisher\n"
-      "    grants: {publish: [bench.data]}\n    config: {count: " + std::to_string(n) +
+      "    grants: {publish: [bench.data]}\n    isolation: none\n    config: {count: " + std::to_string(n) +
       ", payload_bytes: " + std::to_string(payload) + "}\n"
       // A queue that holds the whole burst: what overflows a subscriber's queue is dropped
       // (counted) before it is accepted, and the publisher here does not pace itself.
-      "  - instance: link\n    file: agency_link.so\n    grants: {subscribe: [bench.data]}\n"
+      "  - instance: link\n    file: agency_link.so\n    grants: {subscribe: [bench.data]}\n    isolation: none\n"
       "    queue_depth: " + std::to_string(n + 1000) + "\n"
       "    durable: {in_flight: " + std::to_string(kInFlight) + "}\n"
       "    config: {endpoint: \"" + endpoint + "\", server_public_key: \"" + agency.public_key +

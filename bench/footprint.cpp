@@ -27,7 +27,8 @@ int main(int argc, char** argv) {
   std::string yaml = "city: bench\nhost: {log_level: error}\nplugin_dirs: [" CITYLINK_BENCH_PLUGIN_DIR "]\nplugins:\n";
   for (int i = 0; i < instances; ++i)
     yaml += "  - {instance: sink-" + std::to_string(i) +
-            ", file: bench_plugins.so, plugin: kr.citylink.bench.counter, grants: {subscribe: [bench.data]}}\n";
+            ", file: bench_plugins.so, plugin: kr.citylink.bench.counter, grants: {subscribe: [bench.data]}, "
+            "isolation: none}\n";
   Host host(parse_city_config(yaml, "bench.yaml", "."));
   const auto t0 = Clock::now();
   host.start();

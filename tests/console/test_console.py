@@ -107,13 +107,22 @@ def rows(driver, selector):
     return driver.find_elements(By.CSS_SELECTOR, selector)
 
 
+def click(driver, by, selector):
+    """Clicks an element of a list the console may re-render at any event (a plugin's state
+    changes, a worker restarts): found again until the click lands on a live element."""
+    def attempt():
+        driver.find_element(by, selector).click()
+        return True
+    wait_for(attempt, f"a click on {selector}")
+
+
 def test_the_console_shows_the_city_and_controls_it(city, browser):
     host, base = city
     d = browser
     d.get(base + "/")
     assert "CityLink" in d.title
     d.find_element(By.ID, "token").send_keys(TOKEN)
-    d.find_element(By.ID, "sign-in").click()
+    click(d, By.ID, "sign-in")
     wait_for(lambda: "kim.ops" in d.find_element(By.ID, "who").text, "the signed-in name")
     assert d.find_element(By.ID, "city").text == "console-test"
     shot(d, "01-signed-in")
@@ -144,10 +153,10 @@ def test_the_console_shows_the_city_and_controls_it(city, browser):
     shot(d, "03-incident-and-grant")
 
     # Revoke it from the console: a reason is required, then the grant is gone.
-    d.find_element(By.CSS_SELECTOR, "#grants button.revoke").click()
+    click(d, By.CSS_SELECTOR, "#grants button.revoke")
     wait_for(lambda: "reason" in d.find_element(By.ID, "status").text.lower(), "the request for a reason")
     d.find_element(By.CSS_SELECTOR, "#grants input.reason").send_keys("wrong camera set (console test)")
-    d.find_element(By.CSS_SELECTOR, "#grants button.revoke").click()
+    click(d, By.CSS_SELECTOR, "#grants button.revoke")
     wait_for(lambda: not rows(d, "#grants tr[data-grant-id]"), "the grant to leave the list")
     assert api(base, "/api/grants") == []
     wait_for(lambda: any("wrong camera set" in r.text for r in rows(d, "#audit tr")), "the revoke in the audit panel")
@@ -156,17 +165,17 @@ def test_the_console_shows_the_city_and_controls_it(city, browser):
     # Disable the camera plugin, then enable it again; the city runs on meanwhile.
     state = lambda: d.find_element(By.CSS_SELECTOR, '#plugins tr[data-instance="cctv-gangnam"] .state').text
     wait_for(lambda: state() == "running", "the plugin running")
-    d.find_element(By.CSS_SELECTOR, '#plugins tr[data-instance="cctv-gangnam"] button.disable').click()
+    click(d, By.CSS_SELECTOR, '#plugins tr[data-instance="cctv-gangnam"] button.disable')
     wait_for(lambda: state() == "disabled", "the plugin disabled")
     shot(d, "05-plugin-disabled")
-    d.find_element(By.CSS_SELECTOR, '#plugins tr[data-instance="cctv-gangnam"] button.enable').click()
+    click(d, By.CSS_SELECTOR, '#plugins tr[data-instance="cctv-gangnam"] button.enable')
     wait_for(lambda: state() == "running", "the plugin running again")
     shot(d, "06-plugin-enabled")
 
     # The transparency report and the Korean labels.
-    d.find_element(By.CSS_SELECTOR, "#transparency-form button[type=submit]").click()
+    click(d, By.CSS_SELECTOR, "#transparency-form button[type=submit]")
     wait_for(lambda: rows(d, "#transparency-grants tr td"), "the transparency table")
-    d.find_element(By.ID, "lang").click()
+    click(d, By.ID, "lang")
     wait_for(lambda: d.find_element(By.CSS_SELECTOR, "#grants-panel h2").text == "영상 제공 승인(진행 중)", "Korean labels")
     wait_for(lambda: d.find_element(By.CSS_SELECTOR, '#plugins tr[data-instance="cctv-gangnam"] button.restart').text == "재시작",
              "Korean buttons")
@@ -183,7 +192,7 @@ def test_the_console_without_a_token_asks_for_one_and_a_wrong_token_is_refused(c
     d.get(base + "/")
     wait_for(lambda: "token" in d.find_element(By.ID, "status").text.lower(), "the request to sign in")
     d.find_element(By.ID, "token").send_keys("wrong-token-wrong-token")
-    d.find_element(By.ID, "sign-in").click()
+    click(d, By.ID, "sign-in")
     wait_for(lambda: "token" in d.find_element(By.ID, "status").text.lower() and
              d.find_element(By.ID, "login").is_displayed(), "the refusal")
     shot(d, "08-refused")

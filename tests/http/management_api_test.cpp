@@ -63,6 +63,7 @@ struct ManagementApi : ::testing::Test {
     auto config = parse_city_config(yaml, "api-test.yaml", dir.path());
     config.incident_authority.push_back({"112UC001", "incident.112", {"platform-feed"}, 0});
     host = std::make_unique<Host>(std::move(config));
+    host->set_worker_command({CITYLINK_BIN, "worker"});
     bus.attach(*host);
     host->start();
     feed = host->router().add_publisher("platform-feed", {"*"}, std::make_shared<InstanceCounters>());

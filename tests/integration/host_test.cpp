@@ -26,6 +26,7 @@ struct HostFixture : ::testing::Test {
     const std::string yaml = "city: test-city\n" + host_yaml + "plugin_dirs: [" + std::string(CITYLINK_TEST_PLUGIN_DIR) +
                              ", " + CITYLINK_SAMPLE_PLUGIN_DIR + "]\nplugins:\n" + granting_requests(plugins_yaml);
     auto h = std::make_unique<Host>(parse_city_config(yaml, "test-city.yaml", dir.path()));
+    h->set_worker_command({CITYLINK_BIN, "worker"});
     h->start();
     return h;
   }

@@ -50,6 +50,7 @@ struct Packages : ::testing::Test {
   std::string run_city(const std::string& plugins, const std::string& top = "") {
     const std::string yaml = "city: pkg-city\n" + top + "plugins:\n" + plugins;
     Host h(parse_city_config(yaml, "pkg-city.yaml", dir.path()));
+    h.set_worker_command({CITYLINK_BIN, "worker"});
     h.start();
     std::string out;
     for (const auto& f : h.failures()) out += f.instance_id + ": " + f.reason + "\n";

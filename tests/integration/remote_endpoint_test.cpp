@@ -57,6 +57,7 @@ struct RemoteFixture : ::testing::Test {
         "    - name: centre-b\n      public_key: \"" + peer_key.public_key + "\"\n      peer_host: true\n"
         "      grants: {publish: [test.data]}\n";
     host = std::make_unique<Host>(parse_city_config(yaml, "remote-city.yaml", dir.path()));
+    host->set_worker_command({CITYLINK_BIN, "worker"});
     host->start();
     ASSERT_TRUE(host->failures().empty()) << host->failures()[0].reason;
     ASSERT_NE(host->remote_endpoint(), nullptr);
@@ -279,6 +280,7 @@ TEST(RemoteConfig, AnUnusableKeyFileIsReportedAndTheCityRunsOn) {
   TempDir dir;
   const std::string yaml = "city: c\nplugins: []\nremote:\n  bind: tcp://127.0.0.1:0\n  secret_key_file: missing.key\n";
   Host h(parse_city_config(yaml, "c.yaml", dir.path()));
+  h.set_worker_command({CITYLINK_BIN, "worker"});
   h.start();
   ASSERT_EQ(h.failures().size(), 1u);
   EXPECT_NE(h.failures()[0].reason.find("missing.key is not usable"), std::string::npos) << h.failures()[0].reason;

@@ -94,6 +94,7 @@ struct SampleCity : ::testing::Test {
                              CITYLINK_SAMPLE_PLUGIN_DIR + ", " + CITYLINK_SAMPLES_TEST_DIR + "]\n" + sections() +
                              "plugins:\n" + plugins;
     host = std::make_unique<citylink::host::Host>(citylink::host::parse_city_config(yaml, "samples-test.yaml", dir.path()));
+    host->set_worker_command({CITYLINK_BIN, "worker"});
     host->start();
     send_engine_messages();
   }

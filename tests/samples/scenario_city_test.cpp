@@ -28,6 +28,7 @@ TEST_F(SampleCity, A112ReportNearTheFleetGrantsItsNearestCamerasToThe112CentreUn
   console("privacy-office", "audit.", "auditor");
   const std::string yaml = scenario_city_yaml("  emergency_video_112: {radius_m: 150, max_cameras: 3}\n", *this);
   host = std::make_unique<citylink::host::Host>(citylink::host::parse_city_config(yaml, "c.yaml", dir.path()));
+  host->set_worker_command({CITYLINK_BIN, "worker"});
   host->start();
   ASSERT_TRUE(host->failures().empty()) << host->failures()[0].reason;
 
@@ -63,6 +64,7 @@ TEST_F(SampleCity, AFloodFromTheWaterLevelSensorIsRaisedToTheSituationRoomAndCle
                          "raise_above: 0.5, clear_below: 0.4, hold_seconds: 0}\n",
                          *this),
       "c.yaml", dir.path()));
+  host->set_worker_command({CITYLINK_BIN, "worker"});
   host->start();
   ASSERT_TRUE(host->failures().empty()) << host->failures()[0].reason;
   auto support = [](int status) {
@@ -91,6 +93,7 @@ TEST_F(SampleCity, AnSosPressReaches112WithOnlyThePersonalDataItsPurposeAllows) 
                          "legal_basis: \"PIPA Art. 18(2)3\", personal_data: [name, phone]}\n",
                          *this),
       "c.yaml", dir.path()));
+  host->set_worker_command({CITYLINK_BIN, "worker"});
   host->start();
   ASSERT_TRUE(host->failures().empty()) << host->failures()[0].reason;
   auto dispatch = [](const json& j) { return j["schema"] == "citylink.v1.DispatchSupport"; };

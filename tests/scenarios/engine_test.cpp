@@ -54,6 +54,7 @@ struct EngineFixture : ::testing::Test {
     if (!audit_log.empty()) config.host.audit_log = audit_log;
     if (queue_depth > 0) config.host.queue_depth = queue_depth;
     host = std::make_unique<Host>(std::move(config));
+    host->set_worker_command({CITYLINK_BIN, "worker"});
     bus.attach(*host);  // every message as it travels, for the checks below
     host->start();
     ASSERT_TRUE(host->failures().empty());

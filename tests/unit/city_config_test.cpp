@@ -211,7 +211,8 @@ TEST(CityConfig, IsolationAndWorkerSettingsAreReadAndChecked) {
   const auto c = f.parse(
       "plugins:\n  - instance: a\n    file: gauge.so\n    isolation: process\n"
       "    worker: {restart_limit: 2, backoff_ms: 50, heartbeat_timeout_ms: 800, memory_mb: 512, open_files: 64, "
-      "cpu_seconds: 30}\n  - instance: b\n    file: gauge.so\n");
+      "cpu_seconds: 30}\n  - instance: b\n    file: gauge.so\n  - instance: c\n    file: gauge.so\n    trusted: true\n"
+      "  - instance: d\n    file: gauge.so\n    isolation: none\n");
   EXPECT_TRUE(c.plugins[0].isolated());
   EXPECT_EQ(c.plugins[0].restart_limit, 2);
   EXPECT_EQ(c.plugins[0].backoff_ms, 50);
@@ -219,7 +220,10 @@ TEST(CityConfig, IsolationAndWorkerSettingsAreReadAndChecked) {
   EXPECT_EQ(c.plugins[0].memory_mb, 512u);
   EXPECT_EQ(c.plugins[0].open_files, 64u);
   EXPECT_EQ(c.plugins[0].cpu_seconds, 30u);
-  EXPECT_FALSE(c.plugins[1].isolated());  // the default in this release, see docs/reliability.md
+  // Secure by default: what the city does not vouch for runs in a worker process.
+  EXPECT_TRUE(c.plugins[1].isolated());
+  EXPECT_FALSE(c.plugins[2].isolated());  // trusted: the host's process
+  EXPECT_FALSE(c.plugins[3].isolated());  // said explicitly
   std::string e = f.error("plugins:\n  - instance: a\n    file: gauge.so\n    isolation: sandbox\n");
   EXPECT_NE(e.find("plugins[0].isolation: 'sandbox' is not an isolation; use `process`"), std::string::npos) << e;
   e = f.error("plugins:\n  - instance: a\n    file: gauge.so\n    worker: {restarts: 3}\n");

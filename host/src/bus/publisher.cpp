@@ -102,6 +102,15 @@ bool Publisher::send(zmq::message_t& m, bool critical, std::string* why) {
   return false;
 }
 
+citylink_status Publisher::refuse_oversize(std::string_view topic, std::size_t size, std::string* why) {
+  const uint64_t n = counters_->rejected[static_cast<int>(RejectReason::oversize)].fetch_add(1) + 1;
+  const std::string msg = "message on '" + std::string(topic) + "' is " + std::to_string(size) +
+                          " bytes, over the host limit of " + std::to_string(max_bytes_) + " (host.max_message_bytes)";
+  if (n <= 5 || n % 1000 == 0) log()->warn("[{}] rejected (oversize, #{}): {}", source_, n, msg);
+  if (why) *why = msg;
+  return CITYLINK_ERR_TOO_LARGE;
+}
+
 citylink_status Publisher::publish(std::string_view topic, const uint8_t* envelope, std::size_t size,
                                    std::string* why) {
   auto say = [&](const std::string& s) {
@@ -112,16 +121,8 @@ citylink_status Publisher::publish(std::string_view topic, const uint8_t* envelo
     say("publish needs a topic and envelope bytes");
     return CITYLINK_ERR_INVALID_ARGUMENT;
   }
-  if (size > max_bytes_) {
-    // Refused here, on the caller's thread, so an oversize message is never copied onward.
-    uint64_t n = counters_->rejected[static_cast<int>(RejectReason::oversize)].fetch_add(1) + 1;
-    const std::string msg = "message on '" + std::string(topic) + "' is " + std::to_string(size) +
-                            " bytes, over the host limit of " + std::to_string(max_bytes_) +
-                            " (host.max_message_bytes)";
-    if (n <= 5 || n % 1000 == 0) log()->warn("[{}] rejected (oversize, #{}): {}", source_, n, msg);
-    say(msg);
-    return CITYLINK_ERR_TOO_LARGE;
-  }
+  // Refused here, on the caller's thread, so an oversize message is never copied onward.
+  if (size > max_bytes_) return refuse_oversize(topic, size, why);
   if (gate_ && gate_->refuses(topic, why)) {
     const uint64_t n = counters_->refused_durable.fetch_add(1, std::memory_order_relaxed) + 1;
     if (n <= 5 || n % 1000 == 0)

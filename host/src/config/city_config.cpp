@@ -500,6 +500,9 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
     } else if (p["class"]) {
       r.fail(p["class"], where + ".class", "`class` is for `runtime: python`; a plugin library names its plugin with `plugin:`");
     }
+    // Secure by default: code the city does not vouch for runs in its own worker process;
+    // only `trusted: true` or an explicit `isolation: none` brings it into the host.
+    if (e.isolation.empty()) e.isolation = e.trusted ? "none" : "process";
     if (const auto w = p["worker"]) {
       const std::string ww = where + ".worker";
       if (!w.IsMap()) r.fail(w, ww, "expected a mapping (restart_limit, backoff_ms, heartbeat_timeout_ms, memory_mb, "

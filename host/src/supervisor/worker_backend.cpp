@@ -397,6 +397,9 @@ class WorkerBackend final : public InstanceBackend {
                                   p.envelope().size(), nullptr);
         break;
       }
+      case wv1::WorkerToHost::kOversize:
+        (void)publisher_->refuse_oversize(w.oversize().topic(), w.oversize().bytes(), nullptr);
+        break;
       case wv1::WorkerToHost::kLog: {
         const auto level = w.log().level();
         const auto lvl = level >= CITYLINK_LOG_ERROR  ? spdlog::level::err

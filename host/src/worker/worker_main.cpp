@@ -236,6 +236,10 @@ class Worker {
       if (max_bytes && size > max_bytes) {
         if (why) *why = "message on '" + std::string(topic) + "' is " + std::to_string(size) +
                         " bytes, over the host limit of " + std::to_string(max_bytes) + " (host.max_message_bytes)";
+        wv1::WorkerToHost o;  // the host counts and logs it, as for an in-process instance
+        o.mutable_oversize()->set_topic(std::string(topic));
+        o.mutable_oversize()->set_bytes(size);
+        send(o, zmq::send_flags::dontwait);
         return CITYLINK_ERR_TOO_LARGE;
       }
       wv1::WorkerToHost p;

@@ -44,7 +44,7 @@ struct PluginEntry {
   CameraPolicy cameras;                     // `cameras`
   int queue_depth = 0;              // `queue_depth`: this instance's incoming queue; 0 = host.queue_depth
   // `isolation`: "process" runs the plugin in a `citylink worker` process (its own crash
-  // domain), "none" (the default for now, see docs/reliability.md) in the host.
+  // domain; the default unless `trusted`), "none" in the host's process.
   std::string isolation;
   bool isolated() const { return isolation == "process"; }
   // `runtime`: "native" (a plugin library, the default) or "python": `file` is a .py file and

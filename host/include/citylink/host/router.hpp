@@ -62,6 +62,9 @@ class Publisher {
 
   // Queues one envelope for the router. See citylink_host_api::publish for the statuses.
   citylink_status publish(std::string_view topic, const uint8_t* envelope, std::size_t size, std::string* why);
+  // Counts and logs a publish of `size` bytes that was too large, and says why in `why`. A
+  // worker refuses those itself, so the bytes never cross the pipe, and reports them here.
+  citylink_status refuse_oversize(std::string_view topic, std::size_t size, std::string* why);
 
   void open();   // publish() works from now on
   void close();  // publish() fails with CITYLINK_ERR_STATE from now on; closes the socket; drops what is held
