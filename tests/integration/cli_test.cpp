@@ -177,6 +177,10 @@ TEST(Cli, VerifyFailsEachCheckOnAPluginThatBreaksItsRule) {
   EXPECT_FALSE(c["ok"].get<bool>()) << c;
   EXPECT_TRUE(has(c["detail"], "it must return within 5000 ms")) << c;
 
+  c = one(failures, "lifecycle", "publishes-in-create");
+  EXPECT_FALSE(c["ok"].get<bool>()) << c;
+  EXPECT_TRUE(has(c["detail"], "1 publish call(s) before start (last on 'sensor.reading')")) << c;
+
   c = one(failures, "malformed-payload", "trusts-payload");
   EXPECT_FALSE(c["ok"].get<bool>()) << c;
   EXPECT_TRUE(has(c["detail"], "SIGABRT")) << c;

@@ -85,6 +85,22 @@ class TrustsPayload : public citylink::Plugin {
   }
 };
 
+// Announces itself from its constructor, before start: the host refuses that publish, so
+// the announcement is lost (check lifecycle).
+class PublishesInCreate : public citylink::Plugin {
+ public:
+  static citylink::Descriptor describe() {
+    auto d = base("publishes-in-create", "Publishes in create");
+    d.publishes = {"sensor.reading"};
+    return d;
+  }
+  explicit PublishesInCreate(const citylink::InstanceContext& ctx) {
+    citylink::v1::SensorReading r;
+    r.set_sensor_id("too-early");
+    (void)ctx.host().publish("sensor.reading", r);
+  }
+};
+
 }  // namespace
 
-CITYLINK_PLUGIN_LIBRARY(IgnoresConfig, ThreadInCreate, SlowStop, TrustsPayload)
+CITYLINK_PLUGIN_LIBRARY(IgnoresConfig, ThreadInCreate, SlowStop, TrustsPayload, PublishesInCreate)

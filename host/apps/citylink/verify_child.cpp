@@ -24,6 +24,7 @@ struct Recorded {
   std::string topic;
   std::string bytes;
   bool after_stop = false;
+  bool before_start = false;  // in create, or between create and start
 };
 
 // A host table that records what the plugin publishes instead of routing it.
@@ -43,7 +44,7 @@ struct VerifyHost {
       auto* self = static_cast<VerifyHost*>(h->host_data);
       std::lock_guard lk(self->mu);
       self->published.push_back({topic ? topic : "", std::string(reinterpret_cast<const char*>(env), env ? size : 0),
-                                 self->stopped.load()});
+                                 self->stopped.load(), !self->running.load() && !self->stopped.load()});
       return self->running ? CITYLINK_OK : CITYLINK_ERR_STATE;
     };
     api.log = [](const citylink_host_api*, citylink_log_level, const char*) {};
@@ -262,6 +263,21 @@ int cmd_verify_check(const Args& args) {
                               std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(stop_took).count()) +
                               " ms; it must return within " + std::to_string(kStopBound.count()) + " ms");
 
+  if (check == "lifecycle") {
+    // abi.h: publish works from start on; before it the host refuses (CITYLINK_ERR_STATE),
+    // so whatever a plugin sends from create is lost without the vendor noticing.
+    std::lock_guard lk(vh.mu);
+    std::size_t early = 0;
+    std::string topic;
+    for (const auto& r : vh.published)
+      if (r.before_start) {
+        ++early;
+        topic = r.topic;
+      }
+    if (early > 0)
+      return verdict(false, std::to_string(early) + " publish call(s) before start (last on '" + topic +
+                                "'); the host refuses them with CITYLINK_ERR_STATE: publish from start on");
+  }
   if (check == "no-threads-after-destroy") {
     if (!threads_settle(baseline_threads))
       return verdict(false, std::to_string(thread_count() - baseline_threads) +
