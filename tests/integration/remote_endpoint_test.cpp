@@ -54,7 +54,7 @@ struct RemoteFixture : ::testing::Test {
         "      grants: {publish: [test.data]}\n"
         "    - name: viewer\n      public_key: \"" + viewer_key.public_key + "\"\n"
         "      grants: {subscribe: [test.data]}\n"
-        "    - name: centre-b\n      public_key: \"" + peer_key.public_key + "\"\n      peer_host: true\n"
+        "    - name: centre-b\n      public_key: \"" + peer_key.public_key + "\"\n      peer_host: true\n      origins: [centre-b]\n"
         "      grants: {publish: [test.data]}\n";
     host = std::make_unique<Host>(parse_city_config(yaml, "remote-city.yaml", dir.path()));
     host->set_worker_command({CITYLINK_BIN, "worker"});
@@ -152,9 +152,11 @@ TEST_F(RemoteFixture, APeerHostKeepsTheIdentityOfWhatItForwardsAndALoopIsRefused
     e.set_time_unix_ns(time);
     return e.SerializeAsString();
   };
-  // In order: a forwarded message, a loop, one of the peer's own, and a plain client's forgery.
+  // In order: a forwarded message, a loop, an origin the peer may not vouch for, one of the
+  // peer's own, and a plain client's forgery.
   send_all(peer, {"PUB", "test.data", forwarded("kept", "centre-b-000042", "centre-b", 1700000000000000000)});
   send_all(peer, {"PUB", "test.data", forwarded("loop", "remote-city-000007", "remote-city", 1)});
+  send_all(peer, {"PUB", "test.data", forwarded("claimed", "centre-c-000001", "centre-c", 1)});
   send_all(peer, {"PUB", "test.data", envelope("peer-own")});
   send_all(sensor, {"PUB", "test.data", forwarded("forged", "centre-b-000043", "centre-b", 5)});
 
@@ -181,9 +183,12 @@ TEST_F(RemoteFixture, APeerHostKeepsTheIdentityOfWhatItForwardsAndALoopIsRefused
   EXPECT_EQ(forged.origin(), "remote-city");
   EXPECT_EQ(forged.source(), "field-sensor");
   EXPECT_EQ(by_sensor.count("loop"), 0u);
+  EXPECT_EQ(by_sensor.count("claimed"), 0u);  // another city's (origin, id): not this peer's to vouch for
   ASSERT_TRUE(eventually([&] {
     for (const auto& st : host->status())
-      if (st.instance_id == "centre-b") return st.counters.rejected[static_cast<int>(RejectReason::loop)] == 1;
+      if (st.instance_id == "centre-b")
+        return st.counters.rejected[static_cast<int>(RejectReason::loop)] == 1 &&
+               st.counters.rejected[static_cast<int>(RejectReason::not_granted)] == 1;
     return false;
   }));
   EXPECT_NE(host->metrics_prometheus().find("citylink_rejected_total{instance=\"centre-b\",reason=\"loop\"} 1"),
@@ -273,6 +278,15 @@ TEST(RemoteConfig, MistakesNameTheLineAndTheFix) {
   EXPECT_NE(error("  bind: tcp://127.0.0.1:1\n  secret_key_file: k\n  clients:\n    - {name: a, public_key: \"" + key +
                   "\", peer_host: maybe}\n")
                 .find("remote.clients[0].peer_host: expected true or false"),
+            std::string::npos);
+  EXPECT_NE(error("  bind: tcp://127.0.0.1:1\n  secret_key_file: k\n  clients:\n    - {name: a, public_key: \"" + key +
+                  "\", peer_host: true}\n")
+                .find("a peer host needs `origins:`"),
+            std::string::npos);
+  // Two hosts that forward to each other under one city name would refuse everything as a loop.
+  EXPECT_NE(error("  bind: tcp://127.0.0.1:1\n  secret_key_file: k\n  clients:\n    - {name: a, public_key: \"" + key +
+                  "\", peer_host: true, origins: [unnamed-city]}\n")
+                .find("is this city's own name"),
             std::string::npos);
 }
 

@@ -75,7 +75,8 @@ def test_a_script_forwards_between_two_centres_and_each_message_keeps_its_identi
     centre_a = city(gauge(), city="centre-a", remote=dict(remote, clients=[
         {"name": "to-centre-b", "public_key": reader.public, "grants": {"subscribe": ["sensor.reading"]}}]))
     centre_b = city(console(), city="centre-b", remote=dict(remote, clients=[
-        {"name": "centre-a", "public_key": peer.public, "peer_host": True, "grants": {"publish": ["sensor.reading"]}},
+        {"name": "centre-a", "public_key": peer.public, "peer_host": True, "origins": ["centre-a"],
+         "grants": {"publish": ["sensor.reading"]}},
         {"name": "watcher", "public_key": watcher.public, "grants": {"subscribe": ["sensor.reading"]}}]))
     keys = lambda k: citylink.Keys(k.public, k.secret, server_public)  # noqa: E731
     with citylink.Host(centre_a) as a, citylink.Host(centre_b) as b:

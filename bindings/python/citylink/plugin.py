@@ -35,6 +35,7 @@ class Plugin:
     publishes: ClassVar[Sequence[str]] = ()
     subscribes: ClassVar[Sequence[str]] = ()
     config_schema: ClassVar[Optional[Dict[str, Any]]] = None  # JSON Schema of its config
+    features: ClassVar[Sequence[str]] = ()     # what it can do beyond its kind: "ptz", "analytics.detection"
 
     #: This instance's name in the city; set before configure().
     instance_id: str = ""
@@ -49,7 +50,7 @@ class Plugin:
         return {"id": cls.id, "name": cls.name or cls.__name__, "vendor": cls.vendor, "version": cls.version,
                 "kind": cls.kind, "description": cls.description or (cls.__doc__ or "").strip().split("\n")[0],
                 "publishes": list(cls.publishes), "subscribes": list(cls.subscribes),
-                "config_schema": cls.config_schema}
+                "config_schema": cls.config_schema, "features": list(cls.features)}
 
     @classmethod
     def receives(cls) -> bool:

@@ -53,7 +53,8 @@ void RemoteEndpoint::start() {
     c->counters = std::make_shared<InstanceCounters>();
     counters_[rc.name] = c->counters;
     c->publisher = router_.add_publisher(rc.name, rc.publish_grants, c->counters,
-                                         rc.peer_host ? PublisherRole::peer_host : PublisherRole::plugin);
+                                         rc.peer_host ? PublisherRole::peer_host : PublisherRole::plugin,
+                                         rc.peer_origins);
     c->publisher->open();
     if (!rc.subscriptions.empty()) {
       const std::string ep = router_.endpoint_prefix() + "/remote/" + rc.name;

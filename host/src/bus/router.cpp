@@ -9,6 +9,7 @@
 #include <citylink/host/topic.hpp>
 #include <citylink/v1/envelope.pb.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstring>
@@ -23,6 +24,7 @@ struct Router::Slot {
   std::string source;
   PublisherRole role = PublisherRole::plugin;
   std::vector<std::string> grants;
+  std::vector<std::string> peer_origins;  // peer_host: the origins it may forward
   std::shared_ptr<InstanceCounters> counters;
   std::shared_ptr<QueueBytes> bytes;  // the publisher's queues toward the router
 };
@@ -48,6 +50,13 @@ namespace {
 // Longest id or origin a peer host may forward: far above the host's own (a city name, an
 // id of a few dozen characters), low enough that nobody stores blobs in them.
 constexpr std::size_t kMaxForwardedIdentity = 128;
+
+// A peer's text made safe for one log line.
+std::string printable(std::string s) {
+  for (auto& c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return s;
+}
 
 int64_t now_unix_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -90,13 +99,15 @@ void Router::stop() {
 }
 
 std::shared_ptr<Publisher> Router::add_publisher(const std::string& source, std::vector<std::string> grants,
-                                                 std::shared_ptr<InstanceCounters> counters, PublisherRole role) {
+                                                 std::shared_ptr<InstanceCounters> counters, PublisherRole role,
+                                                 std::vector<std::string> peer_origins) {
   std::lock_guard lk(mu_);
   auto slot = std::make_shared<Slot>();
   slot->index = static_cast<uint32_t>(slots_.size() + slots_pending_.size());
   slot->source = source;
   slot->role = role;
   slot->grants = std::move(grants);
+  slot->peer_origins = std::move(peer_origins);
   slot->counters = counters;
   slot->bytes = std::make_shared<QueueBytes>();
   slots_pending_.push_back(slot);
@@ -240,14 +251,20 @@ void Router::route(zmq::message_t& in) {
   // so receivers can tell copies apart across hosts. Only the listed key earns this.
   const bool keep_identity = slot.role == PublisherRole::peer_host && !e.id().empty() && !e.origin().empty();
   if (keep_identity) {
-    if (e.origin() == opts_.origin)
-      return (void)reject(slot, RejectReason::loop, topic,
-                          "envelope " + e.id() + " has this city ('" + e.origin() +
-                              "') as its origin: it came back through a forwarding loop between hosts; forward "
-                              "each topic in one direction only");
+    // The values are the peer's: their length is checked before anything of them is logged.
     if (e.id().size() > kMaxForwardedIdentity || e.origin().size() > kMaxForwardedIdentity)
       return (void)reject(slot, RejectReason::malformed, topic,
                           "a forwarded id or origin is longer than " + std::to_string(kMaxForwardedIdentity) + " bytes");
+    if (e.origin() == opts_.origin)
+      return (void)reject(slot, RejectReason::loop, topic,
+                          "an envelope with this city ('" + opts_.origin +
+                              "') as its origin came back through a forwarding loop between hosts; forward each "
+                              "topic in one direction only");
+    if (std::find(slot.peer_origins.begin(), slot.peer_origins.end(), e.origin()) == slot.peer_origins.end())
+      return (void)reject(slot, RejectReason::not_granted, topic,
+                          "origin '" + printable(e.origin()) +
+                              "' is not one this peer may forward; list it under the peer's `origins:` in "
+                              "remote.clients if the peer is that city's path here");
   }
 
   // Stamp. Protobuf keeps the last value of a singular field that appears twice, so the
@@ -321,11 +338,11 @@ void Router::route(zmq::message_t& in) {
   }
   for (std::size_t i = 0; i < targets.size(); ++i) {
     if (i + 1 == targets.size()) {
-      send_to(*targets[i], *out, critical, topic, e.correlation_id());
+      send_to(*targets[i], *out, critical, topic, keep_identity ? e.id() : id, e.correlation_id());
     } else {
       zmq::message_t copy;  // shares the buffer (reference-counted), no copy of the bytes
       copy.copy(*out);
-      send_to(*targets[i], copy, critical, topic, e.correlation_id());
+      send_to(*targets[i], copy, critical, topic, keep_identity ? e.id() : id, e.correlation_id());
     }
   }
 }
@@ -333,7 +350,7 @@ void Router::route(zmq::message_t& in) {
 // Never blocks: a full queue (in messages or in bytes) drops and counts. A critical message
 // goes to the subscriber's critical queue, which telemetry never fills; dropping one anyway
 // is an alarm naming it, every time.
-void Router::send_to(Sink& sink, zmq::message_t& message, bool critical, std::string_view topic,
+void Router::send_to(Sink& sink, zmq::message_t& message, bool critical, std::string_view topic, const std::string& id,
                      const std::string& correlation_id) {
   const bool own_queue = critical && sink.critical.handle() != nullptr;
   std::atomic<int64_t>* gauge = sink.spec.bytes ? &sink.spec.bytes->of(own_queue) : nullptr;
@@ -355,7 +372,7 @@ void Router::send_to(Sink& sink, zmq::message_t& message, bool critical, std::st
     critical_dropped_.fetch_add(1, std::memory_order_relaxed);
     log()->error("[{}] CRITICAL DROPPED {} id {} (correlation {}): its {} queue is full ({}); the subscriber is not "
                  "keeping up",
-                 sink.spec.name, topic, id_, correlation_id, own_queue ? "critical" : "only", bound);
+                 sink.spec.name, topic, id, correlation_id, own_queue ? "critical" : "only", bound);
     return;
   }
   if (d <= 5 || d % 1000 == 0)

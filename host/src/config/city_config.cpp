@@ -175,9 +175,9 @@ void read_authority(const YAML::Node& a, const ConfigReader& r, CityConfig& cfg)
 // One entry of `remote.clients` (with its CURVE key) or of `clients` (local, without one):
 // a name unique among instances and clients, and grants listed explicitly.
 ClientEntry read_client(const YAML::Node& e, const ConfigReader& r, const std::string& w, bool remote,
-                        std::set<std::string>& names) {
+                        std::set<std::string>& names, const std::string& city = "") {
   if (remote)
-    r.only_keys(e, w, {"name", "public_key", "grants", "recipient", "peer_host"});
+    r.only_keys(e, w, {"name", "public_key", "grants", "recipient", "peer_host", "origins"});
   else
     r.only_keys(e, w, {"name", "grants", "recipient"});
   ClientEntry c;
@@ -208,6 +208,25 @@ ClientEntry read_client(const YAML::Node& e, const ConfigReader& r, const std::s
   c.subscriptions = g.subscriptions;
   c.recipient = g.recipient;
   if (remote && e["peer_host"]) c.peer_host = r.boolean(e["peer_host"], w + ".peer_host");
+  if (remote && e["origins"]) {
+    // A peer vouches only for the cities it is the path for: it cannot claim another
+    // city's (origin, id) pairs, and a ring of peers cannot circulate a foreign origin.
+    if (!c.peer_host) r.fail(e["origins"], w + ".origins", "`origins` is for a peer host; add `peer_host: true` or remove it");
+    if (!e["origins"].IsSequence()) r.fail(e["origins"], w + ".origins", "expected a list of city names");
+    for (std::size_t i = 0; i < e["origins"].size(); ++i) {
+      const std::string f = w + ".origins[" + std::to_string(i) + "]";
+      const std::string o = r.string(e["origins"][i], f);
+      if (o.empty() || o.size() > 128) r.fail(e["origins"][i], f, "an origin is a city name of 1 to 128 characters");
+      if (o == city)
+        r.fail(e["origins"][i], f, "'" + o + "' is this city's own name: what a peer forwards with it is refused as a "
+                                   "loop. Hosts that forward to each other need different `city:` names "
+                                   "(e.g. seoul-gangnam, seoul-jongno)");
+      c.peer_origins.push_back(o);
+    }
+  }
+  if (c.peer_host && c.peer_origins.empty())
+    r.fail(e, w + ".origins", "a peer host needs `origins:`, the city names whose messages it forwards (at least "
+                              "its own host's `city:`)");
   return c;
 }
 
@@ -237,7 +256,7 @@ void read_remote(const YAML::Node& n, const ConfigReader& r, CityConfig& cfg) {
     if (!c.IsSequence()) r.fail(c, "remote.clients", "expected a list of {name, public_key, grants} entries");
     for (std::size_t i = 0; i < c.size(); ++i) {
       const std::string w = "remote.clients[" + std::to_string(i) + "]";
-      auto rc = read_client(c[i], r, w, true, names);
+      auto rc = read_client(c[i], r, w, true, names, cfg.city);
       if (!keys_seen.insert(rc.public_key).second)
         r.fail(c[i]["public_key"], w + ".public_key", "this key is already listed for another client; one key per client");
       cfg.remote.clients.push_back(std::move(rc));

@@ -80,6 +80,7 @@ struct ClientEntry {
   std::vector<std::string> subscriptions;   // `grants.subscribe`
   std::string recipient;                    // `recipient`
   bool peer_host = false;                   // `peer_host`: another CityLink host; what it forwards keeps id and origin
+  std::vector<std::string> peer_origins;    // `origins`: the origins (city names) a peer host may forward
   int line = 0;
 };
 

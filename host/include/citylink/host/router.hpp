@@ -132,9 +132,11 @@ class Router {
   void stop();
 
   // Registers a publisher with its grants; the returned handle starts closed.
+  // `peer_origins` (peer_host only): the origins its forwarded envelopes may carry.
   std::shared_ptr<Publisher> add_publisher(const std::string& source, std::vector<std::string> grants,
                                            std::shared_ptr<InstanceCounters> counters,
-                                           PublisherRole role = PublisherRole::plugin);
+                                           PublisherRole role = PublisherRole::plugin,
+                                           std::vector<std::string> peer_origins = {});
   // Adds a sink; takes effect before the next message is routed.
   void add_sink(SinkSpec sink);
   // Removes a sink; when it returns the router sends nothing more to it.
@@ -164,7 +166,7 @@ class Router {
   void run();
   void apply_changes();
   void route(zmq::message_t& packet);
-  void send_to(Sink& sink, zmq::message_t& message, bool critical, std::string_view topic,
+  void send_to(Sink& sink, zmq::message_t& message, bool critical, std::string_view topic, const std::string& id,
                const std::string& correlation_id);
   void route_safely(zmq::message_t& packet);
   bool reject(Slot& slot, RejectReason reason, std::string_view topic, const std::string& detail);
