@@ -2,9 +2,12 @@
 // engine (camera registry with 10,000 cameras, 112 emergency video) -> VideoShareGrant
 // received by a subscriber. Baseline in the same run: the same publish -> router ->
 // subscriber hop without the engine. Prints p50/p99/p99.9 of both. Camera registrations are
-// paced against the engine and the wait for them has a deadline (issue 12).
+// paced against the engine and the wait for them has a deadline (issue 12). With FLOOD > 0,
+// another publisher sends FLOOD sensor readings (which the engine also takes) from its own
+// thread, as fast as the router accepts them, while the reports are measured (issue 8:
+// emergency traffic first); the baseline hop then runs under the same flood.
 //
-//   build/bench/citylink_bench_scenario_latency [CAMERAS] [REPORTS]
+//   build/bench/citylink_bench_scenario_latency [CAMERAS] [REPORTS] [FLOOD]
 #include <citylink/host/host.hpp>
 #include <citylink/host/logging.hpp>
 #include <citylink/host/packet.hpp>
@@ -12,8 +15,10 @@
 #include <citylink/v1/camera.pb.h>
 #include <citylink/v1/envelope.pb.h>
 #include <citylink/v1/platform_event.pb.h>
+#include <citylink/v1/sensor.pb.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -48,6 +53,7 @@ double pct(std::vector<double> v, double p) {
 int main(int argc, char** argv) {
   const int cameras = argc > 1 ? std::stoi(argv[1]) : 10000;
   const int reports = argc > 2 ? std::stoi(argv[2]) : 2000;
+  const long flood = argc > 3 ? std::stol(argv[3]) : 0;
   set_log_level("warn");
   auto config = parse_city_config(
       "city: bench\nhost: {log_level: warn, max_cameras_per_instance: 10000000}\nscenarios:\n  emergency_video_112: {}\n"
@@ -107,6 +113,32 @@ int main(int argc, char** argv) {
     std::printf("cameras: the engine stopped registering at %llu of %d for 10 s; measuring with those\n",
                 static_cast<unsigned long long>(registered), cameras);
 
+  // The flood: a plugin that publishes telemetry as fast as it can, refused at its full
+  // queue (counted) and going on, as a misbehaving device would.
+  auto flooder = host.router().add_publisher("bench-flood", {"sensor.*"}, std::make_shared<InstanceCounters>());
+  flooder->open();
+  std::atomic<bool> flooding{flood > 0};
+  std::atomic<long> flood_sent{0}, flood_refused{0};
+  std::thread flood_thread;
+  if (flood > 0) {
+    flood_thread = std::thread([&] {
+      citylink::v1::SensorReading r;
+      r.set_sensor_id("flood");
+      r.set_kind("water_level");
+      r.set_value(0.1);
+      const std::string bytes = envelope(r);
+      for (long i = 0; i < flood && flooding; ++i) {
+        if (flooder->publish("sensor.reading", reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
+                             nullptr) == CITYLINK_OK)
+          ++flood_sent;
+        else
+          ++flood_refused;
+      }
+      flooding = false;
+    });
+    while (flood_sent + flood_refused < 1000) std::this_thread::yield();  // the flood is on before the first report
+  }
+
   std::mt19937 rng(7);
   std::uniform_real_distribution<double> along(0, (side - 1) * 50.0);
   std::vector<double> engine_us, bus_us;
@@ -132,11 +164,19 @@ int main(int argc, char** argv) {
     if (!sink.receive(m, std::chrono::seconds(2))) ++lost;
     engine_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
   }
+  const bool flood_outlasted = flood > 0 && flooding.load();  // the reports were all measured under the flood
+  flooding = false;
+  if (flood_thread.joinable()) flood_thread.join();
+  flooder->close();
   host.router().remove_sink("bench-sink");
   feed->close();
   host.stop();
   std::printf("%llu of %d cameras registered, %d reports (lost: %d)\n", static_cast<unsigned long long>(registered),
               cameras, reports, lost);
+  if (flood > 0)
+    std::printf("flood: %ld sensor readings published, %ld refused at a full queue, %s the reports\n",
+                flood_sent.load(), flood_refused.load(),
+                flood_outlasted ? "still running after all" : "ended before the last of");
   std::printf("  bus only   publish -> router -> subscriber         p50 %7.1f us   p99 %7.1f us   p99.9 %7.1f us\n",
               pct(bus_us, 0.5), pct(bus_us, 0.99), pct(bus_us, 0.999));
   std::printf("  112 report -> engine -> VideoShareGrant received    p50 %7.1f us   p99 %7.1f us   p99.9 %7.1f us\n",

@@ -17,6 +17,8 @@ CITYLINK_FUZZ_TARGET(plugin_file);
 CITYLINK_FUZZ_TARGET(telegram);
 CITYLINK_FUZZ_TARGET(legacy);
 CITYLINK_FUZZ_TARGET(platform_http);
+CITYLINK_FUZZ_TARGET(scenario_input);
+CITYLINK_FUZZ_TARGET(worker_protocol);
 
 namespace {
 
@@ -41,6 +43,7 @@ TEST(FuzzCorpus, EveryKeptInputPassesItsTarget) {
   const std::vector<std::pair<std::string, Target>> targets = {
       {"envelope", CITYLINK_FUZZ_FN(envelope)},       {"city_config", CITYLINK_FUZZ_FN(city_config)},
       {"plugin_file", CITYLINK_FUZZ_FN(plugin_file)}, {"telegram", CITYLINK_FUZZ_FN(telegram)},
-      {"legacy", CITYLINK_FUZZ_FN(legacy)},           {"platform_http", CITYLINK_FUZZ_FN(platform_http)}};
+      {"legacy", CITYLINK_FUZZ_FN(legacy)},           {"platform_http", CITYLINK_FUZZ_FN(platform_http)},
+      {"scenario_input", CITYLINK_FUZZ_FN(scenario_input)}, {"worker_protocol", CITYLINK_FUZZ_FN(worker_protocol)}};
   for (const auto& [name, fn] : targets) EXPECT_GT(replay(name, fn), 0u) << name << " has no corpus";
 }

@@ -209,6 +209,32 @@ TEST(Cli, RunWarnsAboutAConfigThatBreaksTheSchemaAndStrictConfigRefusesIt) {
   EXPECT_FALSE(has(r.err, "[water] started")) << r.err;
 }
 
+// Review L4: a plugin's log lines, in-process or from its worker, stay on their own line
+// (a newline or an ANSI escape cannot forge a host line) and a flood is held back and said.
+TEST(Cli, APluginCannotForgeOrFloodTheHostsLog) {
+  TempDir dir;
+  const std::string forged = "[2026-12-03 00:00:00.000] [error] [scenario-engine] FORGED grant revoked";
+  std::string plugins;
+  for (const char* name : {"inproc", "isolated"})
+    plugins += std::string("  - instance: ") + name +
+               "\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.publisher\n    grants: requested\n" +
+               (std::string(name) == "inproc" ? "    trusted: true\n" : "") +
+               "    config: {count: 0, log_lines: 1000, log_text: \"x\\n" + forged + "\\x1b[2J\"}\n";
+  citylink::test::write_file(dir / "city.yaml", "city: t\nplugin_dirs: [" + std::string(CITYLINK_TEST_PLUGIN_DIR) +
+                                                    "]\nplugins:\n" + plugins);
+  const auto r = cli({"run", "--config", (dir / "city.yaml").string(), "--for", "1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(has(r.err, "\n" + forged)) << "a plugin wrote a line of its own into the host's log";
+  for (const std::string name : {"inproc", "isolated"}) {
+    EXPECT_TRUE(has(r.err, "[" + name + "] x\\n" + forged + "\\x1b[2J")) << name;
+    EXPECT_TRUE(has(r.err, "[" + name + "] this plugin writes more than 50 log lines a second")) << name;
+    std::size_t lines = 0;
+    for (auto at = r.err.find("[" + name + "] x\\n"); at != std::string::npos; at = r.err.find("[" + name + "] x\\n", at + 1))
+      ++lines;
+    EXPECT_LT(lines, 1000u) << name << ": nothing was held back";
+  }
+}
+
 TEST(Cli, VerifyCatchesAPluginPublishingOutsideItsDeclaredTopics) {
   // The rogue plugin's descriptor declares test.ok/test.data; in outside-grants mode it publishes camera.ptz.
   const auto r = cli({"plugin", "verify", "--json", "--config", R"({"mode":"outside-grants","out":"/dev/null"})",

@@ -60,6 +60,7 @@ class Throws : public citylink::Plugin {
 
 // Publishes `count` messages on `topic` from its own thread, then stops; `pause_ms` after
 // every 100 gives a stream a lower bound on its length, whatever the machine's speed.
+// `log_lines` times `log_text` are written to the host's log first (a flood, a forged line).
 class Publisher : public citylink::Plugin {
  public:
   static citylink::Descriptor describe() {
@@ -68,7 +69,8 @@ class Publisher : public citylink::Plugin {
     // Stricter than the code, which takes any count: the host's schema check is what refuses.
     d.config_schema = R"({"type":"object","properties":{"count":{"type":"integer","minimum":0},
       "topic":{"type":"string"},"correlation_id":{"type":"string"},"pause_ms":{"type":"integer","minimum":0},
-      "start_delay_ms":{"type":"integer","minimum":0}}})";
+      "start_delay_ms":{"type":"integer","minimum":0},"log_lines":{"type":"integer","minimum":0},
+      "log_text":{"type":"string"}}})";
     return d;
   }
   explicit Publisher(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
@@ -79,9 +81,12 @@ class Publisher : public citylink::Plugin {
     retry_ = c.value("retry_on_backpressure", true);
     pause_ = std::chrono::milliseconds(c.value("pause_ms", 0));
     start_delay_ = std::chrono::milliseconds(c.value("start_delay_ms", 0));
+    log_lines_ = c.value("log_lines", 0);
+    log_text_ = c.value("log_text", "");
   }
   void start() override {
     std::this_thread::sleep_for(start_delay_);  // a device that takes its time to come up
+    for (int i = 0; i < log_lines_; ++i) host_.warn(log_text_);
     thread_ = std::thread([this] {
       for (int i = 0; i < count_ && !stop_; ++i) {
         citylink::v1::SensorReading r;
@@ -103,7 +108,8 @@ class Publisher : public citylink::Plugin {
  private:
   citylink::Host host_;
   std::string topic_, correlation_;
-  int count_ = 0;
+  int count_ = 0, log_lines_ = 0;
+  std::string log_text_;
   bool retry_ = true;
   std::chrono::milliseconds pause_{0}, start_delay_{0};
   std::atomic<bool> stop_{false};

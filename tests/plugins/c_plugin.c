@@ -104,6 +104,9 @@ static const uint8_t zoo_envelope[] = {
 
 static citylink_status zoo_start(const citylink_instance *self, citylink_error *err) {
   (void)self;
+#ifdef ZOO_HANG_ON_START
+  for (;;) sleep(1);
+#endif
 #ifdef ZOO_PUBLISH_BYTES
   return zoo_host->publish(zoo_host, "sensor.reading", zoo_envelope, sizeof zoo_envelope, err);
 #else
@@ -118,6 +121,11 @@ static unsigned zoo_stops;
 static void zoo_stop(const citylink_instance *self) {
   (void)self;
   if (++zoo_stops > 1) abort();
+}
+#elif defined(ZOO_HANG_ON_STOP)
+static void zoo_stop(const citylink_instance *self) {
+  (void)self;
+  for (;;) sleep(1);
 }
 #else
 static void zoo_stop(const citylink_instance *self) { (void)self; }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -57,6 +58,10 @@ class TempDir {
 };
 
 inline void write_file(const std::filesystem::path& p, const std::string& text) { std::ofstream(p) << text; }
+inline std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 // The complete lines of a JSON-lines file. A last line without its newline is being written
 // (or was cut by a kill -9 of the writer) and is left out; any other bad line throws.

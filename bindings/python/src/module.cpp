@@ -40,6 +40,7 @@ py::dict counters_dict(const ch::CounterSnapshot& c) {
   d["dropped_critical"] = c.dropped_critical;
   d["lost_in_worker"] = c.lost_in_worker;
   d["restarts"] = c.restarts;
+  d["overruns"] = c.overruns;
   d["refused_durable"] = c.refused_durable;
   d["durable_accepted"] = c.durable_accepted;
   d["acked"] = c.acked;

@@ -1,17 +1,22 @@
-// The child half of `citylink plugin verify`: one check against one plugin, with a small
-// recording host table in place of the bus. Prints {"ok":..,"detail":..} and exits.
+// The child half of `citylink plugin verify`: one check against one plugin, on the host's
+// own host table with a recording publish hook in place of the bus, and one dispatch thread.
+// Prints {"ok":..,"detail":..} and exits.
 #include "commands.hpp"
 
+#include <citylink/host/envelope_check.hpp>
 #include <citylink/host/error.hpp>
+#include <citylink/host/host_table.hpp>
 #include <citylink/host/plugin_library.hpp>
 #include <citylink/host/topic.hpp>
 #include <citylink/v1/envelope.pb.h>
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -27,37 +32,85 @@ struct Recorded {
   bool before_start = false;  // in create, or between create and start
 };
 
-// A host table that records what the plugin publishes instead of routing it.
+// What the plugin published, recorded by the host table's publish hook instead of routed.
 struct VerifyHost {
-  citylink_host_api api{};
   std::mutex mu;
   std::vector<Recorded> published;
   std::atomic<bool> running{false};
   std::atomic<bool> stopped{false};
+};
 
-  VerifyHost() {
-    api.struct_size = sizeof(api);
-    api.abi_version = {CITYLINK_ABI_VERSION_MAJOR, CITYLINK_ABI_VERSION_MINOR};
-    api.host_data = this;
-    api.publish = [](const citylink_host_api* h, const char* topic, const uint8_t* env, size_t size,
-                     citylink_error*) -> citylink_status {
-      auto* self = static_cast<VerifyHost*>(h->host_data);
-      std::lock_guard lk(self->mu);
-      self->published.push_back({topic ? topic : "", std::string(reinterpret_cast<const char*>(env), env ? size : 0),
-                                 self->stopped.load(), !self->running.load() && !self->stopped.load()});
-      return self->running ? CITYLINK_OK : CITYLINK_ERR_STATE;
-    };
-    api.log = [](const citylink_host_api*, citylink_log_level, const char*) {};
-    api.get_extension = [](const citylink_host_api*, const char*) -> const void* { return nullptr; };
-    api.instance_id = [](const citylink_host_api*) -> const char* { return "verify"; };
-    // Like the real host: nothing here is durable, so only tag 0 is a valid ack.
-    api.ack = [](const citylink_host_api*, uint64_t tag) -> citylink_status {
-      return tag == 0 ? CITYLINK_OK : CITYLINK_ERR_INVALID_ARGUMENT;
-    };
-    api.nack = [](const citylink_host_api*, uint64_t tag, int32_t) -> citylink_status {
-      return tag == 0 ? CITYLINK_OK : CITYLINK_ERR_INVALID_ARGUMENT;
-    };
+// The host's one host table (host_table.hpp), with its error rule and its log path; only
+// publish is verify's own. The table outlives the check (it is never freed), so the hook
+// holds the recorder.
+host::HostTable* verify_table(const std::shared_ptr<VerifyHost>& vh) {
+  host::HostTableHooks hooks;
+  hooks.publish = [vh](std::string_view topic, const uint8_t* env, std::size_t size, std::string* why) {
+    std::lock_guard lk(vh->mu);
+    vh->published.push_back({std::string(topic), std::string(reinterpret_cast<const char*>(env), env ? size : 0),
+                             vh->stopped.load(), !vh->running.load() && !vh->stopped.load()});
+    if (vh->running) return citylink_status{CITYLINK_OK};
+    if (why) *why = "the instance is not running (publish before start or after stop)";
+    return citylink_status{CITYLINK_ERR_STATE};
+  };
+  return host::HostTable::create("verify", std::move(hooks));
+}
+
+// The instance's one dispatch thread, as in the host: every on_message of a check runs on it.
+class DispatchThread {
+ public:
+  citylink_status deliver(const citylink_instance* inst, const std::string& topic, const std::string& bytes,
+                          citylink_error& err) {
+    citylink_status st = CITYLINK_OK;
+    run([&] {
+      citylink_message m{};
+      m.struct_size = sizeof(m);
+      m.topic = topic.c_str();
+      m.envelope = reinterpret_cast<const uint8_t*>(bytes.data());
+      m.envelope_size = bytes.size();
+      err = citylink_error{};
+      err.struct_size = sizeof(err);
+      st = inst->on_message(inst, &m, &err);
+    });
+    return st;
   }
+  // Before stop: nothing runs on it afterwards.
+  void end() {
+    {
+      std::lock_guard lk(mu_);
+      ending_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  ~DispatchThread() { end(); }
+
+ private:
+  void run(std::function<void()> f) {
+    std::unique_lock lk(mu_);
+    if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
+    task_ = std::move(f);
+    cv_.notify_all();
+    cv_.wait(lk, [&] { return !task_; });
+  }
+  void loop() {
+    std::unique_lock lk(mu_);
+    while (true) {
+      cv_.wait(lk, [&] { return task_ || ending_; });
+      if (task_) {
+        task_();
+        task_ = nullptr;
+        cv_.notify_all();
+      } else {
+        return;
+      }
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::function<void()> task_;
+  bool ending_ = false;
+  std::thread thread_;
 };
 
 int verdict(bool ok, const std::string& detail) {
@@ -68,24 +121,6 @@ int verdict(bool ok, const std::string& detail) {
 
 std::string status_text(citylink_status st, const citylink_error& err) {
   return st == CITYLINK_OK ? "OK" : "status " + std::to_string(st) + " (" + std::string(err.message) + ")";
-}
-
-// Calls on_message on a thread of its own, as the host's dispatch thread would.
-citylink_status deliver(const citylink_instance* inst, const std::string& topic, const std::string& bytes,
-                        citylink_error& err) {
-  citylink_status st = CITYLINK_OK;
-  std::thread t([&] {
-    citylink_message m{};
-    m.struct_size = sizeof(m);
-    m.topic = topic.c_str();
-    m.envelope = reinterpret_cast<const uint8_t*>(bytes.data());
-    m.envelope_size = bytes.size();
-    err = citylink_error{};
-    err.struct_size = sizeof(err);
-    st = inst->on_message(inst, &m, &err);
-  });
-  t.join();
-  return st;
 }
 
 std::string envelope(const std::string& topic, const std::string& schema, const std::string& payload) {
@@ -141,7 +176,10 @@ int cmd_verify_check(const Args& args) {
   if (!desc) return verdict(false, "no plugin '" + plugin + "' in the library");
   const int baseline_threads = thread_count();
 
-  VerifyHost vh;
+  auto recorder = std::make_shared<VerifyHost>();
+  VerifyHost& vh = *recorder;
+  const citylink_host_api* api = verify_table(recorder)->api();
+  DispatchThread dispatch;
   citylink_error err{};
   err.struct_size = sizeof(err);
 
@@ -152,7 +190,7 @@ int cmd_verify_check(const Args& args) {
     for (const std::string bad : {"this is not JSON", "[1, 2, 3]"}) {
       err = citylink_error{};
       err.struct_size = sizeof(err);
-      const citylink_instance* inst = lib->entry().create(&vh.api, plugin.c_str(), bad.c_str(), &err);
+      const citylink_instance* inst = lib->entry().create(api, plugin.c_str(), bad.c_str(), &err);
       if (!inst) {
         if (err.message[0] == '\0') return verdict(false, "create refused config '" + bad + "' without a message");
         ++refused;
@@ -169,7 +207,7 @@ int cmd_verify_check(const Args& args) {
                                       : "accepted " + accepted + " (it declares no config_schema, so it reads no config)");
   }
 
-  const citylink_instance* inst = lib->entry().create(&vh.api, plugin.c_str(), config.c_str(), &err);
+  const citylink_instance* inst = lib->entry().create(api, plugin.c_str(), config.c_str(), &err);
   if (!inst)
     return verdict(false, "create with config " + config + " failed: " + std::string(err.message) +
                               " (give a working config with --config)");
@@ -203,7 +241,7 @@ int cmd_verify_check(const Args& args) {
     if (!subscribes) {
       detail = "has no on_message; nothing to deliver";
     } else {
-      const auto s = deliver(inst, "verify.unknown.topic", envelope("verify.unknown.topic", "verify.v1.Unknown",
+      const auto s = dispatch.deliver(inst, "verify.unknown.topic", envelope("verify.unknown.topic", "verify.v1.Unknown",
                                                                     random_bytes(64, 1)), err);
       detail = "a message on an unknown topic with an unknown schema: handled, " + status_text(s, err);
     }
@@ -217,7 +255,7 @@ int cmd_verify_check(const Args& args) {
       const std::vector<std::string> garbage = {"", std::string("\x0a\xff\xff\xff", 4), random_bytes(257, 2),
                                                 std::string(64, '\xff')};
       int errors = 0;
-      for (const auto& g : garbage) errors += deliver(inst, topic, g, err) != CITYLINK_OK;
+      for (const auto& g : garbage) errors += dispatch.deliver(inst, topic, g, err) != CITYLINK_OK;
       detail = std::to_string(garbage.size()) + " malformed envelopes handled (" + std::to_string(errors) +
                " reported as errors)";
     }
@@ -234,7 +272,7 @@ int cmd_verify_check(const Args& args) {
         while (!topic.empty() && (topic.back() == '.' || topic.back() == '*')) topic.pop_back();  // a subtree: its root
         if (topic.empty()) topic = "verify";
         for (const auto& schema : schemas) {
-          deliver(inst, topic, envelope(topic, schema, random_bytes(48, static_cast<unsigned>(++n))), err);
+          dispatch.deliver(inst, topic, envelope(topic, schema, random_bytes(48, static_cast<unsigned>(++n))), err);
         }
       }
       detail = std::to_string(n) + " envelopes with garbage payloads on subscribed topics handled";
@@ -248,6 +286,7 @@ int cmd_verify_check(const Args& args) {
     return verdict(false, "unknown check '" + check + "'");
   }
 
+  dispatch.end();
   // Every check ends with stop, which must return promptly (the host bounds it on shutdown).
   const auto stop_began = std::chrono::steady_clock::now();
   inst->stop(inst);
@@ -308,9 +347,10 @@ int cmd_verify_check(const Args& args) {
       std::string problem;
       if (!host::grants_allow(desc->publishes, r.topic))
         problem = "published on '" + r.topic + "', which its descriptor does not declare";
-      else if (!e.ParseFromString(r.bytes)) problem = "published bytes on '" + r.topic + "' that are not an Envelope";
-      else if (e.schema().empty()) problem = "published an envelope on '" + r.topic + "' without a schema";
-      else if (!e.topic().empty() && e.topic() != r.topic) problem = "envelope topic '" + e.topic() + "' differs from '" + r.topic + "'";
+      else if (const auto fault = host::check_envelope(r.topic, reinterpret_cast<const uint8_t*>(r.bytes.data()),
+                                                       r.bytes.size(), e))
+        problem = "published on '" + r.topic + "' what the router refuses (" + host::to_string(fault->reason) +
+                  "): " + fault->why;
       if (!problem.empty()) {
         ok = false;
         detail = problem;

@@ -35,6 +35,7 @@ CounterSnapshot InstanceCounters::snapshot() const {
   s.dropped_critical = dropped_critical.load(std::memory_order_relaxed);
   s.lost_in_worker = lost_in_worker.load(std::memory_order_relaxed);
   s.restarts = restarts.load(std::memory_order_relaxed);
+  s.overruns = overruns.load(std::memory_order_relaxed);
   s.dropped_stopped = dropped_stopped.load(std::memory_order_relaxed);
   s.refused_durable = refused_durable.load(std::memory_order_relaxed);
   s.durable_accepted = durable_accepted.load(std::memory_order_relaxed);

@@ -1,5 +1,6 @@
 // The router thread: validate, stamp, count, forward.
 #include <citylink/host/logging.hpp>
+#include <citylink/host/plugin_log.hpp>
 #include <citylink/host/packet.hpp>
 #include <citylink/host/permissions.hpp>
 #include <citylink/host/receive.hpp>
@@ -212,7 +213,8 @@ bool Router::reject(Slot& slot, RejectReason reason, std::string_view topic, con
   const uint64_t n = slot.counters->rejected[static_cast<int>(reason)].fetch_add(1, std::memory_order_relaxed) + 1;
   // The first few of each kind are logged in full; after that one line per thousand.
   if (n <= 5 || n % 1000 == 0)
-    log()->warn("[{}] message on '{}' rejected ({}, #{}): {}", slot.source, topic, to_string(reason), n, detail);
+    log()->warn("[{}] message on '{}' rejected ({}, #{}): {}", slot.source, escape_log_text(topic, 256),
+                to_string(reason), n, escape_log_text(detail));
   return false;
 }
 
@@ -334,7 +336,8 @@ void Router::route(zmq::message_t& in) {
     undeliverable_.fetch_add(1, std::memory_order_relaxed);
     log()->error("[{}] UNDELIVERED {} id {} (correlation {}): no running instance is bound to recipient '{}' with a "
                  "subscription to it; bind one with `recipient:` in the city config",
-                 slot.source, topic, keep_identity ? e.id() : id, e.correlation_id(), recipient);
+                 slot.source, topic, escape_log_text(keep_identity ? e.id() : id, 256),
+                 escape_log_text(e.correlation_id(), 256), escape_log_text(recipient, 256));
   }
   for (std::size_t i = 0; i < targets.size(); ++i) {
     if (i + 1 == targets.size()) {
@@ -372,7 +375,8 @@ void Router::send_to(Sink& sink, zmq::message_t& message, bool critical, std::st
     critical_dropped_.fetch_add(1, std::memory_order_relaxed);
     log()->error("[{}] CRITICAL DROPPED {} id {} (correlation {}): its {} queue is full ({}); the subscriber is not "
                  "keeping up",
-                 sink.spec.name, topic, id, correlation_id, own_queue ? "critical" : "only", bound);
+                 sink.spec.name, topic, escape_log_text(id, 256), escape_log_text(correlation_id, 256),
+                 own_queue ? "critical" : "only", bound);
     return;
   }
   if (d <= 5 || d % 1000 == 0)

@@ -472,7 +472,7 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
     const std::string where = "plugins[" + std::to_string(i) + "]";
     r.only_keys(p, where,
                 {"instance", "plugin", "file", "enabled", "trusted", "config", "grants", "recipient", "cameras",
-                 "queue_depth", "isolation", "worker", "durable", "runtime", "class"});
+                 "queue_depth", "isolation", "worker", "watchdog", "durable", "runtime", "class"});
     PluginEntry e;
     e.line = p.Mark().line + 1;
     if (!p["instance"]) r.fail(p, where + ".instance", "missing; give every plugin entry a unique instance name");
@@ -535,6 +535,16 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
       if (w["memory_mb"]) e.memory_mb = r.number<uint64_t>(w["memory_mb"], ww + ".memory_mb", 64, 1u << 20);
       if (w["open_files"]) e.open_files = r.number<uint64_t>(w["open_files"], ww + ".open_files", 16, 1u << 20);
       if (w["cpu_seconds"]) e.cpu_seconds = r.number<uint64_t>(w["cpu_seconds"], ww + ".cpu_seconds", 1, 1u << 30);
+    }
+    if (const auto w = p["watchdog"]) {
+      const std::string ww = where + ".watchdog";
+      if (e.isolated())
+        r.fail(w, ww, "applies to an in-process instance (isolation: none); a worker process is watched by its "
+                      "heartbeat: use worker.heartbeat_timeout_ms");
+      if (!w.IsMap()) r.fail(w, ww, "expected a mapping (message_ms, call_ms)");
+      r.only_keys(w, ww, {"message_ms", "call_ms"});
+      if (w["message_ms"]) e.watchdog_message_ms = r.number<int>(w["message_ms"], ww + ".message_ms", 10, 3'600'000);
+      if (w["call_ms"]) e.watchdog_call_ms = r.number<int>(w["call_ms"], ww + ".call_ms", 100, 3'600'000);
     }
     if (const auto d = p["durable"]) {
       const std::string dw = where + ".durable";

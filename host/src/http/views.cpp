@@ -39,6 +39,7 @@ json counters_json(const CounterSnapshot& c) {
           {"dropped_critical", c.dropped_critical},
           {"lost_in_worker", c.lost_in_worker},
           {"restarts", c.restarts},
+          {"overruns", c.overruns},
           {"durable_accepted", c.durable_accepted},
           {"acked", c.acked},
           {"redelivered", c.redelivered},

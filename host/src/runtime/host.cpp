@@ -453,6 +453,9 @@ InstanceOptions Host::instance_options(const PluginEntry& entry, const std::stri
     o.worker.memory_mb = entry.memory_mb;
     o.worker.open_files = entry.open_files;
     o.worker.cpu_seconds = entry.cpu_seconds;
+  } else {
+    o.watchdog.message = std::chrono::milliseconds(entry.watchdog_message_ms);
+    o.watchdog.call = std::chrono::milliseconds(entry.watchdog_call_ms);
   }
   if (entry.durable) {
     if (entry.isolated() && entry.restart_limit < static_cast<int>(entry.max_deliveries))
@@ -580,6 +583,9 @@ std::string Host::metrics_prometheus() const {
   each("citylink_worker_lost_total", [](const CounterSnapshot& c) { return c.lost_in_worker; });
   family("citylink_worker_restarts_total", "Restarts of an isolated instance's worker process.");
   each("citylink_worker_restarts_total", [](const CounterSnapshot& c) { return c.restarts; });
+  family("citylink_watchdog_overruns_total",
+         "In-process on_message calls that ran past the instance's watchdog.message_ms budget.");
+  each("citylink_watchdog_overruns_total", [](const CounterSnapshot& c) { return c.overruns; });
   family("citylink_refused_durable_total",
          "Publishes refused because a durable subscriber's outbox could not store them (full or unwritable disk).");
   each("citylink_refused_durable_total", [](const CounterSnapshot& c) { return c.refused_durable; });

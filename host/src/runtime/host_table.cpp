@@ -1,6 +1,6 @@
 // The one host table, with its one error rule (citylink_set_error of abi.h).
 #include <citylink/host/host_table.hpp>
-#include <citylink/host/logging.hpp>
+#include <citylink/host/plugin_log.hpp>
 
 #include <atomic>
 #include <cstring>
@@ -13,9 +13,11 @@ namespace citylink::host {
 // The hooks are never released: a plugin thread may be inside one when the table closes.
 // What they capture lives as long as the table (the process), a publisher or a socket.
 struct HostTable::Impl {
+  explicit Impl(std::string instance_id) : id(std::move(instance_id)), plugin_log(id) {}
   std::string id;
   HostTableHooks hooks;
   std::atomic<bool> alive{true};
+  PluginLog plugin_log;  // when hooks.log is empty
 };
 
 namespace {
@@ -34,17 +36,6 @@ void fill_error(citylink_error* err, citylink_status status, const std::string& 
   citylink_set_error(err, status, message.c_str());
 }
 
-spdlog::level::level_enum to_spdlog(citylink_log_level l) {
-  switch (l) {
-    case CITYLINK_LOG_TRACE: return spdlog::level::trace;
-    case CITYLINK_LOG_DEBUG: return spdlog::level::debug;
-    case CITYLINK_LOG_INFO: return spdlog::level::info;
-    case CITYLINK_LOG_WARN: return spdlog::level::warn;
-    case CITYLINK_LOG_ERROR: return spdlog::level::err;
-  }
-  return spdlog::level::info;
-}
-
 citylink_status no_durable_tag(uint64_t tag) { return tag == 0 ? CITYLINK_OK : CITYLINK_ERR_INVALID_ARGUMENT; }
 
 }  // namespace
@@ -57,8 +48,7 @@ std::string error_text(const citylink_error& err) {
 HostTable* HostTable::create(std::string instance_id, HostTableHooks hooks) {
   auto t = std::unique_ptr<HostTable>(new HostTable());
   t->id_ = instance_id;
-  t->impl_ = new Impl();  // kept with the table, for the life of the process
-  t->impl_->id = std::move(instance_id);
+  t->impl_ = new Impl(std::move(instance_id));  // kept with the table, for the life of the process
   t->impl_->hooks = std::move(hooks);
   auto& api = t->api_;
   api.struct_size = sizeof(api);
@@ -91,7 +81,7 @@ HostTable* HostTable::create(std::string instance_id, HostTableHooks hooks) {
       if (!i || !message) return;
       if (!i->alive.load(std::memory_order_acquire)) return;
       if (i->hooks.log) return i->hooks.log(level, message);
-      log()->log(to_spdlog(level), "[{}] {}", i->id, message);
+      i->plugin_log.write(level, message);
     } catch (...) {
     }
   };

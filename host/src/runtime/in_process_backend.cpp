@@ -1,5 +1,6 @@
 // The plugin's C struct, called on the host's threads.
 #include "in_process_backend.hpp"
+#include "plugin_watchdog.hpp"
 
 #include <citylink/host/error.hpp>
 #include <citylink/host/host_table.hpp>
@@ -16,7 +17,7 @@ class InProcessBackend final : public InstanceBackend {
  public:
   InProcessBackend(std::shared_ptr<PluginLibrary> library, const std::string& plugin_id, const std::string& id,
                    const std::string& config_json, const std::string& who, std::shared_ptr<Publisher> publisher,
-                   std::shared_ptr<InstanceCounters> counters, DeliveryHooks delivery)
+                   std::shared_ptr<InstanceCounters> counters, DeliveryHooks delivery, WatchdogSettings settings)
       : library_(std::move(library)), id_(id), counters_(std::move(counters)) {
     HostTableHooks hooks;
     hooks.publish = [publisher](std::string_view topic, const uint8_t* envelope, std::size_t size, std::string* why) {
@@ -25,16 +26,30 @@ class InProcessBackend final : public InstanceBackend {
     hooks.ack = std::move(delivery.ack);
     hooks.nack = std::move(delivery.nack);
     table_ = HostTable::create(id, std::move(hooks));
-    citylink_error err{};
-    err.struct_size = sizeof(err);
-    instance_ = library_->entry().create(table_->api(), plugin_id.c_str(), config_json.c_str(), &err);
+    watchdog_ = PluginWatchdog::create(id, settings, counters_);
+    // The call may outlive this constructor (abandoned), so it owns what it touches.
+    struct Created {
+      const citylink_instance* instance = nullptr;
+      citylink_error err{};
+    };
+    auto created = std::make_shared<Created>();
+    created->err.struct_size = sizeof(created->err);
+    const citylink_entry_t* entry = &library_->entry();
+    const citylink_host_api* api = table_->api();
+    if (!watchdog_->bounded("create", [created, entry, api, plugin_id, config_json] {
+          created->instance = entry->create(api, plugin_id.c_str(), config_json.c_str(), &created->err);
+        })) {
+      table_->close();
+      throw InstanceError(who + ": " + watchdog_->abandon_reason() + "; its library stays loaded");
+    }
+    instance_ = created->instance;
     if (!instance_) {
       table_->close();
-      throw InstanceError(who + ": create failed: " + error_text(err));
+      throw InstanceError(who + ": create failed: " + error_text(created->err));
     }
     if (instance_->struct_size < offsetof(citylink_instance, get_extension) || !instance_->start ||
         !instance_->stop || !instance_->destroy) {
-      if (instance_->destroy) instance_->destroy(instance_);
+      if (instance_->destroy) call_destroy();
       instance_ = nullptr;
       table_->close();
       throw InstanceError(who + ": the instance struct returned by create is incomplete; rebuild the plugin with "
@@ -46,11 +61,20 @@ class InProcessBackend final : public InstanceBackend {
   bool receives() const override { return instance_ && instance_->on_message; }
 
   citylink_status start(std::string& error) override {
-    citylink_error err{};
-    err.struct_size = sizeof(err);
-    const citylink_status st = instance_->start(instance_, &err);
-    if (st != CITYLINK_OK) error = error_text(err);
-    return st;
+    struct Started {
+      citylink_status status = CITYLINK_ERR_INTERNAL;
+      citylink_error err{};
+    };
+    auto started = std::make_shared<Started>();
+    started->err.struct_size = sizeof(started->err);
+    const citylink_instance* inst = instance_;
+    if (!watchdog_->bounded("start", [started, inst] { started->status = inst->start(inst, &started->err); })) {
+      table_->close();
+      error = watchdog_->abandon_reason() + "; its library stays loaded";
+      return CITYLINK_ERR_INTERNAL;
+    }
+    if (started->status != CITYLINK_OK) error = error_text(started->err);
+    return started->status;
   }
 
   bool deliver(const Delivery& d) override {
@@ -65,6 +89,9 @@ class InProcessBackend final : public InstanceBackend {
     citylink_error err{};
     err.struct_size = sizeof(err);
     citylink_status st;
+    // Held on this stack: if the call is abandoned, this backend may be gone when it returns.
+    const std::shared_ptr<PluginWatchdog> watchdog = watchdog_;
+    if (!watchdog->enter()) return false;
     try {
       st = instance_->on_message(instance_, &msg, &err);
     } catch (...) {
@@ -73,6 +100,7 @@ class InProcessBackend final : public InstanceBackend {
       st = CITYLINK_ERR_INTERNAL;
       citylink_set_error(&err, st, "on_message threw an exception across the C ABI; catch exceptions in the plugin");
     }
+    watchdog->leave(d.topic);  // parks this thread if the call was abandoned meanwhile
     if (st == CITYLINK_OK) {
       counters_->delivered.fetch_add(1, std::memory_order_relaxed);
       return true;
@@ -83,23 +111,40 @@ class InProcessBackend final : public InstanceBackend {
     return true;
   }
 
+  bool abandon_stuck_delivery() override {
+    if (!watchdog_->abandon_if_stuck()) return false;
+    table_->close();
+    return true;
+  }
+
   void stop() override {
-    if (instance_) instance_->stop(instance_);
+    if (!instance_ || watchdog_->abandoned()) return;
+    const citylink_instance* inst = instance_;
+    if (!watchdog_->bounded("stop", [inst] { inst->stop(inst); })) table_->close();
   }
 
   void destroy() override {
-    if (instance_) instance_->destroy(instance_);
+    if (instance_ && !watchdog_->abandoned()) call_destroy();
     instance_ = nullptr;
     table_->close();
   }
 
+  bool failed() const override { return watchdog_->abandoned(); }
+  std::string failure() const override { return watchdog_->abandon_reason(); }
+
   std::string where() const override { return "in-process"; }
 
  private:
-  std::shared_ptr<PluginLibrary> library_;  // loaded while the instance lives
+  void call_destroy() {
+    const citylink_instance* inst = instance_;
+    (void)watchdog_->bounded("destroy", [inst] { inst->destroy(inst); });
+  }
+
+  std::shared_ptr<PluginLibrary> library_;  // loaded while the instance lives (and for the process, see plugin_library.cpp)
   std::string id_;
   std::shared_ptr<InstanceCounters> counters_;
   HostTable* table_ = nullptr;  // never freed, see host_table.hpp
+  std::shared_ptr<PluginWatchdog> watchdog_;
   const citylink_instance* instance_ = nullptr;
 };
 
@@ -110,9 +155,9 @@ std::unique_ptr<InstanceBackend> make_in_process_backend(std::shared_ptr<PluginL
                                                          const std::string& config_json, const std::string& who,
                                                          std::shared_ptr<Publisher> publisher,
                                                          std::shared_ptr<InstanceCounters> counters,
-                                                         DeliveryHooks delivery) {
+                                                         DeliveryHooks delivery, WatchdogSettings watchdog) {
   return std::make_unique<InProcessBackend>(std::move(library), plugin_id, instance_id, config_json, who,
-                                            std::move(publisher), std::move(counters), std::move(delivery));
+                                            std::move(publisher), std::move(counters), std::move(delivery), watchdog);
 }
 
 }  // namespace citylink::host

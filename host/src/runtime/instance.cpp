@@ -123,7 +123,8 @@ void PluginInstance::init(const std::string& who) {
                    ? make_worker_backend(options_.worker, options_.instance_id, options_.config_json, publisher_,
                                          counters_, delivery, ctx_)
                    : make_in_process_backend(library_, options_.plugin_id, options_.instance_id,
-                                             options_.config_json, who, publisher_, counters_, delivery);
+                                             options_.config_json, who, publisher_, counters_, delivery,
+                                             options_.watchdog);
   } catch (const std::exception& e) {
     state_ = InstanceState::failed;
     last_error_ = e.what();
@@ -255,9 +256,13 @@ void PluginInstance::stop() {
     router_.remove_sink(id());
     backend_->begin_stop();
     dispatching_ = false;
-    dispatcher_.join();
+    if (wait_for_dispatcher())
+      dispatcher_.join();
+    else
+      dispatcher_.detach();  // stuck in an abandoned plugin: it parks if the call ever returns
   }
   backend_->stop();
+  if (backend_->failed() && last_error_.empty()) last_error_ = backend_->failure();
   // Acks given during stop are written; what is still unacked waits in the outbox for the
   // next start.
   if (durable_ && !durable_->finish())
@@ -265,7 +270,22 @@ void PluginInstance::stop() {
                  "instance is destroyed", id(), durable_->accepted_unflushed());
   publisher_->close();
   state_ = InstanceState::stopped;
-  log()->info("[{}] stopped", id());
+  if (backend_->failed())
+    log()->warn("[{}] stopped without its plugin: {}", id(), backend_->failure());
+  else
+    log()->info("[{}] stopped", id());
+}
+
+// Waits for the dispatch thread's drain. A drain that progresses is waited for; a delivery
+// stuck in the plugin past its bound is given up (InstanceBackend::abandon_stuck_delivery).
+bool PluginInstance::wait_for_dispatcher() {
+  std::unique_lock lk(dispatch_mu_);
+  while (!dispatch_cv_.wait_for(lk, std::chrono::milliseconds(50), [&] { return dispatch_done_; })) {
+    lk.unlock();
+    if (backend_->abandon_stuck_delivery()) return false;
+    lk.lock();
+  }
+  return true;
 }
 
 void PluginInstance::dispatch_loop() {
@@ -293,6 +313,9 @@ void PluginInstance::dispatch_loop() {
   }
   if (waker_) waker_->close();
   inbox_.close();
+  std::lock_guard lk(dispatch_mu_);
+  dispatch_done_ = true;
+  dispatch_cv_.notify_all();
 }
 
 // Written first, handed over after: what the plugin sees is already in the outbox, and so

@@ -70,8 +70,10 @@ void ScenarioEngine::start() {
       log()->error("[{}] could not read the audit log for grants a previous run left live: {}", kSource, e.what());
     }
   }
-  publisher_ = router_.add_publisher(kSource, kEngineGrants, bus_counters_, PublisherRole::engine);
-  publisher_->open();
+  if (!publisher_) {
+    publisher_ = router_.add_publisher(kSource, kEngineGrants, bus_counters_, PublisherRole::engine);
+    publisher_->open();
+  }
   const std::string endpoint = router_.endpoint_prefix() + "/sink/" + kSource;
   // Incidents are critical traffic: they wait in a queue of their own and are handled
   // before any camera or sensor message, so no flood of those can delay or drop a 112 report.
@@ -102,6 +104,20 @@ void ScenarioEngine::stop() {
     audit(grant_audit(g, "video_grant.revoke", "grant " + g.grant_id() + " revoked: the scenario engine stopped"));
   }
   publisher_->close();
+}
+
+void ScenarioEngine::drive(const uint8_t* envelope, std::size_t size) {
+  if (running_) throw std::logic_error("ScenarioEngine::drive is for an engine that was never started");
+  if (!publisher_) {
+    publisher_ = router_.add_publisher(kSource, kEngineGrants, bus_counters_, PublisherRole::engine);
+    publisher_->open();
+  }
+  try {
+    handle(envelope, size);
+    tick();
+  } catch (const std::exception& e) {
+    reject("engine", "exception", std::string("while driven: ") + e.what());  // as the loop's guard does
+  }
 }
 
 void ScenarioEngine::loop() {

@@ -10,6 +10,9 @@
 #include <citylink/host/error.hpp>
 #include <citylink/host/keys.hpp>
 #include <citylink/host/logging.hpp>
+#include <citylink/host/plugin_log.hpp>
+
+#include "worker_requests.hpp"
 #include <citylink/host/receive.hpp>
 #include <citylink/host/router.hpp>
 #include <citylink/host/worker.hpp>
@@ -55,6 +58,7 @@ class WorkerBackend final : public InstanceBackend {
       : s_(std::move(s)),
         delivery_(std::move(delivery)),
         id_(std::move(id)),
+        plugin_log_(id_),
         config_json_(std::move(config_json)),
         publisher_(std::move(publisher)),
         counters_(std::move(counters)),
@@ -389,26 +393,8 @@ class WorkerBackend final : public InstanceBackend {
   }
 
   void handle(const wv1::WorkerToHost& w) {
+    if (serve_worker_request(w, WorkerRequestTargets{id_, *publisher_, plugin_log_, delivery_})) return;
     switch (w.event_case()) {
-      case wv1::WorkerToHost::kPublish: {
-        const auto& p = w.publish();
-        // The same publisher, grants and router as an in-process instance: the worker adds nothing.
-        (void)publisher_->publish(p.topic(), reinterpret_cast<const uint8_t*>(p.envelope().data()),
-                                  p.envelope().size(), nullptr);
-        break;
-      }
-      case wv1::WorkerToHost::kOversize:
-        (void)publisher_->refuse_oversize(w.oversize().topic(), w.oversize().bytes(), nullptr);
-        break;
-      case wv1::WorkerToHost::kLog: {
-        const auto level = w.log().level();
-        const auto lvl = level >= CITYLINK_LOG_ERROR  ? spdlog::level::err
-                         : level >= CITYLINK_LOG_WARN ? spdlog::level::warn
-                         : level >= CITYLINK_LOG_INFO ? spdlog::level::info
-                                                      : spdlog::level::debug;
-        log()->log(lvl, "[{}] {}", id_, w.log().message());
-        break;
-      }
       case wv1::WorkerToHost::kHeartbeat: {
         std::lock_guard lk(mu_);
         // What the previous worker counted is settled: handled, or lost with it.
@@ -416,7 +402,10 @@ class WorkerBackend final : public InstanceBackend {
         last_beat_ = Clock::now();
         const uint64_t handled = w.heartbeat().handled(), failed = w.heartbeat().failed();
         if (handled > handled_) {
-          const uint64_t new_failed = failed > failed_reported_ ? failed - failed_reported_ : 0;
+          // A worker runs vendor code, so its numbers are checked: failures are a part of what
+          // it handled, never more (a counter that wrapped would hide every later delivery).
+          const uint64_t new_failed =
+              std::min(failed > failed_reported_ ? failed - failed_reported_ : 0, handled - handled_);
           counters_->delivered.fetch_add(handled - handled_ - new_failed, std::memory_order_relaxed);
           counters_->failed.fetch_add(new_failed, std::memory_order_relaxed);
         }
@@ -431,24 +420,11 @@ class WorkerBackend final : public InstanceBackend {
           const uint64_t n = ++failures_logged_;
           if (n <= 5 || n % 1000 == 0)
             log()->warn("[{}] on_message failed in its worker (status {}, #{}): {}", id_, w.result().status(), n,
-                        w.result().message());
+                        escape_log_text(w.result().message()));
           break;
         }
         results_[w.seq()] = w.result();
         cv_.notify_all();
-        break;
-      }
-      case wv1::WorkerToHost::kAck: {
-        if (!delivery_.ack) break;
-        if (delivery_.ack(w.ack().delivery_tag()) != CITYLINK_OK)
-          log()->warn("[{}] its worker acked delivery tag {}, which was never handed to it", id_, w.ack().delivery_tag());
-        break;
-      }
-      case wv1::WorkerToHost::kNack: {
-        if (!delivery_.nack) break;
-        if (delivery_.nack(w.nack().delivery_tag(), w.nack().requeue()) != CITYLINK_OK)
-          log()->warn("[{}] its worker nacked delivery tag {}, which was never handed to it", id_,
-                      w.nack().delivery_tag());
         break;
       }
       default: break;
@@ -659,6 +635,7 @@ class WorkerBackend final : public InstanceBackend {
   WorkerSettings s_;
   DeliveryHooks delivery_;
   std::string id_;
+  PluginLog plugin_log_;  // its plugin's lines, as from an in-process one
   std::string config_json_;
   std::shared_ptr<Publisher> publisher_;
   std::shared_ptr<InstanceCounters> counters_;

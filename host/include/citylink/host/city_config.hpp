@@ -60,6 +60,11 @@ struct PluginEntry {
   uint64_t memory_mb = 0;
   uint64_t open_files = 256;
   uint64_t cpu_seconds = 0;
+  // `watchdog:` of an in-process instance: message_ms (an on_message longer than this is
+  // reported and counted), call_ms (the bound on create, start, stop and destroy, and on an
+  // on_message still running at stop; past it the plugin is abandoned).
+  int watchdog_message_ms = 1000;
+  int watchdog_call_ms = 10000;
   // `durable`: true, or {topics, ack_timeout_ms, max_deliveries, in_flight}. Its subscriptions
   // (or the listed ones) go through the host's outbox and are redelivered until acked.
   bool durable = false;

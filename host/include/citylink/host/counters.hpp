@@ -24,6 +24,7 @@ struct CounterSnapshot {
   uint64_t dropped_critical = 0;  // of the drops above, critical messages (each also logged by name)
   uint64_t lost_in_worker = 0;    // handed to an isolated instance's worker that ended before handling them
   uint64_t restarts = 0;          // worker restarts (isolation: process)
+  uint64_t overruns = 0;          // in-process on_message calls that ran past their watchdog budget
   uint64_t refused_durable = 0;   // publish() refused: a durable subscriber's outbox could not take it
   // Durable subscriptions (docs/delivery.md).
   uint64_t durable_accepted = 0;  // envelopes written to the outbox for this instance
@@ -48,6 +49,7 @@ class InstanceCounters {
   std::atomic<uint64_t> dropped_critical{0};
   std::atomic<uint64_t> lost_in_worker{0};
   std::atomic<uint64_t> restarts{0};
+  std::atomic<uint64_t> overruns{0};
   std::atomic<uint64_t> refused_durable{0};
   std::atomic<uint64_t> durable_accepted{0};
   std::atomic<uint64_t> acked{0};

@@ -10,6 +10,7 @@
 #include <citylink/host/plugin_library.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -41,6 +42,7 @@ struct InstanceOptions {
   // `isolation: process`: the plugin runs in a `citylink worker` process with these settings.
   bool isolated = false;
   WorkerSettings worker;
+  WatchdogSettings watchdog;  // in-process only
   // `durable:`: the subscriptions it names (all, by default) go through `outbox`.
   std::optional<DurableSettings> durable;
   std::shared_ptr<Outbox> outbox;
@@ -81,6 +83,7 @@ class PluginInstance {
  private:
   void init(const std::string& who);  // the constructors' common part, once descriptor_ is set
   void dispatch_loop();
+  bool wait_for_dispatcher();
   void resolve_grants();
   void attach_inbox();
   void detach_inbox();
@@ -106,6 +109,9 @@ class PluginInstance {
   std::string endpoint_;
   Inbox inbox_;
   std::thread dispatcher_;
+  std::mutex dispatch_mu_;
+  std::condition_variable dispatch_cv_;
+  bool dispatch_done_ = false;  // the dispatch thread has left its loop
   std::atomic<bool> dispatching_{false};
   int queue_depth_ = 0;
 };

@@ -49,14 +49,26 @@ class InstanceBackend {
   // The instance is about to stop: deliveries still queued are handed over only if the
   // plugin can take them now (a worker being restarted is not waited for).
   virtual void begin_stop() {}
+  // At stop, while the dispatch thread drains: true when a delivery has been stuck in the
+  // plugin past the backend's bound and the plugin was abandoned, so the dispatch thread is
+  // not waited for (it parks if the call ever returns). False: keep waiting.
+  virtual bool abandon_stuck_delivery() { return false; }
   // The plugin's stop; returns within the backend's bound whatever the plugin does.
   virtual void stop() = 0;
   // The plugin's destroy, after stop. Nothing reaches the plugin afterwards.
   virtual void destroy() = 0;
-  // Whether the plugin gave up for good (a worker past its restart limit).
+  // Whether the plugin gave up for good (a worker past its restart limit, an abandoned
+  // in-process plugin), and why.
   virtual bool failed() const { return false; }
+  virtual std::string failure() const { return {}; }
   // "in-process" or "worker pid 1234": for logs and the status table.
   virtual std::string where() const = 0;
+};
+
+// Bounds on an in-process instance (`watchdog:` in the city config; docs/reliability.md §3).
+struct WatchdogSettings {
+  std::chrono::milliseconds message{1000};  // an on_message running longer is reported (and counted)
+  std::chrono::milliseconds call{10000};    // create, start, stop, destroy; an on_message stuck at stop
 };
 
 // Settings of an isolated instance (`isolation: process`, `worker:` in the city config).

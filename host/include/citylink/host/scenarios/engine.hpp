@@ -72,6 +72,11 @@ class ScenarioEngine : private ScenarioContext {
   void start();
   void stop();
 
+  // Handles one envelope, then one tick, on the calling thread as the engine's thread would.
+  // Only for a driver that never starts this engine (the scenario fuzzer, fuzz/scenario_input.cpp),
+  // whose thread then owns the books; throws std::logic_error on a started engine.
+  void drive(const uint8_t* envelope, std::size_t size);
+
   // Counters per scenario and reason ("emergency_video_112/no_cameras" -> 2), and per input.
   std::map<std::string, uint64_t> counters() const;
   std::shared_ptr<InstanceCounters> bus_counters() const { return bus_counters_; }

@@ -1,0 +1,40 @@
+// A worker's requests, served like an in-process plugin's calls of its host table.
+#include "worker_requests.hpp"
+
+#include <citylink/host/logging.hpp>
+
+namespace citylink::host {
+
+namespace wv1 = citylink::worker::v1;
+
+bool serve_worker_request(const wv1::WorkerToHost& w, const WorkerRequestTargets& to) {
+  switch (w.event_case()) {
+    case wv1::WorkerToHost::kPublish: {
+      const auto& p = w.publish();
+      // The same publisher, grants and router as an in-process instance: the worker adds nothing.
+      (void)to.publisher.publish(p.topic(), reinterpret_cast<const uint8_t*>(p.envelope().data()), p.envelope().size(),
+                                 nullptr);
+      return true;
+    }
+    case wv1::WorkerToHost::kOversize:
+      (void)to.publisher.refuse_oversize(w.oversize().topic(), w.oversize().bytes(), nullptr);
+      return true;
+    case wv1::WorkerToHost::kLog:
+      to.log.write(w.log().level(), w.log().message());
+      return true;
+    case wv1::WorkerToHost::kAck:
+      if (to.delivery.ack && to.delivery.ack(w.ack().delivery_tag()) != CITYLINK_OK)
+        to.log.write(CITYLINK_LOG_WARN, "its worker acked delivery tag " + std::to_string(w.ack().delivery_tag()) +
+                                            ", which was never handed to it");
+      return true;
+    case wv1::WorkerToHost::kNack:
+      if (to.delivery.nack && to.delivery.nack(w.nack().delivery_tag(), w.nack().requeue()) != CITYLINK_OK)
+        to.log.write(CITYLINK_LOG_WARN, "its worker nacked delivery tag " + std::to_string(w.nack().delivery_tag()) +
+                                            ", which was never handed to it");
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace citylink::host

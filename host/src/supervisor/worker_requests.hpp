@@ -1,0 +1,27 @@
+// What a worker process asks of the host for its plugin: publish, a refused oversize publish,
+// log, ack and nack. Served as from any untrusted peer, since a worker runs vendor code: a
+// publish goes through the instance's own publisher (its grants, limits and envelope check),
+// a line through PluginLog, an ack or nack to the instance's own durable queue only.
+#pragma once
+
+#include <citylink/host/instance_backend.hpp>
+#include <citylink/host/plugin_log.hpp>
+#include <citylink/host/router.hpp>
+#include <citylink/worker/v1/worker.pb.h>
+
+#include <string_view>
+
+namespace citylink::host {
+
+struct WorkerRequestTargets {
+  std::string_view instance_id;
+  Publisher& publisher;
+  PluginLog& log;
+  const DeliveryHooks& delivery;
+};
+
+// True when `message` was one of those requests (served, or refused and logged); false for
+// the supervisor's own messages (hello, result, heartbeat) and anything this host does not know.
+bool serve_worker_request(const citylink::worker::v1::WorkerToHost& message, const WorkerRequestTargets& to);
+
+}  // namespace citylink::host
