@@ -70,8 +70,11 @@ TEST_F(SampleCity, TrackingAnalyticsFollowsTheTargetFromCameraToCameraWithHandov
   }
   EXPECT_EQ(order, (std::vector<std::string>{"A", "B", "C"}));
 
-  const auto detections = lines("police.jsonl", [](const json& j) { return j["topic"] == "analytics.detection"; });
-  EXPECT_EQ(detections.size(), t.size());  // one Detection per TrackingInfo
+  // One Detection per TrackingInfo. They are two messages, so the console may have written
+  // either of a pair first: wait for the two counts to meet.
+  const auto detection = [](const json& j) { return j["topic"] == "analytics.detection"; };
+  EXPECT_TRUE(eventually([&] { return lines("police.jsonl", detection).size() == lines("police.jsonl", tracking).size(); }));
+  const auto detections = lines("police.jsonl", detection);
   for (const auto& d : detections) {
     EXPECT_EQ(d["payload"]["track_id"], "T-7");
     EXPECT_EQ(d["payload"]["attributes"]["height"], "tall");

@@ -100,6 +100,23 @@ TEST(IncidentBook, ClosedIncidentsAreRetiredAfterTheRetentionOpenOnesStay) {
   EXPECT_EQ(b.find_open("OLD"), nullptr);
 }
 
+// H8: an authorised source could open incidents without end (the scenario fuzzer's memory
+// grew with them). Now each source has at most so many open; closing one makes room, and
+// another source is not held back by it.
+TEST(IncidentBook, EachSourceHasAtMostSoManyIncidentsOpen) {
+  IncidentBook b(2);
+  std::string why;
+  EXPECT_TRUE(b.apply(event("112UC001", "A", 10, kLat, kLon), true, &why, "feed", 1));
+  EXPECT_TRUE(b.apply(event("112UC001", "B", 10, kLat, kLon), true, &why, "feed", 1));
+  EXPECT_FALSE(b.apply(event("112UC001", "C", 10, kLat, kLon), true, &why, "feed", 1));
+  EXPECT_EQ(why, "incident C: feed already has 2 incidents open, the most host.max_open_incidents_per_source allows; "
+                 "close some, or raise it");
+  EXPECT_TRUE(b.apply(event("112UC001", "B", 40, kLat, kLon), true, &why, "feed", 2)) << why;  // updates still pass
+  EXPECT_TRUE(b.apply(event("112UC001", "X", 10, kLat, kLon), true, &why, "other-feed", 1)) << why;
+  EXPECT_TRUE(b.apply(event("112UC001", "A", 91, kLat, kLon), true, &why, "feed", 3)) << why;
+  EXPECT_TRUE(b.apply(event("112UC001", "C", 10, kLat, kLon), true, &why, "feed", 4)) << why;
+}
+
 TEST(GrantBook, RevokingOneSourcesIncidentLeavesAnotherSourcesGrantAlone) {
   GrantBook g([](const citylink::v1::VideoShareGrant&) {});
   GrantRequest r;

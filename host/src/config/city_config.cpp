@@ -413,7 +413,7 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
   if (const auto h = root["host"]) {
     r.only_keys(h, "host",
                 {"log_level", "max_message_bytes", "queue_depth", "queue_bytes", "critical_topics",
-                 "max_cameras_per_instance", "incident_retention_minutes", "audit_log", "allow_symlinks",
+                 "max_cameras_per_instance", "max_open_incidents_per_source", "incident_retention_minutes", "audit_log", "allow_symlinks",
                  "strict_config", "state_dir", "outbox", "outbox_max_mb", "outbox_fsync", "http"});
     if (h["outbox"]) cfg.host.outbox = r.resolve_dir(r.string(h["outbox"], "host.outbox"));
     if (h["outbox_max_mb"])
@@ -447,6 +447,9 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
           r.fail(h["critical_topics"][k], "host.critical_topics[" + std::to_string(k) + "]",
                  "'" + cfg.host.critical_topics[k] + "' is not a topic ('incident.112'), a subtree ('incident.*') or '*'");
     }
+    if (h["max_open_incidents_per_source"])
+      cfg.host.max_open_incidents_per_source = r.number<std::size_t>(
+          h["max_open_incidents_per_source"], "host.max_open_incidents_per_source", 1, 10'000'000);
     if (h["incident_retention_minutes"])
       cfg.host.incident_retention_minutes =
           r.number<int>(h["incident_retention_minutes"], "host.incident_retention_minutes", 1, 365 * 24 * 60);

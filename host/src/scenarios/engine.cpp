@@ -43,6 +43,7 @@ InputPolicy input_policy(const CityConfig& config) {
   InputPolicy p;
   p.authority = config.incident_authority;
   p.max_cameras_per_instance = config.host.max_cameras_per_instance;
+  p.max_open_incidents_per_source = config.host.max_open_incidents_per_source;
   p.incident_retention_ns = static_cast<int64_t>(config.host.incident_retention_minutes) * 60 * 1'000'000'000;
   for (const auto& e : config.plugins) p.cameras[e.instance_id] = e.cameras;
   return p;
@@ -54,6 +55,7 @@ ScenarioEngine::ScenarioEngine(std::vector<std::unique_ptr<Scenario>> scenarios,
       policy_(std::move(policy)),
       router_(router),
       ctx_(ctx),
+      incidents_(policy_.max_open_incidents_per_source),
       grants_([this](const citylink::v1::VideoShareGrant& g) { on_grant(g); }),
       bus_counters_(std::make_shared<InstanceCounters>()) {}
 

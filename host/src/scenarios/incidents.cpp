@@ -71,6 +71,11 @@ std::optional<Change> IncidentBook::apply(const citylink::v1::PlatformEvent& ev,
     if (is_closing_status(ev.status()))
       return fail("incident " + id + ": first report already closes it (status " +
                   std::to_string(static_cast<int>(ev.status())) + ")");
+    std::size_t& open = open_by_source_[source];
+    if (open >= max_open_per_source_)
+      return fail("incident " + id + ": " + source + " already has " + std::to_string(open) +
+                  " incidents open, the most host.max_open_incidents_per_source allows; close some, or raise it");
+    ++open;
     Incident inc;
     inc.id = id;
     inc.event_code = ev.event_code();
@@ -93,6 +98,7 @@ std::optional<Change> IncidentBook::apply(const citylink::v1::PlatformEvent& ev,
   ++inc.updates;
   if (is_closing_status(ev.status())) {
     inc.open = false;
+    if (auto o = open_by_source_.find(source); o != open_by_source_.end() && --o->second == 0) open_by_source_.erase(o);
     return Change::closed;
   }
   return Change::updated;

@@ -126,6 +126,7 @@ struct HostSettings {
   // `host.critical_topics`: the topics served first, in queues of their own at every hop.
   std::vector<std::string> critical_topics = {"incident.*", "dispatch.*", "grant.*"};
   std::size_t max_cameras_per_instance = 10000;  // `host.max_cameras_per_instance`
+  std::size_t max_open_incidents_per_source = 10000;  // `host.max_open_incidents_per_source`
   int incident_retention_minutes = 24 * 60;      // `host.incident_retention_minutes`: closed incidents kept
   // `host.state_dir`: where `citylink run` keeps its run marker (unclean-shutdown detection).
   std::filesystem::path state_dir = "/var/lib/citylink";

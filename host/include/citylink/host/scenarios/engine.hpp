@@ -37,6 +37,7 @@ struct InputPolicy {
   std::vector<IncidentAuthority> authority;
   std::map<std::string, CameraPolicy> cameras;  // by instance id
   std::size_t max_cameras_per_instance = 10000;
+  std::size_t max_open_incidents_per_source = 10000;
   int64_t incident_retention_ns = int64_t{24} * 3600 * 1'000'000'000;  // closed incidents kept this long
 };
 

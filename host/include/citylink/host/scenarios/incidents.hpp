@@ -42,6 +42,10 @@ enum class Change { opened, updated, closed };
 
 class IncidentBook {
  public:
+  // At most `max_open_per_source` incidents open at once per source (H8): beyond it a new
+  // one is refused, so no source (however authorised) can grow the book without bound.
+  explicit IncidentBook(std::size_t max_open_per_source = 10000) : max_open_per_source_(max_open_per_source) {}
+
   // Checks an event against the lifecycle (known code, occurrence number, valid WGS84
   // location when `needs_position` (a close needs none), no status going backwards, nothing
   // after closing) and records it under (`source`, occurrence number). Returns the change,
@@ -69,6 +73,8 @@ class IncidentBook {
   std::vector<Incident> list() const;
 
  private:
+  std::size_t max_open_per_source_;
+  std::map<std::string, std::size_t> open_by_source_;
   std::map<IncidentKey, Incident> incidents_;
   std::multimap<std::string, std::string> sources_by_number_;  // number -> source, for find_open
 };
