@@ -2,6 +2,7 @@
 // behind one mutex.
 #include <citylink/host/logging.hpp>
 #include <citylink/host/packet.hpp>
+#include <citylink/host/receive.hpp>
 #include <citylink/host/router.hpp>
 #include <citylink/host/topic.hpp>
 
@@ -93,6 +94,7 @@ bool Publisher::send(zmq::message_t& m, bool critical, std::string* why) {
   }
   gauge.fetch_add(size, std::memory_order_relaxed);
   if (critical) intake_->critical_sending();
+  handover_release(m);
   if ((critical ? critical_ : socket_).send(m, zmq::send_flags::dontwait)) return true;
   if (critical) intake_->critical_not_sent();
   gauge.fetch_sub(size, std::memory_order_relaxed);

@@ -363,6 +363,7 @@ void Router::send_to(Sink& sink, zmq::message_t& message, bool critical, std::st
   if (fits) {
     if (gauge) gauge->fetch_add(size, std::memory_order_relaxed);
     if (own_queue && sink.spec.bytes) sink.spec.bytes->critical_sending();
+    handover_release(message);
     sent = (own_queue ? sink.critical : sink.socket).send(message, zmq::send_flags::dontwait).has_value();
     if (!sent && own_queue && sink.spec.bytes) sink.spec.bytes->critical_not_sent();
     if (!sent && gauge) gauge->fetch_sub(size, std::memory_order_relaxed);

@@ -89,11 +89,13 @@ class InProcessBackend final : public InstanceBackend {
     citylink_error err{};
     err.struct_size = sizeof(err);
     citylink_status st;
-    // Held on this stack: if the call is abandoned, this backend may be gone when it returns.
+    // Read before enter(): if the call is abandoned, this backend may be gone when it
+    // returns, and enter()'s release is what orders these reads before its destruction.
     const std::shared_ptr<PluginWatchdog> watchdog = watchdog_;
+    const citylink_instance* inst = instance_;
     if (!watchdog->enter()) return false;
     try {
-      st = instance_->on_message(instance_, &msg, &err);
+      st = inst->on_message(inst, &msg, &err);
     } catch (...) {
       // A plugin built without the SDK helper threw across the C ABI (M1): counted as a
       // failure of this message; the instance keeps running.
