@@ -23,26 +23,14 @@
 #include <thread>
 
 #include "support/bench_support.hpp"
+#include "support/city_load.hpp"
 
 using namespace citylink::host;
+using citylink::bench::CameraGrid;
+using citylink::bench::envelope;
+using citylink::bench::send;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
-std::string envelope(const google::protobuf::Message& m) {
-  citylink::v1::Envelope e;
-  e.set_schema(m.GetTypeName());
-  e.set_payload(m.SerializeAsString());
-  return e.SerializeAsString();
-}
-
-void send(Publisher& p, const std::string& topic, const std::string& bytes) {
-  while (p.publish(topic, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), nullptr) ==
-         CITYLINK_ERR_BACKPRESSURE)
-    std::this_thread::sleep_for(std::chrono::microseconds(50));
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   const int seconds = argc > 1 ? std::stoi(argv[1]) : 180;
@@ -71,26 +59,14 @@ int main(int argc, char** argv) {
       if (sink.receive(m, std::chrono::milliseconds(50))) ++grants_received;
   });
 
-  const double lat0 = 37.5663, lon0 = 126.9779, m_lat = 1 / 111000.0, m_lon = 1 / (111000.0 * std::cos(lat0 * M_PI / 180));
-  const int side = static_cast<int>(std::ceil(std::sqrt(kCameras)));
-  auto camera = [&](int i) {
-    citylink::v1::CameraInfo c;
-    c.set_camera_id("cam-" + std::to_string(i));
-    c.mutable_position()->set_lat(lat0 + (i / side) * 50 * m_lat);
-    c.mutable_position()->set_lon(lon0 + (i % side) * 50 * m_lon);
-    c.set_field_of_view_deg(90);
-    c.set_range_m(80);
-    c.set_stream_uri("rtsp://vms.soak/cam-" + std::to_string(i));
-    c.set_status(citylink::v1::CAMERA_STATE_ONLINE);
-    return envelope(c);
-  };
+  const CameraGrid grid(kCameras);
   for (int i = 0; i < kCameras; ++i) {
-    send(*feed, "camera.info", camera(i));
+    send(*feed, "camera.info", grid.announcement(i));
     if (i % 1000 == 999) std::this_thread::sleep_for(std::chrono::milliseconds(20));  // paced, as the fleet is
   }
 
   std::mt19937 rng(11);
-  std::uniform_real_distribution<double> along(0, (side - 1) * 50.0);
+  std::uniform_real_distribution<double> along(0, grid.extent_m());
   long next_number = 0;
   std::vector<long> open_numbers;
   std::vector<double> rss_mb(seconds + 1, 0);
@@ -111,12 +87,12 @@ int main(int argc, char** argv) {
       ev.set_event_code("112UC001");
       ev.set_occurrence_number("soak-" + std::to_string(next_number));
       ev.set_status(citylink::v1::EVENT_STATUS_OCCURRED);
-      ev.mutable_location()->set_lat(lat0 + along(rng) * m_lat);
-      ev.mutable_location()->set_lon(lon0 + along(rng) * m_lon);
+      ev.mutable_location()->set_lat(grid.lat(along(rng)));
+      ev.mutable_location()->set_lon(grid.lon(along(rng)));
       send(*feed, "incident.112", envelope(ev));
       open_numbers.push_back(next_number++);
     }
-    for (int i = 0; i < 1000; ++i) send(*feed, "camera.info", camera((s * 1000 + i) % kCameras));
+    for (int i = 0; i < 1000; ++i) send(*feed, "camera.info", grid.announcement((s * 1000 + i) % kCameras));
     for (int i = 0; i < 1000; ++i) {
       citylink::v1::SensorReading r;
       r.set_sensor_id("sensor-" + std::to_string(i));

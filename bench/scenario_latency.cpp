@@ -25,23 +25,15 @@
 #include <random>
 #include <thread>
 
+#include "support/city_load.hpp"
+
 using namespace citylink::host;
+using citylink::bench::CameraGrid;
+using citylink::bench::envelope;
+using citylink::bench::send;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::string envelope(const google::protobuf::Message& m) {
-  citylink::v1::Envelope e;
-  e.set_schema(m.GetTypeName());
-  e.set_payload(m.SerializeAsString());
-  return e.SerializeAsString();
-}
-
-void send(Publisher& p, const std::string& topic, const std::string& bytes) {
-  while (p.publish(topic, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), nullptr) ==
-         CITYLINK_ERR_BACKPRESSURE)
-    std::this_thread::sleep_for(std::chrono::microseconds(50));
-}
 
 double pct(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
@@ -70,9 +62,7 @@ int main(int argc, char** argv) {
                                   std::make_shared<InstanceCounters>(), false, 0, "112", sink.critical_endpoint(),
                                   sink.bytes()});
 
-  // A square grid of cameras, 50 m apart, around Seoul City Hall.
-  const double lat0 = 37.5663, lon0 = 126.9779, m_lat = 1 / 111000.0, m_lon = 1 / (111000.0 * std::cos(lat0 * M_PI / 180));
-  const int side = static_cast<int>(std::ceil(std::sqrt(cameras)));
+  const CameraGrid grid(cameras);
   // Registrations are paced against the engine, at most half its queue ahead of what it
   // registered, so none is dropped at its full queue (the old loop sent 100,000 at once and
   // then waited forever for the ones the engine had dropped). A stall of 10 s ends the wait:
@@ -97,15 +87,7 @@ int main(int argc, char** argv) {
   bool stalled = false;
   for (int i = 0; i < cameras && !stalled; ++i) {
     if (i % 1000 == 0 && i > 0 && static_cast<uint64_t>(i) > window) stalled = !wait_for(i - window);
-    citylink::v1::CameraInfo c;
-    c.set_camera_id("cam-" + std::to_string(i));
-    c.mutable_position()->set_lat(lat0 + (i / side) * 50 * m_lat);
-    c.mutable_position()->set_lon(lon0 + (i % side) * 50 * m_lon);
-    c.set_field_of_view_deg(90);
-    c.set_range_m(80);
-    c.set_stream_uri("rtsp://vms.bench/cam-" + std::to_string(i));
-    c.set_status(citylink::v1::CAMERA_STATE_ONLINE);
-    send(*feed, "camera.info", envelope(c));
+    send(*feed, "camera.info", grid.announcement(i));
   }
   if (!stalled) stalled = !wait_for(static_cast<uint64_t>(cameras));
   const uint64_t registered = announced();
@@ -140,7 +122,7 @@ int main(int argc, char** argv) {
   }
 
   std::mt19937 rng(7);
-  std::uniform_real_distribution<double> along(0, (side - 1) * 50.0);
+  std::uniform_real_distribution<double> along(0, grid.extent_m());
   std::vector<double> engine_us, bus_us;
   zmq::message_t m;
   int lost = 0;
@@ -157,8 +139,8 @@ int main(int argc, char** argv) {
     ev.set_event_code("112UC001");
     ev.set_occurrence_number("112-bench-" + std::to_string(i));
     ev.set_status(citylink::v1::EVENT_STATUS_OCCURRED);
-    ev.mutable_location()->set_lat(lat0 + along(rng) * m_lat);
-    ev.mutable_location()->set_lon(lon0 + along(rng) * m_lon);
+    ev.mutable_location()->set_lat(grid.lat(along(rng)));
+    ev.mutable_location()->set_lon(grid.lon(along(rng)));
     t0 = Clock::now();
     send(*feed, "incident.112", envelope(ev));
     if (!sink.receive(m, std::chrono::seconds(2))) ++lost;
