@@ -56,9 +56,10 @@ struct DurableFixture : ::testing::Test {
     sqlite3_close(db);
     return n;
   }
-  static std::string publisher(int count, const std::string& extra = "") {
+  static std::string publisher(int count, const std::string& extra = "", int pause_ms = 0) {
     return "  - instance: pub\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.publisher\n"
-           "    grants: requested\n    config: {count: " + std::to_string(count) + "}\n" + extra;
+           "    grants: requested\n    config: {count: " + std::to_string(count) +
+           ", pause_ms: " + std::to_string(pause_ms) + "}\n" + extra;
   }
   std::string collector(const std::string& ack, const std::string& durable, const std::string& extra = "",
                         const std::string& name = "received") const {
@@ -312,13 +313,15 @@ TEST_F(DurableFixture, ABacklogLargerThanMemoryIsDeliveredInOrderAfterARestart) 
 }
 
 // kill -9 of the host (`citylink run`) in the middle of a stream of 10,000 durable envelopes,
-// then a restart: every envelope accepted before the kill arrives, in order.
+// then a restart: every envelope accepted before the kill arrives, in order. The stream
+// pauses 30 ms every 100 envelopes, so it lasts at least 3 s on any machine (TSan included)
+// and the kill after the first 2,000 lands mid-stream.
 TEST_F(DurableFixture, AHostKilledMidStreamDeliversEverythingItAcceptedAfterARestart) {
   auto config = [&](int count, const std::string& name) {
     const auto file = dir / (name + ".yaml");
     citylink::test::write_file(file, "city: durable-city\nhost:\n  outbox: " + outbox() + "\n  state_dir: " +
                                          dir.path().string() + "\nplugin_dirs: [" + CITYLINK_TEST_PLUGIN_DIR +
-                                         "]\nplugins:\n" + publisher(count) + collector("auto", "true", "", name));
+                                         "]\nplugins:\n" + publisher(count, "", 30) + collector("auto", "true", "", name));
     return file.string();
   };
   const int first = citylink::host::spawn_process({CITYLINK_BIN, "run", "--config", config(10000, "first")},

@@ -61,9 +61,49 @@ TEST_F(WatchdogFixture, AnOnMessagePastItsBudgetIsReportedAndTheStopDoesNotWaitF
   h->stop();  // before the watchdog this joined the hung dispatch thread forever
   const auto r = report(*h, "hanger");
   EXPECT_EQ(r.state, "failed");
-  EXPECT_NE(r.last_error.find("on_message did not return within 300 ms of the stop (watchdog.call_ms)"),
-            std::string::npos)
+  EXPECT_NE(r.last_error.find("on_message had run for over 300 ms at the stop (watchdog.call_ms)"), std::string::npos)
       << r.last_error;
+  EXPECT_EQ(report(*h, "collector").state, "stopped");
+}
+
+// Review: an abandoned instance's library was released with its host, and the last release
+// ran the library's deinit while the host's thread was still inside its on_message.
+TEST_F(WatchdogFixture, TheLibraryOfAnAbandonedCallIsNeverDeinitialised) {
+  const auto mark = dir / "deinit.mark";
+  ASSERT_EQ(setenv("ZOO_DEINIT_MARK", mark.c_str(), 1), 0);
+  {
+    auto h = start(reports_to("  - instance: hanger\n    file: zoo_hang_on_message.so\n    grants: requested\n"
+                              "    isolation: none\n    watchdog: {message_ms: 100, call_ms: 300}\n",
+                              out()));
+    ASSERT_TRUE(eventually([&] { return citylink::test::counters_of(*h, "hanger").overruns == 1u; }));
+    h->stop();
+    ASSERT_EQ(report(*h, "hanger").state, "failed");
+  }
+  // Everything the host held is released; a deinit would have written the mark.
+  unsetenv("ZOO_DEINIT_MARK");
+  EXPECT_FALSE(std::filesystem::exists(mark)) << "deinit ran under a call still inside the library";
+}
+
+// Review: a plugin built without the SDK helper that let an exception out of create, start,
+// stop or destroy ended the host in std::terminate, from the watchdog's helper thread.
+TEST_F(WatchdogFixture, AnExceptionAcrossTheAbiFailsThatCallAndTheHostRunsOn) {
+  std::string plugins;
+  for (const char* call : {"create", "start", "stop", "destroy"})
+    plugins += std::string("  - instance: throws-in-") + call +
+               "\n    file: zoo_throws_across_abi.so\n    grants: requested\n    isolation: none\n"
+               "    config: {throw_in: " + call + "}\n";
+  auto h = start(reports_to(plugins, out()));
+  ASSERT_EQ(h->failures().size(), 2u);
+  for (const auto& f : h->failures()) {
+    const std::string call = f.instance_id.substr(std::string("throws-in-").size());
+    EXPECT_TRUE(call == "create" || call == "start") << f.instance_id;
+    EXPECT_NE(f.reason.find(call + " threw an exception across the C ABI; catch exceptions in the plugin"),
+              std::string::npos)
+        << f.reason;
+  }
+  ASSERT_TRUE(eventually([&] { return read_jsonl(out()).size() == 5u; }));  // the city runs on
+  h->stop();
+  EXPECT_EQ(report(*h, "throws-in-stop").state, "stopped");
   EXPECT_EQ(report(*h, "collector").state, "stopped");
 }
 

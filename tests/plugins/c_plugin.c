@@ -6,6 +6,7 @@
 #include <citylink/abi.h>
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -86,8 +87,16 @@ static citylink_status zoo_init(const char *path, citylink_error *err) {
   return CITYLINK_OK;
 #endif
 }
+/* With ZOO_DEINIT_MARK set, the last deinit appends a line to that file, so a test can see
+ * whether the host deinitialised a library while one of its calls was still running. */
 static void zoo_deinit(void) {
+  const char *mark = getenv("ZOO_DEINIT_MARK");
+  FILE *f;
   if (zoo_refs > 0) --zoo_refs;
+  if (zoo_refs == 0 && mark != NULL && (f = fopen(mark, "a")) != NULL) {
+    fputs("deinit\n", f);
+    fclose(f);
+  }
 }
 static uint32_t zoo_count(void) { return 1; }
 static const citylink_descriptor *zoo_descriptor(uint32_t i) { return i == 0 ? ZOO_DESCRIPTOR_PTR : NULL; }

@@ -9,10 +9,14 @@
 #include <citylink/v1/camera.pb.h>
 #include <citylink/v1/envelope.pb.h>
 
+#include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <mutex>
+#include <unistd.h>
 
 #include "bus_recorder.hpp"
+#include "host_support.hpp"
 #include "scenario_fixture.hpp"
 #include "test_support.hpp"
 
@@ -25,6 +29,7 @@ struct EngineFixture : ::testing::Test {
   // Before `host`, so they outlive the router thread that writes them.
   std::string audit_log;  // host.audit_log when set before start()
   int queue_depth = 0;    // host.queue_depth when set before start()
+  std::string extra_plugins;  // more plugin entries, when set before start()
   BusRecorder bus;
   template <class T>
   std::vector<T> seen(const std::string& topic_prefix) {
@@ -45,7 +50,7 @@ struct EngineFixture : ::testing::Test {
     const std::string yaml = "city: engine-test\nplugin_dirs: [" + std::string(CITYLINK_TEST_PLUGIN_DIR) +
                              "]\nscenarios:\n" + scenarios_yaml + "plugins:\n" +
                              collector("agency", "agency.jsonl", "112", "grant., dispatch., camera.ptz, incident.disaster") +
-                             collector("privacy", "audit.jsonl", "auditor", "audit.");
+                             collector("privacy", "audit.jsonl", "auditor", "audit.") + extra_plugins;
     auto config = parse_city_config(yaml, "engine-test.yaml", dir.path());
     for (const auto& [code, topic] : std::vector<std::pair<std::string, std::string>>{
              {"112UC001", "incident.112"}, {"112UC120", "incident.112"}, {"119UC001", "incident.119"},
@@ -86,6 +91,19 @@ struct EngineFixture : ::testing::Test {
     return it == c.end() ? 0 : it->second;
   }
 };
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr std::size_t kAllocatorSlack = std::size_t{320} << 20;
+#else
+constexpr std::size_t kAllocatorSlack = 0;
+#endif
+
+std::size_t rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
 
 citylink::v1::CameraInfo camera(const std::string& id, double north_m) {
   auto [lat, lon] = offset(kLat, kLon, north_m, 0);
@@ -227,6 +245,55 @@ TEST_F(EngineFixture, AFloodOfTelemetryCannotDropOrDelayA112Report) {
   host->stop();
   EXPECT_EQ(host->scenario_engine()->bus_counters()->dropped_critical.load(), 0u);
   EXPECT_EQ(host->router().critical_dropped(), 0u);
+}
+
+// Issue 8: a flood of 1,000,000 messages from one plugin on a topic the engine reads. The
+// host's memory stays bounded (every queue is), another plugin's stream is served whole, and
+// every 112 report sent while the flood runs becomes a grant.
+TEST_F(EngineFixture, AMillionMessageFloodFromOnePluginKeepsMemoryBoundedServesTheOthersAndEvery112Report) {
+  constexpr int kFlood = 1'000'000, kReports = 40, kOthers = 2000;
+  extra_plugins =
+      "  - instance: flooder\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.publisher\n"
+      "    enabled: false\n    isolation: none\n    grants: {publish: [sensor.reading]}\n"
+      "    config: {count: " + std::to_string(kFlood) + ", topic: sensor.reading, retry_on_backpressure: false}\n"
+      "  - instance: other\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.publisher\n"
+      "    enabled: false\n    grants: {publish: [test.data]}\n    config: {count: " + std::to_string(kOthers) + "}\n"
+      "  - instance: other-reader\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.collector\n"
+      "    grants: {subscribe: [test.]}\n    config: {out: " + (dir / "other.jsonl").string() + "}\n";
+  start("  emergency_video_112: {radius_m: 500, max_cameras: 2}\n");
+  for (int i = 0; i < 3; ++i) publish("camera.info", camera("cam-" + std::to_string(i), 100.0 * (i + 1)));
+  ASSERT_TRUE(eventually([&] { return counter("camera_registry/cameras_announced") == 3; }));
+  const std::size_t rss_before = rss_bytes();
+  std::size_t rss_peak = rss_before;
+  host->enable_instance("flooder", "test");
+  host->enable_instance("other", "test");
+  auto attempts = [&] {
+    const auto c = counters_of(*host, "flooder");
+    return c.published + c.dropped_outgoing + c.rejected_total();
+  };
+  // Each report waits for the flood to be a little further on, so all are sent inside it.
+  uint64_t during = 0;
+  for (int k = 0; k < kReports; ++k) {
+    ASSERT_TRUE(eventually([&] { return attempts() >= uint64_t(k) * kFlood / (kReports + 10); }));
+    rss_peak = std::max(rss_peak, rss_bytes());
+    const std::string id = "112-F" + std::to_string(k);
+    publish("incident.112", event("112UC001", id, 10, kLat, kLon), id);
+    during = attempts();
+  }
+  EXPECT_LT(during, uint64_t(kFlood)) << "the flood was over before the last report";
+  ASSERT_TRUE(eventually([&] { return counter("incidents/opened") == uint64_t(kReports); }, std::chrono::seconds(60)));
+  ASSERT_TRUE(eventually([&] { return count("grant.video.112") == std::size_t(kReports); }, std::chrono::seconds(60)));
+  ASSERT_TRUE(eventually([&] { return attempts() >= uint64_t(kFlood); }, std::chrono::seconds(100)));
+  ASSERT_TRUE(eventually([&] { return read_jsonl(dir / "other.jsonl").size() == std::size_t(kOthers); },
+                         std::chrono::seconds(60)));
+  rss_peak = std::max(rss_peak, rss_bytes());
+  EXPECT_EQ(host->router().critical_dropped(), 0u);
+  EXPECT_GT(counters_of(*host, "flooder").dropped_outgoing, 0u) << "no backpressure: this was no flood";
+  // Every queue is bounded, so the flood costs its queues' worth, not its size (1,000,000
+  // messages of ~100 bytes would be ~100 MB and more). Under ASan the allocator's quarantine
+  // holds up to 256 MB of freed memory on top.
+  EXPECT_LT(rss_peak - rss_before, kAllocatorSlack + (std::size_t{64} << 20))
+      << "RSS grew from " << (rss_before >> 20) << " MB to " << (rss_peak >> 20) << " MB";
 }
 
 // H6 of the review: a host killed mid-incident never revoked its grants. The next start

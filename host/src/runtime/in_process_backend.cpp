@@ -5,13 +5,37 @@
 #include <citylink/host/error.hpp>
 #include <citylink/host/host_table.hpp>
 #include <citylink/host/logging.hpp>
+#include <citylink/host/plugin_log.hpp>
 #include <citylink/host/router.hpp>
 
 #include <cstddef>
+#include <mutex>
+#include <vector>
 
 namespace citylink::host {
 
 namespace {
+
+// A plugin built without the SDK helper may throw across the C ABI (M1): the call fails
+// with a reason instead of ending the host.
+template <class Call>
+void guarded(const char* what, citylink_error* err, Call&& call) {
+  try {
+    call();
+  } catch (...) {
+    citylink_set_error(err, CITYLINK_ERR_INTERNAL,
+                       (std::string(what) + " threw an exception across the C ABI; catch exceptions in the plugin").c_str());
+  }
+}
+
+// A library whose code a host thread may still be running (an abandoned call): its deinit
+// must never run, so it is held here for the life of the process.
+void keep_loaded_forever(std::shared_ptr<PluginLibrary> library) {
+  static std::mutex mu;
+  static auto* kept = new std::vector<std::shared_ptr<PluginLibrary>>;  // never destroyed, see above
+  std::lock_guard lk(mu);
+  kept->push_back(std::move(library));
+}
 
 class InProcessBackend final : public InstanceBackend {
  public:
@@ -37,15 +61,18 @@ class InProcessBackend final : public InstanceBackend {
     const citylink_entry_t* entry = &library_->entry();
     const citylink_host_api* api = table_->api();
     if (!watchdog_->bounded("create", [created, entry, api, plugin_id, config_json] {
-          created->instance = entry->create(api, plugin_id.c_str(), config_json.c_str(), &created->err);
+          guarded("create", &created->err, [&] {
+            created->instance = entry->create(api, plugin_id.c_str(), config_json.c_str(), &created->err);
+          });
         })) {
       table_->close();
+      keep_loaded_forever(library_);
       throw InstanceError(who + ": " + watchdog_->abandon_reason() + "; its library stays loaded");
     }
     instance_ = created->instance;
     if (!instance_) {
       table_->close();
-      throw InstanceError(who + ": create failed: " + error_text(created->err));
+      throw InstanceError(who + ": create failed: " + escape_log_text(error_text(created->err)));
     }
     if (instance_->struct_size < offsetof(citylink_instance, get_extension) || !instance_->start ||
         !instance_->stop || !instance_->destroy) {
@@ -68,12 +95,14 @@ class InProcessBackend final : public InstanceBackend {
     auto started = std::make_shared<Started>();
     started->err.struct_size = sizeof(started->err);
     const citylink_instance* inst = instance_;
-    if (!watchdog_->bounded("start", [started, inst] { started->status = inst->start(inst, &started->err); })) {
+    if (!watchdog_->bounded("start", [started, inst] {
+          guarded("start", &started->err, [&] { started->status = inst->start(inst, &started->err); });
+        })) {
       table_->close();
       error = watchdog_->abandon_reason() + "; its library stays loaded";
       return CITYLINK_ERR_INTERNAL;
     }
-    if (started->status != CITYLINK_OK) error = error_text(started->err);
+    if (started->status != CITYLINK_OK) error = escape_log_text(error_text(started->err));
     return started->status;
   }
 
@@ -94,14 +123,8 @@ class InProcessBackend final : public InstanceBackend {
     const std::shared_ptr<PluginWatchdog> watchdog = watchdog_;
     const citylink_instance* inst = instance_;
     if (!watchdog->enter()) return false;
-    try {
-      st = inst->on_message(inst, &msg, &err);
-    } catch (...) {
-      // A plugin built without the SDK helper threw across the C ABI (M1): counted as a
-      // failure of this message; the instance keeps running.
-      st = CITYLINK_ERR_INTERNAL;
-      citylink_set_error(&err, st, "on_message threw an exception across the C ABI; catch exceptions in the plugin");
-    }
+    st = CITYLINK_ERR_INTERNAL;  // stays so if it throws: a failure of this message, the instance runs on
+    guarded("on_message", &err, [&] { st = inst->on_message(inst, &msg, &err); });
     watchdog->leave(d.topic);  // parks this thread if the call was abandoned meanwhile
     if (st == CITYLINK_OK) {
       counters_->delivered.fetch_add(1, std::memory_order_relaxed);
@@ -109,7 +132,8 @@ class InProcessBackend final : public InstanceBackend {
     }
     const uint64_t n = counters_->failed.fetch_add(1, std::memory_order_relaxed) + 1;
     if (n <= 5 || n % 1000 == 0)
-      log()->warn("[{}] on_message failed on '{}' (status {}, #{}): {}", id_, d.topic, st, n, error_text(err));
+      log()->warn("[{}] on_message failed on '{}' (status {}, #{}): {}", id_, d.topic, st, n,
+                  escape_log_text(error_text(err)));
     return true;
   }
 
@@ -122,13 +146,16 @@ class InProcessBackend final : public InstanceBackend {
   void stop() override {
     if (!instance_ || watchdog_->abandoned()) return;
     const citylink_instance* inst = instance_;
-    if (!watchdog_->bounded("stop", [inst] { inst->stop(inst); })) table_->close();
+    const std::string id = id_;
+    if (!watchdog_->bounded("stop", [inst, id] { log_if_thrown(id, "stop", [&] { inst->stop(inst); }); }))
+      table_->close();
   }
 
   void destroy() override {
     if (instance_ && !watchdog_->abandoned()) call_destroy();
     instance_ = nullptr;
     table_->close();
+    if (watchdog_->abandoned() && library_) keep_loaded_forever(std::move(library_));
   }
 
   bool failed() const override { return watchdog_->abandoned(); }
@@ -139,7 +166,16 @@ class InProcessBackend final : public InstanceBackend {
  private:
   void call_destroy() {
     const citylink_instance* inst = instance_;
-    (void)watchdog_->bounded("destroy", [inst] { inst->destroy(inst); });
+    const std::string id = id_;
+    (void)watchdog_->bounded("destroy", [inst, id] { log_if_thrown(id, "destroy", [&] { inst->destroy(inst); }); });
+  }
+
+  template <class Call>
+  static void log_if_thrown(const std::string& id, const char* what, Call&& call) {
+    citylink_error err{};
+    err.struct_size = sizeof(err);
+    guarded(what, &err, call);
+    if (err.code != CITYLINK_OK) log()->error("[{}] {}", id, err.message);
   }
 
   std::shared_ptr<PluginLibrary> library_;  // loaded while the instance lives (and for the process, see plugin_library.cpp)

@@ -123,8 +123,8 @@ bool PluginWatchdog::abandon_if_stuck() {
   if (s == kAbandoned) return true;
   if ((s & 1) == 0 || s != watched_seq_ || now - watched_since_ < settings_.call) return false;
   if (!seq_.compare_exchange_strong(s, kAbandoned, std::memory_order_acq_rel)) return false;  // it just returned
-  abandon_reason_ = "on_message did not return within " + std::to_string(settings_.call.count()) +
-                    " ms of the stop (watchdog.call_ms)";
+  abandon_reason_ = "on_message had run for over " + std::to_string(settings_.call.count()) +
+                    " ms at the stop (watchdog.call_ms)";
   log()->error("[{}] {}: the instance is abandoned; nothing calls it again, its library stays loaded, and the "
                "stop goes on without it",
                id_, abandon_reason_);
@@ -135,8 +135,14 @@ bool PluginWatchdog::bounded(const char* what, std::function<void()> call) {
   if (abandoned()) return false;
   auto self = shared_from_this();
   auto done = std::make_shared<bool>(false);  // under mu_
-  std::thread([self, done, call = std::move(call)] {
-    call();
+  std::thread([self, done, what, call = std::move(call)] {
+    try {
+      call();
+    } catch (...) {
+      // The backend's calls catch what a plugin throws; this is the last line before
+      // std::terminate would end the host.
+      log()->error("[{}] {} threw an exception across the C ABI; catch exceptions in the plugin", self->id_, what);
+    }
     std::unique_lock lk(self->mu_);
     if (self->seq_.load(std::memory_order_acquire) == kAbandoned) {
       lk.unlock();

@@ -106,6 +106,7 @@ void ScenarioEngine::stop() {
     audit(grant_audit(g, "video_grant.revoke", "grant " + g.grant_id() + " revoked: the scenario engine stopped"));
   }
   publisher_->close();
+  publisher_.reset();  // a later start adds a fresh one: a closed publisher refuses every publish
 }
 
 void ScenarioEngine::drive(const uint8_t* envelope, std::size_t size) {
@@ -119,6 +120,8 @@ void ScenarioEngine::drive(const uint8_t* envelope, std::size_t size) {
     tick();
   } catch (const std::exception& e) {
     reject("engine", "exception", std::string("while driven: ") + e.what());  // as the loop's guard does
+  } catch (...) {
+    reject("engine", "exception", "while driven: unknown exception");
   }
 }
 

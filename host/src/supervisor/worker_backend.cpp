@@ -276,7 +276,7 @@ class WorkerBackend final : public InstanceBackend {
     }
     auto r = std::move(results_[seq]);
     results_.erase(seq);
-    error = r.message();
+    error = escape_log_text(r.message());
     return r.status();
   }
 
@@ -355,7 +355,7 @@ class WorkerBackend final : public InstanceBackend {
       return false;
     }
     if (result->result().status() != CITYLINK_OK) {
-      why = "create failed: " + result->result().message();
+      why = "create failed: " + escape_log_text(result->result().message());
       kill_process();
       return false;
     }
@@ -606,7 +606,8 @@ class WorkerBackend final : public InstanceBackend {
         auto r = read_until(Clock::now() + s_.call_timeout,
                             [seq](const wv1::WorkerToHost& w) { return w.has_result() && w.seq() == seq; });
         started = r && r->result().status() == CITYLINK_OK;
-        if (!started) launch_why = r ? "start failed: " + r->result().message() : "gave no answer to start";
+        if (!started)
+          launch_why = r ? "start failed: " + escape_log_text(r->result().message()) : "gave no answer to start";
       } else {
         launch_why = "did not take its start request";
       }

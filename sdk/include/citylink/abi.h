@@ -50,7 +50,10 @@
  * Thread tags used below
  * ----------------------
  *  [main-thread]     the host thread that loads libraries and manages instances
- *                    (never a dispatch thread, never a plugin-owned thread).
+ *                    (never a dispatch thread, never a plugin-owned thread). The host
+ *                    may run such a call on a helper thread of its own while it waits
+ *                    with a bound; never two at once, nor one during an on_message, so
+ *                    keep no thread-local state between them.
  *  [dispatch-thread] the one host thread that belongs to an instance; the host never
  *                    calls two functions of the same instance at the same time.
  *  [any-thread]      any thread, including threads the plugin created itself.

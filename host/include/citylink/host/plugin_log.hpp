@@ -18,7 +18,8 @@ namespace citylink::host {
 std::string escape_log_text(std::string_view text, std::size_t max_bytes = 2048);
 
 // One instance's lines: escaped, cut to 2 KiB, and at most kRate a second after a burst of
-// kBurst. Lines held back are counted and reported in one line when the flood ends.
+// kBurst. Lines held back are counted, and reported at most once a second and when the flood
+// ends.
 class PluginLog {
  public:
   static constexpr double kRate = 50;   // lines per second, sustained
@@ -34,6 +35,8 @@ class PluginLog {
   double tokens_ = kBurst;
   std::chrono::steady_clock::time_point refilled_ = std::chrono::steady_clock::now();
   uint64_t held_back_ = 0;  // since the last report
+  bool flooding_ = false;
+  std::chrono::steady_clock::time_point reported_at_;
   uint64_t suppressed_total_ = 0;
 };
 

@@ -43,7 +43,8 @@ enum class Change { opened, updated, closed };
 class IncidentBook {
  public:
   // At most `max_open_per_source` incidents open at once per source (H8): beyond it a new
-  // one is refused, so no source (however authorised) can grow the book without bound.
+  // one is refused. Closed ones are not counted; they leave after the retention, so what a
+  // source can add is the cap plus what it opens and closes within one retention.
   explicit IncidentBook(std::size_t max_open_per_source = 10000) : max_open_per_source_(max_open_per_source) {}
 
   // Checks an event against the lifecycle (known code, occurrence number, valid WGS84
