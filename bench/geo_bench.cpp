@@ -13,8 +13,8 @@
 // the CameraHit results out. The two headline benchmarks also time every query and
 // report the per-query p50_us / p99_us counters.
 #include <benchmark/benchmark.h>
-#include <citylink/host/camera_registry.hpp>
-#include <citylink/host/geo.hpp>
+#include <citylink/platform/camera_registry.hpp>
+#include <citylink/platform/geo.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -38,9 +38,9 @@ std::pair<double, double> offset(double north_m, double east_m) {
   return {kLat + north_m / kR / kD, kLon + east_m / (kR * std::cos(kLat * kD)) / kD};
 }
 
-citylink::host::CameraRegistry& city() {
-  static citylink::host::CameraRegistry* r = [] {
-    auto* reg = new citylink::host::CameraRegistry;
+citylink::platform::CameraRegistry& city() {
+  static citylink::platform::CameraRegistry* r = [] {
+    auto* reg = new citylink::platform::CameraRegistry;
     std::mt19937_64 rng(1);
     std::uniform_real_distribution<double> off(-kHalfSide, kHalfSide), u(0, 1);
     for (int i = 0; i < kCameras; ++i) {
@@ -158,7 +158,7 @@ void BM_DistanceM(benchmark::State& s) {
     const auto& [lat1, lon1] = q[i & 4095];
     const auto& [lat2, lon2] = q[(i + 1) & 4095];
     ++i;
-    benchmark::DoNotOptimize(citylink::host::geo::distance_m(lat1, lon1, lat2, lon2));
+    benchmark::DoNotOptimize(citylink::platform::geo::distance_m(lat1, lon1, lat2, lon2));
   }
 }
 BENCHMARK(BM_DistanceM)->Repetitions(5)->ReportAggregatesOnly(true);

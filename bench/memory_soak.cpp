@@ -8,9 +8,10 @@
 // books stop growing after one retention and the RSS does too.
 //
 //   build/bench/citylink_bench_memory_soak [SECONDS=180] [INCIDENTS=200]
+#include <citylink/platform/platform.hpp>
 #include <citylink/host/host.hpp>
 #include <citylink/host/logging.hpp>
-#include <citylink/host/scenarios/engine.hpp>
+#include <citylink/platform/scenarios/engine.hpp>
 #include <citylink/v1/camera.pb.h>
 #include <citylink/v1/envelope.pb.h>
 #include <citylink/v1/platform_event.pb.h>
@@ -37,12 +38,13 @@ int main(int argc, char** argv) {
   const int per_second = argc > 2 ? std::stoi(argv[2]) : 200;
   constexpr int kCameras = 10000;
   set_log_level("error");
-  auto config = parse_city_config(
+  auto config = citylink::platform::parse_city_config(
       "city: soak\nhost: {log_level: error, incident_retention_minutes: 1, max_cameras_per_instance: 100000}\n"
       "scenarios:\n  emergency_video_112: {grant_minutes: 0.1, renew_before_seconds: 2}\nplugins: []\n",
       "soak.yaml", ".");
   config.incident_authority.push_back({"112UC001", "incident.112", {"soak-feed"}, 0});
   Host host(std::move(config));
+  auto* engine = citylink::platform::add_scenario_engine(host);
   host.start();
   auto feed = host.router().add_publisher("soak-feed", {"*"}, std::make_shared<InstanceCounters>());
   feed->open();
@@ -103,7 +105,7 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_until(begin + std::chrono::seconds(s));
     rss_mb[s] = citylink::bench::rss_kb() / 1024.0;
     if (s % 10 == 0 || s == seconds) {
-      const auto snap = host.scenario_engine()->snapshot();
+      const auto snap = engine->snapshot();
       std::printf("%6d  %6.1f  %21zu  %11zu  %15ld\n", s, rss_mb[s], snap ? snap->incidents.size() : 0,
                   snap ? snap->grants.size() : 0, grants_received.load());
       std::fflush(stdout);

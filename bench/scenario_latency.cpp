@@ -8,10 +8,10 @@
 // emergency traffic first); the baseline hop then runs under the same flood.
 //
 //   build/bench/citylink_bench_scenario_latency [CAMERAS] [REPORTS] [FLOOD]
+#include <citylink/platform/platform.hpp>
 #include <citylink/host/host.hpp>
 #include <citylink/host/logging.hpp>
-#include <citylink/host/packet.hpp>
-#include <citylink/host/scenarios/engine.hpp>
+#include <citylink/platform/scenarios/engine.hpp>
 #include <citylink/v1/camera.pb.h>
 #include <citylink/v1/envelope.pb.h>
 #include <citylink/v1/platform_event.pb.h>
@@ -47,12 +47,13 @@ int main(int argc, char** argv) {
   const int reports = argc > 2 ? std::stoi(argv[2]) : 2000;
   const long flood = argc > 3 ? std::stol(argv[3]) : 0;
   set_log_level("warn");
-  auto config = parse_city_config(
+  auto config = citylink::platform::parse_city_config(
       "city: bench\nhost: {log_level: warn, max_cameras_per_instance: 10000000}\nscenarios:\n  emergency_video_112: {}\n"
       "plugins: []\n",
       "bench.yaml", ".");
   config.incident_authority.push_back({"112UC001", "incident.112", {"bench-feed"}, 0});
   Host host(std::move(config));
+  auto* engine = citylink::platform::add_scenario_engine(host);
   host.start();
   auto feed = host.router().add_publisher("bench-feed", {"*"}, std::make_shared<InstanceCounters>());
   feed->open();
@@ -67,7 +68,7 @@ int main(int argc, char** argv) {
   // registered, so none is dropped at its full queue (the old loop sent 100,000 at once and
   // then waited forever for the ones the engine had dropped). A stall of 10 s ends the wait:
   // the benchmark goes on with what registered and says so.
-  const auto announced = [&] { return host.scenario_engine()->counters()["camera_registry/cameras_announced"]; };
+  const auto announced = [&] { return engine->counters()["camera_registry/cameras_announced"]; };
   const uint64_t window = std::max(2, host.router().options().queue_depth / 2);
   const auto wait_for = [&](uint64_t target) {
     uint64_t last = announced();

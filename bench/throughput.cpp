@@ -7,6 +7,7 @@
 // at least 95 %).
 //
 //   build/bench/citylink_bench_throughput [MESSAGES] [PAYLOAD_BYTES] [ROUNDS] [isolated|api]
+#include <citylink/platform/platform.hpp>
 #include <citylink/host/host.hpp>
 #include <citylink/host/keys.hpp>
 #include <citylink/host/logging.hpp>
@@ -99,7 +100,8 @@ double citylink_path(long n, std::size_t bytes, bool isolated = false, int api_s
                            "  - instance: publisher\n    file: bench_plugins.so\n    plugin: kr.citylink.bench.publisher\n"
                            "    grants: requested\n" + isolation +
                            "    config: {count: " + std::to_string(n) + ", payload_bytes: " + std::to_string(bytes) + "}\n";
-  Host host(parse_city_config(yaml, "bench.yaml", "."));
+  Host host(citylink::platform::parse_city_config(yaml, "bench.yaml", "."));
+  citylink::platform::add_scenario_engine(host);
   host.set_worker_command({CITYLINK_BENCH_CITYLINK_BIN, "worker"});
   // Load the library outside the timed span so both sides time only message flow.
   host.registry().library(std::string(CITYLINK_BENCH_PLUGIN_DIR) + "/bench_plugins.so");

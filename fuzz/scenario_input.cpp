@@ -4,10 +4,11 @@
 // router. The first byte picks the topic, the second the source; the rest is the payload,
 // wrapped in an envelope with the schema that topic takes, so the fuzzer reaches past the
 // envelope into the scenarios. A first byte of 0xff sends the rest as the whole envelope.
+#include <citylink/platform/platform.hpp>
 #include <citylink/host/city_config.hpp>
 #include <citylink/host/logging.hpp>
 #include <citylink/host/router.hpp>
-#include <citylink/host/scenarios/engine.hpp>
+#include <citylink/platform/scenarios/engine.hpp>
 #include <citylink/v1/envelope.pb.h>
 
 #include <memory>
@@ -20,6 +21,7 @@
 namespace {
 
 using namespace citylink::host;
+namespace scenarios = citylink::platform::scenarios;
 
 constexpr const char* kCity = R"(city: fuzz-city
 scenarios:
@@ -70,7 +72,7 @@ struct World {
   std::unique_ptr<scenarios::ScenarioEngine> engine;
   World() {
     log()->set_level(spdlog::level::critical);  // the engine's notes would be most of the time spent
-    const CityConfig config = parse_city_config(kCity, "fuzz-city.yaml", "/tmp");
+    const CityConfig config = citylink::platform::parse_city_config(kCity, "fuzz-city.yaml", "/tmp");
     router = std::make_unique<Router>(ctx);
     router->start();
     engine = std::make_unique<scenarios::ScenarioEngine>(

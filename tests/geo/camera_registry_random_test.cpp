@@ -5,8 +5,8 @@
 // geo::in_view_cone) as the registry: this test is about the index never missing or
 // misordering a camera, not about the distance formula (geo_math_test.cpp covers that,
 // and the distances are cross-checked against the independent haversine here as well).
-#include <citylink/host/camera_registry.hpp>
-#include <citylink/host/geo.hpp>
+#include <citylink/platform/camera_registry.hpp>
+#include <citylink/platform/geo.hpp>
 
 #include <gtest/gtest.h>
 
@@ -21,9 +21,9 @@
 
 #include "reference_geo.hpp"
 
-using citylink::host::CameraHit;
-using citylink::host::CameraRegistry;
-namespace geo = citylink::host::geo;
+using citylink::platform::CameraHit;
+using citylink::platform::CameraRegistry;
+namespace geo = citylink::platform::geo;
 namespace ref = citylink::test::ref;
 namespace v1 = citylink::v1;
 

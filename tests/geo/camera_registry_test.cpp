@@ -5,8 +5,8 @@
 // Layouts are built with ref::offset (a spherical approximation); nominal distances are
 // chosen at least 10 % apart so the ~0.5 % sphere/spheroid difference can never reorder
 // them, and distances are checked against the independent haversine with 0.5 %.
-#include <citylink/host/camera_registry.hpp>
-#include <citylink/host/geo.hpp>
+#include <citylink/platform/camera_registry.hpp>
+#include <citylink/platform/geo.hpp>
 
 #include <gtest/gtest.h>
 
@@ -19,10 +19,10 @@
 
 #include "reference_geo.hpp"
 
-using citylink::host::CameraHit;
-using citylink::host::CameraRecord;
-using citylink::host::CameraRegistry;
-namespace geo = citylink::host::geo;
+using citylink::platform::CameraHit;
+using citylink::platform::CameraRecord;
+using citylink::platform::CameraRegistry;
+namespace geo = citylink::platform::geo;
 namespace ref = citylink::test::ref;
 namespace v1 = citylink::v1;
 

@@ -2,7 +2,7 @@
 //
 // Expected values come from outside the code under test: closed-form WGS84 constants
 // (exact to the millimetre) or the spherical formulas in reference_geo.hpp (0.5 %).
-#include <citylink/host/geo.hpp>
+#include <citylink/platform/geo.hpp>
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 
 #include "reference_geo.hpp"
 
-namespace geo = citylink::host::geo;
+namespace geo = citylink::platform::geo;
 namespace ref = citylink::test::ref;
 
 namespace {

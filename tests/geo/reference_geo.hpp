@@ -1,5 +1,5 @@
 // Independent reference geometry for the geo tests: spherical-earth formulas written out
-// here, sharing no code with host/src/geo. On the sphere of mean radius they agree with
+// here, sharing no code with host/platform/src/geo. On the sphere of mean radius they agree with
 // the WGS84 geodesic to within ~0.5 % (the spheroid's radii of curvature lie between
 // 6335 km and 6400 km, the mean radius is 6371 km), which is the tolerance the tests use
 // when comparing against them.

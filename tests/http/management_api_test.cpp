@@ -1,11 +1,12 @@
 // The management API through real HTTP against a real host: a city with the 112 scenario,
 // a real agency plugin, an audit log, and the bus observed as it runs.
+#include <citylink/platform/platform.hpp>
 #include <citylink/host/audit_store.hpp>
 #include <citylink/host/event_feed.hpp>
 #include <citylink/host/host.hpp>
 #include <citylink/host/keys.hpp>
 #include <citylink/host/management_server.hpp>
-#include <citylink/host/scenarios/engine.hpp>
+#include <citylink/platform/scenarios/engine.hpp>
 #include <citylink/v1/camera.pb.h>
 #include <citylink/v1/envelope.pb.h>
 #include <gtest/gtest.h>
@@ -60,9 +61,10 @@ struct ManagementApi : ::testing::Test {
         "    grants: {subscribe: [grant., dispatch.]}\n"
         "  - instance: spare\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.collector\n"
         "    enabled: false\n    config: {out: " + (dir / "spare.jsonl").string() + "}\n";
-    auto config = parse_city_config(yaml, "api-test.yaml", dir.path());
+    auto config = citylink::platform::parse_city_config(yaml, "api-test.yaml", dir.path());
     config.incident_authority.push_back({"112UC001", "incident.112", {"platform-feed"}, 0});
     host = std::make_unique<Host>(std::move(config));
+    citylink::platform::add_scenario_engine(*host);
     host->set_worker_command({CITYLINK_BIN, "worker"});
     bus.attach(*host);
     host->start();
@@ -103,7 +105,7 @@ struct ManagementApi : ::testing::Test {
       publish("camera.info", c);
     }
     // Incidents are served before camera messages: wait until the engine knows the cameras.
-    ASSERT_TRUE(eventually([&] { return host->scenario_engine()->camera_registry().size() == 2; }));
+    ASSERT_TRUE(eventually([&] { return citylink::platform::scenario_engine(*host)->camera_registry().size() == 2; }));
     publish("incident.112", event("112UC001", number, 10, kLat, kLon));
   }
   httplib::Headers auth(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }

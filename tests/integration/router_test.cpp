@@ -1,7 +1,6 @@
 // The real router over real inproc ZeroMQ sockets: validation, stamping, fan-out, drops.
 #include "test_support.hpp"
 
-#include <citylink/host/packet.hpp>
 #include <citylink/host/router.hpp>
 #include <citylink/v1/envelope.pb.h>
 #include <citylink/v1/sensor.pb.h>
@@ -38,7 +37,7 @@ struct TestSink {
   std::pair<std::string, citylink::v1::Envelope> next() {
     zmq::message_t m;
     EXPECT_TRUE(inbox.receive(m, std::chrono::seconds(10)));
-    const auto v = packet::read(m.data(), m.size());
+    const auto v = read_received(m);
     EXPECT_TRUE(v.has_value());
     EXPECT_EQ(v->topic.data()[v->topic.size()], '\0');
     citylink::v1::Envelope e;

@@ -2,7 +2,8 @@
 // C2, C3, H1, M9) played with real plugins through the real router and scenario engine.
 #include "sample_fixture.hpp"
 
-#include <citylink/host/scenarios/engine.hpp>
+#include <citylink/platform/platform.hpp>
+#include <citylink/platform/scenarios/engine.hpp>
 
 using namespace citylink::samples_test;
 
@@ -16,7 +17,7 @@ const json kAgencyTraffic = json::array(
      {{"topic", "audit.video_grant"}, {"type", "audit"}, {"correlation_id", "I-1"}}});
 
 uint64_t engine_counter(citylink::host::Host& h, const std::string& key) {
-  const auto c = h.scenario_engine()->counters();
+  const auto c = citylink::platform::scenario_engine(h)->counters();
   auto it = c.find(key);
   return it == c.end() ? 0 : it->second;
 }

@@ -5,6 +5,7 @@
 #include "engine_stand_in.hpp"
 #include "test_support.hpp"
 
+#include <citylink/platform/platform.hpp>
 #include <citylink/host/host.hpp>
 #include <citylink/host/permissions.hpp>
 #include <gtest/gtest.h>
@@ -93,7 +94,9 @@ struct SampleCity : ::testing::Test {
     const std::string yaml = "city: samples-test\nplugin_dirs: [" + std::string(CITYLINK_TEST_PLUGIN_DIR) + ", " +
                              CITYLINK_SAMPLE_PLUGIN_DIR + ", " + CITYLINK_SAMPLES_TEST_DIR + "]\n" + sections() +
                              "plugins:\n" + plugins;
-    host = std::make_unique<citylink::host::Host>(citylink::host::parse_city_config(yaml, "samples-test.yaml", dir.path()));
+    host = std::make_unique<citylink::host::Host>(
+        citylink::platform::parse_city_config(yaml, "samples-test.yaml", dir.path()));
+    citylink::platform::add_scenario_engine(*host);
     host->set_worker_command({CITYLINK_BIN, "worker"});
     host->start();
     send_engine_messages();

@@ -1,6 +1,7 @@
 // The sample plugins with the host's scenario engine: what the agencies get is what the
 // engine decided from what the products reported.
 #include "sample_fixture.hpp"
+#include <citylink/platform/platform.hpp>
 
 using namespace citylink::samples_test;
 
@@ -27,7 +28,8 @@ TEST_F(SampleCity, A112ReportNearTheFleetGrantsItsNearestCamerasToThe112CentreUn
   console("112-centre", "grant.", "112");
   console("privacy-office", "audit.", "auditor");
   const std::string yaml = scenario_city_yaml("  emergency_video_112: {radius_m: 150, max_cameras: 3}\n", *this);
-  host = std::make_unique<citylink::host::Host>(citylink::host::parse_city_config(yaml, "c.yaml", dir.path()));
+  host = std::make_unique<citylink::host::Host>(citylink::platform::parse_city_config(yaml, "c.yaml", dir.path()));
+  citylink::platform::add_scenario_engine(*host);
   host->set_worker_command({CITYLINK_BIN, "worker"});
   host->start();
   ASSERT_TRUE(host->failures().empty()) << host->failures()[0].reason;
@@ -59,11 +61,12 @@ TEST_F(SampleCity, AFloodFromTheWaterLevelSensorIsRaisedToTheSituationRoomAndCle
   const json cam = {{"camera_id", "CAM-R"}, {"lat", 37.5003}, {"lon", 127.0}, {"heading_deg", 180}};
   add("vms", "camera_fleet.so", {{"cameras", json::array({cam})}});
   console("situation-room", "dispatch.disaster, incident.disaster", "situation-room");
-  host = std::make_unique<citylink::host::Host>(citylink::host::parse_city_config(
+  host = std::make_unique<citylink::host::Host>(citylink::platform::parse_city_config(
       scenario_city_yaml("  disaster:\n    rules:\n      - {name: flood, zone_prefix: flood-prone-road, kind: water_level, "
                          "raise_above: 0.5, clear_below: 0.4, hold_seconds: 0}\n",
                          *this),
       "c.yaml", dir.path()));
+  citylink::platform::add_scenario_engine(*host);
   host->set_worker_command({CITYLINK_BIN, "worker"});
   host->start();
   ASSERT_TRUE(host->failures().empty()) << host->failures()[0].reason;
@@ -88,11 +91,12 @@ TEST_F(SampleCity, AnSosPressReaches112WithOnlyThePersonalDataItsPurposeAllows) 
   authorise("WPSSF110", "incident.vulnerable", "pendants");
   console("112-centre", "dispatch.", "112");
   console("privacy-office", "audit.", "auditor");
-  host = std::make_unique<citylink::host::Host>(citylink::host::parse_city_config(
+  host = std::make_unique<citylink::host::Host>(citylink::platform::parse_city_config(
       scenario_city_yaml("  vulnerable_sos:\n    recipients:\n      - {name: \"112\", topic: dispatch.112, purpose: rescue, "
                          "legal_basis: \"PIPA Art. 18(2)3\", personal_data: [name, phone]}\n",
                          *this),
       "c.yaml", dir.path()));
+  citylink::platform::add_scenario_engine(*host);
   host->set_worker_command({CITYLINK_BIN, "worker"});
   host->start();
   ASSERT_TRUE(host->failures().empty()) << host->failures()[0].reason;

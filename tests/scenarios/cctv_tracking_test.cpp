@@ -1,4 +1,4 @@
-#include <citylink/host/scenarios/cctv_tracking.hpp>
+#include <citylink/platform/scenarios/cctv_tracking.hpp>
 
 #include "scenario_fixture.hpp"
 

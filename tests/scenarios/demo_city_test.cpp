@@ -1,10 +1,11 @@
 // The demo city end to end: samples/demo-city/city.yaml with every sample plugin, the real
 // router and the scenario engine; each agency console writes what it received to a file,
 // and every scenario's outputs are checked there.
+#include <citylink/platform/platform.hpp>
 #include <citylink/host/child_process.hpp>
 #include <citylink/host/host.hpp>
 #include <citylink/host/keys.hpp>
-#include <citylink/host/scenarios/engine.hpp>
+#include <citylink/platform/scenarios/engine.hpp>
 #include <citylink/host/topic.hpp>
 #include <citylink/v1/dispatch.pb.h>
 #include <citylink/v1/envelope.pb.h>
@@ -23,7 +24,7 @@
 #include "test_support.hpp"
 
 using namespace citylink::host;
-using citylink::host::scenarios::ScenarioEngine;
+using citylink::platform::scenarios::ScenarioEngine;
 using citylink::test::eventually;
 using citylink::test::read_jsonl;
 using citylink::test::TempDir;
@@ -79,7 +80,8 @@ class DemoCity : public ::testing::Test {
                                                    "demo-key", "--secret", "demo-shared-secret", "--out",
                                                    d + "/platform.jsonl"},
                                                   {"PATH=/usr/bin:/bin"}));
-    host_ = new Host(parse_city_config(yaml, "demo-city.yaml", dir_->path()));
+    host_ = new Host(citylink::platform::parse_city_config(yaml, "demo-city.yaml", dir_->path()));
+    citylink::platform::add_scenario_engine(*host_);
     host_->set_worker_command({CITYLINK_BIN, "worker"});  // the vendor products run isolated
     // Every message on the bus, for the purpose-limitation check.
     host_->router().set_observer([](std::string_view topic, const uint8_t* bytes, std::size_t size) {
@@ -173,7 +175,7 @@ void DemoCity::EveryInstanceStartedAndTheScriptRanToTheEnd() {
   for (const auto& f : host_->failures()) ADD_FAILURE() << f.instance_id << ": " << f.reason;
   EXPECT_NE(host_->management(), nullptr);  // the demo city serves the operator's console
   EXPECT_TRUE(done_);
-  EXPECT_EQ(host_->scenario_engine()->counters().at("camera_registry/cameras_announced"), 300u);
+  EXPECT_EQ(citylink::platform::scenario_engine(*host_)->counters().at("camera_registry/cameras_announced"), 300u);
   for (const auto& s : host_->status()) {
     EXPECT_EQ(s.counters.rejected_total(), 0u) << s.instance_id;
     EXPECT_EQ(s.counters.failed, 0u) << s.instance_id;
@@ -210,8 +212,8 @@ void DemoCity::TrackingSendsTargetPositionsToThePatrolAndTurnsPtzCameras() {
   for (const auto& j : about("112-patrol", "112-20261122-0002"))
     with_targets += !j["payload"]["target_positions"].empty();
   EXPECT_GE(with_targets, 2);
-  EXPECT_GT(host_->scenario_engine()->counters().at("emitted/camera.ptz"), 0u);
-  EXPECT_GE(host_->scenario_engine()->counters().at("cctv_tracking/fired"), 2u);  // first sighting + a handover
+  EXPECT_GT(citylink::platform::scenario_engine(*host_)->counters().at("emitted/camera.ptz"), 0u);
+  EXPECT_GE(citylink::platform::scenario_engine(*host_)->counters().at("cctv_tracking/fired"), 2u);  // first sighting + a handover
 }
 
 void DemoCity::DisasterRaisesAndClearsFloodAndHeat() {

@@ -1,4 +1,4 @@
-#include <citylink/host/scenarios/disaster.hpp>
+#include <citylink/platform/scenarios/disaster.hpp>
 
 #include "scenario_fixture.hpp"
 

@@ -1,4 +1,4 @@
-#include <citylink/host/scenarios/dispatch_support.hpp>
+#include <citylink/platform/scenarios/dispatch_support.hpp>
 
 #include "scenario_fixture.hpp"
 

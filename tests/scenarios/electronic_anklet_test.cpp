@@ -1,4 +1,4 @@
-#include <citylink/host/scenarios/electronic_anklet.hpp>
+#include <citylink/platform/scenarios/electronic_anklet.hpp>
 
 #include "scenario_fixture.hpp"
 

@@ -1,4 +1,4 @@
-#include <citylink/host/scenarios/emergency_video_112.hpp>
+#include <citylink/platform/scenarios/emergency_video_112.hpp>
 
 #include "scenario_fixture.hpp"
 

@@ -1,4 +1,5 @@
 // Incident lifecycle and grant book rules, independent of any scenario.
+#include <citylink/platform/platform.hpp>
 #include <citylink/host/city_config.hpp>
 
 #include "scenario_fixture.hpp"
@@ -214,7 +215,7 @@ TEST(GrantBook, StoppingRevokesEveryLiveGrant) {
 TEST(ScenarioConfig, RenewalTimingMustFitTheGrantLifetime) {
   auto error = [](const std::string& video) {
     try {
-      parse_city_config("scenarios:\n  emergency_video_112: " + video + "\nplugins: []\n", "c.yaml", ".");
+      citylink::platform::parse_city_config("scenarios:\n  emergency_video_112: " + video + "\nplugins: []\n", "c.yaml", ".");
     } catch (const std::exception& e) {
       return std::string(e.what());
     }
@@ -233,7 +234,7 @@ TEST(ScenarioConfig, RenewalTimingMustFitTheGrantLifetime) {
 TEST(ScenarioConfig, AgencyOutputTopicsAndRecipientsAreCheckedAtLoad) {
   auto error = [](const std::string& scenarios) {
     try {
-      parse_city_config("scenarios:\n" + scenarios + "plugins: []\n", "c.yaml", ".");
+      citylink::platform::parse_city_config("scenarios:\n" + scenarios + "plugins: []\n", "c.yaml", ".");
     } catch (const std::exception& e) {
       return std::string(e.what());
     }

@@ -2,8 +2,8 @@
 // incident book and grant book, and a clock the test moves.
 #pragma once
 
-#include <citylink/host/camera_registry.hpp>
-#include <citylink/host/scenarios/scenario.hpp>
+#include <citylink/platform/camera_registry.hpp>
+#include <citylink/platform/scenarios/scenario.hpp>
 #include <citylink/v1/camera.pb.h>
 #include <gtest/gtest.h>
 
@@ -15,7 +15,8 @@
 namespace citylink::test {
 
 using namespace citylink::host;
-using namespace citylink::host::scenarios;
+using namespace citylink::platform;
+using namespace citylink::platform::scenarios;
 
 // Independent of the code under test: a spherical-earth haversine (mean radius), good to
 // ~0.5 % against the WGS84 geodesic the registry uses.

@@ -1,4 +1,4 @@
-#include <citylink/host/scenarios/vulnerable_sos.hpp>
+#include <citylink/platform/scenarios/vulnerable_sos.hpp>
 
 #include "scenario_fixture.hpp"
 

@@ -1,5 +1,6 @@
 #include "test_support.hpp"
 
+#include <citylink/platform/platform.hpp>
 #include <citylink/host/city_config.hpp>
 #include <citylink/host/error.hpp>
 #include <gtest/gtest.h>
@@ -127,9 +128,19 @@ TEST(CityConfig, IncidentAuthorityNamesCodesTopicsAndKnownSources) {
   EXPECT_EQ(c.incident_authority[0].event_code, "112UC001");
   EXPECT_EQ(c.incident_authority[0].topic, "incident.112");
   EXPECT_EQ(c.incident_authority[0].sources, (std::vector<std::string>{"feed"}));
-  EXPECT_NE(f.error(plugins + "incident_authority:\n  112UC999: {topic: incident.112, sources: [feed]}\n")
-                .find("incident_authority.112UC999: unknown event code '112UC999'; known: 112UC001"),
-            std::string::npos);
+  // Which codes exist is the platform's vocabulary: the runtime keeps any code, and the
+  // platform's loader refuses one it does not know, with its line.
+  const std::string unknown = plugins + "incident_authority:\n  112UC999: {topic: incident.112, sources: [feed]}\n";
+  EXPECT_EQ(f.parse(unknown).incident_authority.at(0).event_code, "112UC999");
+  try {
+    (void)citylink::platform::parse_city_config(unknown, "city.yaml", f.dir.path());
+    ADD_FAILURE() << "the platform accepted an unknown event code";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "city.yaml:5: incident_authority.112UC999: unknown event code '112UC999'; known: 112UC001"),
+              std::string::npos)
+        << e.what();
+  }
   EXPECT_NE(f.error(plugins + "incident_authority:\n  112UC001: {topic: dispatch.112, sources: [feed]}\n")
                 .find("'dispatch.112' is not an incident topic"),
             std::string::npos);

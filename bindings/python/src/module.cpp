@@ -8,6 +8,7 @@
 #include <citylink/host/local_client.hpp>
 #include <citylink/host/topic.hpp>
 #include <citylink/host/version.hpp>
+#include <citylink/platform/platform.hpp>
 #include <citylink/v1/envelope.pb.h>
 
 #include <pybind11/pybind11.h>
@@ -80,6 +81,7 @@ class PyHost {
     if (!probe.empty()) host_->set_probe_command(std::move(probe));
     if (!worker.empty()) host_->set_worker_command(std::move(worker));
     if (!python.empty()) host_->set_python_command(std::move(python));
+    citylink::platform::add_scenario_engine(*host_);  // the platform's domain, as `citylink run` has it
   }
   ~PyHost() {
     py::gil_scoped_release nogil;
@@ -275,9 +277,9 @@ PYBIND11_MODULE(_citylink, m) {
     }
   });
 
-  m.def("load_config", &ch::load_city_config, py::arg("path"),
+  m.def("load_config", &citylink::platform::load_city_config, py::arg("path"),
         "Parses a city config file; raises ConfigError naming the line and the fix.");
-  m.def("parse_config", &ch::parse_city_config, py::arg("text"), py::arg("name"), py::arg("base_dir"),
+  m.def("parse_config", &citylink::platform::parse_city_config, py::arg("text"), py::arg("name"), py::arg("base_dir"),
         "Parses city config text (YAML or JSON); relative paths resolve against base_dir.");
   m.def("grant_allows", &ch::grant_allows, py::arg("pattern"), py::arg("topic"),
         "Whether a subscription or grant pattern matches a topic, by segment (the router's rule).");

@@ -8,6 +8,7 @@
 #include <citylink/host/logging.hpp>
 #include <citylink/host/run_marker.hpp>
 #include <citylink/host/version.hpp>
+#include <citylink/platform/platform.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -62,7 +63,7 @@ int cmd_run(const Args& args) {
 
   host::CityConfig config;
   try {
-    config = host::load_city_config(config_path);
+    config = platform::load_city_config(config_path);
   } catch (const host::ConfigError& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return kUsage;
@@ -92,6 +93,7 @@ int cmd_run(const Args& args) {
     host::log()->warn("safe mode: third-party plugin instances not started: {}", off.empty() ? "none" : off);
   }
   host::Host h(std::move(config));
+  platform::add_scenario_engine(h);  // the platform's domain, a component on the host's bus
   h.set_probe_command({host::self_executable(), "__probe"});
   h.set_worker_command({host::self_executable(), "worker"});
   h.set_python_command(python_worker_command());
@@ -106,7 +108,7 @@ int cmd_run(const Args& args) {
   h.run_for(std::chrono::milliseconds(static_cast<long long>(seconds * 1000)));
   h.stop();
   std::printf("\n%s", h.status_table().c_str());
-  if (const auto t = h.scenario_table(); !t.empty()) std::printf("\n%s", t.c_str());
+  if (const auto t = h.component_table(); !t.empty()) std::printf("\n%s", t.c_str());
   for (const auto& f : h.failures()) std::printf("not started: %s: %s\n", f.instance_id.c_str(), f.reason.c_str());
   if (!metrics_path.empty()) std::ofstream(metrics_path) << h.metrics_prometheus();
   return kOk;

@@ -2,7 +2,16 @@
 #include <citylink/host/inbox.hpp>
 #include <citylink/host/receive.hpp>
 
+#include "packet.hpp"
+
 namespace citylink::host {
+
+std::optional<Received> read_received(const zmq::message_t& message) {
+  // packet::read takes a mutable buffer for the router's stamping; nothing here writes.
+  const auto v = packet::read(const_cast<void*>(message.data()), message.size());
+  if (!v) return std::nullopt;
+  return Received{v->topic, v->envelope, v->envelope_size};
+}
 
 Inbox::Inbox(zmq::context_t& ctx, std::string endpoint, int queue_depth)
     : endpoint_(std::move(endpoint)),

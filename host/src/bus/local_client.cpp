@@ -1,6 +1,6 @@
 // A script inside the host's process on the bus: one publisher and one queue, as a plugin.
 #include <citylink/host/local_client.hpp>
-#include <citylink/host/packet.hpp>
+#include "packet.hpp"
 #include <citylink/host/permissions.hpp>
 #include <citylink/host/topic.hpp>
 

@@ -1,7 +1,7 @@
 // A publisher's inproc PUSH sockets (normal and critical), shared by the plugin's threads
 // behind one mutex.
 #include <citylink/host/logging.hpp>
-#include <citylink/host/packet.hpp>
+#include "packet.hpp"
 #include <citylink/host/receive.hpp>
 #include <citylink/host/router.hpp>
 #include <citylink/host/topic.hpp>

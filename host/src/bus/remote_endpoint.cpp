@@ -2,7 +2,7 @@
 #include <citylink/host/inbox.hpp>
 #include <citylink/host/keys.hpp>
 #include <citylink/host/logging.hpp>
-#include <citylink/host/packet.hpp>
+#include "packet.hpp"
 #include <citylink/host/receive.hpp>
 #include <citylink/host/remote_endpoint.hpp>
 

@@ -1,7 +1,7 @@
 // The router thread: validate, stamp, count, forward.
 #include <citylink/host/logging.hpp>
 #include <citylink/host/plugin_log.hpp>
-#include <citylink/host/packet.hpp>
+#include "packet.hpp"
 #include <citylink/host/permissions.hpp>
 #include <citylink/host/receive.hpp>
 #include <citylink/host/keys.hpp>

@@ -4,7 +4,6 @@
 #include <citylink/host/host.hpp>
 #include <citylink/host/logging.hpp>
 #include <citylink/host/management_server.hpp>
-#include <citylink/host/scenarios/engine.hpp>
 #include <citylink/host/transparency.hpp>
 
 #include <httplib.h>
@@ -174,11 +173,6 @@ void ManagementServer::routes() {
       h(req, res, *caller);
     };
   };
-  auto engine_or_503 = [this](httplib::Response& res) -> scenarios::ScenarioEngine* {
-    auto* e = host_.scenario_engine();
-    if (!e || !e->running()) error(res, 503, "the scenario engine is not running (the city config enables no scenario)");
-    return e && e->running() ? e : nullptr;
-  };
   auto body_json = [](const httplib::Request& req, httplib::Response& res) -> std::optional<json> {
     if (req.body.empty()) return json::object();
     try {
@@ -192,8 +186,8 @@ void ManagementServer::routes() {
 
   s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { reply(res, 200, {{"status", "ok"}}); });
   s.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
-    auto* e = host_.scenario_engine();
-    const bool ready = !e || e->running();
+    bool ready = true;
+    for (const auto& c : host_.components()) ready = ready && c->running();
     reply(res, ready ? 200 : 503, {{"ready", ready}, {"city", host_.config().city}});
   });
   s.Get("/api/openapi.json", [](const httplib::Request&, httplib::Response& res) {
@@ -254,65 +248,28 @@ void ManagementServer::routes() {
              if (r.instance_id == id) return reply(res, 200, http::instance_json(r));
          }));
 
-  s.Get("/api/incidents", guarded("viewer", [=](const httplib::Request& req, httplib::Response& res, const Caller&) {
-          auto* e = engine_or_503(res);
-          if (!e) return;
-          const std::string state = req.has_param("state") ? req.get_param_value("state") : "all";
-          if (state != "all" && state != "open" && state != "closed")
-            return error(res, 400, "state '" + state + "' is not one of open, closed, all");
-          const auto snap = e->snapshot();
-          if (!snap) return error(res, 503, "the scenario engine stopped");
-          json out = json::array();
-          for (const auto& i : snap->incidents)
-            if (state == "all" || (state == "open") == i.open) {
-              auto j = http::incident_json(i);
-              json grants = json::array();
-              for (const auto& g : snap->grants)
-                if (g.incident == i.key()) grants.push_back(g.grant.grant_id());
-              j["live_grants"] = grants;
-              out.push_back(std::move(j));
-            }
-          reply(res, 200, out);
-        }));
-  s.Get("/api/grants", guarded("viewer", [=](const httplib::Request&, httplib::Response& res, const Caller&) {
-          auto* e = engine_or_503(res);
-          if (!e) return;
-          const auto snap = e->snapshot();
-          if (!snap) return error(res, 503, "the scenario engine stopped");
-          json out = json::array();
-          const int64_t now = now_ns();
-          for (const auto& g : snap->grants) out.push_back(http::grant_json(g.grant, now));
-          reply(res, 200, out);
-        }));
-  s.Post(R"(/api/grants/([^/]+)/revoke)", guarded("operator", [=](const httplib::Request& req, httplib::Response& res, const Caller& c) {
-           const auto body = body_json(req, res);
-           if (!body) return;
-           const auto reason = body->value("reason", json()).is_string() ? (*body)["reason"].get<std::string>() : "";
-           if (reason.empty() || reason.size() > 500)
-             return error(res, 400, "give a reason of 1 to 500 characters: {\"reason\": \"...\"}; it is audited");
-           auto* e = engine_or_503(res);
-           if (!e) return;
-           std::string why;
-           const auto g = e->revoke_grant(req.matches[1], c.name, reason, &why);
-           if (!g) return error(res, e->running() ? 404 : 503, why);
-           reply(res, 200, http::grant_json(*g, now_ns()));
-         }));
-  s.Get("/api/cameras", guarded("viewer", [=](const httplib::Request& req, httplib::Response& res, const Caller&) {
-          auto* e = engine_or_503(res);
-          if (!e) return;
-          std::size_t limit = 100000;
-          if (req.has_param("limit")) {
-            const auto v = req.get_param_value("limit");
-            if (v.empty() || v.size() > 7 || v.find_first_not_of("0123456789") != std::string::npos)
-              return error(res, 400, "limit '" + v + "' is not a whole number up to 9999999");
-            limit = std::stoul(v);
-          }
-          const auto& reg = e->camera_registry();
-          const int64_t now = now_ns();
-          json features = json::array();
-          for (const auto& c : reg.all(limit)) features.push_back(http::camera_feature(c, reg.is_live(c, now)));
-          reply(res, 200, {{"type", "FeatureCollection"}, {"total", reg.size()}, {"features", features}});
-        }));
+  // The routes of the host's bus components (the platform's incidents, grants and cameras),
+  // behind the same tokens; 503 while the component is not running.
+  for (const auto& component : host_.components()) {
+    BusComponent* c = component.get();
+    for (auto& route : c->api_routes()) {
+      auto handler = guarded(route.role, [c, body_json, handle = std::move(route.handle)](
+                                             const httplib::Request& req, httplib::Response& res, const Caller& caller) {
+        if (!c->running()) return error(res, 503, "the " + c->name() + " is not running");
+        const auto body = body_json(req, res);
+        if (!body) return;
+        ApiRequest call;
+        for (const auto& m : req.matches) call.matches.push_back(m.str());
+        for (const auto& [k, v] : req.params) call.params.emplace(k, v);  // the first of each name
+        call.body = *body;
+        call.caller = caller.name;
+        const ApiResponse r = handle(call);
+        reply(res, r.status, r.body);
+      });
+      if (route.method == "POST") s.Post(route.pattern, handler);
+      else s.Get(route.pattern, handler);
+    }
+  }
   s.Get("/api/audit", guarded("viewer", [this](const httplib::Request& req, httplib::Response& res, const Caller&) {
           const auto store = host_.audit_store();
           if (!store) return error(res, 404, "this city keeps no audit log; set host.audit_log");

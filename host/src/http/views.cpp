@@ -5,16 +5,7 @@
 
 #include <ctime>
 
-namespace citylink::host::http {
-
-using nlohmann::json;
-
-namespace {
-template <class Repeated>
-std::vector<std::string> list(const Repeated& r) {
-  return {r.begin(), r.end()};
-}
-}  // namespace
+namespace citylink::host {
 
 std::string iso_time(int64_t unix_ns) {
   if (unix_ns <= 0) return {};
@@ -27,6 +18,23 @@ std::string iso_time(int64_t unix_ns) {
   std::snprintf(ms, sizeof ms, ".%03dZ", static_cast<int>((unix_ns / 1'000'000) % 1000));
   return std::string(buf, n) + ms;
 }
+
+ApiResponse api_error(int status, const std::string& message) {
+  return {status, nlohmann::json{{"error", message}, {"status", status}}};
+}
+
+}  // namespace citylink::host
+
+namespace citylink::host::http {
+
+using nlohmann::json;
+
+namespace {
+template <class Repeated>
+std::vector<std::string> list(const Repeated& r) {
+  return {r.begin(), r.end()};
+}
+}  // namespace
 
 json counters_json(const CounterSnapshot& c) {
   return {{"published", c.published},
@@ -70,76 +78,6 @@ json instance_json(const InstanceReport& r) {
     j["requested"] = nullptr;
   }
   return j;
-}
-
-json incident_json(const scenarios::Incident& i) {
-  const auto& ev = i.latest;
-  json j = {{"source", i.source},
-            {"occurrence_number", i.id},
-            {"event_code", i.event_code},
-            {"event_name", ev.event_name()},
-            {"grade", citylink::v1::EventGrade_Name(ev.grade())},
-            {"status", citylink::v1::EventStatus_Name(ev.status())},
-            {"open", i.open},
-            {"updates", i.updates},
-            {"occurred", iso_time(ev.occurred_unix_ns())},
-            {"last_change", iso_time(i.last_change_ns)},
-            {"district", ev.place().district()}};
-  if (ev.has_location()) j["location"] = {{"lat", ev.location().lat()}, {"lon", ev.location().lon()}};
-  else j["location"] = nullptr;
-  return j;
-}
-
-json grant_json(const citylink::v1::VideoShareGrant& g, int64_t now_ns) {
-  const int64_t left = g.expires_unix_ns() - now_ns;
-  return {{"grant_id", g.grant_id()},
-          {"incident_id", g.incident_id()},
-          {"incident_source", g.incident_source()},
-          {"recipient", g.recipient()},
-          {"camera_ids", list(g.camera_ids())},
-          {"purpose", g.purpose()},
-          {"legal_basis", g.legal_basis()},
-          {"issued", iso_time(g.issued_unix_ns())},
-          {"expires", iso_time(g.expires_unix_ns())},
-          {"expires_unix_ms", g.expires_unix_ns() / 1'000'000},
-          {"seconds_left", left > 0 ? left / 1'000'000'000 : 0},
-          {"action", citylink::v1::VideoShareGrant::Action_Name(g.action())},
-          {"reason", g.reason()}};
-}
-
-json dispatch_json(const std::string& topic, const citylink::v1::DispatchSupport& d) {
-  json cams = json::array();
-  for (const auto& c : d.cameras()) cams.push_back(c.camera_id());
-  json j = {{"topic", topic},
-            {"recipient", d.recipient()},
-            {"incident_id", d.incident_id()},
-            {"incident_source", d.incident_source()},
-            {"event_code", d.event_code()},
-            {"camera_ids", cams},
-            {"grant_id", d.grant_id()},
-            {"status", d.status()},
-            {"purpose", d.purpose()},
-            {"personal_data_fields", d.personal_data_size()}};
-  if (d.has_position()) j["position"] = {{"lat", d.position().lat()}, {"lon", d.position().lon()}};
-  return j;
-}
-
-json camera_feature(const CameraRecord& c, bool live) {
-  return {{"type", "Feature"},
-          {"geometry", {{"type", "Point"}, {"coordinates", {c.lon, c.lat}}}},
-          {"properties",
-           {{"camera_id", c.camera_id},
-            {"name", c.name},
-            {"owner", c.owner},
-            {"owner_instance", c.owner_instance},
-            {"purpose", c.purpose},
-            {"heading_deg", c.heading_deg},
-            {"fov_deg", c.fov_deg},
-            {"range_m", c.range_m},
-            {"ptz", c.ptz},
-            {"state", citylink::v1::CameraState_Name(c.state)},
-            {"live", live},
-            {"last_seen", iso_time(c.last_seen_ns)}}}};
 }
 
 json audit_json(const StoredAuditRecord& s) {

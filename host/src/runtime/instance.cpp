@@ -3,7 +3,6 @@
 #include <citylink/host/instance.hpp>
 #include <citylink/host/worker_backend.hpp>
 #include <citylink/host/logging.hpp>
-#include <citylink/host/packet.hpp>
 #include <citylink/host/permissions.hpp>
 #include <citylink/host/receive.hpp>
 #include <citylink/host/router.hpp>
@@ -344,7 +343,7 @@ void PluginInstance::deliver_durable() {
 }
 
 void PluginInstance::take(zmq::message_t& raw) {
-  const auto view = packet::read(raw.data(), raw.size());
+  const auto view = read_received(raw);
   if (!view) return;
   if (durable_ && durable_->covers(view->topic))
     durable_->accept(view->topic, view->envelope, view->envelope_size);

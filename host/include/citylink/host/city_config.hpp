@@ -146,7 +146,7 @@ struct HostSettings {
 struct CityConfig {
   std::filesystem::path source;     // the file it came from ("<string>" when parsed from text)
   std::filesystem::path base_dir;   // relative paths start here
-  YAML::Node scenarios;             // the `scenarios:` mapping, checked at load (see scenarios/catalog)
+  YAML::Node scenarios;             // `scenarios:`, the platform's section (citylink/platform/platform.hpp)
   std::string city = "unnamed-city";
   HostSettings host;
   std::vector<std::filesystem::path> plugin_dirs;

@@ -1,6 +1,7 @@
 // The CityLink host: builds the bus and every enabled plugin instance from a city config.
 #pragma once
 
+#include <citylink/host/bus_component.hpp>
 #include <citylink/host/city_config.hpp>
 #include <citylink/host/counters.hpp>
 #include <citylink/host/local_client.hpp>
@@ -21,9 +22,6 @@
 #include <zmq.hpp>
 
 namespace citylink::host {
-namespace scenarios {
-class ScenarioEngine;
-}
 class AuditStore;
 class EventFeed;
 class ManagementServer;
@@ -107,8 +105,13 @@ class Host {
   Registry& registry() { return registry_; }
   zmq::context_t& context() { return ctx_; }
   const std::vector<InstanceFailure>& failures() const { return failures_; }
-  // The scenario engine, when the city config enables any scenario; else nullptr.
-  scenarios::ScenarioEngine* scenario_engine() { return engine_.get(); }
+  // Before start(): runs `component` on this host's bus (the platform's scenario engine,
+  // citylink/platform/platform.hpp); the host owns it from now on and destroys it before the
+  // router. Returns it. Throws std::logic_error once started or when the name is taken.
+  BusComponent* add_component(std::unique_ptr<BusComponent> component);
+  // The component of that name, or nullptr.
+  BusComponent* component(const std::string& name) const;
+  const std::vector<std::unique_ptr<BusComponent>>& components() const { return components_; }
   // The CURVE TCP endpoint, when the city config has `remote:` and it started; else nullptr.
   RemoteEndpoint* remote_endpoint() { return remote_.get(); }
   // Before start(): the script embedding this host will use client `name`, so its queue is
@@ -143,8 +146,9 @@ class Host {
   std::string metrics_prometheus() const;
   // A fixed-width table of the counters, for the terminal.
   std::string status_table() const;
-  // The scenario engine's counters (decisions, refusals, outputs by topic), for the terminal.
-  std::string scenario_table() const;
+  // Each component's own counters (the scenario engine's decisions, refusals, outputs by
+  // topic), for the terminal; empty without components.
+  std::string component_table() const;
 
  private:
   std::unique_ptr<PluginInstance> create_instance(const PluginEntry& entry);
@@ -163,7 +167,7 @@ class Host {
   std::vector<std::string> probe_command_;
   std::vector<std::string> worker_command_;
   std::vector<std::string> python_command_;
-  std::unique_ptr<scenarios::ScenarioEngine> engine_;
+  std::vector<std::unique_ptr<BusComponent>> components_;  // in the order added
   std::unique_ptr<RemoteEndpoint> remote_;
   mutable std::mutex clients_mu_;
   std::map<std::string, std::unique_ptr<LocalClient>> clients_;  // by name; see client()

@@ -7,7 +7,9 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 #include <zmq.hpp>
 
@@ -32,6 +34,17 @@ struct QueueBytes {
   void critical_sending() { critical_messages.fetch_add(1, std::memory_order_release); }
   void critical_not_sent() { critical_messages.fetch_sub(1, std::memory_order_release); }
 };
+
+// One message as it arrived in an inbox: views into the received buffer, valid while the
+// message lives. The frame layout itself is the bus's own (bus/packet.hpp).
+struct Received {
+  std::string_view topic;  // NUL-terminated in the buffer
+  const uint8_t* envelope = nullptr;
+  std::size_t envelope_size = 0;
+};
+// What a received message holds; nullopt for a buffer whose lengths do not fit (never one
+// the router sent).
+std::optional<Received> read_received(const zmq::message_t& message);
 
 class Inbox {
  public:

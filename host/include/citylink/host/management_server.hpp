@@ -17,9 +17,6 @@ namespace citylink::host {
 
 class Host;
 class EventFeed;
-namespace scenarios {
-class EngineObserver;
-}
 
 // Who made a request, from their bearer token.
 struct Caller {
@@ -76,8 +73,5 @@ class ManagementServer {
 
 // The OpenAPI 3 document of the management API (served at /api/openapi.json).
 const std::string& openapi_document();
-
-// An engine observer that turns incidents, grants and dispatches into live events.
-std::shared_ptr<scenarios::EngineObserver> feed_observer(std::shared_ptr<EventFeed> feed);
 
 }  // namespace citylink::host

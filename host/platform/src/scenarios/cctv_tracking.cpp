@@ -1,0 +1,81 @@
+// CCTV tracking: latest position, next-camera prediction, PTZ, positions to the police unit.
+#include <citylink/platform/geo.hpp>
+#include <citylink/platform/scenarios/cctv_tracking.hpp>
+#include <citylink/v1/camera.pb.h>
+
+#include <algorithm>
+
+namespace citylink::platform::scenarios {
+
+void CctvTracking::on_tracking(const citylink::v1::TrackingInfo& t, ScenarioContext& ctx) {
+  if (t.track_id().empty()) return ctx.reject(name(), "no_track_id", "tracking update without a track id");
+  auto it = tracks_.find(t.track_id());
+  const bool handover = it != tracks_.end() && it->second.latest.camera_id() != t.camera_id();
+  if (it != tracks_.end() && t.time_unix_ns() != 0 && t.time_unix_ns() < it->second.latest.time_unix_ns())
+    return ctx.reject(name(), "out_of_order", "track " + t.track_id() + ": update older than the latest one");
+
+  citylink::v1::TrackingInfo latest = t;
+  if (handover && latest.handed_over_from().empty()) latest.set_handed_over_from(it->second.latest.camera_id());
+
+  const auto& p = t.position();
+  const double lookahead = std::max(c_.min_lookahead_m, t.speed_mps() * c_.lookahead_seconds);
+  auto ahead = ctx.cameras().ahead(p.lat(), p.lon(), t.heading_deg(), lookahead, c_.half_angle_deg,
+                                   c_.max_predicted + 1, ctx.now_ns());
+  std::erase_if(ahead, [&](const CameraHit& h) { return h.camera.camera_id == t.camera_id(); });
+  if (ahead.size() > c_.max_predicted) ahead.resize(c_.max_predicted);
+  latest.clear_predicted_next_cameras();
+  for (const auto& h : ahead) latest.add_predicted_next_cameras(h.camera.camera_id);
+  tracks_[t.track_id()] = Track{latest, ctx.now_ns()};
+
+  const std::string correlation = t.incident_id().empty() ? t.track_id() : t.incident_id();
+  if (handover || it == tracks_.end())
+    ctx.note(name(), "track " + t.track_id() + " at " + t.camera_id() +
+                         (handover ? " (handed over from " + latest.handed_over_from() + ")" : "") +
+                         "; next cameras " + describe(ahead));
+  if (c_.ptz) {
+    for (const auto& h : ahead) {
+      if (!h.camera.ptz) continue;
+      citylink::v1::PtzCommand cmd;
+      cmd.set_camera_id(h.camera.camera_id);
+      cmd.set_pan_deg(geo::bearing_deg(h.camera.lat, h.camera.lon, p.lat(), p.lon()));
+      *cmd.mutable_look_at() = p;
+      cmd.set_reason("target " + t.track_id() + " expected next");
+      cmd.set_track_id(t.track_id());
+      ctx.emit("camera.ptz", cmd, correlation);
+    }
+  }
+
+  // Positions go to the police unit only while the incident the track belongs to is open.
+  bool ambiguous = false;
+  const Incident* inc = t.incident_id().empty() ? nullptr : ctx.incidents().find_open(t.incident_id(), &ambiguous);
+  if (ambiguous)
+    ctx.reject(name(), "ambiguous_incident",
+               "track " + t.track_id() + ": incident " + t.incident_id() +
+                   " is open from more than one source; positions go to nobody rather than to the wrong unit");
+  if (!inc) return;
+  citylink::v1::DispatchSupport d;
+  d.set_recipient(c_.recipient);
+  d.set_incident_id(t.incident_id());
+  d.set_incident_source(inc->source);
+  d.set_event_code(inc->event_code);
+  d.set_status(inc->latest.status());
+  *d.add_target_positions() = p;
+  *d.mutable_position() = p;
+  if (auto cur = ctx.cameras().find(t.camera_id())) {
+    CameraHit h{*cur, geo::distance_m(cur->lat, cur->lon, p.lat(), p.lon()), true};
+    *d.add_cameras() = camera_ref(h);
+  }
+  for (const auto& h : ahead) *d.add_cameras() = camera_ref(h);
+  d.set_text("target " + t.track_id() + " (" + t.target_class() + ") at camera " + t.camera_id() +
+             (handover ? ", handed over from " + latest.handed_over_from() : "") + "; heading " +
+             std::to_string(static_cast<int>(t.heading_deg())) + " deg, " + std::to_string(t.speed_mps()).substr(0, 4) +
+             " m/s");
+  ctx.emit(c_.topic, d, t.incident_id());
+}
+
+void CctvTracking::on_tick(ScenarioContext& ctx) {
+  const int64_t cutoff = ctx.now_ns() - c_.track_retention_ns;
+  std::erase_if(tracks_, [&](const auto& kv) { return kv.second.seen_ns < cutoff; });
+}
+
+}  // namespace citylink::platform::scenarios

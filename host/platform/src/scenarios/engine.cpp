@@ -1,0 +1,502 @@
+// The scenario engine's thread: registry and incident bookkeeping, then the scenarios.
+#include <citylink/host/audit_store.hpp>
+#include <citylink/platform/geo.hpp>
+#include <citylink/host/logging.hpp>
+#include <citylink/host/permissions.hpp>
+#include <citylink/host/receive.hpp>
+#include <citylink/host/router.hpp>
+#include <citylink/platform/scenarios/engine.hpp>
+#include <citylink/platform/scenarios/grant_recovery.hpp>
+#include <citylink/platform/scenarios/video_share.hpp>
+#include <citylink/v1/audit.pb.h>
+#include <citylink/v1/camera.pb.h>
+#include <citylink/v1/dispatch.pb.h>
+#include <citylink/v1/envelope.pb.h>
+
+#include "../api/api.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+namespace citylink::platform::scenarios {
+namespace {
+
+// The topics the engine publishes; its grants on the bus.
+const std::vector<std::string> kEngineGrants = {"grant.video", "dispatch.*", "audit.*", "camera.ptz",
+                                                "incident.disaster"};
+const std::vector<std::string> kEngineSubscriptions = {"camera.info", "camera.status", "incident.",
+                                                       "sensor.reading", "analytics.tracking"};
+constexpr auto kTick = std::chrono::milliseconds(100);
+
+// Who an output is addressed to: the router delivers grant.*, dispatch.* and audit.* only
+// to instances bound to this recipient.
+std::string recipient_of(const google::protobuf::Message& m) {
+  if (const auto* d = dynamic_cast<const citylink::v1::DispatchSupport*>(&m)) return d->recipient();
+  if (const auto* g = dynamic_cast<const citylink::v1::VideoShareGrant*>(&m)) return g->recipient();
+  if (dynamic_cast<const citylink::v1::AuditRecord*>(&m)) return kAuditRecipient;
+  return {};
+}
+
+}  // namespace
+
+InputPolicy input_policy(const CityConfig& config) {
+  InputPolicy p;
+  p.authority = config.incident_authority;
+  p.max_cameras_per_instance = config.host.max_cameras_per_instance;
+  p.max_open_incidents_per_source = config.host.max_open_incidents_per_source;
+  p.incident_retention_ns = static_cast<int64_t>(config.host.incident_retention_minutes) * 60 * 1'000'000'000;
+  for (const auto& e : config.plugins) p.cameras[e.instance_id] = e.cameras;
+  return p;
+}
+
+ScenarioEngine::ScenarioEngine(std::vector<std::unique_ptr<Scenario>> scenarios, Router& router, zmq::context_t& ctx,
+                               InputPolicy policy)
+    : scenarios_(std::move(scenarios)),
+      policy_(std::move(policy)),
+      router_(router),
+      ctx_(ctx),
+      incidents_(policy_.max_open_incidents_per_source),
+      grants_([this](const citylink::v1::VideoShareGrant& g) { on_grant(g); }),
+      bus_counters_(std::make_shared<InstanceCounters>()) {}
+
+ScenarioEngine::~ScenarioEngine() { stop(); }
+
+void ScenarioEngine::start(const ComponentContext& context) {
+  if (running_) return;
+  // Every audit record is appended (hash-chained, durable) to the log before it is published.
+  audit_store_ = context.audit;
+  if (context.events) observer_ = api::feed_observer(context.events);
+  const auto& config = context.config;
+  if (config.incident_authority.empty())
+    log()->warn("no source is authorised to raise incidents (incident_authority is empty), so every incident will "
+                "be refused; list each event code with its topic and source instances");
+  const bool auditor =
+      std::any_of(config.plugins.begin(), config.plugins.end(),
+                  [](const PluginEntry& p) { return p.enabled && p.recipient == kAuditRecipient; }) ||
+      std::any_of(config.remote.clients.begin(), config.remote.clients.end(),
+                  [](const ClientEntry& c) { return c.recipient == kAuditRecipient; }) ||
+      std::any_of(config.clients.begin(), config.clients.end(),
+                  [](const ClientEntry& c) { return c.recipient == kAuditRecipient; });
+  if (!auditor)
+    log()->warn("no instance is bound to recipient '{}'; audit records are counted but reach no one", kAuditRecipient);
+  // What the previous run left live is read now, before this run issues anything: a grant
+  // issued during start-up must never look like one a crashed run left behind.
+  if (audit_store_) {
+    try {
+      left_alive_ = grants_left_alive(*audit_store_, now_ns());
+    } catch (const std::exception& e) {
+      log()->error("[{}] could not read the audit log for grants a previous run left live: {}", kSource, e.what());
+    }
+  }
+  if (!publisher_) {
+    publisher_ = router_.add_publisher(kSource, kEngineGrants, bus_counters_, PublisherRole::engine);
+    publisher_->open();
+  }
+  const std::string endpoint = router_.endpoint_prefix() + "/sink/" + kSource;
+  // Incidents are critical traffic: they wait in a queue of their own and are handled
+  // before any camera or sensor message, so no flood of those can delay or drop a 112 report.
+  inbox_ = Inbox(ctx_, endpoint, router_.options().queue_depth);
+  router_.add_sink(SinkSpec{kSource, kEngineSubscriptions, endpoint, bus_counters_, false, 0, {},
+                            inbox_.critical_endpoint(), inbox_.bytes()});
+  running_ = true;
+  {
+    std::lock_guard lk(calls_mu_);
+    accepting_calls_ = true;
+  }
+  thread_ = std::thread([this] { loop(); });
+  std::string names;
+  for (const auto& s : scenarios_) names += (names.empty() ? "" : ", ") + std::string(s->name());
+  log()->info("[{}] started with scenarios: {}", kSource, names.empty() ? "(none)" : names);
+}
+
+void ScenarioEngine::stop() {
+  if (!running_) return;
+  router_.remove_sink(kSource);
+  running_ = false;
+  if (thread_.joinable()) thread_.join();
+  // Nobody renews or revokes a grant once the engine is gone, so none is left live (H6):
+  // each is revoked, published to its recipient and audited. The thread has ended, so
+  // the books are this thread's now.
+  for (const auto& g : grants_.revoke_all("the scenario engine stopped", now_ns())) {
+    note("grants", g.incident_id() + ": grant " + g.grant_id() + " to " + g.recipient() + " revoked: engine stopping");
+    audit(grant_audit(g, "video_grant.revoke", "grant " + g.grant_id() + " revoked: the scenario engine stopped"));
+  }
+  publisher_->close();
+  publisher_.reset();  // a later start adds a fresh one: a closed publisher refuses every publish
+}
+
+std::vector<ApiRoute> ScenarioEngine::api_routes() { return api::engine_routes(*this); }
+
+void ScenarioEngine::drive(const uint8_t* envelope, std::size_t size) {
+  if (running_) throw std::logic_error("ScenarioEngine::drive is for an engine that was never started");
+  if (!publisher_) {
+    publisher_ = router_.add_publisher(kSource, kEngineGrants, bus_counters_, PublisherRole::engine);
+    publisher_->open();
+  }
+  try {
+    handle(envelope, size);
+    tick();
+  } catch (const std::exception& e) {
+    reject("engine", "exception", std::string("while driven: ") + e.what());  // as the loop's guard does
+  } catch (...) {
+    reject("engine", "exception", "while driven: unknown exception");
+  }
+}
+
+void ScenarioEngine::loop() {
+  auto next_tick = std::chrono::steady_clock::now() + kTick;
+  zmq::message_t m;
+  // Nothing one message or one tick does may end the engine's thread (M1): it is logged
+  // and counted, and the engine goes on with the next.
+  auto guarded = [this](const char* what, auto&& f) {
+    try {
+      f();
+      return true;
+    } catch (const std::exception& e) {
+      reject("engine", "exception", std::string(what) + ": " + e.what());
+    } catch (...) {
+      reject("engine", "exception", std::string(what) + ": unknown exception");
+    }
+    return false;
+  };
+  auto handle_packet = [&] {
+    if (const auto v = read_received(m)) handle(v->envelope, v->envelope_size);
+  };
+  while (true) {
+    bool got = false;
+    if (!guarded("receiving", [&] { got = inbox_.receive(m, kTick); }))
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // no busy loop on a broken socket
+    if (got) {
+      guarded("handling a message", handle_packet);
+    } else if (!running_) {
+      guarded("draining", [&] {
+        while (inbox_.receive(m, std::chrono::milliseconds(0))) handle_packet();
+      });
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= next_tick) {
+      guarded("tick", [&] { tick(); });
+      next_tick = std::chrono::steady_clock::now() + kTick;
+    }
+    run_calls();
+  }
+  {
+    std::lock_guard lk(calls_mu_);
+    accepting_calls_ = false;
+  }
+  run_calls();  // what was asked before the door closed is still answered
+  inbox_.close();
+}
+
+bool ScenarioEngine::run_on_engine(std::function<void()> f) {
+  auto task = std::make_shared<std::packaged_task<void()>>(std::move(f));
+  auto done = task->get_future();
+  {
+    std::lock_guard lk(calls_mu_);
+    if (!accepting_calls_) return false;
+    calls_.push_back(task);
+  }
+  done.get();  // rethrows what `f` threw
+  return true;
+}
+
+void ScenarioEngine::run_calls() {
+  std::deque<std::shared_ptr<std::packaged_task<void()>>> calls;
+  {
+    std::lock_guard lk(calls_mu_);
+    calls.swap(calls_);
+  }
+  for (auto& c : calls) (*c)();  // a packaged_task keeps what its function throws for the caller
+}
+
+std::optional<EngineSnapshot> ScenarioEngine::snapshot() {
+  EngineSnapshot s;
+  if (!run_on_engine([&] {
+        s.incidents = incidents_.list();
+        s.grants = grants_.live();
+      }))
+    return std::nullopt;
+  return s;
+}
+
+std::optional<citylink::v1::VideoShareGrant> ScenarioEngine::revoke_grant(const std::string& grant_id,
+                                                                          const std::string& operator_name,
+                                                                          const std::string& reason, std::string* why) {
+  std::optional<citylink::v1::VideoShareGrant> out;
+  const bool ran = run_on_engine([&] {
+    out = grants_.revoke(grant_id, "revoked by operator " + operator_name + ": " + reason, now_ns());
+    if (!out) return;
+    count("grants/revoked_by_operator");
+    log()->warn("[{}] grant {} to {} for incident {} revoked by operator {}: {}", kSource, grant_id, out->recipient(),
+                out->incident_id(), operator_name, reason);
+    auto record = grant_audit(*out, "video_grant.revoke", "grant " + grant_id + " revoked by operator " +
+                                                              operator_name + ": " + reason);
+    record.set_actor("operator:" + operator_name);
+    audit(std::move(record));
+  });
+  if (!ran) {
+    if (why) *why = "the scenario engine is not running";
+  } else if (!out && why) {
+    *why = "grant '" + grant_id + "' is not live: it is unknown, has expired or was already revoked; "
+           "GET /api/grants lists the live ones";
+  }
+  return out;
+}
+
+void ScenarioEngine::handle(const uint8_t* bytes, std::size_t size) {
+  citylink::v1::Envelope env;
+  if (!env.ParseFromArray(bytes, static_cast<int>(size))) return reject("engine", "malformed", "unparsable envelope");
+  const std::string& topic = env.topic();
+  bus_counters_->delivered.fetch_add(1, std::memory_order_relaxed);
+  try {
+    if (topic == "camera.info") {
+      citylink::v1::CameraInfo info;
+      if (!info.ParseFromString(env.payload()) || env.schema() != info.GetTypeName())
+        return reject("camera_registry", "malformed", "camera.info from " + env.source() + " is not a CameraInfo");
+      if (!camera_allowed(env.source(), info)) return;
+      const bool fresh = !cameras_.find(info.camera_id());
+      const std::string why = cameras_.upsert(info, now_ns(), env.source());
+      if (!why.empty()) return reject("camera_registry", "invalid_camera", why);
+      if (fresh) ++cameras_owned_[env.source()];
+      return count("camera_registry/cameras_announced");
+    }
+    if (topic == "camera.status") {
+      citylink::v1::CameraStatus st;
+      if (!st.ParseFromString(env.payload()) || env.schema() != st.GetTypeName())
+        return reject("camera_registry", "malformed", "camera.status from " + env.source() + " is not a CameraStatus");
+      const auto cam = cameras_.find(st.camera_id());
+      if (!cam) return reject("camera_registry", "unknown_camera", "status for unknown camera '" + st.camera_id() + "'");
+      if (cam->owner_instance != env.source())
+        return reject("camera_registry", "not_owner",
+                      env.source() + " sent a status for camera '" + st.camera_id() + "', which belongs to " +
+                          cam->owner_instance);
+      cameras_.update_status(st, now_ns());
+      return;
+    }
+    if (topic.rfind("incident.", 0) == 0) {
+      citylink::v1::PlatformEvent ev;
+      if (!ev.ParseFromString(env.payload()) || env.schema() != ev.GetTypeName())
+        return reject("incidents", "malformed", topic + " from " + env.source() + " is not a PlatformEvent");
+      if (!incident_allowed(topic, env.source(), ev)) return;
+      std::string why;
+      incidents_.complete(ev, env.source());
+      const auto change = incidents_.apply(ev, /*needs_position*/ true, &why, env.source(), now_ns());
+      if (!change) return reject("incidents", "rejected", why);
+      count(std::string("incidents/") + (*change == Change::opened ? "opened" : *change == Change::closed ? "closed" : "updated"));
+      const Incident& inc = *incidents_.find(IncidentKey{env.source(), ev.occurrence_number()});
+      if (observer_ && observer_->wants()) observer_->incident(inc, *change);
+      for (auto& s : scenarios_) s->on_incident(inc, ev, *change, *this);
+      return;
+    }
+    if (topic == "sensor.reading") {
+      citylink::v1::SensorReading r;
+      if (!r.ParseFromString(env.payload()) || env.schema() != r.GetTypeName())
+        return reject("sensors", "malformed", "sensor.reading from " + env.source() + " is not a SensorReading");
+      if (!std::isfinite(r.value()))
+        return reject("sensors", "not_a_number", "reading of " + r.sensor_id() + " is not a finite number");
+      for (auto& s : scenarios_) s->on_reading(r, *this);
+      return;
+    }
+    if (topic == "analytics.tracking") {
+      citylink::v1::TrackingInfo t;
+      if (!t.ParseFromString(env.payload()) || env.schema() != t.GetTypeName())
+        return reject("tracking", "malformed", "analytics.tracking from " + env.source() + " is not a TrackingInfo");
+      if (!cameras_.find(t.camera_id()))
+        return reject("tracking", "unknown_camera", "track " + t.track_id() + " on unknown camera '" + t.camera_id() + "'");
+      if (t.has_position() && !geo::valid_wgs84(t.position().lat(), t.position().lon()))
+        return reject("tracking", "bad_position", "track " + t.track_id() + ": position outside WGS84 range");
+      for (auto& s : scenarios_) s->on_tracking(t, *this);
+      return;
+    }
+  } catch (const std::exception& e) {
+    reject("engine", "exception", std::string("while handling ") + topic + ": " + e.what());
+  }
+}
+
+// C2 of the review: which source may raise which event code on which topic is the city's
+// decision. Incidents are keyed by (source, occurrence number), so an authorised source
+// reaches only its own incidents, whatever numbers it uses.
+bool ScenarioEngine::incident_allowed(const std::string& topic, const std::string& source,
+                                      const citylink::v1::PlatformEvent& ev) {
+  const auto& code = ev.event_code();
+  const IncidentAuthority* au = nullptr;
+  for (const auto& a : policy_.authority)
+    if (a.event_code == code) au = &a;
+  if (!au)
+    return reject("incidents", "not_authorised",
+                  source + " raised " + code + " on " + topic + " but no source is authorised for " + code +
+                      "; add it under incident_authority in the city config"),
+           false;
+  if (au->topic != topic)
+    return reject("incidents", "not_authorised", source + " raised " + code + " on " + topic + "; " + code +
+                                                     " is accepted only on " + au->topic),
+           false;
+  if (std::find(au->sources.begin(), au->sources.end(), source) == au->sources.end())
+    return reject("incidents", "not_authorised", source + " may not raise " + code + " (authorised: " +
+                                                     [&] {
+                                                       std::string l;
+                                                       for (const auto& s : au->sources) l += (l.empty() ? "" : ", ") + s;
+                                                       return l;
+                                                     }() + ")"),
+           false;
+  return true;
+}
+
+// C3 of the review: a camera id belongs to the instance that first announced it, or to the
+// instance whose configured id_prefix it carries; stream URIs stay under the owner's base.
+bool ScenarioEngine::camera_allowed(const std::string& source, const citylink::v1::CameraInfo& info) {
+  const std::string& id = info.camera_id();
+  for (const auto& [inst, pol] : policy_.cameras)
+    if (inst != source && !pol.id_prefix.empty() && id.rfind(pol.id_prefix, 0) == 0)
+      return reject("camera_registry", "not_owner",
+                    source + " announced camera '" + id + "', whose id prefix '" + pol.id_prefix + "' belongs to " + inst),
+             false;
+  CameraPolicy mine;
+  if (auto it = policy_.cameras.find(source); it != policy_.cameras.end()) mine = it->second;
+  if (!mine.id_prefix.empty() && id.rfind(mine.id_prefix, 0) != 0)
+    return reject("camera_registry", "not_owner",
+                  source + " announced camera '" + id + "' outside its id prefix '" + mine.id_prefix + "'"),
+           false;
+  const auto existing = cameras_.find(id);
+  if (existing && existing->owner_instance != source)
+    return reject("camera_registry", "not_owner",
+                  source + " re-announced camera '" + id + "', which belongs to " + existing->owner_instance),
+           false;
+  if (!mine.stream_base.empty() && !info.stream_uri().empty() && info.stream_uri().rfind(mine.stream_base, 0) != 0)
+    return reject("camera_registry", "bad_stream",
+                  source + " announced camera '" + id + "' with stream '" + info.stream_uri() +
+                      "' outside its configured stream_base '" + mine.stream_base + "'"),
+           false;
+  const std::size_t cap = mine.max > 0 ? mine.max : policy_.max_cameras_per_instance;
+  if (!existing && cameras_owned_[source] >= cap)
+    return reject("camera_registry", "over_cap",
+                  source + " already owns " + std::to_string(cap) + " cameras; camera '" + id +
+                      "' refused (raise cameras.max for this instance if it is real)"),
+           false;
+  return true;
+}
+
+void ScenarioEngine::on_grant(const citylink::v1::VideoShareGrant& g) {
+  emit(grant_topic(g.recipient()), g, g.incident_id());
+  if (observer_ && observer_->wants()) observer_->grant(g);
+  if (g.action() != citylink::v1::VideoShareGrant::ACTION_EXPIRE) return;
+  // Scenarios audit what they decide; a grant running out is the engine's to record.
+  note("grants", g.incident_id() + ": grant " + g.grant_id() + " to " + g.recipient() + " expired");
+  audit(grant_audit(g, "video_grant.expire", "grant " + g.grant_id() + " lifetime ended"));
+}
+
+void ScenarioEngine::tick() {
+  if (revoke_left_alive_.exchange(false, std::memory_order_acq_rel)) revoke_left_alive();
+  const int64_t now = now_ns();
+  grants_.expire(now);
+  // H8: closed incidents do not stay forever; the audit log keeps what they caused.
+  if (now >= next_retire_ns_) {
+    next_retire_ns_ = now + int64_t{60} * 1'000'000'000;
+    if (const auto n = incidents_.retire_closed(now - policy_.incident_retention_ns); n > 0) {
+      std::lock_guard lk(counters_mu_);
+      counters_["incidents/retired"] += n;
+    }
+  }
+  for (auto& s : scenarios_) s->on_tick(*this);
+}
+
+// H6 of the review: a host killed mid-incident never revoked its grants; the agencies
+// would keep video until each grant's own expiry with nobody having decided so. The audit
+// log is the durable record of what was handed out, so the next start revokes what it
+// shows live, openly: a REVOKE to the recipient and an audit record for each.
+void ScenarioEngine::revoke_left_alive() {
+  const int64_t now = now_ns();
+  auto left = std::move(left_alive_);
+  left_alive_.clear();
+  for (const auto& r : left) {
+    citylink::v1::VideoShareGrant g;
+    g.set_grant_id(r.grant_id());
+    g.set_incident_id(r.incident_id());
+    g.set_incident_source(r.incident_source());
+    g.set_recipient(r.recipient());
+    for (const auto& c : r.camera_ids()) g.add_camera_ids(c);
+    g.set_purpose(r.purpose());
+    g.set_legal_basis(r.legal_basis());
+    g.set_expires_unix_ns(now);
+    g.set_action(citylink::v1::VideoShareGrant::ACTION_REVOKE);
+    g.set_reason("the host stopped without revoking this grant (a crash or a kill); revoked at the next start");
+    log()->warn("[{}] grant {} to {} for incident {} was left live by the previous run; revoking it", kSource,
+                g.grant_id(), g.recipient(), g.incident_id());
+    count("grants/revoked_at_start");
+    emit(grant_topic(g.recipient()), g, g.incident_id());
+    audit(grant_audit(g, "video_grant.revoke", "grant " + g.grant_id() + " revoked at start: " + g.reason()));
+  }
+}
+
+int64_t ScenarioEngine::now_ns() const {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void ScenarioEngine::emit(const std::string& topic, const google::protobuf::Message& message,
+                          const std::string& correlation_id) {
+  citylink::v1::Envelope env;
+  env.set_topic(topic);
+  env.set_schema(message.GetTypeName());
+  env.set_recipient(recipient_of(message));
+  message.SerializeToString(env.mutable_payload());
+  env.set_correlation_id(correlation_id);
+  const std::string bytes = env.SerializeAsString();
+  std::string why;
+  const auto st = publisher_->publish(topic, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &why);
+  if (st != CITYLINK_OK) {
+    // M8: a failed emit is an alarm and is not counted as emitted.
+    log()->error("[{}] could not publish on {}: {}", kSource, topic, why);
+    count("emit_failed/" + topic);
+    return;
+  }
+  count("emitted/" + topic);
+  if (observer_ && observer_->wants())
+    if (const auto* d = dynamic_cast<const citylink::v1::DispatchSupport*>(&message)) observer_->dispatch(topic, *d);
+}
+
+void ScenarioEngine::audit(citylink::v1::AuditRecord record) {
+  record.set_record_id("A-" + std::to_string(++audit_seq_));
+  if (record.actor().empty()) record.set_actor(kSource);  // an operator's action names the operator
+  record.set_time_unix_ns(now_ns());
+  if (audit_store_) {
+    // Stored first, so what the auditor receives carries its place in the chain.
+    try {
+      record = audit_store_->append(std::move(record)).record;
+    } catch (const std::exception& e) {
+      log()->error("[{}] AUDIT NOT STORED ({}, incident {}): {}", kSource, record.action(), record.incident_id(),
+                   e.what());
+      count("audit/store_failed");
+    }
+  }
+  const std::string topic = "audit." + record.action().substr(0, record.action().find('.'));
+  emit(topic, record, record.incident_id());
+}
+
+void ScenarioEngine::reject(const std::string& scenario, const std::string& reason, const std::string& detail) {
+  const std::string key = scenario + "/" + reason;
+  uint64_t n;
+  {
+    std::lock_guard lk(counters_mu_);
+    n = ++counters_[key];
+  }
+  if (n <= 5 || n % 1000 == 0) log()->warn("[{}] {} rejected ({}, #{}): {}", kSource, scenario, reason, n, detail);
+}
+
+void ScenarioEngine::note(const std::string& scenario, const std::string& line) {
+  count(scenario + "/fired");
+  log()->info("[{}] {}: {}", kSource, scenario, line);
+}
+
+void ScenarioEngine::count(const std::string& key) {
+  std::lock_guard lk(counters_mu_);
+  ++counters_[key];
+}
+
+std::map<std::string, uint64_t> ScenarioEngine::counters() const {
+  std::lock_guard lk(counters_mu_);
+  return counters_;
+}
+
+}  // namespace citylink::platform::scenarios
