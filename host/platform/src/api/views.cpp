@@ -7,13 +7,6 @@ namespace citylink::platform::api {
 
 using nlohmann::json;
 
-namespace {
-template <class Repeated>
-std::vector<std::string> list(const Repeated& r) {
-  return {r.begin(), r.end()};
-}
-}  // namespace
-
 json incident_json(const scenarios::Incident& i) {
   const auto& ev = i.latest;
   json j = {{"source", i.source},
@@ -38,7 +31,7 @@ json grant_json(const citylink::v1::VideoShareGrant& g, int64_t now_ns) {
           {"incident_id", g.incident_id()},
           {"incident_source", g.incident_source()},
           {"recipient", g.recipient()},
-          {"camera_ids", list(g.camera_ids())},
+          {"camera_ids", std::vector<std::string>(g.camera_ids().begin(), g.camera_ids().end())},
           {"purpose", g.purpose()},
           {"legal_basis", g.legal_basis()},
           {"issued", iso_time(g.issued_unix_ns())},
