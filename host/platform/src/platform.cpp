@@ -22,7 +22,10 @@ host::CityConfig parse_city_config(const std::string& text, const std::string& n
   return config;
 }
 
-void check_city_config(const host::CityConfig& config) {
+namespace {
+
+// The runtime keeps any code under incident_authority:; which codes exist is the platform's.
+void check_event_codes(const host::CityConfig& config) {
   for (const auto& a : config.incident_authority)
     if (!scenarios::is_known_event_code(a.event_code)) {
       std::string known;
@@ -31,14 +34,23 @@ void check_city_config(const host::CityConfig& config) {
                         ": incident_authority." + a.event_code + ": unknown event code '" + a.event_code +
                         "'; known: " + known);
     }
-  // Only to report mistakes now, with their lines; the engine builds its own.
-  (void)scenarios::build_scenarios(config.scenarios, ConfigReader(config.source.string(), config.base_dir));
+}
+
+std::vector<std::unique_ptr<scenarios::Scenario>> build(const host::CityConfig& config) {
+  return scenarios::build_scenarios(config.scenarios, ConfigReader(config.source.string(), config.base_dir));
+}
+
+}  // namespace
+
+void check_city_config(const host::CityConfig& config) {
+  check_event_codes(config);
+  (void)build(config);  // only to report mistakes now, with their lines; the engine builds its own
 }
 
 scenarios::ScenarioEngine* add_scenario_engine(host::Host& host) {
   const auto& config = host.config();
-  check_city_config(config);
-  auto list = scenarios::build_scenarios(config.scenarios, ConfigReader(config.source.string(), config.base_dir));
+  check_event_codes(config);
+  auto list = build(config);
   if (list.empty()) return nullptr;
   auto engine = std::make_unique<scenarios::ScenarioEngine>(std::move(list), host.router(), host.context(),
                                                             scenarios::input_policy(config));

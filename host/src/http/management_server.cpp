@@ -31,7 +31,8 @@ void reply(httplib::Response& res, int status, const json& body) {
 }
 
 void error(httplib::Response& res, int status, const std::string& message) {
-  reply(res, status, json{{"error", message}, {"status", status}});
+  const auto r = api_error(status, message);  // one shape for every refusal, the components' too
+  reply(res, r.status, r.body);
 }
 
 // "2026-11-30T12:00:00Z", "2026-11-30" or nanoseconds since the epoch; nullopt when neither.

@@ -135,14 +135,8 @@ bool PluginWatchdog::bounded(const char* what, std::function<void()> call) {
   if (abandoned()) return false;
   auto self = shared_from_this();
   auto done = std::make_shared<bool>(false);  // under mu_
-  std::thread([self, done, what, call = std::move(call)] {
-    try {
-      call();
-    } catch (...) {
-      // The backend's calls catch what a plugin throws; this is the last line before
-      // std::terminate would end the host.
-      log()->error("[{}] {} threw an exception across the C ABI; catch exceptions in the plugin", self->id_, what);
-    }
+  std::thread([self, done, call = std::move(call)] {
+    call();
     std::unique_lock lk(self->mu_);
     if (self->seq_.load(std::memory_order_acquire) == kAbandoned) {
       lk.unlock();

@@ -35,7 +35,8 @@ class PluginWatchdog : public std::enable_shared_from_this<PluginWatchdog> {
 
   // Runs `call` on a thread of its own and waits at most settings.call. False: it did not
   // return in time and the instance is abandoned (the thread parks if it ever returns).
-  // `call` must own everything it touches: it may outlive the caller.
+  // `call` must own everything it touches (it may outlive the caller) and must not throw
+  // (the backend catches what a plugin throws, in_process_backend.cpp).
   bool bounded(const char* what, std::function<void()> call);
 
   // At stop: abandons the instance if an on_message has run past settings.call. True: the
