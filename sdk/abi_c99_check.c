@@ -3,6 +3,7 @@
 #include <citylink/abi.h>
 #include <citylink/event_codes.h>
 #include <citylink/ext/extension_id.h>
+#include <citylink/ext/durable.h>
 #include <citylink/ext/plugin_factory.h>
 #include <citylink/kinds.h>
 #include <citylink/topics.h>

@@ -2,7 +2,9 @@
 // own endpoint over ZeroMQ DEALER -> ROUTER with CURVE, and acks to the host only when the
 // agency acked. While the agency is down it keeps resending with back-off; the host keeps
 // every unacked envelope in its outbox, so neither an agency outage nor a host crash loses
-// one (docs/delivery.md). The agency de-duplicates by envelope id.
+// one (docs/delivery.md). The agency de-duplicates by envelope id. While it holds a message
+// it tells the host so every progress_ms (citylink.durable/1), so an agency's outage neither
+// redelivers nor dead-letters, however long it lasts.
 //
 // Wire: the link sends two frames, [topic][envelope bytes]; the agency answers one frame,
 // a serialized citylink.v1.Ack naming the envelope id (accepted, or refused with a reason).
@@ -58,14 +60,14 @@ class AgencyLink : public citylink::Plugin {
       "endpoint":{"type":"string","minLength":1},"server_public_key":{"type":"string","minLength":40,"maxLength":40},
       "server_public_key_file":{"type":"string","minLength":1},
       "secret_key_file":{"type":"string","minLength":1},"retry_ms":{"type":"integer","minimum":10},
-      "max_retry_ms":{"type":"integer","minimum":10}}})";
+      "max_retry_ms":{"type":"integer","minimum":10},"progress_ms":{"type":"integer","minimum":10}}})";
     return d;
   }
 
   explicit AgencyLink(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
     const auto cfg =
         Fields::parse(ctx, {"endpoint", "server_public_key", "server_public_key_file", "secret_key_file", "retry_ms",
-                            "max_retry_ms"});
+                            "max_retry_ms", "progress_ms"});
     endpoint_ = cfg.required_text("endpoint", "\"tcp://112-centre.example:7101\"");
     if (endpoint_.rfind("tcp://", 0) != 0 && endpoint_.rfind("ipc://", 0) != 0)
       cfg.fail("endpoint", "'" + endpoint_ + "' is not a ZeroMQ tcp:// or ipc:// endpoint");
@@ -88,6 +90,7 @@ class AgencyLink : public citylink::Plugin {
     retry_ = std::chrono::milliseconds(cfg.integer("retry_ms", 500, 10, 600'000));
     max_retry_ = std::chrono::milliseconds(cfg.integer("max_retry_ms", 10'000, 10, 3'600'000));
     if (max_retry_ < retry_) max_retry_ = retry_;
+    progress_ = std::chrono::milliseconds(cfg.integer("progress_ms", 1'000, 10, 3'600'000));
   }
 
   ~AgencyLink() override { stop(); }
@@ -189,8 +192,13 @@ class AgencyLink : public citylink::Plugin {
     zmq::socket_t& s = *dealer_;
     host_.info("delivering to " + endpoint_);
     bool down_logged = false;
+    auto next_progress = Clock::now() + progress_;
     while (running_) {
       send_due(s, down_logged);
+      if (Clock::now() >= next_progress) {
+        report_progress();
+        next_progress = Clock::now() + progress_;
+      }
       zmq::pollitem_t items[] = {{s.handle(), 0, ZMQ_POLLIN, 0}, {woken.handle(), 0, ZMQ_POLLIN, 0}};
       try {
         zmq::poll(items, 2, std::chrono::milliseconds(10));
@@ -259,6 +267,15 @@ class AgencyLink : public citylink::Plugin {
     next_due_ = std::min(next_due_, m.next_send);
   }
 
+  // Everything held is still being worked on: the host restarts each one's ack timeout
+  // instead of redelivering it and striking the oldest. A host without citylink.durable/1
+  // answers UNSUPPORTED; then durable.ack_timeout_ms x max_deliveries bounds an outage.
+  void report_progress() {
+    std::lock_guard lk(mu_);
+    for (const auto& [id, m] : pending_)
+      if (host_.progress(m.tag) == CITYLINK_ERR_UNSUPPORTED) return;
+  }
+
   void settle(const citylink::v1::Ack& ack) {
     std::lock_guard lk(mu_);
     auto it = pending_.find(ack.envelope_id());
@@ -278,7 +295,7 @@ class AgencyLink : public citylink::Plugin {
   std::unique_ptr<zmq::socket_t> wake_;    // under mu_; bound before the link thread connects
   std::unique_ptr<zmq::socket_t> dealer_;  // to the agency: made in start, then the link thread's
   std::string endpoint_, server_key_, secret_key_, public_key_;
-  std::chrono::milliseconds retry_{500}, max_retry_{10'000};
+  std::chrono::milliseconds retry_{500}, max_retry_{10'000}, progress_{1'000};
   std::atomic<bool> running_{false};
   std::thread thread_;
   std::mutex mu_;

@@ -76,13 +76,13 @@ class UcpBridge : public citylink::Plugin {
     d.config_schema = R"({"type":"object","additionalProperties":false,"properties":{
       "platform":{"type":"object"},"listen":{"type":"object"},"topics":{"type":"object"},
       "other_topic":{"type":"string"},"retry_ms":{"type":"integer","minimum":10},
-      "max_retry_ms":{"type":"integer","minimum":10},"rejected_file":{"type":"string"}}})";
+      "max_retry_ms":{"type":"integer","minimum":10},"progress_ms":{"type":"integer","minimum":10},"rejected_file":{"type":"string"}}})";
     return d;
   }
 
   explicit UcpBridge(const citylink::InstanceContext& ctx) : host_(ctx.host()), self_(ctx.instance_id()) {
     const auto cfg = Fields::parse(ctx, {"platform", "listen", "topics", "other_topic", "retry_ms", "max_retry_ms",
-                                         "rejected_file"});
+                                         "progress_ms", "rejected_file"});
     if (!cfg.has("platform") && !cfg.has("listen"))
       cfg.fail("platform", "give 'platform' (to post events to the platform), 'listen' (to take events from it), or both");
     if (cfg.has("platform")) read_platform(cfg.object("platform", {"url", "api_key", "send_code", "receive_code",
@@ -102,6 +102,7 @@ class UcpBridge : public citylink::Plugin {
     retry_ = std::chrono::milliseconds(cfg.integer("retry_ms", 500, 10, 600'000));
     max_retry_ = std::chrono::milliseconds(cfg.integer("max_retry_ms", 10'000, 10, 3'600'000));
     if (max_retry_ < retry_) max_retry_ = retry_;
+    progress_ = std::chrono::milliseconds(cfg.integer("progress_ms", 1'000, 10, 3'600'000));
     rejected_file_ = cfg.text("rejected_file", "");
   }
 
@@ -296,6 +297,7 @@ class UcpBridge : public citylink::Plugin {
         cv_.wait(lk, [&] { return !running_ || !queue_.empty(); });
         continue;
       }
+      if (Clock::now() >= next_progress_) report_progress_locked();
       const ucp::Event event = queue_.front().event;
       const std::string id = queue_.front().id;
       lk.unlock();
@@ -312,7 +314,11 @@ class UcpBridge : public citylink::Plugin {
           host_.warn("the platform did not take event " + event.evt_id + " #" + event.ocr_nbr + ": " + r.detail +
                      "; trying again with back-off (the host keeps it until the platform accepts)");
         down_logged = true;
-        cv_.wait_for(lk, backoff, [&] { return !running_; });
+        // Waited in slices, telling the host the queue is still being worked on.
+        for (const auto until = Clock::now() + backoff; running_ && Clock::now() < until;) {
+          report_progress_locked();
+          cv_.wait_for(lk, std::min<Clock::duration>(progress_, until - Clock::now()), [&] { return !running_; });
+        }
         backoff = std::min(max_retry_, backoff * 2);
         continue;
       }
@@ -330,6 +336,14 @@ class UcpBridge : public citylink::Plugin {
                     " (moved to the host's dead letters)");
       settle(tag, accepted);
     }
+  }
+
+  // Everything queued is still being worked on (citylink.durable/1): the host restarts each
+  // one's ack timeout instead of redelivering the queue while the platform is down or slow.
+  void report_progress_locked() {
+    next_progress_ = Clock::now() + progress_;
+    for (const auto& p : queue_)
+      if (host_.progress(p.tag) == CITYLINK_ERR_UNSUPPORTED) return;
   }
 
   void settle(uint64_t tag, bool accepted) {
@@ -356,7 +370,8 @@ class UcpBridge : public citylink::Plugin {
   int http_port_ = 0, telegram_port_ = 0, legacy_port_ = 0;
   std::size_t max_body_ = 64 * 1024;
   ucp_bridge::Routing routing_;
-  std::chrono::milliseconds retry_{500}, max_retry_{10'000};
+  std::chrono::milliseconds retry_{500}, max_retry_{10'000}, progress_{1'000};
+  Clock::time_point next_progress_{};  // under mu_
   std::unique_ptr<ucp_bridge::TcpListeners> tcp_;
   std::unique_ptr<ucp_bridge::HttpListener> http_;
   std::thread sender_;

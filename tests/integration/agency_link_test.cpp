@@ -56,7 +56,9 @@ struct AgencyLinkFixture : ::testing::Test {
     return pid;
   }
 
-  std::unique_ptr<Host> start_host(int count, const std::string& link_extra = "") {
+  std::unique_ptr<Host> start_host(int count, const std::string& link_extra = "",
+                                   const std::string& durable = "{ack_timeout_ms: 120000, max_deliveries: 1000}",
+                                   const std::string& link_config = "") {
     const std::string yaml =
         "city: link-city\nhost:\n  outbox: " + (dir / "outbox.db").string() + "\nplugin_dirs: [" +
         std::string(CITYLINK_TEST_PLUGIN_DIR) + ", " + std::string(CITYLINK_SAMPLE_PLUGIN_DIR) +
@@ -66,9 +68,9 @@ struct AgencyLinkFixture : ::testing::Test {
         // The link is topic-agnostic: what the city grants it, it delivers. Here test.data,
         // because dispatch.* comes only from the scenario engine.
         "  - instance: link-112\n    file: agency_link.so\n    grants: {subscribe: [test.data]}\n"
-        "    durable: {ack_timeout_ms: 120000, max_deliveries: 1000}\n"
+        "    durable: " + durable + "\n"
         "    config: {endpoint: \"" + endpoint + "\", server_public_key: \"" + agency_key.public_key +
-        "\", secret_key_file: " + (dir / "link.key").string() + ", retry_ms: 50, max_retry_ms: 500}\n" + link_extra;
+        "\", secret_key_file: " + (dir / "link.key").string() + ", retry_ms: 50, max_retry_ms: 500" + link_config + "}\n" + link_extra;
     auto h = std::make_unique<Host>(parse_city_config(yaml, "link-city.yaml", dir.path()));
     h->set_worker_command({CITYLINK_BIN, "worker"});
     h->start();
@@ -103,6 +105,39 @@ TEST_F(AgencyLinkFixture, TenThousandDispatchesToAnAgencyDownForTheFirstHalfAllA
   EXPECT_EQ(lines, 10000u);
   EXPECT_TRUE(eventually([&] { return counters(*h, "link-112").outbox_depth == 0u; }));
   EXPECT_EQ(counters(*h, "link-112").dead_lettered, 0u);
+}
+
+// Before citylink.durable/1 the host redelivered a waiting link's window every
+// ack_timeout_ms and struck the oldest, so an outage longer than ack_timeout_ms x
+// max_deliveries dead-lettered dispatches the link was still resending (and the agency could
+// later get a message the host listed as dead). Now the link reports progress on what it
+// holds: an outage of three times that bound redelivers nothing and dead-letters nothing.
+TEST_F(AgencyLinkFixture, AnOutageLongerThanAckTimeoutTimesMaxDeliveriesDeadLettersNothing) {
+  for (const std::string isolation : {"none", "process"}) {
+    std::filesystem::remove(dir / "outbox.db");
+    std::filesystem::remove(received());
+    auto h = start_host(200, "    isolation: " + isolation + "\n", "{ack_timeout_ms: 1000, max_deliveries: 2}",
+                        ", progress_ms: 50");
+    ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+    ASSERT_TRUE(eventually([&] { return counters(*h, "link-112").durable_accepted == 200u; }, std::chrono::seconds(60)))
+        << isolation;
+    // The agency stays down for 6 s: three times ack_timeout_ms x max_deliveries.
+    std::this_thread::sleep_for(std::chrono::seconds(6));
+    EXPECT_EQ(counters(*h, "link-112").dead_lettered, 0u) << isolation;
+    const int agency = start_agency();
+    ASSERT_TRUE(eventually([&] { return counters(*h, "link-112").acked == 200u; }, std::chrono::seconds(60)))
+        << isolation;
+    const auto c = counters(*h, "link-112");
+    EXPECT_EQ(c.dead_lettered, 0u) << isolation;
+    EXPECT_EQ(c.redelivered, 0u) << isolation;
+    std::size_t lines = 0;
+    EXPECT_EQ(ids_received(&lines).size(), 200u) << isolation;
+    EXPECT_EQ(lines, 200u) << isolation;
+    h->stop();
+    kill(agency, SIGKILL);
+    waitpid(agency, nullptr, 0);
+    agencies.erase(std::remove(agencies.begin(), agencies.end(), agency), agencies.end());
+  }
 }
 
 TEST_F(AgencyLinkFixture, AnAgencyThatDiesMidStreamAndComesBackMissesNothing) {

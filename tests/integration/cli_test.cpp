@@ -24,7 +24,7 @@ using json = nlohmann::json;
 TEST(Cli, Version) {
   const auto r = cli({"version"});
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_TRUE(has(r.out, "(ABI 1.0)")) << r.out;
+  EXPECT_TRUE(has(r.out, "(ABI 1.1)")) << r.out;
 }
 
 TEST(Cli, InspectPrintsTheDescriptorAsTextAndJson) {

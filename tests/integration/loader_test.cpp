@@ -132,12 +132,12 @@ TEST(Loader, RefusesAnExecutable) {
 
 TEST(Loader, RefusesAbiMajorMismatchNamingBothVersions) {
   const auto e = load_error(zoo("zoo_abi_major"));
-  EXPECT_NE(e.find("built for CityLink ABI 2.0 but this host speaks ABI 1.0"), std::string::npos) << e;
+  EXPECT_NE(e.find("built for CityLink ABI 2.0 but this host speaks ABI 1.1"), std::string::npos) << e;
 }
 
 TEST(Loader, RefusesANewerMinorNamingBothVersions) {
   const auto e = load_error(zoo("zoo_abi_minor"));
-  EXPECT_NE(e.find("ABI 1.99, newer than this host's ABI 1.0"), std::string::npos) << e;
+  EXPECT_NE(e.find("ABI 1.99, newer than this host's ABI 1.1"), std::string::npos) << e;
 }
 
 // Issue 6, "version meaning": a plugin rebuilt with later 1.x headers that uses nothing new

@@ -187,7 +187,8 @@ class Rogue : public citylink::Plugin {
 // subscription `ack` says what it does with each delivery: auto (the helper acks), never,
 // redelivered-only (acks only redeliveries), nack-drop (nack without requeue), nack-once
 // (nack with requeue, then acks the redelivery), stale-tag (nack-once, and on the redelivery
-// acks and nacks the first delivery's dead tag), check-tags (acks twice and a foreign tag).
+// acks and nacks the first delivery's dead tag), check-tags (acks twice and a foreign tag,
+// with progress before and after).
 class Collector : public citylink::Plugin {
  public:
   static citylink::Descriptor describe() {
@@ -232,11 +233,22 @@ class Collector : public citylink::Plugin {
     out_.flush();
     if (m.delivery_tag() == 0) return;
     if (ack_ == "check-tags") {
-      // What the host table says to a first ack, a repeated one and a tag it never gave.
+      // What the host table says to a first ack, a repeated one and a tag it never gave;
+      // and citylink.durable/1's progress before and after the ack, and on a foreign tag.
+      const auto progress = host_.progress(m.delivery_tag());
       const auto first = host_.ack(m.delivery_tag());
       const auto again = host_.ack(m.delivery_tag());
       const auto unknown = host_.ack(m.delivery_tag() + (uint64_t{1} << 60));
-      out_ << nlohmann::json{{"ack", first}, {"ack_again", again}, {"ack_unknown", unknown}}.dump() << '\n';
+      const auto progress_after = host_.progress(m.delivery_tag());
+      const auto progress_unknown = host_.progress(m.delivery_tag() + (uint64_t{1} << 60));
+      out_ << nlohmann::json{{"ack", first},
+                             {"ack_again", again},
+                             {"ack_unknown", unknown},
+                             {"progress", progress},
+                             {"progress_after_ack", progress_after},
+                             {"progress_unknown", progress_unknown}}
+                  .dump()
+           << '\n';
       out_.flush();
     }
     if (ack_ == "stale-tag") {

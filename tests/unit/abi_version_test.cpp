@@ -22,8 +22,8 @@ TEST(AbiVersion, DifferentMajorNamesBothVersionsAndTheFix) {
     const std::string m = e.what();
     EXPECT_NE(m.find("cam.so"), std::string::npos) << m;
     EXPECT_NE(m.find("ABI 2.0"), std::string::npos) << m;
-    EXPECT_NE(m.find("ABI 1.0"), std::string::npos) << m;
-    EXPECT_NE(m.find("rebuild the plugin against CityLink SDK 1.0"), std::string::npos) << m;
+    EXPECT_NE(m.find("ABI 1.1"), std::string::npos) << m;
+    EXPECT_NE(m.find("rebuild the plugin against CityLink SDK 1.1"), std::string::npos) << m;
     EXPECT_NE(m.find("upgrade the host"), std::string::npos) << m;
   }
 }
@@ -34,10 +34,10 @@ TEST(AbiVersion, RequiredMinorNewerThanTheHostIsRefusedWithBothVersionsAndTheFix
     FAIL() << "accepted a newer minor";
   } catch (const LoadError& e) {
     const std::string m = e.what();
-    EXPECT_NE(m.find("requires CityLink ABI 1.1"), std::string::npos) << m;
-    EXPECT_NE(m.find("this host's ABI 1.0"), std::string::npos) << m;
+    EXPECT_NE(m.find("requires CityLink ABI 1.2"), std::string::npos) << m;
+    EXPECT_NE(m.find("this host's ABI 1.1"), std::string::npos) << m;
     EXPECT_NE(m.find("upgrade the host"), std::string::npos) << m;
-    EXPECT_NE(m.find("rebuild the plugin against CityLink SDK 1.0"), std::string::npos) << m;
+    EXPECT_NE(m.find("rebuild the plugin against CityLink SDK 1.1"), std::string::npos) << m;
   }
 }
 

@@ -125,11 +125,19 @@ citylink_status Publisher::publish(std::string_view topic, const uint8_t* envelo
   }
   // Refused here, on the caller's thread, so an oversize message is never copied onward.
   if (size > max_bytes_) return refuse_oversize(topic, size, why);
-  if (gate_ && gate_->refuses(topic, why)) {
-    const uint64_t n = counters_->refused_durable.fetch_add(1, std::memory_order_relaxed) + 1;
-    if (n <= 5 || n % 1000 == 0)
-      log()->error("[{}] publish on '{}' REFUSED (#{}): {}", source_, topic, n, why ? *why : "the outbox is failing");
-    return CITYLINK_ERR_UNAVAILABLE;
+  if (gate_) {
+    std::string reason;
+    if (const citylink_status st = gate_->admit(topic, &reason); st != CITYLINK_OK) {
+      const uint64_t n = counters_->refused_durable.fetch_add(1, std::memory_order_relaxed) + 1;
+      if (n <= 5 || n % 1000 == 0) {
+        if (st == CITYLINK_ERR_BACKPRESSURE)
+          log()->warn("[{}] publish on '{}' refused for now (#{}): {}", source_, topic, n, reason);
+        else
+          log()->error("[{}] publish on '{}' REFUSED (#{}): {}", source_, topic, n, reason);
+      }
+      say(reason);
+      return st;
+    }
   }
   zmq::message_t m(packet::size_for(topic.size(), size, room_ + topic.size()));
   packet::write(m.data<char>(), slot_, topic, envelope, size);

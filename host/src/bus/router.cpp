@@ -359,7 +359,8 @@ void Router::send_to(Sink& sink, zmq::message_t& message, bool critical, std::st
   std::atomic<int64_t>* gauge = sink.spec.bytes ? &sink.spec.bytes->of(own_queue) : nullptr;
   const auto size = static_cast<int64_t>(message.size());
   bool sent = false;
-  const bool fits = !gauge || gauge->load(std::memory_order_relaxed) + size <= static_cast<int64_t>(opts_.queue_bytes);
+  const bool fits = !gauge || sink.spec.durable ||
+                    gauge->load(std::memory_order_relaxed) + size <= static_cast<int64_t>(opts_.queue_bytes);
   if (fits) {
     if (gauge) gauge->fetch_add(size, std::memory_order_relaxed);
     if (own_queue && sink.spec.bytes) sink.spec.bytes->critical_sending();

@@ -175,8 +175,9 @@ std::optional<DurableQueue::Picked> DurableQueue::pick() {
     Picked p;
     p.tag = next_tag_++;
     r.tag = p.tag;
-    in_flight_.emplace(p.tag, seq);
-    deadlines_.emplace_back(Clock::now() + settings_.ack_timeout, p.tag);
+    const auto deadline = Clock::now() + settings_.ack_timeout;
+    in_flight_.emplace(p.tag, InFlight{seq, deadline});
+    deadlines_.emplace_back(deadline, p.tag);
     p.redelivery_count = r.deliveries++;
     if (p.redelivery_count > 0) {
       count_locked(seq, r);
@@ -193,7 +194,7 @@ void DurableQueue::unpick(const Picked& picked) {
   std::lock_guard lk(mu_);
   const auto it = in_flight_.find(picked.tag);
   if (it == in_flight_.end()) return;
-  const int64_t seq = it->second;
+  const int64_t seq = it->second.seq;
   in_flight_.erase(it);
   Row& r = rows_.at(seq);
   r.tag = 0;
@@ -222,7 +223,8 @@ std::chrono::milliseconds DurableQueue::expire() {
   const auto now = Clock::now();
   while (!deadlines_.empty()) {
     const auto [deadline, tag] = deadlines_.front();
-    if (!in_flight_.count(tag)) {
+    const auto it = in_flight_.find(tag);
+    if (it == in_flight_.end() || it->second.deadline != deadline) {  // acked, or progressed since
       deadlines_.pop_front();
       continue;
     }
@@ -237,10 +239,10 @@ std::chrono::milliseconds DurableQueue::expire() {
 void DurableQueue::requeue_in_flight_locked(const char* why) {
   if (in_flight_.empty()) return;
   int64_t first = INT64_MAX;
-  for (const auto& [tag, seq] : in_flight_) {
-    rows_.at(seq).tag = 0;
-    ready_.insert(seq);
-    first = std::min(first, seq);
+  for (const auto& [tag, f] : in_flight_) {
+    rows_.at(f.seq).tag = 0;
+    ready_.insert(f.seq);
+    first = std::min(first, f.seq);
   }
   Row& oldest = rows_.at(first);
   ++oldest.strikes;
@@ -264,6 +266,11 @@ void DurableQueue::dead_letter_locked(int64_t seq, Row& row, const std::string& 
   update_gauges_locked();
 }
 
+citylink_status DurableQueue::settled_or_unknown(uint64_t tag) const {
+  // Tags of one queue only grow from a random start: one in that range was handed out here.
+  return tag >= first_tag_ && tag < next_tag_ ? CITYLINK_OK : CITYLINK_ERR_INVALID_ARGUMENT;
+}
+
 citylink_status DurableQueue::ack(uint64_t tag) {
   if (tag == 0) return CITYLINK_OK;
   bool was_full;
@@ -271,9 +278,9 @@ citylink_status DurableQueue::ack(uint64_t tag) {
     std::lock_guard lk(mu_);
     const auto it = in_flight_.find(tag);
     if (it == in_flight_.end())
-      return tag >= first_tag_ && tag < next_tag_ ? CITYLINK_OK : CITYLINK_ERR_INVALID_ARGUMENT;
+      return settled_or_unknown(tag);
     was_full = in_flight_.size() >= settings_.in_flight;
-    const int64_t seq = it->second;
+    const int64_t seq = it->second.seq;
     in_flight_.erase(it);
     rows_.erase(seq);
     pending_.acked.push_back(seq);
@@ -295,8 +302,8 @@ citylink_status DurableQueue::nack(uint64_t tag, bool requeue) {
 citylink_status DurableQueue::nack_locked(uint64_t tag, bool requeue) {
   std::lock_guard lk(mu_);
   const auto it = in_flight_.find(tag);
-  if (it == in_flight_.end()) return tag >= first_tag_ && tag < next_tag_ ? CITYLINK_OK : CITYLINK_ERR_INVALID_ARGUMENT;
-  const int64_t seq = it->second;
+  if (it == in_flight_.end()) return settled_or_unknown(tag);
+  const int64_t seq = it->second.seq;
   in_flight_.erase(it);
   Row& r = rows_.at(seq);
   r.tag = 0;
@@ -307,6 +314,17 @@ citylink_status DurableQueue::nack_locked(uint64_t tag, bool requeue) {
   } else {
     dead_letter_locked(seq, r, "was refused by the plugin (nack without requeue)");
   }
+  return CITYLINK_OK;
+}
+
+citylink_status DurableQueue::progress(uint64_t tag) {
+  if (tag == 0) return CITYLINK_OK;
+  std::lock_guard lk(mu_);
+  const auto it = in_flight_.find(tag);
+  if (it == in_flight_.end()) return settled_or_unknown(tag);
+  // Every deadline is now + the same timeout on a steady clock, so the deque stays in order.
+  it->second.deadline = Clock::now() + settings_.ack_timeout;
+  deadlines_.emplace_back(it->second.deadline, tag);
   return CITYLINK_OK;
 }
 

@@ -268,7 +268,7 @@ std::vector<std::pair<std::string, uint64_t>> Outbox::subscribers() const {
 
 void Outbox::add_durable_topics(const std::string& subscriber, const std::vector<std::string>& patterns) {
   std::lock_guard lk(gate_mu_);
-  subscribers_.push_back({subscriber, Subscriber{patterns, {}}});
+  subscribers_.push_back({subscriber, Subscriber{patterns, {}, nullptr, 0}});
 }
 
 bool Outbox::failing(const std::string& subscriber) const {
@@ -279,17 +279,42 @@ bool Outbox::failing(const std::string& subscriber) const {
   return false;
 }
 
-bool Outbox::refuses(std::string_view topic, std::string* why) const {
-  if (failing_count_.load(std::memory_order_acquire) == 0) return false;
+void Outbox::watch_queue(const std::string& subscriber, std::shared_ptr<QueueBytes> queue, int64_t limit_bytes) {
+  std::lock_guard lk(gate_mu_);
+  for (auto& [name, sub] : subscribers_) {
+    if (name != subscriber) continue;
+    if (static_cast<bool>(sub.queue) != static_cast<bool>(queue)) watched_count_.fetch_add(queue ? 1 : -1);
+    sub.queue = std::move(queue);
+    sub.limit = limit_bytes;
+  }
+}
+
+citylink_status Outbox::admit(std::string_view topic, std::string* why) const {
+  // Cities without durable subscriptions, and the outbox when nothing is wrong with it,
+  // never take the lock for a queue check: only the watched queues are read.
+  if (failing_count_.load(std::memory_order_acquire) == 0 && watched_count_.load(std::memory_order_acquire) == 0)
+    return CITYLINK_OK;
   std::lock_guard lk(gate_mu_);
   for (const auto& [name, sub] : subscribers_) {
-    if (sub.error.empty() || !grants_allow(sub.topics, topic)) continue;
-    if (why)
-      *why = "durable subscriber '" + name + "' of '" + std::string(topic) + "' cannot store it: " + sub.error +
-             " (nothing was queued; publish again once the outbox is writable)";
-    return true;
+    if (sub.error.empty() && !sub.queue) continue;
+    if (!grants_allow(sub.topics, topic)) continue;
+    if (!sub.error.empty()) {
+      if (why)
+        *why = "durable subscriber '" + name + "' of '" + std::string(topic) + "' cannot store it: " + sub.error +
+               " (nothing was queued; publish again once the outbox is writable)";
+      return CITYLINK_ERR_UNAVAILABLE;
+    }
+    const int64_t queued = sub.queue->normal.load(std::memory_order_relaxed) +
+                           sub.queue->critical.load(std::memory_order_relaxed);
+    if (queued >= sub.limit) {
+      if (why)
+        *why = "durable subscriber '" + name + "' of '" + std::string(topic) + "' is behind: " +
+               std::to_string(queued) + " bytes wait to be written to its outbox (nothing was queued; publish again "
+               "shortly)";
+      return CITYLINK_ERR_BACKPRESSURE;
+    }
   }
-  return false;
+  return CITYLINK_OK;
 }
 
 }  // namespace citylink::host

@@ -1,5 +1,6 @@
 // The one host table, with its one error rule (citylink_set_error of abi.h).
 #include <citylink/host/host_table.hpp>
+#include <citylink/ext/durable.h>
 #include <citylink/host/plugin_log.hpp>
 
 #include <atomic>
@@ -37,6 +38,19 @@ void fill_error(citylink_error* err, citylink_status status, const std::string& 
 }
 
 citylink_status no_durable_tag(uint64_t tag) { return tag == 0 ? CITYLINK_OK : CITYLINK_ERR_INVALID_ARGUMENT; }
+
+// One struct for every table: the function finds the instance from its first argument.
+const citylink_host_durable kDurable = {
+    [](const citylink_host_api* h, uint64_t tag) noexcept -> citylink_status {
+      try {
+        HostTable::Impl* i = impl_of(h);
+        if (!i) return CITYLINK_ERR_INVALID_ARGUMENT;
+        if (!i->alive.load(std::memory_order_acquire)) return CITYLINK_ERR_STATE;
+        return i->hooks.progress ? i->hooks.progress(tag) : no_durable_tag(tag);
+      } catch (...) {
+        return CITYLINK_ERR_INTERNAL;
+      }
+    }};
 
 }  // namespace
 
@@ -85,8 +99,9 @@ HostTable* HostTable::create(std::string instance_id, HostTableHooks hooks) {
     } catch (...) {
     }
   };
-  api.get_extension = [](const citylink_host_api*, const char*) noexcept -> const void* {
-    return nullptr;  // ABI 1.0 defines no host extensions yet; NULL is the documented "not provided"
+  api.get_extension = [](const citylink_host_api*, const char* id) noexcept -> const void* {
+    if (id && std::strcmp(id, CITYLINK_EXT_DURABLE) == 0) return &kDurable;
+    return nullptr;  // the documented "not provided"
   };
   api.instance_id = [](const citylink_host_api* h) noexcept -> const char* {
     Impl* i = impl_of(h);

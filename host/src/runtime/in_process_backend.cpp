@@ -49,6 +49,7 @@ class InProcessBackend final : public InstanceBackend {
     };
     hooks.ack = std::move(delivery.ack);
     hooks.nack = std::move(delivery.nack);
+    hooks.progress = std::move(delivery.progress);
     table_ = HostTable::create(id, std::move(hooks));
     watchdog_ = PluginWatchdog::create(id, settings, counters_);
     // The call may outlive this constructor (abandoned), so it owns what it touches.

@@ -45,6 +45,9 @@ namespace {
 // Messages a durable subscriber writes to the outbox in one transaction, and hands over
 // between two writes.
 constexpr std::size_t kDurableBurst = 256;
+// A durable subscriber's queue in messages: far above what host.queue_bytes lets in, so
+// only the bytes bound it (ZeroMQ allocates a queue as it fills, not up front).
+constexpr int kDurableQueueDepth = 1'000'000;
 
 std::string list(const std::vector<std::string>& v) {
   std::string out;
@@ -90,6 +93,10 @@ void PluginInstance::init(const std::string& who) {
     if (!is_valid_grant(g))
       throw InstanceError(who + ": publish grant '" + g + "' is not a topic, 'prefix.*' or '*'");
   queue_depth_ = options_.queue_depth > 0 ? options_.queue_depth : router_.options().queue_depth;
+  // A durable subscriber's queue is bounded in bytes (host.queue_bytes) and guarded by the
+  // outbox's gate, not in messages: a burst of many small messages must wait at its
+  // publisher, never be dropped before it was accepted (docs/delivery.md §1).
+  if (options_.durable) queue_depth_ = kDurableQueueDepth;
 
   DeliveryHooks delivery;
   if (options_.durable) {
@@ -111,6 +118,10 @@ void PluginInstance::init(const std::string& who) {
     delivery.nack = [queue](uint64_t tag, bool requeue) {
       auto q = queue.lock();
       return q ? q->nack(tag, requeue) : CITYLINK_ERR_STATE;
+    };
+    delivery.progress = [queue](uint64_t tag) {
+      auto q = queue.lock();
+      return q ? q->progress(tag) : CITYLINK_ERR_STATE;
     };
     delivery.lost = [queue] {
       if (auto q = queue.lock()) q->lost_in_flight();
@@ -233,12 +244,17 @@ void PluginInstance::attach_inbox() {
     durable_->set_wake([w = waker_] { w->wake(); });
   }
   router_.add_sink(SinkSpec{id(), subscriptions_, endpoint_, counters_, false, queue_depth_, options_.recipient,
-                            inbox_.critical_endpoint(), inbox_.bytes()});
+                            inbox_.critical_endpoint(), inbox_.bytes(), durable_ != nullptr});
+  // Past half its bytes, the outbox's gate refuses publishers of its topics (BACKPRESSURE),
+  // so the router's drop at the full bound is not reached by a burst of one publisher.
+  if (durable_)
+    options_.outbox->watch_queue(id(), inbox_.bytes(), static_cast<int64_t>(router_.options().queue_bytes / 2));
 }
 
 void PluginInstance::detach_inbox() {
   if (waker_) waker_->close();
   if (!inbox_.is_open()) return;
+  if (durable_) options_.outbox->watch_queue(id(), nullptr, 0);
   router_.remove_sink(id());
   // Messages that queued for an instance that never ran are counted, not silently lost.
   zmq::message_t m;

@@ -393,7 +393,11 @@ class WorkerBackend final : public InstanceBackend {
   }
 
   void handle(const wv1::WorkerToHost& w) {
-    if (serve_worker_request(w, WorkerRequestTargets{id_, *publisher_, plugin_log_, delivery_})) return;
+    auto keep_waiting = [this] {
+      std::lock_guard lk(mu_);
+      return !stopping_ && !draining_ && !destroyed_ && !failed_;
+    };
+    if (serve_worker_request(w, WorkerRequestTargets{id_, *publisher_, plugin_log_, delivery_, keep_waiting})) return;
     switch (w.event_case()) {
       case wv1::WorkerToHost::kHeartbeat: {
         std::lock_guard lk(mu_);

@@ -3,6 +3,9 @@
 
 #include <citylink/host/logging.hpp>
 
+#include <chrono>
+#include <thread>
+
 namespace citylink::host {
 
 namespace wv1 = citylink::worker::v1;
@@ -12,8 +15,12 @@ bool serve_worker_request(const wv1::WorkerToHost& w, const WorkerRequestTargets
     case wv1::WorkerToHost::kPublish: {
       const auto& p = w.publish();
       // The same publisher, grants and router as an in-process instance: the worker adds nothing.
-      (void)to.publisher.publish(p.topic(), reinterpret_cast<const uint8_t*>(p.envelope().data()), p.envelope().size(),
-                                 nullptr);
+      // The worker told its plugin OK already, so a full queue or a durable subscriber that is
+      // behind is waited out here rather than dropped: this worker's requests wait behind it.
+      const auto* bytes = reinterpret_cast<const uint8_t*>(p.envelope().data());
+      while (to.publisher.publish(p.topic(), bytes, p.envelope().size(), nullptr) == CITYLINK_ERR_BACKPRESSURE &&
+             to.keep_waiting && to.keep_waiting())
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
       return true;
     }
     case wv1::WorkerToHost::kOversize:
@@ -31,6 +38,11 @@ bool serve_worker_request(const wv1::WorkerToHost& w, const WorkerRequestTargets
       if (to.delivery.nack && to.delivery.nack(w.nack().delivery_tag(), w.nack().requeue()) != CITYLINK_OK)
         to.log.write(CITYLINK_LOG_WARN, "its worker nacked delivery tag " + std::to_string(w.nack().delivery_tag()) +
                                             ", which was never handed to it");
+      return true;
+    case wv1::WorkerToHost::kProgress:
+      if (to.delivery.progress && to.delivery.progress(w.progress().delivery_tag()) != CITYLINK_OK)
+        to.log.write(CITYLINK_LOG_WARN, "its worker reported progress on delivery tag " +
+                                            std::to_string(w.progress().delivery_tag()) + ", which was never handed to it");
       return true;
     default:
       return false;

@@ -9,6 +9,7 @@
 #include <citylink/host/router.hpp>
 #include <citylink/worker/v1/worker.pb.h>
 
+#include <functional>
 #include <string_view>
 
 namespace citylink::host {
@@ -18,6 +19,10 @@ struct WorkerRequestTargets {
   Publisher& publisher;
   PluginLog& log;
   const DeliveryHooks& delivery;
+  // While true, a publish refused with BACKPRESSURE is tried again instead of dropped (false
+  // once the instance stops): the worker's pipe then fills, and the plugin's own publish in
+  // the worker is refused, as in-process. Empty: never waits.
+  std::function<bool()> keep_waiting;
 };
 
 // True when `message` was one of those requests (served, or refused and logged); false for

@@ -280,6 +280,14 @@ class Worker {
       send(a, zmq::send_flags::none);
       return CITYLINK_OK;
     };
+    hooks.progress = [this](uint64_t tag) -> citylink_status {
+      if (tag == 0) return CITYLINK_OK;
+      if (!knows_tag(tag)) return CITYLINK_ERR_INVALID_ARGUMENT;
+      wv1::WorkerToHost a;
+      a.mutable_progress()->set_delivery_tag(tag);
+      send(a, zmq::send_flags::none);
+      return CITYLINK_OK;
+    };
     table_ = HostTable::create(c.instance_id(), std::move(hooks));
     citylink_error err{};
     err.struct_size = sizeof(err);

@@ -111,7 +111,7 @@ extern "C" {
 
 /* The ABI this header describes. A host speaks one major and every minor up to its own. */
 #define CITYLINK_ABI_VERSION_MAJOR 1u
-#define CITYLINK_ABI_VERSION_MINOR 0u
+#define CITYLINK_ABI_VERSION_MINOR 1u
 
 typedef struct citylink_abi_version {
   uint32_t major; /* incompatible when different */

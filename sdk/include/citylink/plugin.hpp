@@ -37,6 +37,7 @@
 
 #include <citylink/abi.h>
 #include <citylink/event_codes.h>
+#include <citylink/ext/durable.h>
 #include <citylink/ext/extension_id.h>
 #include <citylink/ext/plugin_factory.h>
 #include <citylink/kinds.h>
@@ -172,6 +173,14 @@ class Host {
   citylink_status nack(uint64_t delivery_tag, bool requeue) const noexcept {
     return CITYLINK_HAS_SLOT(api_, nack) ? api_->nack(api_, delivery_tag, requeue ? 1 : 0)
                                          : CITYLINK_ERR_UNSUPPORTED;
+  }
+
+  // Still working on a durable delivery, e.g. waiting for the receiver it forwards to: its
+  // ack timeout starts again (citylink.durable/1, ext/durable.h). Call it more often than
+  // durable.ack_timeout_ms. CITYLINK_ERR_UNSUPPORTED from a host without the extension.
+  citylink_status progress(uint64_t delivery_tag) const noexcept {
+    const auto* d = static_cast<const citylink_host_durable*>(extension(CITYLINK_EXT_DURABLE));
+    return d && d->progress ? d->progress(api_, delivery_tag) : CITYLINK_ERR_UNSUPPORTED;
   }
 
  private:

@@ -81,6 +81,8 @@ class DurableQueue {
   // --- Any thread ---
   citylink_status ack(uint64_t tag);
   citylink_status nack(uint64_t tag, bool requeue);
+  // citylink.durable/1: the plugin still works on it; its ack timeout starts again.
+  citylink_status progress(uint64_t tag);
   // Deliveries handed over were lost (the worker died): all of them are delivered again.
   void lost_in_flight();
 
@@ -101,6 +103,8 @@ class DurableQueue {
   void requeue_in_flight_locked(const char* why);
   void count_locked(int64_t seq, const Row& r);
   citylink_status nack_locked(uint64_t tag, bool requeue);
+  // For a tag not in flight: OK when this queue handed it out (acked, nacked, superseded).
+  citylink_status settled_or_unknown(uint64_t tag) const;
   void dead_letter_locked(int64_t seq, Row& row, const std::string& reason);
   void update_gauges_locked();
 
@@ -122,8 +126,12 @@ class DurableQueue {
   mutable std::mutex mu_;
   std::map<int64_t, Row> rows_;                   // in memory, by seq
   std::set<int64_t> ready_;                       // to deliver, lowest first
-  std::unordered_map<uint64_t, int64_t> in_flight_;  // tag -> seq
-  std::deque<std::pair<Clock::time_point, uint64_t>> deadlines_;  // in delivery order
+  struct InFlight {
+    int64_t seq;
+    Clock::time_point deadline;  // the latest; older entries for it in deadlines_ are stale
+  };
+  std::unordered_map<uint64_t, InFlight> in_flight_;              // by tag
+  std::deque<std::pair<Clock::time_point, uint64_t>> deadlines_;  // oldest first (pick and progress)
   uint64_t first_tag_ = 0, next_tag_ = 0;
   uint64_t depth_ = 0;
   OutboxBatch pending_;  // acks, redeliveries and dead letters not yet written

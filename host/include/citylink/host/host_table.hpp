@@ -20,6 +20,8 @@ struct HostTableHooks {
   // Empty: no durable subscription, so only tag 0 is valid.
   std::function<citylink_status(uint64_t delivery_tag)> ack;
   std::function<citylink_status(uint64_t delivery_tag, bool requeue)> nack;
+  // citylink.durable/1 (ext/durable.h); empty as ack.
+  std::function<citylink_status(uint64_t delivery_tag)> progress;
 };
 
 // A plugin's threads may call the table after a failed start, after stop, even after

@@ -30,6 +30,7 @@ struct Delivery {
 struct DeliveryHooks {
   std::function<citylink_status(uint64_t delivery_tag)> ack;
   std::function<citylink_status(uint64_t delivery_tag, bool requeue)> nack;
+  std::function<citylink_status(uint64_t delivery_tag)> progress;  // citylink.durable/1
   std::function<void()> lost;  // any thread
 };
 

@@ -113,8 +113,13 @@ class Outbox : public AdmissionGate {
 
   // Durable subscriptions register their topic patterns for the admission gate.
   void add_durable_topics(const std::string& subscriber, const std::vector<std::string>& patterns);
-  // Refuses a topic while a subscriber that takes it cannot write its messages.
-  bool refuses(std::string_view topic, std::string* why) const override;
+  // A durable subscriber's incoming queue: while it holds `limit_bytes` or more, publishes
+  // it takes are refused with BACKPRESSURE, so a burst waits at the publisher instead of
+  // being dropped before the outbox. A null queue stops watching (the instance stopped).
+  void watch_queue(const std::string& subscriber, std::shared_ptr<QueueBytes> queue, int64_t limit_bytes);
+  // UNAVAILABLE while a subscriber that takes the topic cannot write its messages,
+  // BACKPRESSURE while its queue is behind (watch_queue), else OK.
+  citylink_status admit(std::string_view topic, std::string* why) const override;
   bool failing(const std::string& subscriber) const;
   const std::filesystem::path& path() const { return options_.path; }
 
@@ -130,9 +135,12 @@ class Outbox : public AdmissionGate {
   // The gate, apart from the connection so a publish never waits behind a commit.
   mutable std::mutex gate_mu_;
   std::atomic<int> failing_count_{0};
+  std::atomic<int> watched_count_{0};
   struct Subscriber {
     std::vector<std::string> topics;
     std::string error;  // non-empty: its last write failed
+    std::shared_ptr<QueueBytes> queue;
+    int64_t limit = 0;
   };
   std::vector<std::pair<std::string, Subscriber>> subscribers_;  // under gate_mu_
 };

@@ -41,13 +41,15 @@ struct RouterOptions {
   bool is_critical(std::string_view topic) const;
 };
 
-// Refuses publishes that a store downstream cannot take now (the outbox, while its disk is
-// full): the publisher gets CITYLINK_ERR_UNAVAILABLE instead of a message lost later.
+// Refuses publishes that a store downstream cannot take now: the publisher gets an error
+// instead of a message lost later (the outbox while its disk is full: UNAVAILABLE; a durable
+// subscriber's queue that is behind: BACKPRESSURE).
 class AdmissionGate {
  public:
   virtual ~AdmissionGate() = default;
-  // Any thread, every publish: must be cheap while nothing is wrong. Fills `why` on refusal.
-  virtual bool refuses(std::string_view topic, std::string* why) const = 0;
+  // Any thread, every publish: must be cheap while nothing is wrong. CITYLINK_OK admits;
+  // any other status refuses, with `why` filled.
+  virtual citylink_status admit(std::string_view topic, std::string* why) const = 0;
 };
 
 // A publisher's handle. publish() is safe from any thread and never blocks.
@@ -113,6 +115,10 @@ struct SinkSpec {
   // checks before each send (its bytes()). Empty/null: one queue, bounded in messages only.
   std::string critical_endpoint;
   std::shared_ptr<QueueBytes> bytes;
+  // A durable subscriber: never dropped at host.queue_bytes. The outbox's gate refuses its
+  // publishers past half of it instead, so its queue holds at most that plus what the
+  // publishers' own bounded queues had already sent (docs/delivery.md §1).
+  bool durable = false;
 };
 
 // What a publisher may do beyond its grants.

@@ -7,9 +7,9 @@
 
 namespace citylink::host {
 
-inline constexpr const char* kHostVersion = "1.0.0";
+inline constexpr const char* kHostVersion = "1.1.0";
 
-// "1.0": the ABI major.minor this host implements.
+// "1.1": the ABI major.minor this host implements.
 std::string abi_version_string();
 std::string abi_version_string(citylink_abi_version v);
 
