@@ -29,9 +29,10 @@ namespace v1 = citylink::v1;
 
 namespace {
 
-constexpr int64_t kSec = 1'000'000'000;
+using ref::kLat;
+using ref::kLon;
+using ref::kSec;
 constexpr int64_t kNow = 1'800'000'000 * kSec;
-constexpr double kLat = 37.5663, kLon = 126.9779;
 constexpr std::size_t kAll = std::numeric_limits<std::size_t>::max();
 
 struct Cam {

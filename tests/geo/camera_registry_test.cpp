@@ -28,10 +28,11 @@ namespace v1 = citylink::v1;
 
 namespace {
 
-constexpr double kLat = 37.5663, kLon = 126.9779;  // Seoul City Hall
-constexpr int64_t kSec = 1'000'000'000;
+using ref::kLat;
+using ref::kLon;
+using ref::kNaN;
+using ref::kSec;
 constexpr int64_t kT0 = 1'800'000'000 * kSec;
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 v1::CameraInfo info(const std::string& id, double lat, double lon, double heading = 0, double fov = 90,
                     double range = 100, bool ptz = false, v1::CameraState st = v1::CAMERA_STATE_ONLINE) {

@@ -15,7 +15,7 @@ namespace geo = citylink::platform::geo;
 namespace ref = citylink::test::ref;
 
 namespace {
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+using ref::kNaN;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 // Seoul City Hall and Gangnam Station.
 constexpr double kHallLat = 37.5663, kHallLon = 126.9779;

@@ -6,10 +6,17 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <numbers>
 #include <utility>
 
 namespace citylink::test::ref {
+
+// What the geo tests share: Seoul City Hall, where their layouts are centred, and units.
+inline constexpr double kLat = 37.5663, kLon = 126.9779;
+inline constexpr int64_t kSec = 1'000'000'000;
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 inline constexpr double kR = 6371008.8;  // IUGG mean Earth radius, metres
 inline constexpr double kD = std::numbers::pi / 180.0;

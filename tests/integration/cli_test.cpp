@@ -71,6 +71,13 @@ TEST(Cli, VerifyRunsOneCheckByNameAndRefusesAnUnknownName) {
   r = cli({"plugin", "verify", "--check", "lifecycel", sample_plugin("console_sink").string()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(has(r.err, "--check 'lifecycel' is not a check; the checks are: preflight, exports, load")) << r.err;
+  r = cli({"plugin", "verify", "--plugin", "kr.citylink.samples.console-snk", sample_plugin("console_sink").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(has(r.err, "--plugin 'kr.citylink.samples.console-snk' is not in ")) << r.err;
+  EXPECT_TRUE(has(r.err, "; it holds: kr.citylink.samples.console-sink")) << r.err;
+  r = cli({"plugin", "verify", "--jobs", "0", sample_plugin("console_sink").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(has(r.err, "--jobs '0' is not a number of checks to run at once (1 to 64)")) << r.err;
 }
 
 TEST(Cli, VerifyCatchesPublishingAfterStopAndAThreadOutlivingDestroy) {
@@ -149,7 +156,10 @@ TEST(Cli, VerifyCatchesAStopThatIsNotIdempotent) {
 // that says what to fix; the same plugins pass the checks they do not break.
 TEST(Cli, VerifyFailsEachCheckOnAPluginThatBreaksItsRule) {
   auto one = [&](const std::string& file, const std::string& check, const std::string& plugin) {
-    const auto r = cli({"plugin", "verify", "--json", "--check", check, file});
+    std::vector<std::string> argv = {"plugin", "verify", "--json", "--check", check, file};
+    if (!plugin.empty()) argv.insert(argv.end(), {"--plugin", "kr.citylink.test." + plugin});  // not the slow-stop one's 5 s
+    const auto r = cli(argv);
+    EXPECT_EQ(nlohmann::json::parse(r.out)["checks"].size(), 1u) << r.out;  // that check, of that plugin only
     const auto all = nlohmann::json::parse(r.out);
     for (const auto& c : all["checks"])
       if (c["check"] == (plugin.empty() ? check : "kr.citylink.test." + plugin + " " + check)) return c;

@@ -11,8 +11,10 @@
 #include <citylink/host/plugin_library.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 namespace citylink::cli {
 namespace {
@@ -74,9 +76,10 @@ std::string descriptor_problem(const nlohmann::json& d) {
 
 int cmd_verify(const Args& args) {
   const std::string usage =
-      "usage: citylink plugin verify FILE [--config JSON] [--timeout SECONDS] [--check NAME] [--json]\n"
+      "usage: citylink plugin verify FILE [--config JSON] [--timeout SECONDS] [--check NAME] [--plugin ID] "
+      "[--jobs N] [--json]\n"
       "checks: " + check_names();
-  const Parsed p = parse(args, {"--config", "--timeout", "--check"}, {"--json"}, usage);
+  const Parsed p = parse(args, {"--config", "--timeout", "--check", "--plugin", "--jobs"}, {"--json"}, usage);
   const std::string file = p.positional;
   const std::string config = p.get("--config").value_or("{}");
   const bool json = p.has("--json");
@@ -91,6 +94,19 @@ int cmd_verify(const Args& args) {
       throw std::runtime_error("--timeout '" + *t + "' is not a number of seconds");
     }
   }
+  // The checks mostly wait (for a stop, a thread to end, a publish window), so by default
+  // twice as many children run as there are cores.
+  unsigned jobs = std::clamp(2 * std::thread::hardware_concurrency(), 2u, 8u);
+  if (const auto j = p.get("--jobs")) {
+    int n = 0;
+    try {
+      n = std::stoi(*j);
+    } catch (const std::exception&) {
+    }
+    if (n < 1 || n > 64) throw std::runtime_error("--jobs '" + *j + "' is not a number of checks to run at once (1 to 64)");
+    jobs = static_cast<unsigned>(n);
+  }
+  const auto only_plugin = p.get("--plugin");
   const auto parsed = nlohmann::json::parse(config, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object())
     throw std::runtime_error("--config must be a JSON object text, e.g. '{\"interval_ms\": 100}'");
@@ -148,9 +164,28 @@ int cmd_verify(const Args& args) {
                        "ABI " + desc["abi"].get<std::string>() + ", " + std::to_string(desc["plugins"].size()) +
                            " plugin(s), descriptors valid"});
 
+  if (only_plugin) {
+    std::string ids;
+    bool found = false;
+    for (const auto& d : desc["plugins"]) {
+      found = found || d["id"] == *only_plugin;
+      ids += (ids.empty() ? "" : ", ") + d["id"].get<std::string>();
+    }
+    if (!found) throw std::runtime_error("--plugin '" + *only_plugin + "' is not in " + file + "; it holds: " + ids);
+  }
+
+  // The checks that run the plugin's code, each in a child of its own; their results keep
+  // the order of the list whatever order the children end in.
+  struct ChildCheck {
+    std::string id;
+    const char* check;
+    std::size_t slot;
+  };
+  std::vector<ChildCheck> child_checks;
   const std::string self = host::self_executable();
   for (const auto& d : desc["plugins"]) {
     const std::string id = d["id"].get<std::string>();
+    if (only_plugin && id != *only_plugin) continue;
     if (wanted("descriptor")) {
       const std::string problem = descriptor_problem(d);
       results.push_back({id + " descriptor", problem.empty(),
@@ -178,8 +213,23 @@ int cmd_verify(const Args& args) {
     }
     for (const auto& check : kChecks) {
       if (!check.in_child || !wanted(check.name)) continue;
-      const auto r = host::run_child({self, "__verify-check", file, check.name, id, config}, timeout);
-      CheckResult cr{id + " " + check.name, false, ""};
+      child_checks.push_back({id, check.name, results.size()});
+      results.push_back({id + " " + check.name, false, ""});
+    }
+  }
+
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i = next++; i < child_checks.size(); i = next++) {
+      const auto& c = child_checks[i];
+      CheckResult& cr = results[c.slot];  // each slot is written by one thread only
+      host::ChildResult r;
+      try {
+        r = host::run_child({self, "__verify-check", file, c.check, c.id, config}, timeout);
+      } catch (const std::exception& e) {
+        cr.detail = std::string("could not start the check's child process: ") + e.what();
+        continue;
+      }
       if (r.timed_out || r.signal) {
         cr.detail = host::describe(r, timeout);
       } else {
@@ -191,8 +241,12 @@ int cmd_verify(const Args& args) {
           cr.detail = host::describe(r, timeout) + " without a verdict; stderr: " + r.err.substr(0, 300);
         }
       }
-      results.push_back(std::move(cr));
     }
+  };
+  {
+    std::vector<std::jthread> pool;
+    for (unsigned i = 1; i < std::min<std::size_t>(jobs, child_checks.size()); ++i) pool.emplace_back(worker);
+    worker();
   }
   return finish();
 }

@@ -5,6 +5,7 @@
 #include <google/protobuf/message.h>
 #include <nlohmann/json.hpp>
 #include <citylink/host/keys.hpp>
+#include <citylink/host/wall_clock.hpp>
 #include <sodium.h>
 #include <sqlite3.h>
 
@@ -83,10 +84,6 @@ using Txn = storage::Txn<AuditFile>;
 }
 void exec(sqlite3* db, const std::filesystem::path& path, const char* sql, const char* what) {
   storage::exec<AuditFile>(db, path, sql, what);
-}
-
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 void put_be64(std::string& out, int64_t v) {
@@ -613,7 +610,7 @@ const std::filesystem::path& AuditStore::path() const { return impl_->path; }
 StoredAuditRecord AuditStore::append(AuditRecord record) {
   impl_->require_writable();
   repair_strings(record);
-  if (record.time_unix_ns() == 0) record.set_time_unix_ns(now_ns());
+  if (record.time_unix_ns() == 0) record.set_time_unix_ns(unix_now_ns());
   record.clear_hash();
 
   std::lock_guard lk(impl_->mu);
@@ -785,7 +782,7 @@ AuditPurgeResult AuditStore::purge_before(int64_t time_ns, const std::string& se
 
   AuditCheckpoint c;
   c.purged_up_to_seq = upto;
-  c.time_unix_ns = now_ns();
+  c.time_unix_ns = unix_now_ns();
   c.public_key_hex = pk_hex;
   {
     Stmt st(db, path, "SELECT hash, (SELECT COUNT(*) FROM records WHERE seq <= ?1) FROM records WHERE seq = ?1");

@@ -1,5 +1,6 @@
 // Snapshots of the per-instance counters.
 #include <citylink/host/counters.hpp>
+#include <citylink/host/wall_clock.hpp>
 
 #include <chrono>
 
@@ -46,8 +47,7 @@ CounterSnapshot InstanceCounters::snapshot() const {
   s.outbox_depth = outbox_depth.load(std::memory_order_relaxed);
   const int64_t oldest = outbox_oldest_unix_ms.load(std::memory_order_relaxed);
   if (oldest > 0) {
-    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch()).count();
+    const int64_t now = unix_now_ms();
     s.outbox_oldest_ms = now > oldest ? static_cast<uint64_t>(now - oldest) : 0;
   }
   for (std::size_t i = 0; i < s.rejected.size(); ++i) s.rejected[i] = rejected[i].load(std::memory_order_relaxed);

@@ -8,6 +8,7 @@
 #include <citylink/host/envelope_check.hpp>
 #include <citylink/host/router.hpp>
 #include <citylink/host/topic.hpp>
+#include <citylink/host/wall_clock.hpp>
 #include <citylink/v1/envelope.pb.h>
 
 #include <algorithm>
@@ -57,11 +58,6 @@ std::string printable(std::string s) {
   for (auto& c : s)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
   return s;
-}
-
-int64_t now_unix_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace
@@ -274,7 +270,7 @@ void Router::route(zmq::message_t& in) {
   // and override nothing but absent values. An envelope that already carries
   // id/source/time is rebuilt instead, so none of the plugin's values survive in the bytes.
   const std::string& id = next_id();
-  const int64_t now = now_unix_ns();
+  const int64_t now = unix_now_ns();
   const bool stamp_topic = e.topic().empty();
   const std::string& origin = opts_.origin;
   const std::size_t need =

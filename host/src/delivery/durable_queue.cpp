@@ -2,6 +2,7 @@
 #include <citylink/host/durable_queue.hpp>
 #include <citylink/host/logging.hpp>
 #include <citylink/host/topic.hpp>
+#include <citylink/host/wall_clock.hpp>
 #include <citylink/v1/envelope.pb.h>
 
 #include <algorithm>
@@ -14,11 +15,6 @@ namespace {
 constexpr std::size_t kMemoryRows = 4096;
 constexpr std::size_t kLoadBelow = kMemoryRows / 2;
 constexpr auto kRetryAfterFailure = std::chrono::milliseconds(250);
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string envelope_id(const std::string& bytes) {
   citylink::v1::Envelope e;
@@ -98,7 +94,7 @@ bool DurableQueue::flush(bool now_or_never) {
     failures_logged_ = 0;
   }
   counters_->durable_accepted.fetch_add(seqs.size(), std::memory_order_relaxed);
-  const int64_t accepted = now_ms();
+  const int64_t accepted = unix_now_ms();
   std::lock_guard lk(mu_);
   depth_ += seqs.size();
   for (std::size_t i = 0; i < seqs.size(); ++i) {

@@ -2,6 +2,7 @@
 #include <citylink/host/outbox.hpp>
 #include <citylink/host/logging.hpp>
 #include <citylink/host/topic.hpp>
+#include <citylink/host/wall_clock.hpp>
 
 #include <chrono>
 
@@ -49,11 +50,6 @@ CREATE TABLE IF NOT EXISTS dead_letters (
   reason TEXT NOT NULL
 );
 )sql";
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -147,7 +143,7 @@ void Outbox::commit_locked(const std::string& subscriber, const OutboxBatch& bat
   const auto& path = options_.path;
   if ((part == Part::acks && batch.acked.empty()) || (part == Part::dead && batch.dead.empty())) return;
   Txn t(db_, path, "BEGIN IMMEDIATE", "cannot write to it");
-  const int64_t now = now_ms();
+  const int64_t now = unix_now_ms();
   if (part != Part::dead && !batch.acked.empty()) {
     Stmt del(db_, path, "DELETE FROM pending WHERE seq = ?1");
     for (const int64_t seq : batch.acked) del.reset().bind(1, seq).run("cannot forget an acked message");

@@ -5,6 +5,7 @@
 #include <citylink/host/logging.hpp>
 #include <citylink/host/management_server.hpp>
 #include <citylink/host/transparency.hpp>
+#include <citylink/host/wall_clock.hpp>
 
 #include <httplib.h>
 
@@ -19,11 +20,6 @@ namespace {
 
 using nlohmann::json;
 using Handler = std::function<void(const httplib::Request&, httplib::Response&, const Caller&)>;
-
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void reply(httplib::Response& res, int status, const json& body) {
   res.status = status;
@@ -135,10 +131,10 @@ void ManagementServer::audit_operator(const std::string& action, const std::stri
   const auto store = host_.audit_store();
   if (!store) return;
   citylink::v1::AuditRecord r;
-  r.set_record_id("OP-" + std::to_string(now_ns()) + "-" + std::to_string(++audit_seq_));
+  r.set_record_id("OP-" + std::to_string(unix_now_ns()) + "-" + std::to_string(++audit_seq_));
   r.set_action(action);
   r.set_actor(actor);
-  r.set_time_unix_ns(now_ns());
+  r.set_time_unix_ns(unix_now_ns());
   r.set_detail(detail);
   try {
     store->append(std::move(r));
@@ -162,7 +158,7 @@ void ManagementServer::routes() {
         const std::string who = caller ? "operator:" + caller->name : "http:" + req.remote_addr;
         const std::string why = caller ? "role " + caller->role + " may not do this; it needs " + role
                                        : "no valid bearer token (send Authorization: Bearer TOKEN)";
-        const int64_t minute = now_ns() / 60'000'000'000;
+        const int64_t minute = unix_now_ns() / 60'000'000'000;
         if (denied_window_start_.exchange(minute) != minute) denied_in_window_ = 0;
         if (++denied_in_window_ <= 20) {
           log()->warn("[http] {} {} {} refused: {}", who, req.method, req.path, why);

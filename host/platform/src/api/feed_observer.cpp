@@ -1,5 +1,6 @@
 // Engine decisions as live events for the management API's stream.
 #include <citylink/host/event_feed.hpp>
+#include <citylink/host/wall_clock.hpp>
 #include <citylink/platform/scenarios/engine.hpp>
 
 #include <chrono>
@@ -20,8 +21,7 @@ class FeedObserver : public scenarios::EngineObserver {
     feed_->publish("incident", j.dump());
   }
   void grant(const citylink::v1::VideoShareGrant& g) override {
-    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto now = host::unix_now_ns();
     feed_->publish("grant", grant_json(g, now).dump());
   }
   void dispatch(const std::string& topic, const citylink::v1::DispatchSupport& d) override {

@@ -1,5 +1,6 @@
 // The platform's routes of the management API: the engine's books, read between two
 // messages on its thread, and the operator's revoke.
+#include <citylink/host/wall_clock.hpp>
 #include <citylink/platform/scenarios/engine.hpp>
 
 #include <chrono>
@@ -11,11 +12,6 @@ namespace citylink::platform::api {
 namespace {
 
 using nlohmann::json;
-
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 const char* const kStopped = "the scenario engine stopped";
 
@@ -46,7 +42,7 @@ std::vector<ApiRoute> engine_routes(scenarios::ScenarioEngine& e) {
                       const auto snap = e.snapshot();
                       if (!snap) return api_error(503, kStopped);
                       json out = json::array();
-                      const int64_t now = now_ns();
+                      const int64_t now = host::unix_now_ns();
                       for (const auto& g : snap->grants) out.push_back(grant_json(g.grant, now));
                       return ApiResponse{200, out};
                     }});
@@ -59,7 +55,7 @@ std::vector<ApiRoute> engine_routes(scenarios::ScenarioEngine& e) {
                       std::string why;
                       const auto g = e.revoke_grant(req.matches.at(1), req.caller, reason, &why);
                       if (!g) return api_error(e.running() ? 404 : 503, why);
-                      return ApiResponse{200, grant_json(*g, now_ns())};
+                      return ApiResponse{200, grant_json(*g, host::unix_now_ns())};
                     }});
   routes.push_back({"GET", "/api/cameras", "viewer", [&e](const ApiRequest& req) {
                       std::size_t limit = 100000;
@@ -70,7 +66,7 @@ std::vector<ApiRoute> engine_routes(scenarios::ScenarioEngine& e) {
                         limit = std::stoul(v);
                       }
                       const auto& reg = e.camera_registry();
-                      const int64_t now = now_ns();
+                      const int64_t now = host::unix_now_ns();
                       json features = json::array();
                       for (const auto& c : reg.all(limit)) features.push_back(camera_feature(c, reg.is_live(c, now)));
                       return ApiResponse{200, {{"type", "FeatureCollection"}, {"total", reg.size()}, {"features", features}}};

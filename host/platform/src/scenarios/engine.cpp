@@ -5,6 +5,7 @@
 #include <citylink/host/permissions.hpp>
 #include <citylink/host/receive.hpp>
 #include <citylink/host/router.hpp>
+#include <citylink/host/wall_clock.hpp>
 #include <citylink/platform/scenarios/engine.hpp>
 #include <citylink/platform/scenarios/grant_recovery.hpp>
 #include <citylink/platform/scenarios/video_share.hpp>
@@ -429,10 +430,7 @@ void ScenarioEngine::revoke_left_alive() {
   }
 }
 
-int64_t ScenarioEngine::now_ns() const {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t ScenarioEngine::now_ns() const { return host::unix_now_ns(); }
 
 void ScenarioEngine::emit(const std::string& topic, const google::protobuf::Message& message,
                           const std::string& correlation_id) {
