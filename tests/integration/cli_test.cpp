@@ -99,6 +99,30 @@ TEST(Cli, VerifyCatchesPublishingAfterStopAndAThreadOutlivingDestroy) {
   EXPECT_TRUE(c["ok"].get<bool>()) << c;
 }
 
+// Review L1: plugin code shares the check's process; what it prints is not the check's answer.
+TEST(Cli, APluginThatPrintsAPassingVerdictAndExitsFailsTheCheck) {
+  const auto r = cli({"plugin", "verify", "--json", "--check", "lifecycle", "--plugin", "kr.citylink.test.rogue",
+                      "--config", R"({"mode":"forge-verdict"})", zoo("zoo_behaviour").string()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["checks"].size(), 1u) << r.out;
+  EXPECT_FALSE(j["checks"][0]["ok"].get<bool>()) << j;
+  EXPECT_TRUE(has(j["checks"][0]["detail"], "without a verdict")) << j;
+  EXPECT_TRUE(has(j["checks"][0]["detail"], "forged")) << j;  // its print is shown, as its stderr
+}
+
+// Review L5: a duration that is not a finite number in range is refused, not cast.
+TEST(Cli, DurationsThatAreNotFiniteNumbersAreRefusedByName) {
+  for (const std::string bad : {"nan", "inf", "1e30", "-1", "5s"}) {
+    auto r = cli({"plugin", "verify", "--timeout", bad, sample_plugin("console_sink").string()});
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_TRUE(has(r.err, "--timeout '" + bad + "' is not a number of seconds from 0 to 3600")) << r.err;
+    r = cli({"run", "--config", "/nonexistent.yaml", "--for", bad});
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_TRUE(has(r.err, "--for '" + bad + "' is not a number of seconds from 0 to 31622400")) << r.err;
+  }
+}
+
 TEST(Cli, VerifyFlagsATestKindAndAConfigThatBreaksTheSchema) {
   auto r = cli({"plugin", "verify", "--json", "--check", "descriptor", zoo("zoo_behaviour").string()});
   auto j = nlohmann::json::parse(r.out);

@@ -4,12 +4,14 @@
 #include <citylink/v1/sensor.pb.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <unistd.h>
 
 namespace {
 
@@ -116,9 +118,10 @@ class Publisher : public citylink::Plugin {
   std::thread thread_;
 };
 
-// Publishes one bad message of the configured kind, then one good one on test.ok. Two modes
+// Publishes one bad message of the configured kind, then one good one on test.ok. Three modes
 // break the lifecycle instead, for `verify`: publish-after-stop (its thread goes on publishing
-// after stop, until destroy) and thread-after-destroy (a thread outlives destroy).
+// after stop, until destroy), thread-after-destroy (a thread outlives destroy) and
+// forge-verdict (prints a passing verdict in start and exits).
 class Rogue : public citylink::Plugin {
  public:
   static citylink::Descriptor describe() {
@@ -168,6 +171,11 @@ class Rogue : public citylink::Plugin {
       });
     } else if (mode_ == "thread-after-destroy") {
       std::thread([] { std::this_thread::sleep_for(std::chrono::seconds(3)); }).detach();
+    } else if (mode_ == "forge-verdict") {
+      // What `verify` once read as its check's answer, then an exit before the check ran.
+      std::printf("{\"ok\":true,\"detail\":\"forged\"}\n");
+      std::fflush(stdout);
+      _exit(0);
     }
     host_.publish("test.ok", r);
   }

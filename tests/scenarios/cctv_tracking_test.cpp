@@ -82,3 +82,23 @@ TEST(CctvTracking, ATrackWithoutUpdatesIsForgottenAfterTheRetention) {
   s.on_tick(ctx);
   EXPECT_TRUE(s.tracks().empty());
 }
+
+// Review M6: one update dated a year ahead no longer freezes the track; it is refused, and
+// the next updates with the right time move the track on.
+TEST(CctvTracking, AnUpdateDatedFarFromTheHostsClockIsRefusedAndDoesNotFreezeTheTrack) {
+  FakeContext ctx;
+  auto [n_lat, n_lon] = offset(kLat, kLon, 100, 0);
+  ctx.camera("a", kLat, kLon);
+  ctx.camera("b", n_lat, n_lon);
+  CctvTracking s;
+  const int64_t sec = 1'000'000'000;
+  s.on_tracking(track("a", kLat, kLon, 0, ctx.now), ctx);
+  s.on_tracking(track("a", kLat, kLon, 0, ctx.now + int64_t{365} * 24 * 3600 * sec), ctx);
+  EXPECT_EQ(ctx.rejects["cctv_tracking/implausible_time"], 1);
+  s.on_tracking(track("a", kLat, kLon, 0, ctx.now - 10 * 60 * sec), ctx);  // ten minutes old
+  EXPECT_EQ(ctx.rejects["cctv_tracking/implausible_time"], 2);
+  ctx.now += sec;
+  s.on_tracking(track("b", n_lat, n_lon, 0, ctx.now), ctx);
+  EXPECT_EQ(ctx.rejects["cctv_tracking/out_of_order"], 0);
+  EXPECT_EQ(s.tracks().at("T-1").latest.camera_id(), "b");  // the track moved on
+}

@@ -30,11 +30,16 @@ TEST(Disaster, RaisesAfterTheHoldTimeAndClearsWithHysteresis) {
   FakeContext ctx;
   ctx.camera("cam", kLat, kLon);
   Disaster s(flood(10 * kSec));
-  int64_t t = ctx.now;
-  s.on_reading(reading(0.55, t), ctx);
-  s.on_reading(reading(0.60, t + 9 * kSec), ctx);
+  const int64_t t = ctx.now;
+  // A reading received `after` the first one (the host's clock; the sensor's says the same).
+  auto at = [&](double v, int64_t after) {
+    ctx.now = t + after;
+    s.on_reading(reading(v, ctx.now), ctx);
+  };
+  at(0.55, 0);
+  at(0.60, 9 * kSec);
   EXPECT_TRUE(ctx.out.empty());  // not yet held for 10 s
-  s.on_reading(reading(0.62, t + 10 * kSec), ctx);
+  at(0.62, 10 * kSec);
   auto events = ctx.sent<citylink::v1::PlatformEvent>("incident.disaster");
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].event_code(), "DUCDP110");
@@ -44,11 +49,11 @@ TEST(Disaster, RaisesAfterTheHoldTimeAndClearsWithHysteresis) {
   EXPECT_EQ(support[0].recipient(), "situation-room");
   EXPECT_EQ(support[0].cameras(0).camera_id(), "cam");
   // 0.45 is below the raise level but above the clear level: still raised (hysteresis).
-  s.on_reading(reading(0.45, t + 20 * kSec), ctx);
-  s.on_reading(reading(0.45, t + 40 * kSec), ctx);
+  at(0.45, 20 * kSec);
+  at(0.45, 40 * kSec);
   EXPECT_EQ(ctx.sent<citylink::v1::PlatformEvent>("incident.disaster").size(), 1u);
-  s.on_reading(reading(0.35, t + 50 * kSec), ctx);
-  s.on_reading(reading(0.30, t + 60 * kSec), ctx);
+  at(0.35, 50 * kSec);
+  at(0.30, 60 * kSec);
   events = ctx.sent<citylink::v1::PlatformEvent>("incident.disaster");
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[1].status(), citylink::v1::EVENT_STATUS_RELEASED);
@@ -59,23 +64,53 @@ TEST(Disaster, RaisesAfterTheHoldTimeAndClearsWithHysteresis) {
 TEST(Disaster, ANoisySensorInsideTheHoldTimeDoesNotFlap) {
   FakeContext ctx;
   Disaster s(flood(10 * kSec));
-  int64_t t = ctx.now;
-  for (int i = 0; i < 60; ++i) s.on_reading(reading(i % 2 ? 0.58 : 0.47, t + i * 3 * kSec), ctx);
+  for (int i = 0; i < 60; ++i) {
+    ctx.now += 3 * kSec;
+    s.on_reading(reading(i % 2 ? 0.58 : 0.47, ctx.now), ctx);
+  }
   EXPECT_TRUE(ctx.out.empty());
+}
+
+// Review M6: the hold runs on the host's clock. A gauge whose clock is a year ahead for its
+// first reading (a reset RTC) still raises the flood after the hold; one whose second
+// reading is 10 s ahead does not raise it before the hold.
+TEST(Disaster, TheHoldRunsOnTheHostsClockWhateverTheSensorsClockSays) {
+  const int64_t year = int64_t{365} * 24 * 3600 * kSec;
+  {
+    FakeContext ctx;
+    ctx.camera("cam", kLat, kLon);
+    Disaster s(flood(10 * kSec));
+    s.on_reading(reading(0.6, ctx.now + year), ctx);
+    for (int i = 1; i <= 11; ++i) {
+      ctx.now += kSec;
+      s.on_reading(reading(0.6, ctx.now), ctx);
+    }
+    EXPECT_EQ(ctx.sent<citylink::v1::PlatformEvent>("incident.disaster").size(), 1u) << "the flood was never raised";
+  }
+  {
+    FakeContext ctx;
+    ctx.camera("cam", kLat, kLon);
+    Disaster s(flood(10 * kSec));
+    s.on_reading(reading(0.6, ctx.now), ctx);
+    ctx.now += kSec;
+    s.on_reading(reading(0.6, ctx.now + 10 * kSec), ctx);
+    EXPECT_TRUE(ctx.sent<citylink::v1::PlatformEvent>("incident.disaster").empty()) << "raised with no hold";
+  }
 }
 
 TEST(Disaster, HeatAndColdInChildProtectionZones) {
   FakeContext ctx;
   DisasterConfig c;  // the defaults: heat >= 33 (clear 31), cold <= -12 (clear -10), hold 60 s
   Disaster s(c);
-  int64_t t = ctx.now;
-  s.on_reading(reading(34, t, "temperature", "child-protection:seoul-elementary"), ctx);
-  s.on_reading(reading(34.5, t + 60 * kSec, "temperature", "child-protection:seoul-elementary"), ctx);
+  s.on_reading(reading(34, ctx.now, "temperature", "child-protection:seoul-elementary"), ctx);
+  ctx.now += 60 * kSec;
+  s.on_reading(reading(34.5, ctx.now, "temperature", "child-protection:seoul-elementary"), ctx);
   auto ev = ctx.sent<citylink::v1::PlatformEvent>("incident.disaster");
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_NE(ev[0].occurrence_number().find("heat"), std::string::npos);
-  s.on_reading(reading(-13, t, "temperature", "park:x"), ctx);  // not a child protection zone
-  s.on_reading(reading(-13, t + 61 * kSec, "temperature", "park:x"), ctx);
+  s.on_reading(reading(-13, ctx.now, "temperature", "park:x"), ctx);  // not a child protection zone
+  ctx.now += 61 * kSec;
+  s.on_reading(reading(-13, ctx.now, "temperature", "park:x"), ctx);
   EXPECT_EQ(ctx.sent<citylink::v1::PlatformEvent>("incident.disaster").size(), 1u);
 }
 

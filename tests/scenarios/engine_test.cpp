@@ -163,8 +163,10 @@ TEST_F(EngineFixture, BadInputIsRejectedCountedAndTheEngineKeepsGoing) {
   ASSERT_TRUE(eventually([&] { return count("grant.video.112") == 1; }));
   EXPECT_EQ(counter("incidents/rejected"), 2u);
   EXPECT_EQ(counter("incidents/not_authorised"), 1u);  // XYZ: no source may raise it
-  EXPECT_EQ(counter("sensors/not_a_number"), 1u);
-  EXPECT_EQ(counter("tracking/unknown_camera"), 1u);
+  // The telemetry was published before D, but D (critical) may overtake it (seen under ASan).
+  EXPECT_TRUE(eventually([&] { return counter("sensors/not_a_number") == 1u; })) << counter("sensors/not_a_number");
+  EXPECT_TRUE(eventually([&] { return counter("tracking/unknown_camera") == 1u; }))
+      << counter("tracking/unknown_camera");
 }
 
 TEST_F(EngineFixture, ScenarioConfigMistakesNameTheLineAndField) {

@@ -1,5 +1,6 @@
 // `citylink plugin inspect`: a plugin's descriptors, read in a child process so a plugin
 // that crashes while loading is reported instead of taking the command down.
+#include "child_answer.hpp"
 #include "commands.hpp"
 
 #include <citylink/host/child_process.hpp>
@@ -29,6 +30,7 @@ std::string join(const nlohmann::json& list) {
 int cmd_probe(const Args& args) {
   if (args.size() != 1 && !(args.size() == 3 && args[1] == "--sha256"))
     throw std::runtime_error("usage: citylink __probe FILE [--sha256 HEX]");
+  answer_on_own_stdout();
   nlohmann::json out;
   try {
     host::LoadPolicy policy;
@@ -46,11 +48,11 @@ int cmd_probe(const Args& args) {
     out["abi"] = host::abi_version_string(lib->abi_version());
     out["plugins"] = nlohmann::json::array();
     for (const auto& d : lib->descriptors()) out["plugins"].push_back(host::to_json(d));
-    std::printf("%s\n", out.dump().c_str());
+    answer(out.dump());
     return kOk;
   } catch (const std::exception& e) {
     out["error"] = e.what();
-    std::printf("%s\n", out.dump().c_str());
+    answer(out.dump());
     return kFailed;
   }
 }

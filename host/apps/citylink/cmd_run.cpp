@@ -1,5 +1,6 @@
 // `citylink run`: bring a city up from its config and keep it running.
 #include "commands.hpp"
+#include "options.hpp"
 
 #include <citylink/host/child_process.hpp>
 #include <citylink/host/error.hpp>
@@ -52,14 +53,13 @@ int cmd_run(const Args& args) {
       return args[++i];
     };
     if (a == "--config") config_path = value();
-    else if (a == "--for") seconds = std::stod(value());
+    else if (a == "--for") seconds = parse_seconds("--for", value(), 0, 366.0 * 24 * 3600);
     else if (a == "--metrics") metrics_path = value();
     else if (a == "--strict-config") strict_config = true;
     else if (a == "--safe-mode") safe_mode = true;
     else throw std::runtime_error("unknown option '" + a + "' (see citylink --help)");
   }
   if (config_path.empty()) throw std::runtime_error("--config FILE is required");
-  if (seconds < 0) throw std::runtime_error("--for must be zero or more seconds");
 
   host::CityConfig config;
   try {

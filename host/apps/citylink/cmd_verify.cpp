@@ -87,13 +87,7 @@ int cmd_verify(const Args& args) {
   if (only && std::none_of(kChecks.begin(), kChecks.end(), [&](const CheckInfo& c) { return *only == c.name; }))
     throw std::runtime_error("--check '" + *only + "' is not a check; the checks are: " + check_names());
   double timeout_s = 10;
-  if (const auto t = p.get("--timeout")) {
-    try {
-      timeout_s = std::stod(*t);
-    } catch (const std::exception&) {
-      throw std::runtime_error("--timeout '" + *t + "' is not a number of seconds");
-    }
-  }
+  if (const auto t = p.get("--timeout")) timeout_s = parse_seconds("--timeout", *t, 0, 3600);
   // The checks mostly wait (for a stop, a thread to end, a publish window), so by default
   // twice as many children run as there are cores.
   unsigned jobs = std::clamp(2 * std::thread::hardware_concurrency(), 2u, 8u);

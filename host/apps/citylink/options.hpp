@@ -5,6 +5,7 @@
 #include "commands.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -47,6 +48,22 @@ inline Parsed parse(const Args& args, const std::vector<std::string>& with_value
   }
   if (needs_positional && p.positional.empty()) throw std::runtime_error(usage);
   return p;
+}
+
+// A number of seconds given as `option`, finite and within [min, max]; a duration cast of
+// nan, inf or 1e30 would be undefined behaviour (review L5). Throws naming the option.
+inline double parse_seconds(const std::string& option, const std::string& text, double min, double max) {
+  double v = 0;
+  std::size_t used = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || !std::isfinite(v) || v < min || v > max)
+    throw std::runtime_error(option + " '" + text + "' is not a number of seconds from " + std::to_string(static_cast<long long>(min)) +
+                             " to " + std::to_string(static_cast<long long>(max)));
+  return v;
 }
 
 }  // namespace citylink::cli

@@ -1,6 +1,7 @@
 // The child half of `citylink plugin verify`: one check against one plugin, on the host's
 // own host table with a recording publish hook in place of the bus, and one dispatch thread.
-// Prints {"ok":..,"detail":..} and exits.
+// Answers {"ok":..,"detail":..} on its own stdout (child_answer.hpp) and exits.
+#include "child_answer.hpp"
 #include "commands.hpp"
 
 #include <citylink/host/envelope_check.hpp>
@@ -114,8 +115,7 @@ class DispatchThread {
 };
 
 int verdict(bool ok, const std::string& detail) {
-  std::printf("%s\n", nlohmann::json{{"ok", ok}, {"detail", detail}}.dump().c_str());
-  std::fflush(stdout);
+  answer(nlohmann::json{{"ok", ok}, {"detail", detail}}.dump());
   return ok ? kOk : kFailed;
 }
 
@@ -166,6 +166,7 @@ bool threads_settle(int baseline) {
 int cmd_verify_check(const Args& args) {
   if (args.size() != 4) throw std::runtime_error("usage: citylink __verify-check FILE CHECK PLUGIN CONFIG");
   const std::string &file = args[0], &check = args[1], &plugin = args[2], &config = args[3];
+  answer_on_own_stdout();
   std::shared_ptr<host::PluginLibrary> lib;
   try {
     lib = host::PluginLibrary::load(file);

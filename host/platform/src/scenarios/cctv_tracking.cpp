@@ -6,11 +6,24 @@
 #include <algorithm>
 
 namespace citylink::platform::scenarios {
+namespace {
+constexpr int64_t kMaxAhead = int64_t{30} * 1'000'000'000;
+constexpr int64_t kMaxBehind = int64_t{300} * 1'000'000'000;
+}  // namespace
 
 void CctvTracking::on_tracking(const citylink::v1::TrackingInfo& t, ScenarioContext& ctx) {
   if (t.track_id().empty()) return ctx.reject(name(), "no_track_id", "tracking update without a track id");
   auto it = tracks_.find(t.track_id());
   const bool handover = it != tracks_.end() && it->second.latest.camera_id() != t.camera_id();
+  // The analytics' clock orders updates of one track, but only within what is plausible for
+  // the host: one update dated a year ahead would otherwise make every later one look old
+  // and freeze the track (review M6).
+  const int64_t now = ctx.now_ns();
+  if (t.time_unix_ns() != 0 && (t.time_unix_ns() > now + kMaxAhead || t.time_unix_ns() < now - kMaxBehind))
+    return ctx.reject(name(), "implausible_time",
+                      "track " + t.track_id() + ": update dated " +
+                          std::to_string((t.time_unix_ns() - now) / 1'000'000'000) +
+                          " s from the host's clock (accepted: 5 min behind to 30 s ahead); fix the analytics' clock");
   if (it != tracks_.end() && t.time_unix_ns() != 0 && t.time_unix_ns() < it->second.latest.time_unix_ns())
     return ctx.reject(name(), "out_of_order", "track " + t.track_id() + ": update older than the latest one");
 

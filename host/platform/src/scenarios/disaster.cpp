@@ -10,9 +10,11 @@ void Disaster::on_reading(const citylink::v1::SensorReading& r, ScenarioContext&
     s.last_reading_ns = ctx.now_ns();
     const bool beyond = rule.above ? r.value() >= rule.raise_at : r.value() <= rule.raise_at;
     const bool recovered = rule.above ? r.value() <= rule.clear_at : r.value() >= rule.clear_at;
-    // Crossing toward the other state starts the hold clock; falling back resets it.
+    // Crossing toward the other state starts the hold clock; falling back resets it. The
+    // clock is the host's, never the sensor's: a gauge whose clock is a year ahead would
+    // otherwise hold a flood forever, or one 10 s ahead raise it with no hold (review M6).
     const bool crossing = s.raised ? recovered : beyond;
-    const int64_t now = r.time_unix_ns() > 0 ? r.time_unix_ns() : ctx.now_ns();
+    const int64_t now = ctx.now_ns();
     if (!crossing) {
       s.pending_since = 0;
       continue;
