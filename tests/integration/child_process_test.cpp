@@ -74,3 +74,21 @@ TEST(ChildProcess, AChildThatExitedIsNotHungBecauseAGrandchildKeepsWriting) {
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_EQ(r.out.rfind("started\n", 0), 0u) << r.out;
 }
+
+// Review L3: a plugin in this process that sets SIGCHLD to SIG_IGN makes the system reap our
+// children. A child that failed must not then read as an exit 0, nor wait out the deadline
+// as a hung one: its status is reported as unknown, at once, and the reason is named.
+TEST(ChildProcess, WithSigchldIgnoredAnEndedChildIsNeitherASuccessNorHung) {
+  const auto previous = std::signal(SIGCHLD, SIG_IGN);
+  const auto failed = run_child({"/bin/sh", "-c", "echo partial; exit 3"}, std::chrono::seconds(30));
+  const auto fine = run_child({"/bin/true"}, std::chrono::seconds(30));
+  std::signal(SIGCHLD, previous);
+  for (const auto& r : {failed, fine}) {
+    EXPECT_FALSE(r.ok());
+    EXPECT_TRUE(r.status_lost);
+    EXPECT_FALSE(r.timed_out) << "waited out the deadline";
+    EXPECT_NE(citylink::host::describe(r, std::chrono::seconds(30)).find("SIGCHLD is ignored in this process"),
+              std::string::npos);
+  }
+  EXPECT_EQ(failed.out, "partial\n");
+}

@@ -25,21 +25,27 @@ namespace {
 struct Reaper {
   pid_t pid;
   bool reaped = false;
+  bool status_known = false;  // false when the system reaped it for us (SIGCHLD ignored)
   int status = 0;
   ~Reaper() { reap(); }
-  // True once the child has exited; leaves it unreaped (a zombie keeps its group id).
+  // True once the child has exited; leaves it unreaped (a zombie keeps its group id). With
+  // SIGCHLD ignored in this process (a plugin in it may have done that) the system reaps it
+  // and waitid says ECHILD: it is gone, and its status with it (review L3).
   bool exited() const {
     siginfo_t info{};
-    while (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == EINTR) {
+    int rc;
+    while ((rc = waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT)) < 0 && errno == EINTR) {
     }
-    return info.si_pid == pid;
+    return info.si_pid == pid || (rc < 0 && errno == ECHILD);
   }
   void reap() {
     if (reaped) return;
     kill(-pid, SIGKILL);
     kill(pid, SIGKILL);  // in case it left its group (setpgid), so the wait below cannot block forever
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    pid_t got;
+    while ((got = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
     }
+    status_known = got == pid;
     reaped = true;
   }
 };
@@ -184,6 +190,10 @@ ChildResult run_child(const std::vector<std::string>& argv, std::chrono::millise
   // The child's group goes in every case: after a timeout the child too, after an exit the
   // grandchildren it left behind.
   reaper.reap();
+  if (!reaper.status_known) {
+    r.status_lost = true;  // never read as an exit 0
+    return r;
+  }
   const int status = reaper.status;
   if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status) && !r.timed_out) r.signal = WTERMSIG(status);
@@ -191,6 +201,9 @@ ChildResult run_child(const std::vector<std::string>& argv, std::chrono::millise
 }
 
 std::string describe(const ChildResult& r, std::chrono::milliseconds timeout) {
+  if (r.status_lost)
+    return "ended with an unknown status: SIGCHLD is ignored in this process, so the system reaped it (a plugin "
+           "loaded here may have set that; restart the host)";
   if (r.timed_out) return "hung: no exit within " + std::to_string(timeout.count() / 1000.0).substr(0, 4) + " s";
   if (r.signal) {
     const char* name = sigabbrev_np(r.signal);

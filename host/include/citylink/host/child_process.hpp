@@ -12,9 +12,10 @@ struct ChildResult {
   int exit_code = -1;      // when it exited normally
   int signal = 0;          // when a signal killed it
   bool timed_out = false;  // killed by us after the time limit
+  bool status_lost = false;  // reaped by the system (SIGCHLD ignored here): how it ended is unknown
   std::string out;         // stdout
   std::string err;         // stderr
-  bool ok() const { return !timed_out && signal == 0 && exit_code == 0; }
+  bool ok() const { return !timed_out && !status_lost && signal == 0 && exit_code == 0; }
 };
 
 // Runs argv[0] with argv in a process group of its own, with stdin from /dev/null and no
