@@ -25,6 +25,7 @@
 #include <random>
 #include <thread>
 
+#include "support/bench_support.hpp"
 #include "support/city_load.hpp"
 
 using namespace citylink::host;
@@ -35,10 +36,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double pct(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  return v[static_cast<std::size_t>(p * (v.size() - 1))];
-}
 
 }  // namespace
 
@@ -161,9 +158,9 @@ int main(int argc, char** argv) {
                 flood_sent.load(), flood_refused.load(),
                 flood_outlasted ? "still running after all" : "ended before the last of");
   std::printf("  bus only   publish -> router -> subscriber         p50 %7.1f us   p99 %7.1f us   p99.9 %7.1f us\n",
-              pct(bus_us, 0.5), pct(bus_us, 0.99), pct(bus_us, 0.999));
+              citylink::bench::percentile(bus_us, 0.5), citylink::bench::percentile(bus_us, 0.99), citylink::bench::percentile(bus_us, 0.999));
   std::printf("  112 report -> engine -> VideoShareGrant received    p50 %7.1f us   p99 %7.1f us   p99.9 %7.1f us\n",
-              pct(engine_us, 0.5), pct(engine_us, 0.99), pct(engine_us, 0.999));
-  std::printf("  engine adds (p50)                                   %7.1f us\n", pct(engine_us, 0.5) - pct(bus_us, 0.5));
+              citylink::bench::percentile(engine_us, 0.5), citylink::bench::percentile(engine_us, 0.99), citylink::bench::percentile(engine_us, 0.999));
+  std::printf("  engine adds (p50)                                   %7.1f us\n", citylink::bench::percentile(engine_us, 0.5) - citylink::bench::percentile(bus_us, 0.5));
   return lost || stalled ? 1 : 0;
 }

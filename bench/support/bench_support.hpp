@@ -3,6 +3,7 @@
 // loopback port for the run, and a libmosquitto stream through it).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -17,6 +18,12 @@ int free_port();
 bool wait_for(const std::function<bool()>& cond, std::chrono::seconds limit);
 void stop_child(int pid);
 double median(std::vector<double> v);
+// The p-quantile (p in 0..1) of `v` by nearest rank; 0 for no samples.
+inline double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
+}
 // This process's resident set size, in kB (VmRSS).
 long rss_kb();
 
