@@ -1,6 +1,6 @@
 #include "http_listener.hpp"
 
-#include <httplib.h>
+#include <citylink/http_guard/head_bounded_server.hpp>
 
 #include <chrono>
 
@@ -8,11 +8,20 @@ namespace ucp_bridge {
 
 namespace {
 const char* kTooLarge = "the request is larger than the bridge accepts (listen.max_body_bytes)";
+const char* kHeadTooLarge = "the request's headers are larger than the bridge accepts (16 KiB)";
+// The platform's posts carry a handful of headers; a head this long is not one of them.
+constexpr std::size_t kMaxHeadBytes = 16 * 1024;
 }
 
 HttpListener::HttpListener(TcpListeners::Accept accept, TcpListeners::Reject reject, ucp::http::Decrypt decrypt,
                            std::size_t max_body_bytes)
-    : server_(std::make_unique<httplib::Server>()) {
+    : server_(std::make_unique<citylink::http_guard::HeadBoundedServer>(
+          kMaxHeadBytes, [reject](const std::string& peer, std::size_t seen) {
+            const std::string why = std::string(kHeadTooLarge) + " (" + std::to_string(seen) + " bytes from " + peer +
+                                    " without the end of the headers)";
+            reject("http", why + "; answered HTTP 431", "");
+            return ucp::http::encode_response(false, kHeadTooLarge).dump();
+          })) {
   // A declared Content-Length over the limit is refused before the body is read; a chunked
   // body (or one without a length) is counted as it is read, below.
   server_->set_payload_max_length(max_body_bytes);

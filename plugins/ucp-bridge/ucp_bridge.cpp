@@ -178,19 +178,15 @@ class UcpBridge : public citylink::Plugin {
     if (source == self_ || !ev || !platform_) return settle(true);
     std::lock_guard lk(mu_);
     if (const auto done = settled_.find(id); done != settled_.end()) return this->settle(tag, done->second);
-    for (auto& p : queue_)
-      if (p.id == id) {
-        p.tag = tag;  // a redelivery: the new tag replaces the old
-        return;
-      }
-    queue_.push_back(Pending{tag, id, ucp_bridge::from_platform_event(*ev)});
+    // A redelivery of what is queued: the new tag replaces the old.
+    if (const auto [queued, added] = tags_.try_emplace(id, tag); !added) return (void)(queued->second = tag);
+    queue_.push_back(Pending{id, ucp_bridge::from_platform_event(*ev)});
     cv_.notify_all();
   }
 
  private:
   struct Pending {
-    uint64_t tag;
-    std::string id;
+    std::string id;  // its newest delivery tag is in tags_
     ucp::Event event;
   };
 
@@ -327,7 +323,9 @@ class UcpBridge : public citylink::Plugin {
       backoff = retry_;
       // The front is still this event (only this thread pops); its tag is the newest one,
       // a redelivery having replaced it meanwhile.
-      const uint64_t tag = queue_.front().tag;
+      const auto queued = tags_.find(id);
+      const uint64_t tag = queued->second;
+      tags_.erase(queued);
       queue_.pop_front();
       const bool accepted = r.outcome == PlatformClient::Outcome::accepted;
       remember(id, accepted);
@@ -342,8 +340,8 @@ class UcpBridge : public citylink::Plugin {
   // one's ack timeout instead of redelivering the queue while the platform is down or slow.
   void report_progress_locked() {
     next_progress_ = Clock::now() + progress_;
-    for (const auto& p : queue_)
-      if (host_.progress(p.tag) == CITYLINK_ERR_UNSUPPORTED) return;
+    for (const auto& [id, tag] : tags_)
+      if (host_.progress(tag) == CITYLINK_ERR_UNSUPPORTED) return;
   }
 
   void settle(uint64_t tag, bool accepted) {
@@ -379,7 +377,10 @@ class UcpBridge : public citylink::Plugin {
   bool rejected_file_failed_ = false;  // under file_mu_
   std::condition_variable cv_;
   bool running_ = false;  // under mu_
-  std::deque<Pending> queue_;
+  std::deque<Pending> queue_;  // under mu_, in order of arrival
+  // Under mu_: the queued envelope ids and each one's newest tag, so a redelivery of a queued
+  // event is found at once however long the queue grew while the platform was down.
+  std::unordered_map<std::string, uint64_t> tags_;
   std::unique_ptr<PlatformClient> client_;  // made in start; cancel() under mu_
   static constexpr std::size_t kRemembered = 10'000;
   std::unordered_map<std::string, bool> settled_;  // under mu_: id -> accepted

@@ -3,6 +3,7 @@
 // header) and `platform-sim` plays the platform's HTTP side in its own process (issue 9).
 #include <utility>  // before Boost.Asio 1.74 under C++20 (std::exchange)
 
+#include "header_flood.hpp"
 #include "host_support.hpp"
 #include "test_support.hpp"
 
@@ -312,6 +313,16 @@ TEST_F(BridgeFixture, BadInputIsAnsweredKeptForTheOperatorAndTheBridgeRunsOn) {
   ASSERT_TRUE(eventually([&] {
     for (const auto& j : read_jsonl(path("rejected.jsonl")))
       if (j["error"].get<std::string>().find("read past 4096 bytes") != std::string::npos) return true;
+    return false;
+  }));
+  // Headers without end: answered 431 with the platform's answer before they are read.
+  const std::string flood = citylink::test::send_header_flood(http_port, "POST /integrationPlatformEvent HTTP/1.1");
+  EXPECT_EQ(flood.rfind("HTTP/1.1 431 ", 0), 0u) << flood.substr(0, 200);
+  ASSERT_NE(flood.find("\r\n\r\n"), std::string::npos);
+  EXPECT_EQ(ucp::http::decode_response(flood.substr(flood.find("\r\n\r\n") + 4)).result, "1");
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& j : read_jsonl(path("rejected.jsonl")))
+      if (j["error"].get<std::string>().find("headers are larger than the bridge accepts") != std::string::npos) return true;
     return false;
   }));
   // An unknown event code passes, flagged, on the other topic.

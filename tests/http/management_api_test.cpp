@@ -19,6 +19,7 @@
 #include <citylink/host/child_process.hpp>
 
 #include "bus_recorder.hpp"
+#include "header_flood.hpp"
 #include "scenario_fixture.hpp"
 #include "test_support.hpp"
 
@@ -244,6 +245,9 @@ TEST_F(ManagementApi, A112IncidentShowsItsGrantAndAnOperatorRevokesItWithAReason
   post("/api/grants/" + id + "/revoke", kOperator, "{not json", 400);
   post("/api/grants/" + id + "/revoke", kOperator, "{}", 400);
   post("/api/grants/" + id + "/revoke", kOperator, "{\"reason\": \"" + std::string(100000, 'x') + "\"}", 413);
+  const std::string flood = citylink::test::send_header_flood(host->management()->port(), "GET /api/grants HTTP/1.1");
+  EXPECT_EQ(flood.rfind("HTTP/1.1 431 ", 0), 0u) << flood.substr(0, 200);
+  EXPECT_NE(flood.find(R"("status":431)"), std::string::npos);
   EXPECT_EQ(get("/api/grants", kViewer).size(), 1u);
 
   const auto revoked = post("/api/grants/" + id + "/revoke", kOperator, R"({"reason": "wrong camera set"})", 200);

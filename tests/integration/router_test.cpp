@@ -324,6 +324,33 @@ TEST(Inbox, ACountedCriticalMessageIsNextAndAnUncountedOneIsSweptUp) {
   EXPECT_EQ(inbox.bytes()->critical_messages.load(), 0);  // never below zero
 }
 
+// A stop or a sink removal wakes the thread waiting on an inbox instead of waiting out its
+// timeout (100 instances stopped one after another took 100 timeouts, 5 s). A wake-up ends
+// a wait but never a drain: messages queued behind it are still received.
+TEST(Inbox, AWakeEndsAWaitButNeverHidesAQueuedMessage) {
+  zmq::context_t ctx;
+  Inbox inbox(ctx, "inproc://inbox-wake-test", 1000);
+  auto waker = inbox.waker();
+  zmq::message_t m;
+  waker->wake();
+  EXPECT_FALSE(inbox.receive(m, std::chrono::hours(1)));  // without the wake: an hour
+
+  zmq::socket_t normal(ctx, zmq::socket_type::push);
+  normal.connect(inbox.endpoint());
+  normal.send(zmq::str_buffer("a"));
+  waker->wake();
+  normal.send(zmq::str_buffer("b"));
+  ASSERT_TRUE(inbox.receive(m, std::chrono::seconds(30)));
+  EXPECT_EQ(m.to_string(), "a");
+  ASSERT_TRUE(eventually([&] { return inbox.receive(m, std::chrono::milliseconds(0)); }));
+  EXPECT_EQ(m.to_string(), "b");  // the wake-up between them was swallowed
+  EXPECT_FALSE(inbox.receive(m, std::chrono::milliseconds(0)));
+
+  waker->close();
+  waker->wake();  // after close: nothing, no crash
+  EXPECT_FALSE(inbox.receive(m, std::chrono::milliseconds(0)));
+}
+
 TEST_F(RouterFixture, PublishBeforeOpenOrAfterCloseIsAStateErrorAndCounted) {
   make();
   auto c = std::make_shared<InstanceCounters>();

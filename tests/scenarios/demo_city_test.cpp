@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <regex>
 #include <set>
@@ -104,11 +105,19 @@ class DemoCity : public ::testing::Test {
     platform_granted_ = eventually([] { return !about("112-centre", "20261202100001").empty(); });
     // What the links took is acked by the agencies before the city stops (else it would wait
     // in the outbox for the next run, which is right, but not what this test looks at).
+    // A link's outbox can be empty while what its console printed last is still on its way
+    // to it, so each link must also have acked as many envelopes as its console printed.
     links_drained_ = eventually([] {
-      for (const auto& st : host_->status())
+      std::map<std::string, std::size_t> printed{{"link-112", got("112-centre").size()},
+                                                 {"link-119", got("119-dispatch").size()},
+                                                 {"link-situation-room", got("situation-room").size()}};
+      for (const auto& st : host_->status()) {
         if ((st.instance_id.rfind("link-", 0) == 0 || st.instance_id == "ucp-bridge") &&
             (st.counters.outbox_depth > 0 || st.state != "running"))
           return false;
+        if (const auto p = printed.find(st.instance_id); p != printed.end() && st.counters.acked < p->second)
+          return false;
+      }
       return true;
     });
     host_->stop();
@@ -219,8 +228,10 @@ void DemoCity::TrackingSendsTargetPositionsToThePatrolAndTurnsPtzCameras() {
 void DemoCity::DisasterRaisesAndClearsFloodAndHeat() {
   std::multiset<std::string> seen;
   for (const auto& j : got("situation-room")) {
-    const std::string id = j["correlation_id"];
-    seen.insert(id.substr(0, id.find("-", 9)) + "/" + std::to_string(j["payload"]["status"].get<int>()));
+    // "raised: flood at …" or "cleared: flood cleared at …"; the number itself is 17 digits.
+    const std::string text = j["payload"]["text"], rule = text.substr(text.find(": ") + 2);
+    EXPECT_EQ(j["correlation_id"].get<std::string>().size(), 17u);
+    seen.insert("DUCDP110-" + rule.substr(0, rule.find(' ')) + "/" + std::to_string(j["payload"]["status"].get<int>()));
   }
   EXPECT_EQ(seen.count("DUCDP110-flood/10"), 1u);
   EXPECT_EQ(seen.count("DUCDP110-flood/50"), 1u);
@@ -330,8 +341,9 @@ void DemoCity::ThePlatformBridgeCarriesEventsBothWays() {
   std::multiset<std::string> posted;
   for (const auto& j : read_jsonl(dir_->path() / "platform.jsonl")) {
     EXPECT_EQ(j["encAt"], "Y");
-    const std::string id = j["body"]["ocrNbr"];
-    posted.insert(id.substr(0, id.find("-", 9)) + "/" + j["body"]["ocrSts"].get<std::string>());
+    const std::string name = j["body"]["evtNm"];  // "disaster support: flood"
+    EXPECT_EQ(j["body"]["ocrNbr"].get<std::string>().size(), 17u);
+    posted.insert("DUCDP110-" + name.substr(name.find(": ") + 2) + "/" + j["body"]["ocrSts"].get<std::string>());
   }
   for (const char* s : {"DUCDP110-flood/10", "DUCDP110-flood/50", "DUCDP110-heat/10", "DUCDP110-heat/50"})
     EXPECT_EQ(posted.count(s), 1u) << s;

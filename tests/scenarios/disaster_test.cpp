@@ -107,7 +107,7 @@ TEST(Disaster, HeatAndColdInChildProtectionZones) {
   s.on_reading(reading(34.5, ctx.now, "temperature", "child-protection:seoul-elementary"), ctx);
   auto ev = ctx.sent<citylink::v1::PlatformEvent>("incident.disaster");
   ASSERT_EQ(ev.size(), 1u);
-  EXPECT_NE(ev[0].occurrence_number().find("heat"), std::string::npos);
+  EXPECT_EQ(ev[0].items().at("rule"), "heat");
   s.on_reading(reading(-13, ctx.now, "temperature", "park:x"), ctx);  // not a child protection zone
   ctx.now += 61 * kSec;
   s.on_reading(reading(-13, ctx.now, "temperature", "park:x"), ctx);
@@ -135,4 +135,29 @@ TEST(Disaster, QuietSensorsAreForgottenButARaisedDisasterIsKept) {
   EXPECT_EQ(s.state_count(), 1u);  // the raised one
   s.on_reading(reading(0.1, ctx.now), ctx);  // and it still clears
   EXPECT_EQ(ctx.sent<citylink::v1::PlatformEvent>("incident.disaster").size(), 2u);
+}
+
+// The platform's occurrence numbers are 14 or 17 digits, and a platform that checks them
+// refuses text: the engine's own are 17, the host's time in Korea and a sequence.
+TEST(Disaster, OccurrenceNumbersAreSeventeenDigitsOfKoreanTimeAndNeverRepeat) {
+  FakeContext ctx;  // 1,800,000,000 s: 2027-01-15 08:00:00 UTC, 17:00:00 in Korea
+  Disaster s(flood(0));
+  for (const char* sensor : {"WL-1", "WL-2", "WL-3"}) {
+    auto r = reading(0.6, ctx.now);
+    r.set_sensor_id(sensor);
+    s.on_reading(r, ctx);
+  }
+  const auto ev = ctx.sent<citylink::v1::PlatformEvent>("incident.disaster");
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(ev[0].occurrence_number(), "20270115170000000");
+  EXPECT_EQ(ev[1].occurrence_number(), "20270115170000001");
+  EXPECT_EQ(ev[2].occurrence_number(), "20270115170000002");
+  EXPECT_EQ(ev[1].items().at("rule"), "flood");
+  EXPECT_EQ(ev[1].items().at("sensor_id"), "WL-2");
+  // The host's clock stepping back never repeats a number.
+  ctx.now -= 3600 * kSec;
+  auto r = reading(0.6, ctx.now);
+  r.set_sensor_id("WL-4");
+  s.on_reading(r, ctx);
+  EXPECT_EQ(ctx.sent<citylink::v1::PlatformEvent>("incident.disaster").back().occurrence_number(), "20270115170000003");
 }

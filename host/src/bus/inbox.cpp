@@ -13,8 +13,25 @@ std::optional<Received> read_received(const zmq::message_t& message) {
   return Received{v->topic, v->envelope, v->envelope_size};
 }
 
+InboxWaker::InboxWaker(zmq::context_t& ctx, const std::string& endpoint) : socket_(ctx, zmq::socket_type::push) {
+  socket_.set(zmq::sockopt::linger, 0);
+  socket_.set(zmq::sockopt::sndhwm, 1);  // one pending wake-up says all there is to say
+  socket_.connect(endpoint);
+}
+
+void InboxWaker::wake() {
+  std::lock_guard lk(mu_);
+  if (socket_.handle()) (void)socket_.send(zmq::message_t(), zmq::send_flags::dontwait);
+}
+
+void InboxWaker::close() {
+  std::lock_guard lk(mu_);
+  if (socket_.handle()) socket_.close();
+}
+
 Inbox::Inbox(zmq::context_t& ctx, std::string endpoint, int queue_depth)
-    : endpoint_(std::move(endpoint)),
+    : ctx_(&ctx),
+      endpoint_(std::move(endpoint)),
       critical_(ctx, zmq::socket_type::pull),
       normal_(ctx, zmq::socket_type::pull) {
   for (auto* s : {&critical_, &normal_}) {
@@ -36,18 +53,29 @@ bool Inbox::take(zmq::socket_t& socket, bool critical, zmq::message_t& message) 
   return true;
 }
 
+bool Inbox::take_any(bool look_critical, zmq::message_t& message, bool& woken) {
+  if (look_critical && take(critical_, true, message)) return true;
+  // Only the normal queue carries wake-ups (InboxWaker connects to it).
+  while (take(normal_, false, message)) {
+    if (message.size() > 0) return true;
+    woken = true;
+  }
+  return false;
+}
+
 bool Inbox::receive(zmq::message_t& message, std::chrono::milliseconds timeout) {
   bool look = bytes_->critical_messages.load(std::memory_order_acquire) > 0 || ++since_sweep_ >= kCriticalSweep;
   if (look) since_sweep_ = 0;
-  if ((look && take(critical_, true, message)) || take(normal_, false, message)) return true;
-  if (timeout.count() <= 0) return false;
+  bool woken = false;
+  if (take_any(look, message, woken)) return true;
+  if (woken || timeout.count() <= 0) return false;
   zmq::pollitem_t items[] = {{critical_.handle(), 0, ZMQ_POLLIN, 0}, {normal_.handle(), 0, ZMQ_POLLIN, 0}};
   try {
     zmq::poll(items, 2, timeout);
   } catch (const zmq::error_t& e) {
     if (e.num() != EINTR) throw;
   }
-  return take(critical_, true, message) || take(normal_, false, message);
+  return take_any(true, message, woken);
 }
 
 void Inbox::add_poll_items(std::vector<zmq::pollitem_t>& items) {

@@ -69,11 +69,13 @@ Router::Router(zmq::context_t& ctx, RouterOptions opts)
   id_prefix_ = rnd + "-";
   intake_endpoint_ = prefix_ + "/router";
   intake_ = Inbox(ctx_, intake_endpoint_, opts_.queue_depth);
+  waker_ = intake_.waker();
 }
 
 Router::~Router() {
   stop();
   sinks_.clear();
+  waker_->close();
   intake_.close();
 }
 
@@ -90,6 +92,7 @@ void Router::stop() {
     if (!running_) return;
     running_ = false;
   }
+  waker_->wake();
   if (thread_.joinable()) thread_.join();
   std::lock_guard lk(mu_);
   applied_cv_.notify_all();
@@ -128,6 +131,7 @@ void Router::remove_sink(const std::string& name) {
   const uint64_t gen = ++generation_requested_;
   dirty_.store(true, std::memory_order_release);
   if (!running_) return;  // applied by the next start, or dropped with the router
+  waker_->wake();  // else the router sees the change only at its receive timeout
   applied_cv_.wait(lk, [&] { return generation_applied_ >= gen || !running_; });
 }
 

@@ -7,6 +7,7 @@
 #include <citylink/host/transparency.hpp>
 #include <citylink/host/wall_clock.hpp>
 
+#include <citylink/http_guard/head_bounded_server.hpp>
 #include <httplib.h>
 
 #include <chrono>
@@ -77,7 +78,16 @@ void ManagementServer::start() {
                                settings_.tls_key.string() + "' (unreadable, not PEM, or they do not match)");
     server_ = std::move(tls);
   } else {
-    server_ = std::make_unique<httplib::Server>();
+    // A request whose headers exceed 64 KiB is answered 431 before it is read. Behind TLS the
+    // head cannot be seen before the library decrypts it: there cpp-httplib's own bounds
+    // hold (8 KiB per header line, none on their number; security.md T14).
+    server_ = std::make_unique<http_guard::HeadBoundedServer>(
+        http_guard::HeadBoundedServer::kDefaultMaxHeadBytes, [](const std::string& peer, std::size_t seen) {
+          log()->warn("[http] refused a request from {} whose headers passed {} bytes (HTTP 431)", peer, seen);
+          return api_error(431, "request headers larger than " +
+                                    std::to_string(http_guard::HeadBoundedServer::kDefaultMaxHeadBytes) + " bytes")
+              .body.dump();
+        });
   }
   // Every event stream holds a thread while it is open; requests get threads of their own.
   const std::size_t threads = static_cast<std::size_t>(settings_.max_event_clients) + 4;

@@ -25,21 +25,6 @@ const char* to_string(InstanceState s) {
   return "unknown";
 }
 
-// A PUSH into the instance's own inbox: an empty message wakes its dispatch thread (take()
-// ignores it). Shared with the durable queue's wake hook, which a late ack may still call.
-struct PluginInstance::Waker {
-  std::mutex mu;
-  std::unique_ptr<zmq::socket_t> socket;
-  void wake() {
-    std::lock_guard lk(mu);
-    if (socket) (void)socket->send(zmq::message_t(), zmq::send_flags::dontwait);
-  }
-  void close() {
-    std::lock_guard lk(mu);
-    socket.reset();
-  }
-};
-
 namespace {
 
 // Messages a durable subscriber writes to the outbox in one transaction, and hands over
@@ -235,14 +220,10 @@ void PluginInstance::attach_inbox() {
   if (subscriptions_.empty() || !backend_->receives()) return;
   endpoint_ = router_.endpoint_prefix() + "/sink/" + id();
   inbox_ = Inbox(ctx_, endpoint_, queue_depth_);
-  if (durable_) {
-    waker_ = std::make_shared<Waker>();
-    waker_->socket = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::push);
-    waker_->socket->set(zmq::sockopt::linger, 0);
-    waker_->socket->set(zmq::sockopt::sndhwm, 1);
-    waker_->socket->connect(endpoint_);
-    durable_->set_wake([w = waker_] { w->wake(); });
-  }
+  // Every dispatch thread has a waker, so a stop does not wait out its receive timeout (100
+  // instances stopped one after another used to take 100 times that timeout).
+  waker_ = inbox_.waker();
+  if (durable_) durable_->set_wake([w = waker_] { w->wake(); });
   router_.add_sink(SinkSpec{id(), subscriptions_, endpoint_, counters_, false, queue_depth_, options_.recipient,
                             inbox_.critical_endpoint(), inbox_.bytes(), durable_ != nullptr});
   // Past half its bytes, the outbox's gate refuses publishers of its topics (BACKPRESSURE),
@@ -258,8 +239,7 @@ void PluginInstance::detach_inbox() {
   router_.remove_sink(id());
   // Messages that queued for an instance that never ran are counted, not silently lost.
   zmq::message_t m;
-  while (inbox_.receive(m, std::chrono::milliseconds(0)))
-    if (m.size() > 0) counters_->dropped_stopped.fetch_add(1, std::memory_order_relaxed);  // 0: a wake-up
+  while (inbox_.receive(m, std::chrono::milliseconds(0))) counters_->dropped_stopped.fetch_add(1, std::memory_order_relaxed);
   inbox_.close();
 }
 
@@ -271,6 +251,7 @@ void PluginInstance::stop() {
     router_.remove_sink(id());
     backend_->begin_stop();
     dispatching_ = false;
+    waker_->wake();
     if (wait_for_dispatcher())
       dispatcher_.join();
     else
@@ -320,7 +301,8 @@ void PluginInstance::dispatch_loop() {
       for (std::size_t i = 1; i < kDurableBurst && inbox_.receive(packet, std::chrono::milliseconds(0)); ++i) take(packet);
     }
     if (durable_) deliver_durable();
-    if (!got && !dispatching_.load()) {
+    // Once told to stop, the router sends nothing more: what is queued is drained now.
+    if (!dispatching_.load()) {
       while (inbox_.receive(packet, std::chrono::milliseconds(0))) take(packet);
       if (durable_) deliver_durable();
       break;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +47,21 @@ struct Received {
 // the router sent).
 std::optional<Received> read_received(const zmq::message_t& message);
 
+// Ends an inbox's receive() wait early, from any thread: a stop, a change to apply, an ack
+// that opens a window. Without it a waiting thread sees such news only at its timeout, and
+// 100 instances stopped one after another waited 100 timeouts. It sends an empty message,
+// which the inbox swallows; a wake after close() is a no-op.
+class InboxWaker {
+ public:
+  InboxWaker(zmq::context_t& ctx, const std::string& endpoint);
+  void wake();
+  void close();
+
+ private:
+  std::mutex mu_;
+  zmq::socket_t socket_;
+};
+
 class Inbox {
  public:
   static constexpr const char* kCriticalSuffix = "/critical";
@@ -66,7 +82,10 @@ class Inbox {
   // The next message, critical first. Waits up to `timeout` for one (zero: only what is
   // already queued). False when none came. A signal (EINTR) never ends the wait with an
   // exception; other ZeroMQ errors are thrown.
+  // A wake-up (InboxWaker) ends the wait with false; it never hides a queued message.
   bool receive(zmq::message_t& message, std::chrono::milliseconds timeout);
+  // A waker for this inbox's receive(); the inbox must be open.
+  std::shared_ptr<InboxWaker> waker() { return std::make_shared<InboxWaker>(*ctx_, endpoint_); }
   // For a loop that waits on several sockets: appends this inbox's two (critical first).
   void add_poll_items(std::vector<zmq::pollitem_t>& items);
   // Whether the message last received came from the critical queue.
@@ -76,7 +95,10 @@ class Inbox {
 
  private:
   bool take(zmq::socket_t& socket, bool critical, zmq::message_t& message);
+  // take() from either queue, critical first; wake-ups are swallowed and reported in `woken`.
+  bool take_any(bool look_critical, zmq::message_t& message, bool& woken);
 
+  zmq::context_t* ctx_ = nullptr;
   std::string endpoint_;
   zmq::socket_t critical_;
   zmq::socket_t normal_;

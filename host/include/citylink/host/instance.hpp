@@ -101,8 +101,7 @@ class PluginInstance {
   std::shared_ptr<InstanceCounters> counters_;
   std::shared_ptr<Publisher> publisher_;
   std::shared_ptr<DurableQueue> durable_;  // before backend_: the backend's hooks point at it
-  struct Waker;
-  std::shared_ptr<Waker> waker_;  // wakes the dispatch thread when acks open the durable window
+  std::shared_ptr<InboxWaker> waker_;  // wakes the dispatch thread: at a stop, and when acks open the durable window
   std::unique_ptr<InstanceBackend> backend_;
   std::atomic<InstanceState> state_{InstanceState::created};
   std::string last_error_;

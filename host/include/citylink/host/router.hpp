@@ -183,6 +183,7 @@ class Router {
   std::string prefix_;
   std::string intake_endpoint_;
   Inbox intake_;
+  std::shared_ptr<InboxWaker> waker_;  // ends the intake wait for a stop or a sink removal someone waits on
   std::thread thread_;
   std::atomic<bool> running_{false};
   std::atomic<uint64_t> routed_{0};

@@ -1,6 +1,9 @@
 // Disaster: thresholds with hysteresis and hold times, per sensor and rule.
 #include <citylink/platform/scenarios/disaster.hpp>
 
+#include <cstdio>
+#include <ctime>
+
 namespace citylink::platform::scenarios {
 
 void Disaster::on_reading(const citylink::v1::SensorReading& r, ScenarioContext& ctx) {
@@ -37,8 +40,34 @@ void Disaster::on_tick(ScenarioContext& ctx) {
 
 void Disaster::raise(const DisasterRule& rule, const citylink::v1::SensorReading& r, State& s, ScenarioContext& ctx) {
   s.raised = true;
-  s.incident_id = "DUCDP110-" + rule.name + "-" + r.sensor_id() + "-" + std::to_string(++s.raised_count);
+  s.incident_id = next_occurrence_number(ctx.now_ns());
   announce(rule, r, s, true, ctx);
+}
+
+// The platform's occurrence numbers are 14 or 17 digits (platform-interface.md), and a
+// platform that checks them refuses text. The rule and the sensor travel as items instead.
+std::string Disaster::next_occurrence_number(int64_t now_ns) {
+  constexpr int64_t kKoreaOffsetS = 9 * 3600;  // Korea keeps no daylight saving time
+  int64_t second = now_ns / 1'000'000'000 + kKoreaOffsetS;
+  // A thousand raises in one second borrow the next second, so a number is never repeated
+  // while the host runs.
+  if (second <= numbered_second_) {
+    second = numbered_second_;
+    if (++numbered_in_second_ == 1000) {
+      ++second;
+      numbered_in_second_ = 0;
+    }
+  } else {
+    numbered_in_second_ = 0;
+  }
+  numbered_second_ = second;
+  const std::time_t t = static_cast<std::time_t>(second);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char stamp[32], seq[8];
+  const std::size_t n = std::strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &tm);
+  std::snprintf(seq, sizeof seq, "%03d", numbered_in_second_);
+  return std::string(stamp, n) + seq;
 }
 
 void Disaster::clear(const DisasterRule& rule, const citylink::v1::SensorReading& r, State& s, ScenarioContext& ctx) {
@@ -63,6 +92,7 @@ void Disaster::announce(const DisasterRule& rule, const citylink::v1::SensorRead
   ev.set_occurred_unix_ns(ctx.now_ns());
   ev.set_sender_system("UCP");
   ev.set_receiver_system(c_.recipient);
+  (*ev.mutable_items())["rule"] = rule.name;
   (*ev.mutable_items())["sensor_id"] = r.sensor_id();
   (*ev.mutable_items())["zone"] = r.zone();
   ctx.emit("incident.disaster", ev, s.incident_id);

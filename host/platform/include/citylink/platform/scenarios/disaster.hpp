@@ -49,7 +49,6 @@ class Disaster : public Scenario {
     bool raised = false;
     int64_t pending_since = 0;  // when the reading first crossed toward the other state; 0 = not crossing
     std::string incident_id;
-    int raised_count = 0;
     int64_t last_reading_ns = 0;  // host time, for retention
   };
   void raise(const DisasterRule& rule, const citylink::v1::SensorReading& r, State& s, ScenarioContext& ctx);
@@ -58,8 +57,14 @@ class Disaster : public Scenario {
   void announce(const DisasterRule& rule, const citylink::v1::SensorReading& r, const State& s, bool raised,
                 ScenarioContext& ctx);
 
+  // A new occurrence number in the platform's form: 17 digits, the host's time in Korea
+  // (yyyyMMddHHmmss) and a sequence of three within that second.
+  std::string next_occurrence_number(int64_t now_ns);
+
   DisasterConfig c_;
   std::map<std::string, State> states_;  // by rule name + sensor id
+  int64_t numbered_second_ = 0;  // the second of the last number given, and how many it has
+  int numbered_in_second_ = 0;
 };
 
 }  // namespace citylink::platform::scenarios
