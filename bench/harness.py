@@ -136,6 +136,7 @@ class Harness:
         out, err, status, secs = run([exe, str(n), str(rounds)], 120 if self.quick else 900)
         d = numbers(out, {
             "raw_tcp": r"raw libzmq tcp PUSH/PULL\s+([\d.]+) msg/s",
+            "raw_tcp_curve": r"raw libzmq tcp\+CURVE PUSH/PULL \(one hop\)\s+([\d.]+) msg/s",
             "citylink_remote_curve": r"CityLink remote TCP\+CURVE pub -> router -> sub\s+([\d.]+) msg/s",
             "mosquitto_qos0": r"Mosquitto QoS 0 pub -> broker -> sub\s+([\d.]+) msg/s",
             "mosquitto_qos1": r"Mosquitto QoS 1 pub -> broker -> sub\s+([\d.]+) msg/s",
@@ -144,6 +145,12 @@ class Harness:
         if "citylink_remote_curve" in d and "mosquitto_qos0" in d:
             self.rows.append(("remote TCP+CURVE / Mosquitto QoS 0", d["citylink_remote_curve"], d["mosquitto_qos0"],
                               "msg/s", 5.0))
+        if "raw_tcp_curve" in d and "mosquitto_qos0" in d:  # the ceiling of the target above
+            self.rows.append(("raw tcp+CURVE one hop / Mosquitto QoS 0", d["raw_tcp_curve"], d["mosquitto_qos0"],
+                              "msg/s", None))
+        if "citylink_remote_curve" in d and "raw_tcp_curve" in d:
+            self.rows.append(("remote TCP+CURVE / raw tcp+CURVE one hop", d["citylink_remote_curve"],
+                              d["raw_tcp_curve"], "msg/s", None))
         if "citylink_remote_curve" in d and "raw_tcp" in d:
             self.rows.append(("remote TCP+CURVE / raw libzmq tcp", d["citylink_remote_curve"], d["raw_tcp"], "msg/s",
                               None))

@@ -33,14 +33,26 @@ struct Stream {
   long arrived = 0;
 };
 
-Stream raw_tcp(long n, int payload) {
+// `curve`: both ends encrypt (CURVE, no ZAP handler): the ceiling of one encrypted hop. A
+// CityLink remote stream makes two (publisher -> host, host -> subscriber).
+Stream raw_tcp(long n, int payload, bool curve = false) {
   zmq::context_t ctx(1);
   zmq::socket_t pull(ctx, zmq::socket_type::pull);
+  const auto server = keys::generate_curve_key(), client_key = keys::generate_curve_key();
+  if (curve) {
+    pull.set(zmq::sockopt::curve_server, true);
+    pull.set(zmq::sockopt::curve_secretkey, server.secret_key);
+  }
   pull.bind("tcp://127.0.0.1:0");
   const std::string ep = pull.get(zmq::sockopt::last_endpoint);
   const auto t0 = Clock::now();
   std::thread producer([&] {
     zmq::socket_t push(ctx, zmq::socket_type::push);
+    if (curve) {
+      push.set(zmq::sockopt::curve_serverkey, server.public_key);
+      push.set(zmq::sockopt::curve_publickey, client_key.public_key);
+      push.set(zmq::sockopt::curve_secretkey, client_key.secret_key);
+    }
     push.connect(ep);
     const std::string body(static_cast<std::size_t>(payload), 'p');
     for (long i = 0; i < n; ++i) push.send(zmq::buffer(body), zmq::send_flags::none);
@@ -133,11 +145,12 @@ int main(int argc, char** argv) {
   set_log_level("warn");
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const auto base = std::filesystem::temp_directory_path() / ("citylink-bench-remote-" + std::to_string(getpid()));
-  std::vector<double> raw, ours, qos0, qos1;
+  std::vector<double> raw, raw_curve, ours, qos0, qos1;
   long lost = 0;
   uint64_t dropped = 0;
   for (int r = 0; r < rounds; ++r) {
     raw.push_back(raw_tcp(n, payload).rate);
+    raw_curve.push_back(raw_tcp(n, payload, true).rate);
     const auto c = citylink_remote(base / "citylink", n, payload, dropped);
     ours.push_back(c.rate);
     lost += n - c.arrived;
@@ -146,13 +159,15 @@ int main(int argc, char** argv) {
       qos0.push_back(mqtt_stream(broker, n, payload, 0, 256));
       qos1.push_back(mqtt_stream(broker, n, payload, 1, 256));
     }
-    std::printf("round %d: raw tcp %.0f, citylink remote %.0f, mosquitto QoS 0 %.0f, QoS 1 %.0f msg/s\n", r + 1,
-                raw.back(), ours.back(), qos0.back(), qos1.back());
+    std::printf("round %d: raw tcp %.0f, raw tcp+CURVE %.0f, citylink remote %.0f, mosquitto QoS 0 %.0f, QoS 1 %.0f "
+                "msg/s\n",
+                r + 1, raw.back(), raw_curve.back(), ours.back(), qos0.back(), qos1.back());
   }
   std::filesystem::remove_all(base);
   const double a = median(ours), b = median(qos0);
   std::printf("\n%ld messages of %d payload bytes over loopback TCP, median of %d rounds\n", n, payload, rounds);
   std::printf("  raw libzmq tcp PUSH/PULL                          %12.0f msg/s\n", median(raw));
+  std::printf("  raw libzmq tcp+CURVE PUSH/PULL (one hop)          %12.0f msg/s\n", median(raw_curve));
   std::printf("  CityLink remote TCP+CURVE pub -> router -> sub    %12.0f msg/s\n", a);
   std::printf("  Mosquitto QoS 0 pub -> broker -> sub              %12.0f msg/s\n", b);
   std::printf("  Mosquitto QoS 1 pub -> broker -> sub              %12.0f msg/s\n", median(qos1));

@@ -17,6 +17,10 @@ struct RemoteEndpoint::Client {
   std::shared_ptr<Publisher> publisher;
   Inbox inbox;                  // the router delivers this client's subscriptions here
   std::string routing_id;       // the connected peer, once it said HELLO; empty: not connected
+  // A message its connection could not take yet (its pipe at the high-water mark): it waits
+  // here, and what follows waits in the inbox, whose bounds count what cannot wait.
+  zmq::message_t held;
+  bool blocked = false;
 };
 
 RemoteEndpoint::RemoteEndpoint(zmq::context_t& ctx, Router& router, RemoteSettings settings)
@@ -102,6 +106,12 @@ void RemoteEndpoint::stop() {
   for (auto& c : clients_) {
     if (c->inbox.is_open()) {
       router_.remove_sink(c->config.name);
+      // What the client did not get before the stop is counted, not silently gone.
+      uint64_t left = c->blocked ? 1 : 0;
+      zmq::message_t m;
+      while (c->inbox.receive(m, std::chrono::milliseconds(0))) ++left;
+      c->counters->dropped_stopped.fetch_add(left, std::memory_order_relaxed);
+      c->blocked = false;
       c->inbox.close();
     }
     c->publisher->close();
@@ -121,11 +131,26 @@ void RemoteEndpoint::run() {
       c->inbox.add_poll_items(items);  // two each: critical, normal
       polled.push_back(c.get());
     }
+  // Up to this many client messages are taken per poll: a poll per message (and libzmq's
+  // getpid() fork check in each) was most of this thread's time under a stream.
+  constexpr int kBurst = 256;
+  std::vector<zmq::message_t> frames;
   while (running_) {
     try {
-      if (zmq::poll(items.data(), items.size(), std::chrono::milliseconds(100)) <= 0) continue;
-      if (items[0].revents & ZMQ_POLLIN) {
-        std::vector<zmq::message_t> frames;
+      // A blocked client's inbox is not polled (it has messages, and would wake the loop at
+      // once); its connection is tried again every millisecond instead.
+      bool any_blocked = false;
+      for (std::size_t i = 0; i < polled.size(); ++i) {
+        const short events = polled[i]->blocked ? 0 : ZMQ_POLLIN;
+        items[2 + 2 * i].events = items[3 + 2 * i].events = events;
+        any_blocked |= polled[i]->blocked;
+      }
+      const int ready = zmq::poll(items.data(), items.size(), std::chrono::milliseconds(any_blocked ? 1 : 100));
+      for (auto* c : polled)
+        if (c->blocked) forward(*c);
+      if (ready <= 0) continue;
+      for (int k = 0; k < kBurst && (items[0].revents & ZMQ_POLLIN); ++k) {
+        frames.clear();
         do {
           frames.emplace_back();
           if (!receive(server_, frames.back(), zmq::recv_flags::dontwait)) {
@@ -133,7 +158,8 @@ void RemoteEndpoint::run() {
             break;
           }
         } while (frames.back().more());
-        if (!frames.empty()) on_client_frames(frames);
+        if (frames.empty()) break;
+        on_client_frames(frames);
       }
       if (items[1].revents & ZMQ_POLLIN) monitor_->on_event();
       for (std::size_t i = 0; i < polled.size(); ++i)
@@ -180,28 +206,40 @@ void RemoteEndpoint::on_client_frames(std::vector<zmq::message_t>& frames) {
 }
 
 void RemoteEndpoint::forward(Client& c) {
+  if (c.blocked && !send_to(c, c.held)) return;
+  c.blocked = false;
   zmq::message_t packet;
+  while (c.inbox.receive(packet, std::chrono::milliseconds(0)))
+    if (!send_to(c, packet)) {
+      c.held = std::move(packet);
+      c.blocked = true;
+      return;
+    }
+}
+
+bool RemoteEndpoint::send_to(Client& c, zmq::message_t& packet) {
   static constexpr char kMsg[] = {'M', 'S', 'G'};
-  while (c.inbox.receive(packet, std::chrono::milliseconds(0))) {
-    const auto view = packet::read(packet.data(), packet.size());
-    if (!view) continue;
-    if (c.routing_id.empty()) {
-      c.counters->dropped_stopped.fetch_add(1, std::memory_order_relaxed);  // not connected
-      continue;
-    }
-    try {
-      const bool ok = server_.send(zmq::buffer(c.routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
-                      server_.send(zmq::const_buffer(kMsg, sizeof kMsg), zmq::send_flags::sndmore) &&
-                      server_.send(zmq::const_buffer(view->topic.data(), view->topic.size()), zmq::send_flags::sndmore) &&
-                      server_.send(zmq::const_buffer(view->envelope, view->envelope_size), zmq::send_flags::none);
-      if (ok) c.counters->delivered.fetch_add(1, std::memory_order_relaxed);
-      else c.counters->dropped_incoming.fetch_add(1, std::memory_order_relaxed);
-    } catch (const zmq::error_t&) {
-      // EHOSTUNREACH: the client is gone (router_mandatory); it gets messages again after HELLO.
-      c.routing_id.clear();
-      c.counters->dropped_stopped.fetch_add(1, std::memory_order_relaxed);
-    }
+  const auto view = packet::read(packet.data(), packet.size());
+  if (!view) return true;
+  if (c.routing_id.empty()) {
+    c.counters->dropped_stopped.fetch_add(1, std::memory_order_relaxed);  // not connected
+    return true;
   }
+  try {
+    // With ROUTER_MANDATORY a full pipe refuses the first frame, so nothing went out: the
+    // message is kept for the next try.
+    if (!server_.send(zmq::buffer(c.routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return false;
+    const bool ok = server_.send(zmq::const_buffer(kMsg, sizeof kMsg), zmq::send_flags::sndmore) &&
+                    server_.send(zmq::const_buffer(view->topic.data(), view->topic.size()), zmq::send_flags::sndmore) &&
+                    server_.send(zmq::const_buffer(view->envelope, view->envelope_size), zmq::send_flags::none);
+    if (ok) c.counters->delivered.fetch_add(1, std::memory_order_relaxed);
+    else c.counters->dropped_incoming.fetch_add(1, std::memory_order_relaxed);
+  } catch (const zmq::error_t&) {
+    // EHOSTUNREACH: the client is gone (router_mandatory); it gets messages again after HELLO.
+    c.routing_id.clear();
+    c.counters->dropped_stopped.fetch_add(1, std::memory_order_relaxed);
+  }
+  return true;
 }
 
 }  // namespace citylink::host

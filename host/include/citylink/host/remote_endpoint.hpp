@@ -45,7 +45,11 @@ class RemoteEndpoint {
   struct Client;
   void run();
   void on_client_frames(std::vector<zmq::message_t>& frames);
+  // Hands what the router queued for `c` to its connection, until it is empty or the
+  // connection is full (then `c` is blocked and tried again shortly).
   void forward(Client& c);
+  // False only when the connection cannot take `packet` now; anything else is sent or counted.
+  bool send_to(Client& c, zmq::message_t& packet);
 
   zmq::context_t& ctx_;
   Router& router_;
