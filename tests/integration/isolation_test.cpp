@@ -98,6 +98,27 @@ TEST_F(IsolationFixture, AWorkerKilledMidStreamComesBackAndEveryMessageIsAccount
       << c.dropped_stopped;
 }
 
+// Review L3 for the supervisor: with SIGCHLD ignored in the host (a plugin loaded in it can
+// set that), the system reaps a crashed worker itself. The supervisor still sees it end,
+// restarts it, and says that how it ended is unknown, never that it exited well.
+TEST_F(IsolationFixture, WithSigchldIgnoredACrashedWorkerIsStillRestartedAndItsEndReportedAsUnknown) {
+  auto h = start(
+      "  - instance: pub\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.publisher\n"
+      "    grants: {publish: [incident.112]}\n    config: {count: 3000, topic: incident.112, pause_ms: 10}\n"
+      "  - instance: crasher\n    file: zoo_crash_on_message.so\n    grants: requested\n"
+      "    isolation: process\n    worker: {restart_limit: 1, backoff_ms: 50}\n");
+  ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+  struct RestoreSigchld {
+    void (*before)(int) = std::signal(SIGCHLD, SIG_IGN);
+    ~RestoreSigchld() { std::signal(SIGCHLD, before); }
+  } ignored;
+  ASSERT_TRUE(eventually([&] { return state(*h, "crasher") == "failed"; }));
+  EXPECT_EQ(counters(*h, "crasher").restarts, 1u);
+  const std::string why = h->registry().instance("crasher")->backend()->failure();
+  EXPECT_NE(why.find("unknown status: SIGCHLD is ignored"), std::string::npos) << why;
+  EXPECT_NE(why.find("worker.restart_limit"), std::string::npos) << why;
+}
+
 TEST_F(IsolationFixture, APluginThatCrashesOnEveryMessageEndsFailedAfterTheRestartLimitAndTheCityRunsOn) {
   auto h = start(
       "  - instance: pub\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.publisher\n"

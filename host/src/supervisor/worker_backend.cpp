@@ -41,14 +41,15 @@ namespace {
 constexpr auto kMaxBackoff = std::chrono::milliseconds(30000);
 constexpr auto kHealthyAfter = std::chrono::minutes(10);
 
-std::string describe_exit(int status) {
-  if (WIFSIGNALED(status)) {
-    const int sig = WTERMSIG(status);
-    const char* name = sigabbrev_np(sig);
-    return "crashed: killed by signal " + std::to_string(sig) + (name ? std::string(" (SIG") + name + ")" : "");
-  }
-  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
-  return "ended";
+// How a reaped worker ended, in the words `citylink run`, `inspect` and `verify` use for
+// their children (child_process.hpp). r != pid: the system reaped it first (SIGCHLD ignored
+// in this process, review L3), so how it ended is unknown.
+std::string describe_exit(pid_t r, pid_t pid, int status) {
+  ChildResult c;
+  if (r != pid) c.status_lost = true;
+  else if (WIFSIGNALED(status)) c.signal = WTERMSIG(status);
+  else if (WIFEXITED(status)) c.exit_code = WEXITSTATUS(status);
+  return describe(c, std::chrono::milliseconds(0));
 }
 
 class WorkerBackend final : public InstanceBackend {
@@ -215,6 +216,11 @@ class WorkerBackend final : public InstanceBackend {
   bool failed() const override {
     std::lock_guard lk(mu_);
     return failed_;
+  }
+
+  std::string failure() const override {
+    std::lock_guard lk(mu_);
+    return failure_;
   }
 
   std::string where() const override {
@@ -499,7 +505,7 @@ class WorkerBackend final : public InstanceBackend {
     if (r == 0) return false;
     {
       std::lock_guard lk(mu_);
-      last_exit_ = r == pid ? describe_exit(status) : "gone";
+      last_exit_ = describe_exit(r, pid, status);
       pid_ = 0;
       const bool was_running = running_;
       running_ = false;
@@ -575,6 +581,8 @@ class WorkerBackend final : public InstanceBackend {
     if (attempt > s_.restart_limit) {
       std::unique_lock lk(mu_);
       failed_ = true;
+      failure_ = "its worker " + why + " and was restarted " + std::to_string(s_.restart_limit) +
+                 " time(s), the limit (worker.restart_limit)";
       restarting_ = false;  // given up: a stop need not wait for it
       cv_.notify_all();
       log()->error("[{}] FAILED: its worker {} and was restarted {} time(s), the limit (worker.restart_limit); the "
@@ -670,6 +678,7 @@ class WorkerBackend final : public InstanceBackend {
   bool receives_ = false;
   int restarts_ = 0;
   std::string last_exit_;
+  std::string failure_;  // under mu_: why it was given up, once failed_
   Clock::time_point last_beat_{};
   uint64_t sent_deliveries_ = 0;  // this worker's
   uint64_t handled_ = 0;          // reported by its heartbeats
