@@ -102,3 +102,53 @@ TEST(CctvTracking, AnUpdateDatedFarFromTheHostsClockIsRefusedAndDoesNotFreezeThe
   EXPECT_EQ(ctx.rejects["cctv_tracking/out_of_order"], 0);
   EXPECT_EQ(s.tracks().at("T-1").latest.camera_id(), "b");  // the track moved on
 }
+
+// Review M14: a track (real or spurious) must not turn a camera away from another
+// incident's scene that an agency is watching through a live grant; a track of nothing open
+// turns no camera; and one camera is turned at most once per interval.
+TEST(CctvTracking, PtzLeavesCamerasOfOtherIncidentsGrantsAloneAndIsRateLimited) {
+  FakeContext ctx;
+  auto [n_lat, n_lon] = offset(kLat, kLon, 100, 0);
+  ctx.camera("here", kLat, kLon);
+  ctx.camera("north-ptz", n_lat, n_lon, 0, 60, 100, /*ptz*/ true);
+  ctx.book.apply(event("112UC120", "INC-9", 10, kLat, kLon), true, nullptr);
+  CctvTrackingConfig c;
+  c.ptz_min_interval_ns = int64_t{5} * 1'000'000'000;
+  CctvTracking s(c);
+  auto ptz_sent = [&] { return ctx.sent<citylink::v1::PtzCommand>("camera.ptz").size(); };
+
+  // A track with no open incident turns nothing.
+  auto lone = track("here", kLat, kLon, 0, ctx.now);
+  lone.set_track_id("T-lone");
+  s.on_tracking(lone, ctx);
+  EXPECT_EQ(ptz_sent(), 0u);
+
+  // The camera serves the live grant of another incident: held.
+  GrantRequest other;
+  other.incident = {"", "INC-OTHER"};
+  other.recipient = "112";
+  other.camera_ids = {"north-ptz"};
+  other.lifetime_ns = int64_t{600} * 1'000'000'000;
+  const std::string other_grant = ctx.grant_book.issue(other, ctx.now).grant_id();
+  s.on_tracking(track("here", kLat, kLon, 0, ctx.now, "INC-9"), ctx);
+  EXPECT_EQ(ptz_sent(), 0u);
+  EXPECT_EQ(ctx.rejects["cctv_tracking/ptz_held"], 1);
+
+  // Serving the grant of the track's own incident, it follows that incident's target.
+  ctx.grant_book.revoke(other_grant, "test", ctx.now);
+  GrantRequest own = other;
+  own.incident = {"", "INC-9"};
+  ctx.grant_book.issue(own, ctx.now);
+  ctx.now += 1'000'000'000;
+  s.on_tracking(track("here", kLat, kLon, 0, ctx.now, "INC-9"), ctx);
+  EXPECT_EQ(ptz_sent(), 1u);
+
+  // A second update a second later does not turn it again; one after the interval does.
+  ctx.now += 1'000'000'000;
+  s.on_tracking(track("here", kLat, kLon, 0, ctx.now, "INC-9"), ctx);
+  EXPECT_EQ(ptz_sent(), 1u);
+  EXPECT_EQ(ctx.rejects["cctv_tracking/ptz_rate_limited"], 1);
+  ctx.now += 5'000'000'000;
+  s.on_tracking(track("here", kLat, kLon, 0, ctx.now, "INC-9"), ctx);
+  EXPECT_EQ(ptz_sent(), 2u);
+}

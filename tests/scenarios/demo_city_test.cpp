@@ -17,6 +17,7 @@
 #include <mutex>
 #include <regex>
 #include <set>
+#include <tuple>
 #include <csignal>
 #include <sstream>
 #include <sys/wait.h>
@@ -297,25 +298,30 @@ void DemoCity::PersonalDataAppearsOnlyWhereAPurposeAllowsIt() {
 }
 
 // The links deliver what the consoles of the same recipient printed, each envelope once,
-// acked by the agency-sim in its own process.
+// acked by the agency-sim in its own process. What the city sent while it stopped (the
+// engine revokes its live grants then) may still be unacked when the links stop: it waits
+// in the outbox for the next start, and is counted there.
 void DemoCity::TheAgenciesOwnSystemsGotEverythingThroughDurableLinks() {
   EXPECT_TRUE(links_drained_);
-  for (const auto& [console, agency] : {std::pair{"112-centre", "agency-112"}, {"119-dispatch", "agency-119"},
-                                        {"situation-room", "agency-situation-room"}}) {
+  std::map<std::string, citylink::host::CounterSnapshot> links;
+  for (const auto& s : host_->status())
+    if (s.instance_id.rfind("link-", 0) == 0) links[s.instance_id] = s.counters;
+  for (const auto& [console, agency, link] :
+       {std::tuple{"112-centre", "agency-112", "link-112"}, {"119-dispatch", "agency-119", "link-119"},
+        {"situation-room", "agency-situation-room", "link-situation-room"}}) {
     std::set<std::string> printed, delivered;
     for (const auto& j : got(console)) printed.insert(j["id"].get<std::string>());
     const auto lines = got(agency);
     for (const auto& j : lines) delivered.insert(j["id"].get<std::string>());
     EXPECT_FALSE(printed.empty()) << console;
-    EXPECT_EQ(delivered, printed) << agency;
+    EXPECT_TRUE(std::includes(printed.begin(), printed.end(), delivered.begin(), delivered.end())) << agency;
+    const auto& c = links.at(link);
+    EXPECT_EQ(printed.size() - delivered.size(), c.outbox_depth) << agency << ": not delivered, and not in the outbox";
     EXPECT_EQ(lines.size(), delivered.size()) << agency << " recorded an envelope twice";
+    EXPECT_GT(c.acked, 0u) << link;
+    EXPECT_EQ(c.acked + c.outbox_depth, c.durable_accepted) << link;
+    EXPECT_EQ(c.dead_lettered, 0u) << link;
   }
-  for (const auto& s : host_->status())
-    if (s.instance_id.rfind("link-", 0) == 0) {
-      EXPECT_GT(s.counters.acked, 0u) << s.instance_id;
-      EXPECT_EQ(s.counters.acked, s.counters.durable_accepted) << s.instance_id;
-      EXPECT_EQ(s.counters.dead_lettered, 0u) << s.instance_id;
-    }
 }
 
 void DemoCity::EveryGrantAndPersonalDataDeliveryIsAudited() {

@@ -33,6 +33,8 @@ constexpr std::size_t kDurableBurst = 256;
 // A durable subscriber's queue in messages: far above what host.queue_bytes lets in, so
 // only the bytes bound it (ZeroMQ allocates a queue as it fills, not up front).
 constexpr int kDurableQueueDepth = 1'000'000;
+// How long a stop waits for a durable subscriber's deliveries in flight to be acked.
+constexpr auto kStopDrain = std::chrono::seconds(1);
 
 std::string list(const std::vector<std::string>& v) {
   std::string out;
@@ -304,7 +306,7 @@ void PluginInstance::dispatch_loop() {
     // Once told to stop, the router sends nothing more: what is queued is drained now.
     if (!dispatching_.load()) {
       while (inbox_.receive(packet, std::chrono::milliseconds(0))) take(packet);
-      if (durable_) deliver_durable();
+      if (durable_) drain_durable();
       break;
     }
   }
@@ -338,6 +340,20 @@ void PluginInstance::deliver_durable() {
     }
   }
   durable_->flush();  // a failed plugin's queue still takes (and keeps) what arrives
+}
+
+// At a stop, what the instance has in flight gets a moment to be acked: a grant the engine
+// revoked while the city stopped then reaches its agency before the link stops, instead of
+// waiting in the outbox for the next start. What is still unacked after it waits there.
+void PluginInstance::drain_durable() {
+  const auto until = std::chrono::steady_clock::now() + kStopDrain;
+  zmq::message_t packet;
+  deliver_durable();
+  while (durable_->in_flight() > 0 && !backend_->failed() && std::chrono::steady_clock::now() < until) {
+    // The router sends nothing more: this waits for an ack's wake-up, or 10 ms.
+    if (inbox_.receive(packet, std::chrono::milliseconds(10))) take(packet);
+    deliver_durable();
+  }
 }
 
 void PluginInstance::take(zmq::message_t& raw) {

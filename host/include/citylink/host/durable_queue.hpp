@@ -79,6 +79,11 @@ class DurableQueue {
   void set_wake(std::function<void()> wake) { wake_ = std::move(wake); }
 
   // --- Any thread ---
+  // Deliveries handed over and not yet acked or nacked.
+  std::size_t in_flight() const {
+    std::lock_guard lk(mu_);
+    return in_flight_.size();
+  }
   citylink_status ack(uint64_t tag);
   citylink_status nack(uint64_t tag, bool requeue);
   // citylink.durable/1: the plugin still works on it; its ack timeout starts again.

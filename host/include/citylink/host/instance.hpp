@@ -89,6 +89,7 @@ class PluginInstance {
   void detach_inbox();
   void take(zmq::message_t& packet);
   void deliver_durable();
+  void drain_durable();
 
   std::shared_ptr<PluginLibrary> library_;
   InstanceOptions options_;

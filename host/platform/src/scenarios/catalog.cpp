@@ -185,6 +185,10 @@ std::unique_ptr<Scenario> make_cctv_tracking(const YAML::Node& n, const ConfigRe
   if (n["half_angle_deg"]) c.half_angle_deg = r.real(n["half_angle_deg"], w + ".half_angle_deg", 1, 180);
   if (n["max_predicted"]) c.max_predicted = r.number<std::size_t>(n["max_predicted"], w + ".max_predicted", 1, 20);
   if (n["ptz"]) c.ptz = r.boolean(n["ptz"], w + ".ptz");
+  if (n["ptz_needs_incident"]) c.ptz_needs_incident = r.boolean(n["ptz_needs_incident"], w + ".ptz_needs_incident");
+  if (n["ptz_min_interval_seconds"])
+    c.ptz_min_interval_ns = static_cast<int64_t>(
+        r.real(n["ptz_min_interval_seconds"], w + ".ptz_min_interval_seconds", 0, 3600) * 1e9);
   if (n["recipient"]) c.recipient = read_recipient(n["recipient"], r, w + ".recipient");
   if (n["topic"]) c.topic = read_topic(n["topic"], r, w + ".topic");
   if (n["track_retention_seconds"])
@@ -204,8 +208,8 @@ const std::vector<Kind>& kinds() {
       {"electronic_anklet", with({"radius_m", "max_cameras", "topic", "violation_item", "video_violations"}, kVideoKeys),
        make_electronic_anklet},
       {"cctv_tracking",
-       {"min_lookahead_m", "lookahead_seconds", "half_angle_deg", "max_predicted", "ptz", "recipient", "topic",
-        "track_retention_seconds"},
+       {"min_lookahead_m", "lookahead_seconds", "half_angle_deg", "max_predicted", "ptz", "ptz_needs_incident",
+        "ptz_min_interval_seconds", "recipient", "topic", "track_retention_seconds"},
        make_cctv_tracking},
   };
   return k;

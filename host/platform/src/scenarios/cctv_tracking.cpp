@@ -40,31 +40,19 @@ void CctvTracking::on_tracking(const citylink::v1::TrackingInfo& t, ScenarioCont
   for (const auto& h : ahead) latest.add_predicted_next_cameras(h.camera.camera_id);
   tracks_[t.track_id()] = Track{latest, ctx.now_ns()};
 
-  const std::string correlation = t.incident_id().empty() ? t.track_id() : t.incident_id();
   if (handover || it == tracks_.end())
     ctx.note(name(), "track " + t.track_id() + " at " + t.camera_id() +
                          (handover ? " (handed over from " + latest.handed_over_from() + ")" : "") +
                          "; next cameras " + describe(ahead));
-  if (c_.ptz) {
-    for (const auto& h : ahead) {
-      if (!h.camera.ptz) continue;
-      citylink::v1::PtzCommand cmd;
-      cmd.set_camera_id(h.camera.camera_id);
-      cmd.set_pan_deg(geo::bearing_deg(h.camera.lat, h.camera.lon, p.lat(), p.lon()));
-      *cmd.mutable_look_at() = p;
-      cmd.set_reason("target " + t.track_id() + " expected next");
-      cmd.set_track_id(t.track_id());
-      ctx.emit("camera.ptz", cmd, correlation);
-    }
-  }
-
-  // Positions go to the police unit only while the incident the track belongs to is open.
+  // The track's incident, if open: only then do positions go to the police unit (and, by
+  // default, PTZ cameras turn).
   bool ambiguous = false;
   const Incident* inc = t.incident_id().empty() ? nullptr : ctx.incidents().find_open(t.incident_id(), &ambiguous);
   if (ambiguous)
     ctx.reject(name(), "ambiguous_incident",
                "track " + t.track_id() + ": incident " + t.incident_id() +
                    " is open from more than one source; positions go to nobody rather than to the wrong unit");
+  if (c_.ptz) point_ptz(t, ahead, inc, ctx);
   if (!inc) return;
   citylink::v1::DispatchSupport d;
   d.set_recipient(c_.recipient);
@@ -86,9 +74,44 @@ void CctvTracking::on_tracking(const citylink::v1::TrackingInfo& t, ScenarioCont
   ctx.emit(c_.topic, d, t.incident_id());
 }
 
+void CctvTracking::point_ptz(const citylink::v1::TrackingInfo& t, const std::vector<CameraHit>& ahead,
+                             const Incident* incident, ScenarioContext& ctx) {
+  if (c_.ptz_needs_incident && !incident) return;  // a track of nothing open moves no camera
+  const std::string correlation = t.incident_id().empty() ? t.track_id() : t.incident_id();
+  const int64_t now = ctx.now_ns();
+  for (const auto& h : ahead) {
+    if (!h.camera.ptz) continue;
+    const std::string& id = h.camera.camera_id;
+    // A camera that shows another incident's scene to an agency stays where it is.
+    bool held = false;
+    for (const auto& served : ctx.grants().incidents_served_by(id))
+      if (!incident || served != incident->key()) {
+        ctx.reject(name(), "ptz_held",
+                   "camera " + id + " serves the live video grant of incident " + served.number +
+                       "; not turned for track " + t.track_id());
+        held = true;
+        break;
+      }
+    if (held) continue;
+    if (const auto last = ptz_sent_.find(id); last != ptz_sent_.end() && now - last->second < c_.ptz_min_interval_ns) {
+      ctx.reject(name(), "ptz_rate_limited", "camera " + id + " was turned less than ptz_min_interval_seconds ago");
+      continue;
+    }
+    ptz_sent_[id] = now;
+    citylink::v1::PtzCommand cmd;
+    cmd.set_camera_id(id);
+    cmd.set_pan_deg(geo::bearing_deg(h.camera.lat, h.camera.lon, t.position().lat(), t.position().lon()));
+    *cmd.mutable_look_at() = t.position();
+    cmd.set_reason("target " + t.track_id() + " expected next");
+    cmd.set_track_id(t.track_id());
+    ctx.emit("camera.ptz", cmd, correlation);
+  }
+}
+
 void CctvTracking::on_tick(ScenarioContext& ctx) {
   const int64_t cutoff = ctx.now_ns() - c_.track_retention_ns;
   std::erase_if(tracks_, [&](const auto& kv) { return kv.second.seen_ns < cutoff; });
+  std::erase_if(ptz_sent_, [&](const auto& kv) { return kv.second < ctx.now_ns() - c_.ptz_min_interval_ns; });
 }
 
 }  // namespace citylink::platform::scenarios

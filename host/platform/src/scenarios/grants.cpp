@@ -167,6 +167,17 @@ std::vector<GrantBook::LiveGrant> GrantBook::live() const {
   return out;
 }
 
+std::vector<IncidentKey> GrantBook::incidents_served_by(const std::string& camera_id) const {
+  // Live grants are few (they leave the book when they end), so a scan is cheaper than an
+  // index kept in step with every issue and retirement.
+  std::vector<IncidentKey> out;
+  for (const auto& [id, e] : grants_)
+    if (e.live && std::find(e.grant.camera_ids().begin(), e.grant.camera_ids().end(), camera_id) !=
+                      e.grant.camera_ids().end())
+      out.push_back(e.incident);
+  return out;
+}
+
 std::size_t GrantBook::live_count() const {
   std::size_t n = 0;
   for (const auto& [id, e] : grants_) n += e.live;

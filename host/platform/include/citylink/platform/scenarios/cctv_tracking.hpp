@@ -18,6 +18,11 @@ struct CctvTrackingConfig {
   double half_angle_deg = 45;       // cameras within ± this of the heading count as ahead
   std::size_t max_predicted = 3;
   bool ptz = true;
+  // Review M14: only a track tied to an open incident turns cameras; a camera that serves
+  // the live video grant of another incident is not turned; one camera is turned at most
+  // once per interval, however many updates arrive.
+  bool ptz_needs_incident = true;
+  int64_t ptz_min_interval_ns = int64_t{5} * 1'000'000'000;
   std::string recipient = "112-patrol";
   std::string topic = "dispatch.112";
   int64_t track_retention_ns = int64_t{600} * 1'000'000'000;  // a track with no update this long is forgotten
@@ -39,8 +44,13 @@ class CctvTracking : public Scenario {
   void on_tick(ScenarioContext& ctx) override;
 
  private:
+  // Turns the predicted PTZ cameras toward the target, within the rules above.
+  void point_ptz(const citylink::v1::TrackingInfo& t, const std::vector<CameraHit>& ahead, const Incident* incident,
+                 ScenarioContext& ctx);
+
   CctvTrackingConfig c_;
   std::map<std::string, Track> tracks_;
+  std::map<std::string, int64_t> ptz_sent_;  // camera id -> host time of its last command
 };
 
 }  // namespace citylink::platform::scenarios

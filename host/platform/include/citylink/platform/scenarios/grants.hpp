@@ -62,6 +62,9 @@ class GrantBook {
   };
   // Every live grant with its incident (for renewal decisions).
   std::vector<LiveGrant> live() const;
+  // The incidents whose live grants list this camera (review M14: such a camera is not
+  // turned away for another incident's target).
+  std::vector<IncidentKey> incidents_served_by(const std::string& camera_id) const;
 
  private:
   struct Entry {
