@@ -4,6 +4,7 @@
 #include <citylink/host/audit_store.hpp>
 #include <citylink/host/error.hpp>
 #include <citylink/host/host.hpp>
+#include <citylink/host/wall_clock.hpp>
 #include <citylink/platform/scenarios/engine.hpp>
 #include <citylink/platform/scenarios/grant_recovery.hpp>
 #include <citylink/v1/audit.pb.h>
@@ -11,6 +12,7 @@
 #include <citylink/v1/envelope.pb.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <mutex>
@@ -32,6 +34,7 @@ struct EngineFixture : ::testing::Test {
   int queue_depth = 0;    // host.queue_depth when set before start()
   std::string extra_plugins;  // more plugin entries, when set before start()
   bool record_bus = true;     // every message kept for seen(); off where a flood would fill memory
+  std::function<int64_t()> wall_clock;  // the engine's wall clock, when set before start()
   BusRecorder bus;
   template <class T>
   std::vector<T> seen(const std::string& topic_prefix) {
@@ -63,6 +66,7 @@ struct EngineFixture : ::testing::Test {
     if (queue_depth > 0) config.host.queue_depth = queue_depth;
     host = std::make_unique<Host>(std::move(config));
     engine = citylink::platform::add_scenario_engine(*host);
+    if (wall_clock) engine->set_wall_clock(wall_clock);
     host->set_worker_command({CITYLINK_BIN, "worker"});
     if (record_bus) bus.attach(*host);  // every message as it travels, for the checks below
     host->start();
@@ -139,6 +143,38 @@ TEST_F(EngineFixture, A112ReportBecomesAGrantAnAuditRecordAndARevocationOnFinish
     EXPECT_EQ(j["source"], ScenarioEngine::kSource);
     EXPECT_EQ(j["correlation_id"], "112-777");
   }
+}
+
+// Review M7: the engine measured its deadlines on the wall clock, so an NTP step back of
+// 30 minutes let every grant live 30 minutes longer, and a step forward of 10 minutes made
+// every camera stale at once. Its deadlines now run on the steady clock; what it sends still
+// says the wall clock's time.
+TEST_F(EngineFixture, AStepOfTheWallClockNeitherStretchesAGrantNorMakesCamerasStale) {
+  std::atomic<int64_t> step{0};
+  wall_clock = [&] { return citylink::host::unix_now_ns() + step.load(); };
+  start("  emergency_video_112: {radius_m: 500, max_cameras: 2, grant_minutes: 0.03, renew_before_seconds: 0}\n");
+  publish("camera.info", camera("cam-0", 100));
+  ASSERT_TRUE(eventually([&] { return counter("camera_registry/cameras_announced") == 1; }));
+  publish("incident.112", event("112UC001", "112-801", 10, kLat, kLon), "112-801");
+  ASSERT_TRUE(eventually([&] { return seen<citylink::v1::VideoShareGrant>("grant.video.112").size() == 1u; }));
+
+  step = -int64_t{30} * 60 * 1'000'000'000;  // the wall clock goes back 30 minutes
+  ASSERT_TRUE(eventually([&] { return seen<citylink::v1::VideoShareGrant>("grant.video.112").size() == 2u; },
+                         std::chrono::seconds(30)))
+      << "the grant of 1.8 s did not expire";
+  const auto expired = seen<citylink::v1::VideoShareGrant>("grant.video.112")[1];
+  EXPECT_EQ(expired.action(), citylink::v1::VideoShareGrant::ACTION_EXPIRE);
+  // Sent in the wall clock's time, now 30 minutes back.
+  EXPECT_LT(std::llabs(expired.expires_unix_ns() - wall_clock()), int64_t{60} * 1'000'000'000);
+
+  step = int64_t{10} * 60 * 1'000'000'000;  // and then 10 minutes ahead of the true time
+  publish("incident.112", event("112UC001", "112-802", 10, kLat, kLon), "112-802");
+  ASSERT_TRUE(eventually([&] { return seen<citylink::v1::VideoShareGrant>("grant.video.112").size() == 3u; }))
+      << "no grant: the camera announced a moment ago counted as stale";
+  const auto issued = seen<citylink::v1::VideoShareGrant>("grant.video.112")[2];
+  EXPECT_EQ(issued.camera_ids(0), "cam-0");
+  EXPECT_LT(std::llabs(issued.issued_unix_ns() - wall_clock()), int64_t{60} * 1'000'000'000);
+  EXPECT_EQ(counter("emergency_video_112/no_cameras"), 0u);
 }
 
 TEST_F(EngineFixture, BadInputIsRejectedCountedAndTheEngineKeepsGoing) {

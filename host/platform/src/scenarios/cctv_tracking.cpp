@@ -18,7 +18,7 @@ void CctvTracking::on_tracking(const citylink::v1::TrackingInfo& t, ScenarioCont
   // The analytics' clock orders updates of one track, but only within what is plausible for
   // the host: one update dated a year ahead would otherwise make every later one look old
   // and freeze the track (review M6).
-  const int64_t now = ctx.now_ns();
+  const int64_t now = ctx.wall_ns(ctx.now_ns());  // the device's clock is compared with the wall clock
   if (t.time_unix_ns() != 0 && (t.time_unix_ns() > now + kMaxAhead || t.time_unix_ns() < now - kMaxBehind))
     return ctx.reject(name(), "implausible_time",
                       "track " + t.track_id() + ": update dated " +

@@ -40,7 +40,7 @@ void Disaster::on_tick(ScenarioContext& ctx) {
 
 void Disaster::raise(const DisasterRule& rule, const citylink::v1::SensorReading& r, State& s, ScenarioContext& ctx) {
   s.raised = true;
-  s.incident_id = next_occurrence_number(ctx.now_ns());
+  s.incident_id = next_occurrence_number(ctx.wall_ns(ctx.now_ns()));
   announce(rule, r, s, true, ctx);
 }
 
@@ -89,7 +89,7 @@ void Disaster::announce(const DisasterRule& rule, const citylink::v1::SensorRead
   ev.set_content(raised ? rule.name + " at " + r.zone() + ": " + reading + (rule.above ? " >= " : " <= ") +
                               std::to_string(rule.raise_at)
                         : rule.name + " cleared at " + r.zone() + ": " + reading);
-  ev.set_occurred_unix_ns(ctx.now_ns());
+  ev.set_occurred_unix_ns(ctx.wall_ns(ctx.now_ns()));
   ev.set_sender_system("UCP");
   ev.set_receiver_system(c_.recipient);
   (*ev.mutable_items())["rule"] = rule.name;

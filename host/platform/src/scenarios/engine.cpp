@@ -59,7 +59,15 @@ ScenarioEngine::ScenarioEngine(std::vector<std::unique_ptr<Scenario>> scenarios,
       ctx_(ctx),
       incidents_(policy_.max_open_incidents_per_source),
       grants_([this](const citylink::v1::VideoShareGrant& g) { on_grant(g); }),
-      bus_counters_(std::make_shared<InstanceCounters>()) {}
+      bus_counters_(std::make_shared<InstanceCounters>()) {
+  set_wall_clock(host::unix_now_ns);
+}
+
+void ScenarioEngine::set_wall_clock(std::function<int64_t()> clock) {
+  wall_clock_ = std::move(clock);
+  anchor_wall_ns_ = wall_clock_();
+  anchor_steady_ = std::chrono::steady_clock::now();
+}
 
 ScenarioEngine::~ScenarioEngine() { stop(); }
 
@@ -85,7 +93,7 @@ void ScenarioEngine::start(const ComponentContext& context) {
   // issued during start-up must never look like one a crashed run left behind.
   if (audit_store_) {
     try {
-      left_alive_ = grants_left_alive(*audit_store_, now_ns());
+      left_alive_ = grants_left_alive(*audit_store_, wall_clock_());
     } catch (const std::exception& e) {
       log()->error("[{}] could not read the audit log for grants a previous run left live: {}", kSource, e.what());
     }
@@ -216,6 +224,7 @@ std::optional<EngineSnapshot> ScenarioEngine::snapshot() {
   if (!run_on_engine([&] {
         s.incidents = incidents_.list();
         s.grants = grants_.live();
+        for (auto& g : s.grants) g.grant = as_wall(g.grant);
       }))
     return std::nullopt;
   return s;
@@ -235,6 +244,7 @@ std::optional<citylink::v1::VideoShareGrant> ScenarioEngine::revoke_grant(const 
                                                               operator_name + ": " + reason);
     record.set_actor("operator:" + operator_name);
     audit(std::move(record));
+    out = as_wall(*out);
   });
   if (!ran) {
     if (why) *why = "the scenario engine is not running";
@@ -378,9 +388,18 @@ bool ScenarioEngine::camera_allowed(const std::string& source, const citylink::v
   return true;
 }
 
+citylink::v1::VideoShareGrant ScenarioEngine::as_wall(const citylink::v1::VideoShareGrant& g) const {
+  citylink::v1::VideoShareGrant out = g;
+  out.set_issued_unix_ns(wall_ns(g.issued_unix_ns()));
+  out.set_expires_unix_ns(wall_ns(g.expires_unix_ns()));
+  return out;
+}
+
 void ScenarioEngine::on_grant(const citylink::v1::VideoShareGrant& g) {
-  emit(grant_topic(g.recipient()), g, g.incident_id());
-  if (observer_ && observer_->wants()) observer_->grant(g);
+  // The book keeps engine time; what leaves the engine says wall time (audit() converts its own).
+  const auto sent = as_wall(g);
+  emit(grant_topic(g.recipient()), sent, g.incident_id());
+  if (observer_ && observer_->wants()) observer_->grant(sent);
   if (g.action() != citylink::v1::VideoShareGrant::ACTION_EXPIRE) return;
   // Scenarios audit what they decide; a grant running out is the engine's to record.
   note("grants", g.incident_id() + ": grant " + g.grant_id() + " to " + g.recipient() + " expired");
@@ -390,6 +409,14 @@ void ScenarioEngine::on_grant(const citylink::v1::VideoShareGrant& g) {
 void ScenarioEngine::tick() {
   if (revoke_left_alive_.exchange(false, std::memory_order_acq_rel)) revoke_left_alive();
   const int64_t now = now_ns();
+  // A step of the wall clock is said once per step of a second or more: deadlines keep
+  // their length; times that leave the engine follow the wall clock.
+  if (const int64_t step = wall_ns(now) - now; std::llabs(step - step_reported_ns_) >= 1'000'000'000) {
+    log()->warn("[{}] the wall clock moved {:+.1f} s against the engine's clock since it started; grant lifetimes, "
+                "holds and retention keep their length, and the times the engine sends follow the wall clock",
+                kSource, static_cast<double>(step) / 1e9);
+    step_reported_ns_ = step;
+  }
   grants_.expire(now);
   // H8: closed incidents do not stay forever; the audit log keeps what they caused.
   if (now >= next_retire_ns_) {
@@ -425,12 +452,17 @@ void ScenarioEngine::revoke_left_alive() {
     log()->warn("[{}] grant {} to {} for incident {} was left live by the previous run; revoking it", kSource,
                 g.grant_id(), g.recipient(), g.incident_id());
     count("grants/revoked_at_start");
-    emit(grant_topic(g.recipient()), g, g.incident_id());
+    emit(grant_topic(g.recipient()), as_wall(g), g.incident_id());
     audit(grant_audit(g, "video_grant.revoke", "grant " + g.grant_id() + " revoked at start: " + g.reason()));
   }
 }
 
-int64_t ScenarioEngine::now_ns() const { return host::unix_now_ns(); }
+int64_t ScenarioEngine::now_ns() const {
+  return anchor_wall_ns_ +
+         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - anchor_steady_).count();
+}
+
+int64_t ScenarioEngine::wall_ns(int64_t engine_ns) const { return engine_ns + (wall_clock_() - now_ns()); }
 
 void ScenarioEngine::emit(const std::string& topic, const google::protobuf::Message& message,
                           const std::string& correlation_id) {
@@ -457,7 +489,10 @@ void ScenarioEngine::emit(const std::string& topic, const google::protobuf::Mess
 void ScenarioEngine::audit(citylink::v1::AuditRecord record) {
   record.set_record_id("A-" + std::to_string(++audit_seq_));
   if (record.actor().empty()) record.set_actor(kSource);  // an operator's action names the operator
-  record.set_time_unix_ns(now_ns());
+  // Scenarios fill valid_until from their books, in engine time; the record says wall time.
+  const int64_t now = now_ns();
+  if (record.valid_until_unix_ns() != 0) record.set_valid_until_unix_ns(wall_ns(record.valid_until_unix_ns()));
+  record.set_time_unix_ns(wall_ns(now));
   if (audit_store_) {
     // Stored first, so what the auditor receives carries its place in the chain.
     try {

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <deque>
+#include <chrono>
 #include <functional>
 #include <future>
 #include <map>
@@ -98,6 +99,9 @@ class ScenarioEngine : public BusComponent, private ScenarioContext {
   // still live from before this start (a host that crashed never revoked them). Call once
   // the agencies' instances run, so the revocations reach them.
   void revoke_grants_left_alive() { revoke_left_alive_.store(true, std::memory_order_release); }
+  // Set before start(): the wall clock the engine's time is anchored to and converted back
+  // to (default: the system clock). Tests step it to play an NTP step.
+  void set_wall_clock(std::function<int64_t()> clock);
   // Set before start(); called on the engine's thread. start() sets one for the management
   // API's live stream when the host has one.
   void set_observer(std::shared_ptr<EngineObserver> observer) { observer_ = std::move(observer); }
@@ -123,12 +127,15 @@ class ScenarioEngine : public BusComponent, private ScenarioContext {
   void tick();
   void revoke_left_alive();
   void on_grant(const citylink::v1::VideoShareGrant& g);
+  // A grant of the book (engine time) with its times as the wall clock says them now.
+  citylink::v1::VideoShareGrant as_wall(const citylink::v1::VideoShareGrant& g) const;
   void count(const std::string& key);
   bool incident_allowed(const std::string& topic, const std::string& source, const citylink::v1::PlatformEvent& ev);
   bool camera_allowed(const std::string& source, const citylink::v1::CameraInfo& info);
 
   // ScenarioContext
   int64_t now_ns() const override;
+  int64_t wall_ns(int64_t engine_ns) const override;
   const CameraRegistry& cameras() const override { return cameras_; }
   const IncidentBook& incidents() const override { return incidents_; }
   GrantBook& grants() override { return grants_; }
@@ -156,6 +163,11 @@ class ScenarioEngine : public BusComponent, private ScenarioContext {
   // Read from the audit log in start(), before this run can issue a grant of its own.
   std::vector<citylink::v1::AuditRecord> left_alive_;
   int64_t next_retire_ns_ = 0;  // closed incidents are retired about once a minute
+  // The engine's clock (review M7): the wall clock read once, advanced by the steady clock.
+  std::function<int64_t()> wall_clock_;
+  int64_t anchor_wall_ns_ = 0;
+  std::chrono::steady_clock::time_point anchor_steady_;
+  int64_t step_reported_ns_ = 0;  // the wall clock's step last logged
   mutable std::mutex counters_mu_;
   std::map<std::string, uint64_t> counters_;
   uint64_t audit_seq_ = 0;

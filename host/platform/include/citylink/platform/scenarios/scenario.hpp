@@ -22,7 +22,13 @@ namespace citylink::platform::scenarios {
 class ScenarioContext {
  public:
   virtual ~ScenarioContext() = default;
+  // The engine's time, in Unix nanoseconds: what every deadline, hold and retention is
+  // measured on. It runs at the pace of the steady clock, so a step of the wall clock (NTP
+  // at boot, an operator fixing the date) neither stretches nor cuts them (review M7).
   virtual int64_t now_ns() const = 0;
+  // An engine time as the wall clock says it now: for times that leave the engine in a
+  // message, and for comparing with a device's own time. The same until the wall clock steps.
+  virtual int64_t wall_ns(int64_t engine_ns) const { return engine_ns; }
   virtual const CameraRegistry& cameras() const = 0;
   virtual const IncidentBook& incidents() const = 0;
   virtual GrantBook& grants() = 0;
