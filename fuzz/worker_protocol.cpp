@@ -64,6 +64,6 @@ CITYLINK_FUZZ_TARGET(worker_protocol) {
   auto& w = world();
   citylink::worker::v1::WorkerToHost message;
   if (!message.ParseFromArray(data, static_cast<int>(size))) return 0;  // the backend skips these too
-  (void)serve_worker_request(message, WorkerRequestTargets{"fuzzed-worker", *w.publisher, w.plugin_log, w.delivery, {}});
+  (void)serve_worker_request(message, WorkerRequestTargets{"fuzzed-worker", *w.publisher, w.plugin_log, w.delivery, {}, {}});
   return 0;
 }

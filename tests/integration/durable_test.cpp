@@ -11,6 +11,8 @@
 #include <citylink/v1/envelope.pb.h>
 #include <citylink/v1/sensor.pb.h>
 #include <gtest/gtest.h>
+
+#include <fstream>
 #include <sqlite3.h>
 
 #include <csignal>
@@ -209,6 +211,27 @@ TEST_F(DurableFixture, AFullOutboxRefusesThePublisherLoudlyAndKeepsEverythingItA
   const uint64_t accepted = counters(*h, "collector").durable_accepted;
   h.reset();
   EXPECT_EQ(pending_rows(), static_cast<int64_t>(accepted));  // nothing it accepted is gone
+}
+
+// An isolated publisher was told OK by its worker before the host refused the message
+// (the outbox full): the refusal was counted in the host but the plugin never heard of it.
+// The host now tells the worker, which refuses that topic locally for a moment with the
+// host's status, as the host refuses an in-process publisher.
+TEST_F(DurableFixture, AnIsolatedPublisherIsToldWhenTheOutboxCannotStoreWhatItPublishes) {
+  const std::string refusals = (dir / "refusals.txt").string();
+  auto h = start("  - instance: pub\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.publisher\n"
+                 "    grants: requested\n    isolation: process\n"
+                 "    config: {count: 60000, refusals_out: " + refusals + "}\n" +
+                     collector("never", "{ack_timeout_ms: 600000, in_flight: 1}"),
+                 "  outbox_max_mb: 1\n");
+  ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+  ASSERT_TRUE(eventually([&] { return h->outbox()->failing("collector"); }, std::chrono::seconds(60)));
+  ASSERT_TRUE(eventually([&] { return counters(*h, "pub").refused_durable > 0; }, std::chrono::seconds(60)));
+  h->stop();  // the publisher writes what it was told
+  std::ifstream in(refusals);
+  uint64_t told = 0;
+  ASSERT_TRUE(in >> told) << "the publisher wrote no count to " << refusals;
+  EXPECT_GT(told, 0u) << "the plugin was never told that the host refused what it published";
 }
 
 // A burst far larger than the subscriber's queue_depth, from a publisher faster than the

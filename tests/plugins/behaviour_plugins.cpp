@@ -63,6 +63,8 @@ class Throws : public citylink::Plugin {
 // Publishes `count` messages on `topic` from its own thread, then stops; `pause_ms` after
 // every 100 gives a stream a lower bound on its length, whatever the machine's speed.
 // `log_lines` times `log_text` are written to the host's log first (a flood, a forged line).
+// `refusals_out`: at stop, the number of publishes refused for good (neither OK nor
+// BACKPRESSURE) is written there, so a test sees what the plugin was told.
 class Publisher : public citylink::Plugin {
  public:
   static citylink::Descriptor describe() {
@@ -72,7 +74,7 @@ class Publisher : public citylink::Plugin {
     d.config_schema = R"({"type":"object","properties":{"count":{"type":"integer","minimum":0},
       "topic":{"type":"string"},"correlation_id":{"type":"string"},"pause_ms":{"type":"integer","minimum":0},
       "start_delay_ms":{"type":"integer","minimum":0},"log_lines":{"type":"integer","minimum":0},
-      "log_text":{"type":"string"}}})";
+      "log_text":{"type":"string"},"refusals_out":{"type":"string"}}})";
     return d;
   }
   explicit Publisher(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
@@ -85,6 +87,7 @@ class Publisher : public citylink::Plugin {
     start_delay_ = std::chrono::milliseconds(c.value("start_delay_ms", 0));
     log_lines_ = c.value("log_lines", 0);
     log_text_ = c.value("log_text", "");
+    refusals_out_ = c.value("refusals_out", "");
   }
   void start() override {
     std::this_thread::sleep_for(start_delay_);  // a device that takes its time to come up
@@ -94,9 +97,11 @@ class Publisher : public citylink::Plugin {
         citylink::v1::SensorReading r;
         r.set_sensor_id("seq-" + std::to_string(i));
         r.set_value(i);
-        while (host_.publish(topic_, r, correlation_, {{"seq", std::to_string(i)}}) == CITYLINK_ERR_BACKPRESSURE &&
+        citylink_status st;
+        while ((st = host_.publish(topic_, r, correlation_, {{"seq", std::to_string(i)}})) == CITYLINK_ERR_BACKPRESSURE &&
                retry_ && !stop_)
           std::this_thread::yield();
+        if (st != CITYLINK_OK && st != CITYLINK_ERR_BACKPRESSURE) ++refused_;
         if (pause_.count() > 0 && i % 100 == 99) std::this_thread::sleep_for(pause_);
       }
     });
@@ -104,12 +109,17 @@ class Publisher : public citylink::Plugin {
   void stop() override {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
+    if (!refusals_out_.empty()) std::ofstream(refusals_out_) << refused_ << "\n";
   }
-  ~Publisher() override { stop(); }
+  ~Publisher() override {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
 
  private:
   citylink::Host host_;
-  std::string topic_, correlation_;
+  std::string topic_, correlation_, refusals_out_;
+  uint64_t refused_ = 0;  // the publishing thread's, read after it ended
   int count_ = 0, log_lines_ = 0;
   std::string log_text_;
   bool retry_ = true;

@@ -403,7 +403,15 @@ class WorkerBackend final : public InstanceBackend {
       std::lock_guard lk(mu_);
       return !stopping_ && !draining_ && !destroyed_ && !failed_;
     };
-    if (serve_worker_request(w, WorkerRequestTargets{id_, *publisher_, plugin_log_, delivery_, keep_waiting})) return;
+    auto refused = [this](const std::string& topic, citylink_status status, const std::string& why) {
+      wv1::HostToWorker notice;
+      notice.mutable_publish_refused()->set_topic(topic);
+      notice.mutable_publish_refused()->set_status(status);
+      notice.mutable_publish_refused()->set_reason(why);
+      (void)send(notice, std::chrono::milliseconds(0));  // a full pipe: the next refusal tells it
+    };
+    if (serve_worker_request(w, WorkerRequestTargets{id_, *publisher_, plugin_log_, delivery_, keep_waiting, refused}))
+      return;
     switch (w.event_case()) {
       case wv1::WorkerToHost::kHeartbeat: {
         std::lock_guard lk(mu_);

@@ -18,9 +18,13 @@ bool serve_worker_request(const wv1::WorkerToHost& w, const WorkerRequestTargets
       // The worker told its plugin OK already, so a full queue or a durable subscriber that is
       // behind is waited out here rather than dropped: this worker's requests wait behind it.
       const auto* bytes = reinterpret_cast<const uint8_t*>(p.envelope().data());
-      while (to.publisher.publish(p.topic(), bytes, p.envelope().size(), nullptr) == CITYLINK_ERR_BACKPRESSURE &&
+      std::string why;
+      citylink_status st;
+      while ((st = to.publisher.publish(p.topic(), bytes, p.envelope().size(), &why)) == CITYLINK_ERR_BACKPRESSURE &&
              to.keep_waiting && to.keep_waiting())
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      // Refused for good (counted and logged by the publisher): the plugin is told too.
+      if (st != CITYLINK_OK && st != CITYLINK_ERR_BACKPRESSURE && to.refused) to.refused(p.topic(), st, why);
       return true;
     }
     case wv1::WorkerToHost::kOversize:

@@ -23,6 +23,9 @@ struct WorkerRequestTargets {
   // once the instance stops): the worker's pipe then fills, and the plugin's own publish in
   // the worker is refused, as in-process. Empty: never waits.
   std::function<bool()> keep_waiting;
+  // A publish the host refused for another reason than backpressure (the plugin was already
+  // told OK): passed on to the worker (HostToWorker.publish_refused). Empty: only counted.
+  std::function<void(const std::string& topic, citylink_status status, const std::string& why)> refused;
 };
 
 // True when `message` was one of those requests (served, or refused and logged); false for

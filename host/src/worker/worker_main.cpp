@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <map>
 #include <cstdio>
 #include <mutex>
 #include <sys/prctl.h>
@@ -27,6 +28,9 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr auto kBeatEvery = std::chrono::milliseconds(200);
+// How long publishes on a topic the host refused are refused locally; the first one after it
+// goes to the host again, which says whether the reason still holds.
+constexpr auto kRefusalHeld = std::chrono::seconds(1);
 
 struct Options {
   std::string endpoint, plugin, sha256, instance;
@@ -174,6 +178,13 @@ class Worker {
         result(m.seq(), CITYLINK_OK, "");
         return false;
       }
+      case wv1::HostToWorker::kPublishRefused: {
+        const auto& r = m.publish_refused();
+        std::lock_guard lk(refused_mu_);
+        refused_[r.topic()] = Refusal{static_cast<citylink_status>(r.status()), r.reason(), Clock::now() + kRefusalHeld};
+        refusing_.store(true, std::memory_order_release);
+        return true;
+      }
       case wv1::HostToWorker::kDeliver: {
         // One that reached this worker before its create was meant for the one before; the
         // host counted it lost with that one, so it is not counted here again.
@@ -242,6 +253,15 @@ class Worker {
         send(o, zmq::send_flags::dontwait);
         return CITYLINK_ERR_TOO_LARGE;
       }
+      if (refusing_.load(std::memory_order_acquire)) {
+        std::lock_guard lk(refused_mu_);
+        std::erase_if(refused_, [now = Clock::now()](const auto& kv) { return kv.second.until <= now; });
+        refusing_.store(!refused_.empty(), std::memory_order_release);
+        if (const auto r = refused_.find(std::string(topic)); r != refused_.end()) {
+          if (why) *why = "the host refused the last publish on '" + std::string(topic) + "': " + r->second.reason;
+          return r->second.status;
+        }
+      }
       wv1::WorkerToHost p;
       p.mutable_publish()->set_topic(std::string(topic));
       p.mutable_publish()->set_envelope(envelope, size);
@@ -306,6 +326,15 @@ class Worker {
   zmq::context_t ctx_;
   zmq::socket_t in_;
   std::mutex out_mu_;
+  // Topics the host refused lately (HostToWorker.publish_refused), refused here meanwhile.
+  struct Refusal {
+    citylink_status status;
+    std::string reason;
+    Clock::time_point until;
+  };
+  std::mutex refused_mu_;
+  std::map<std::string, Refusal> refused_;  // under refused_mu_
+  std::atomic<bool> refusing_{false};       // refused_ is not empty (checked without the lock)
   zmq::socket_t out_;
   std::shared_ptr<PluginLibrary> library_;
   HostTable* table_ = nullptr;
