@@ -76,7 +76,8 @@ TEST_F(SampleCity, AFloodFromTheWaterLevelSensorIsRaisedToTheSituationRoomAndCle
   ASSERT_TRUE(wait_for("situation-room.jsonl", 1, support(10)));  // raised
   ASSERT_TRUE(wait_for("situation-room.jsonl", 1, support(50)));  // released when the water went down
   const auto raised = lines("situation-room.jsonl", support(10))[0];
-  EXPECT_TRUE(contains(raised["correlation_id"], "WL-1")) << raised.dump();
+  EXPECT_EQ(raised["correlation_id"].get<std::string>().size(), 17u) << raised.dump();  // the platform's digits
+  EXPECT_TRUE(contains(raised["payload"]["text"], "sensor WL-1")) << raised.dump();
   ASSERT_FALSE(raised["payload"]["cameras"].empty());
   EXPECT_EQ(raised["payload"]["cameras"][0]["camera_id"], "CAM-R");
   EXPECT_EQ(lines("situation-room.jsonl", support(10)).size(), 1u);  // no flapping on noise

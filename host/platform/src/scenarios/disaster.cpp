@@ -86,9 +86,11 @@ void Disaster::announce(const DisasterRule& rule, const citylink::v1::SensorRead
   ev.set_occurrence_number(s.incident_id);
   ev.set_status(status);
   *ev.mutable_location() = r.position();
-  ev.set_content(raised ? rule.name + " at " + r.zone() + ": " + reading + (rule.above ? " >= " : " <= ") +
+  // The sensor is named in the text: the occurrence number is digits only.
+  const std::string where = r.zone() + " (sensor " + r.sensor_id() + ")";
+  ev.set_content(raised ? rule.name + " at " + where + ": " + reading + (rule.above ? " >= " : " <= ") +
                               std::to_string(rule.raise_at)
-                        : rule.name + " cleared at " + r.zone() + ": " + reading);
+                        : rule.name + " cleared at " + where + ": " + reading);
   ev.set_occurred_unix_ns(ctx.wall_ns(ctx.now_ns()));
   ev.set_sender_system("UCP");
   ev.set_receiver_system(c_.recipient);
