@@ -1,6 +1,7 @@
-// Peeks at the head with MSG_PEEK and waits for more with SO_RCVLOWAT, so the library still
-// reads the whole request itself and nothing is held twice; then serves the one request of
-// the connection through the library's own request processing.
+// Reads the head itself, looking only at the bytes that arrived since the last look (so a
+// client that sends a byte at a time costs linear, not quadratic, work), then serves the one
+// request of the connection through the library's own request processing, which reads what
+// was already taken first.
 #include <citylink/http_guard/head_bounded_server.hpp>
 
 #include <arpa/inet.h>
@@ -12,7 +13,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <vector>
+#include <string>
 
 namespace citylink::http_guard {
 
@@ -34,25 +35,28 @@ namespace {
 // socket stream and its server loop are private to the library.
 class OneRequestStream : public httplib::Stream {
  public:
-  OneRequestStream(int sock, std::chrono::microseconds read_timeout, std::chrono::microseconds write_timeout)
-      : sock_(sock), read_timeout_(read_timeout), write_timeout_(write_timeout) {}
+  // `taken`: what was read from the socket already (the head, and whatever followed it).
+  OneRequestStream(int sock, std::chrono::microseconds read_timeout, std::chrono::microseconds write_timeout,
+                   std::string taken = {})
+      : sock_(sock), read_timeout_(read_timeout), write_timeout_(write_timeout), buf_(std::move(taken)) {}
 
-  bool is_readable() const override { return off_ < len_ || wait(POLLIN, read_timeout_); }
+  bool is_readable() const override { return off_ < buf_.size() || wait(POLLIN, read_timeout_); }
   bool is_writable() const override { return wait(POLLOUT, write_timeout_); }
 
   // The library reads its request line and headers a byte at a time: served from a buffer.
   ssize_t read(char* ptr, size_t size) override {
-    if (off_ == len_) {
+    if (off_ == buf_.size()) {
       if (!wait(POLLIN, read_timeout_)) return -1;
+      buf_.resize(4096);
       ssize_t n;
-      do n = ::recv(sock_, buf_, sizeof buf_, 0);
+      do n = ::recv(sock_, buf_.data(), buf_.size(), 0);
       while (n < 0 && errno == EINTR);
-      if (n <= 0) return n;
+      buf_.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
       off_ = 0;
-      len_ = static_cast<std::size_t>(n);
+      if (n <= 0) return n;
     }
-    const std::size_t k = std::min(size, len_ - off_);
-    std::memcpy(ptr, buf_ + off_, k);
+    const std::size_t k = std::min(size, buf_.size() - off_);
+    std::memcpy(ptr, buf_.data() + off_, k);
     off_ += k;
     return static_cast<ssize_t>(k);
   }
@@ -98,8 +102,8 @@ class OneRequestStream : public httplib::Stream {
 
   int sock_;
   std::chrono::microseconds read_timeout_, write_timeout_;
-  char buf_[4096];
-  std::size_t off_ = 0, len_ = 0;
+  std::string buf_;  // read from the socket, not yet handed to the library from off_ on
+  std::size_t off_ = 0;
 };
 
 std::string peer_of(int sock) {
@@ -110,8 +114,6 @@ std::string peer_of(int sock) {
   return ip.empty() ? "unknown peer" : ip + ":" + std::to_string(port);
 }
 
-void set_low_water(int sock, int bytes) { (void)setsockopt(sock, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes); }
-
 void send_all(int sock, const std::string& data) {
   for (std::size_t off = 0; off < data.size();) {
     const ssize_t n = ::send(sock, data.data() + off, data.size() - off, MSG_NOSIGNAL);
@@ -121,57 +123,10 @@ void send_all(int sock, const std::string& data) {
   }
 }
 
-}  // namespace
-
-HeadBoundedServer::Wait HeadBoundedServer::wait_for_head(socket_t sock, std::size_t& seen) const {
-  std::vector<char> buf(max_head_ + 1);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(read_timeout_sec_) +
-                        std::chrono::microseconds(read_timeout_usec_);
-  seen = 0;
-  while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return Wait::timed_out;
-    // Readable only once more than what was already seen has arrived (or the peer closed).
-    set_low_water(sock, static_cast<int>(seen + 1));
-    pollfd p{sock, POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready == 0) return Wait::timed_out;
-    const ssize_t n = ::recv(sock, buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    // Closed, failed or no longer growing (the peer shut its side): the library reads what
-    // there is and answers or closes as it would.
-    if (n <= 0 || static_cast<std::size_t>(n) <= seen) return Wait::complete;
-    seen = static_cast<std::size_t>(n);
-    switch (check_head(std::string_view(buf.data(), seen), max_head_)) {
-      case HeadCheck::complete: return Wait::complete;
-      case HeadCheck::too_large: return Wait::too_large;
-      case HeadCheck::incomplete: break;
-    }
-  }
-}
-
-bool HeadBoundedServer::process_and_close_socket(socket_t sock) {
-  std::size_t seen = 0;
-  const Wait w = wait_for_head(sock, seen);
-  set_low_water(sock, 1);
-  if (w == Wait::complete) {
-    OneRequestStream stream(sock, std::chrono::seconds(read_timeout_sec_) + std::chrono::microseconds(read_timeout_usec_),
-                            std::chrono::seconds(write_timeout_sec_) + std::chrono::microseconds(write_timeout_usec_));
-    bool closed = false;
-    const bool served = process_request(stream, /*close_connection=*/true, closed, nullptr);
-    ::shutdown(sock, SHUT_RDWR);
-    ::close(sock);
-    return served;
-  }
-  if (w == Wait::too_large) {
-    const std::string body = refusal_ ? refusal_(peer_of(sock), seen) : std::string();
-    send_all(sock, "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Type: "
-                   "application/json\r\nContent-Length: " +
-                       std::to_string(body.size()) + "\r\n\r\n" + body);
-  }
-  // A close with unread data resets the connection, and the peer may lose the answer: what
-  // it still sends is read and thrown away, for at most a second.
+// Ends a connection so the peer gets what was sent: a close with unread data resets it, and
+// the peer may lose the answer, so what it still sends is read and thrown away, for at most
+// a second.
+void close_gracefully(int sock) {
   ::shutdown(sock, SHUT_WR);
   char sink[16 * 1024];
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
@@ -182,6 +137,58 @@ bool HeadBoundedServer::process_and_close_socket(socket_t sock) {
     if (::recv(sock, sink, sizeof sink, MSG_DONTWAIT) <= 0) break;
   }
   ::close(sock);
+}
+
+}  // namespace
+
+HeadBoundedServer::Wait HeadBoundedServer::wait_for_head(socket_t sock, std::string& taken) const {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(read_timeout_sec_) +
+                        std::chrono::microseconds(read_timeout_usec_);
+  taken.clear();
+  char chunk[4096];
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return Wait::timed_out;
+    pollfd p{sock, POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) return Wait::timed_out;
+    // Never more than one byte past the bound: what follows the head stays in the socket.
+    const std::size_t room = std::min(sizeof chunk, max_head_ + 1 - taken.size());
+    const ssize_t n = ::recv(sock, chunk, room, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    // Closed or failed: the library reads what there is and answers or closes as it would.
+    if (n <= 0) return Wait::complete;
+    // The end of the head may straddle the last look: look again from 3 bytes before.
+    const std::size_t from = taken.size() > 3 ? taken.size() - 3 : 0;
+    taken.append(chunk, static_cast<std::size_t>(n));
+    switch (check_head(std::string_view(taken).substr(from), max_head_ - from)) {
+      case HeadCheck::complete: return Wait::complete;
+      case HeadCheck::too_large: return Wait::too_large;
+      case HeadCheck::incomplete: break;
+    }
+  }
+}
+
+bool HeadBoundedServer::process_and_close_socket(socket_t sock) {
+  std::string taken;
+  const Wait w = wait_for_head(sock, taken);
+  if (w == Wait::complete) {
+    OneRequestStream stream(sock, std::chrono::seconds(read_timeout_sec_) + std::chrono::microseconds(read_timeout_usec_),
+                            std::chrono::seconds(write_timeout_sec_) + std::chrono::microseconds(write_timeout_usec_),
+                            std::move(taken));
+    bool closed = false;
+    const bool served = process_request(stream, /*close_connection=*/true, closed, nullptr);
+    close_gracefully(sock);
+    return served;
+  }
+  if (w == Wait::too_large) {
+    const std::string body = refusal_ ? refusal_(peer_of(sock), taken.size()) : std::string();
+    send_all(sock, "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Type: "
+                   "application/json\r\nContent-Length: " +
+                       std::to_string(body.size()) + "\r\n\r\n" + body);
+  }
+  close_gracefully(sock);
   return false;
 }
 

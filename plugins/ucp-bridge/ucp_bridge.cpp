@@ -176,11 +176,12 @@ class UcpBridge : public citylink::Plugin {
     }
     // What the bridge itself brought in from the platform does not go back to it.
     if (source == self_ || !ev || !platform_) return settle(true);
+    auto event = ucp_bridge::from_platform_event(*ev);  // before the books change: it may throw
     std::lock_guard lk(mu_);
     if (const auto done = settled_.find(id); done != settled_.end()) return this->settle(tag, done->second);
     // A redelivery of what is queued: the new tag replaces the old.
     if (const auto [queued, added] = tags_.try_emplace(id, tag); !added) return (void)(queued->second = tag);
-    queue_.push_back(Pending{id, ucp_bridge::from_platform_event(*ev)});
+    queue_.push_back(Pending{id, std::move(event)});
     cv_.notify_all();
   }
 

@@ -41,9 +41,11 @@ def main() -> int:
         print(f"watch_city: {e}", file=sys.stderr)
         return 1
     with client:
-        print(f"connected to {a.endpoint} as '{client.name}'", flush=True)
+        # Subscribed first: the client drops what arrives for no subscription, and whoever
+        # reads "connected" may send at once.
         for prefix in a.prefix or ["incident"]:
             client.subscribe(prefix, show)
+        print(f"connected to {a.endpoint} as '{client.name}'", flush=True)
         client.run(a.seconds)
     return 0
 

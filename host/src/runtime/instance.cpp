@@ -298,9 +298,13 @@ void PluginInstance::dispatch_loop() {
     const bool got = room ? inbox_.receive(packet, wait) : (std::this_thread::sleep_for(wait), false);
     if (got) {
       take(packet);
-      if (!durable_) continue;
-      // A burst goes to the outbox in one transaction.
-      for (std::size_t i = 1; i < kDurableBurst && inbox_.receive(packet, std::chrono::milliseconds(0)); ++i) take(packet);
+      if (durable_) {
+        // A burst goes to the outbox in one transaction.
+        for (std::size_t i = 1; i < kDurableBurst && inbox_.receive(packet, std::chrono::milliseconds(0)); ++i)
+          take(packet);
+      } else if (dispatching_.load()) {
+        continue;  // else a stop's wake-up may have been swallowed with this message: stop now
+      }
     }
     if (durable_) deliver_durable();
     // Once told to stop, the router sends nothing more: what is queued is drained now.

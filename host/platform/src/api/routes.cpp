@@ -66,9 +66,13 @@ std::vector<ApiRoute> engine_routes(scenarios::ScenarioEngine& e) {
                         limit = std::stoul(v);
                       }
                       const auto& reg = e.camera_registry();
-                      const int64_t now = host::unix_now_ns();
+                      const int64_t now = e.clock_ns();  // the registry keeps the engine's time
                       json features = json::array();
-                      for (const auto& c : reg.all(limit)) features.push_back(camera_feature(c, reg.is_live(c, now)));
+                      for (auto c : reg.all(limit)) {
+                        const bool live = reg.is_live(c, now);
+                        c.last_seen_ns = e.as_wall_ns(c.last_seen_ns);
+                        features.push_back(camera_feature(c, live));
+                      }
                       return ApiResponse{200, {{"type", "FeatureCollection"}, {"total", reg.size()}, {"features", features}}};
                     }});
   return routes;

@@ -17,6 +17,7 @@
 #include "../api/api.hpp"
 
 #include <algorithm>
+#include <ctime>
 #include <chrono>
 #include <cmath>
 
@@ -63,10 +64,20 @@ ScenarioEngine::ScenarioEngine(std::vector<std::unique_ptr<Scenario>> scenarios,
   set_wall_clock(host::unix_now_ns);
 }
 
+namespace {
+// Like the steady clock, but it also runs while the machine is suspended (or a VM paused):
+// a grant of 30 minutes must not outlive an 8-hour suspend.
+int64_t boot_clock_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+}  // namespace
+
 void ScenarioEngine::set_wall_clock(std::function<int64_t()> clock) {
   wall_clock_ = std::move(clock);
   anchor_wall_ns_ = wall_clock_();
-  anchor_steady_ = std::chrono::steady_clock::now();
+  anchor_boot_ns_ = boot_clock_ns();
 }
 
 ScenarioEngine::~ScenarioEngine() { stop(); }
@@ -223,6 +234,7 @@ std::optional<EngineSnapshot> ScenarioEngine::snapshot() {
   EngineSnapshot s;
   if (!run_on_engine([&] {
         s.incidents = incidents_.list();
+        for (auto& i : s.incidents) i.last_change_ns = wall_ns(i.last_change_ns);
         s.grants = grants_.live();
         for (auto& g : s.grants) g.grant = as_wall(g.grant);
       }))
@@ -296,7 +308,11 @@ void ScenarioEngine::handle(const uint8_t* bytes, std::size_t size) {
       if (!change) return reject("incidents", "rejected", why);
       count(std::string("incidents/") + (*change == Change::opened ? "opened" : *change == Change::closed ? "closed" : "updated"));
       const Incident& inc = *incidents_.find(IncidentKey{env.source(), ev.occurrence_number()});
-      if (observer_ && observer_->wants()) observer_->incident(inc, *change);
+      if (observer_ && observer_->wants()) {
+        Incident shown = inc;  // the operator sees the wall clock's time
+        shown.last_change_ns = wall_ns(inc.last_change_ns);
+        observer_->incident(shown, *change);
+      }
       for (auto& s : scenarios_) s->on_incident(inc, ev, *change, *this);
       return;
     }
@@ -457,10 +473,7 @@ void ScenarioEngine::revoke_left_alive() {
   }
 }
 
-int64_t ScenarioEngine::now_ns() const {
-  return anchor_wall_ns_ +
-         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - anchor_steady_).count();
-}
+int64_t ScenarioEngine::now_ns() const { return anchor_wall_ns_ + (boot_clock_ns() - anchor_boot_ns_); }
 
 int64_t ScenarioEngine::wall_ns(int64_t engine_ns) const { return engine_ns + (wall_clock_() - now_ns()); }
 

@@ -30,14 +30,15 @@ class HeadBoundedServer : public httplib::Server {
   explicit HeadBoundedServer(std::size_t max_head_bytes = kDefaultMaxHeadBytes, Refusal refusal = {});
 
  protected:
-  // Runs on the library's worker thread for each accepted connection: waits (up to the read
-  // timeout) until the head is complete, peeking without reading, then has the library serve
-  // that one request; a head past the bound is answered 431 and the connection closed.
+  // Runs on the library's worker thread for each accepted connection: reads (up to the read
+  // timeout) until the head is complete, then has the library serve that one request, the
+  // bytes already read first; a head past the bound is answered 431 and the connection closed.
   bool process_and_close_socket(socket_t sock) override;
 
  private:
   enum class Wait { complete, too_large, timed_out };
-  Wait wait_for_head(socket_t sock, std::size_t& seen) const;
+  // `taken`: what was read, the head and perhaps the start of what follows it.
+  Wait wait_for_head(socket_t sock, std::string& taken) const;
 
   std::size_t max_head_;
   Refusal refusal_;

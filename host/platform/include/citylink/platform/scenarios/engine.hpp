@@ -107,10 +107,16 @@ class ScenarioEngine : public BusComponent, private ScenarioContext {
   void set_observer(std::shared_ptr<EngineObserver> observer) { observer_ = std::move(observer); }
 
   // Any thread. A copy of the incident and grant books, taken on the engine's thread between
-  // two messages (so within one tick, 100 ms); nullopt when the engine is not running.
+  // two messages (so within one tick, 100 ms), its times the wall clock's; nullopt when the
+  // engine is not running.
   std::optional<EngineSnapshot> snapshot();
-  // Any thread: the camera registry is safe to query concurrently.
+  // Any thread: the camera registry is safe to query concurrently. Its times are the
+  // engine's (clock_ns); shown to a person, they go through as_wall_ns.
   const CameraRegistry& camera_registry() const { return cameras_; }
+  // Any thread: the engine's clock now (what its deadlines run on), and one of its times as
+  // the wall clock says it now. The snapshot's and the revoked grant's times are wall times.
+  int64_t clock_ns() const { return now_ns(); }
+  int64_t as_wall_ns(int64_t engine_ns) const { return wall_ns(engine_ns); }
   // Any thread. An operator revokes a live grant: on the engine's thread it is revoked,
   // published to its recipient and audited with the operator's name and reason. Returns
   // the revoked grant, or nullopt with `why` (not live: unknown, expired or already revoked;
@@ -163,10 +169,11 @@ class ScenarioEngine : public BusComponent, private ScenarioContext {
   // Read from the audit log in start(), before this run can issue a grant of its own.
   std::vector<citylink::v1::AuditRecord> left_alive_;
   int64_t next_retire_ns_ = 0;  // closed incidents are retired about once a minute
-  // The engine's clock (review M7): the wall clock read once, advanced by the steady clock.
+  // The engine's clock (review M7): the wall clock read once, advanced by CLOCK_BOOTTIME
+  // (monotonic, and running through a suspend).
   std::function<int64_t()> wall_clock_;
   int64_t anchor_wall_ns_ = 0;
-  std::chrono::steady_clock::time_point anchor_steady_;
+  int64_t anchor_boot_ns_ = 0;
   int64_t step_reported_ns_ = 0;  // the wall clock's step last logged
   mutable std::mutex counters_mu_;
   std::map<std::string, uint64_t> counters_;

@@ -23,7 +23,7 @@ class ScenarioContext {
  public:
   virtual ~ScenarioContext() = default;
   // The engine's time, in Unix nanoseconds: what every deadline, hold and retention is
-  // measured on. It runs at the pace of the steady clock, so a step of the wall clock (NTP
+  // measured on. It runs at the pace of a monotonic clock, so a step of the wall clock (NTP
   // at boot, an operator fixing the date) neither stretches nor cuts them (review M7).
   virtual int64_t now_ns() const = 0;
   // An engine time as the wall clock says it now: for times that leave the engine in a
