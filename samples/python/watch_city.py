@@ -5,7 +5,10 @@ print every incident (and whatever else the city config grants this client) as i
     citylink keygen --curve --secret-key-file watcher.key      # once; the printed public
                                                               # key goes into remote.clients
     PYTHONPATH=build/python /usr/bin/python3 samples/python/watch_city.py \\
-        --endpoint tcp://127.0.0.1:7450 --secret-key-file watcher.key --server-key "<host's public key>"
+        --endpoint tcp://127.0.0.1:7450 --secret-key-file watcher.key --server-key="<host's public key>"
+
+(Write --server-key=KEY with the '=': a Z85 key may begin with '-', which would otherwise
+read as an option.)
 """
 import argparse
 import datetime

@@ -38,10 +38,15 @@ def test_watch_city_prints_incidents_from_a_live_host(curve_server, tmp_path):
                                     "grants": {"subscribe": ["incident.*"]}}]})
     with citylink.Host(cfg) as host:
         p = subprocess.Popen([sys.executable, os.path.join(SAMPLES, "watch_city.py"), "--endpoint",
-                              host.remote_endpoint(), "--secret-key-file", str(secret), "--server-key", server_public,
+                              host.remote_endpoint(), "--secret-key-file", str(secret),
+                              # "=": a Z85 key may begin with "-" (one run in about 85 failed so)
+                              "--server-key=" + server_public,
                               "--for", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
         try:
-            assert "connected to" in p.stdout.readline()
+            first = p.stdout.readline()
+            if "connected to" not in first:  # say why, not only that it did not
+                p.kill()
+                assert False, f"watch_city.py did not connect: {first!r} {p.communicate()[1]!r}"
             event = pe.PlatformEvent(event_code="112UC001", event_name="test report", occurrence_number="N-1",
                                      location=geo_pb2.GeoPoint(lat=37.5, lon=127.0))
             host.publish("incident.112", event)
