@@ -503,9 +503,8 @@ void ScenarioEngine::audit(citylink::v1::AuditRecord record) {
   record.set_record_id("A-" + std::to_string(++audit_seq_));
   if (record.actor().empty()) record.set_actor(kSource);  // an operator's action names the operator
   // Scenarios fill valid_until from their books, in engine time; the record says wall time.
-  const int64_t now = now_ns();
   if (record.valid_until_unix_ns() != 0) record.set_valid_until_unix_ns(wall_ns(record.valid_until_unix_ns()));
-  record.set_time_unix_ns(wall_ns(now));
+  record.set_time_unix_ns(wall_clock_());
   if (audit_store_) {
     // Stored first, so what the auditor receives carries its place in the chain.
     try {
