@@ -237,8 +237,9 @@ TEST(Cli, RunWarnsAboutAConfigThatBreaksTheSchemaAndStrictConfigRefusesIt) {
                                  "refuses the instance)")) << r.err;
   EXPECT_TRUE(has(r.err, "[water] started")) << r.err;
   r = cli({"run", "--config", (dir / "city.yaml").string(), "--for", "0.2", "--strict-config"});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.exit_code, 4) << r.err;  // degraded: the city ran without water
   EXPECT_TRUE(has(r.out, "not started: water: ")) << r.out;
+  EXPECT_TRUE(has(r.out, "degraded: water did not run to the end (exit code 4)")) << r.out;
   EXPECT_TRUE(has(r.out, field + " (the plugin's config_schema; fix the config, host.strict_config is on)")) << r.out;
   EXPECT_FALSE(has(r.err, "[water] started")) << r.err;
 }
@@ -352,6 +353,12 @@ TEST(Cli, RunsACityForABoundedTimeAndWritesMetrics) {
   std::ifstream m(dir / "metrics.prom");
   const std::string metrics((std::istreambuf_iterator<char>(m)), std::istreambuf_iterator<char>());
   EXPECT_TRUE(has(metrics, "citylink_published_total{instance=\"gauge\"} 5")) << metrics;
+  // Review L5: a metrics file that could not be written failed silently, with exit code 0.
+  const auto unwritable = cli({"run", "--config", (dir / "city.yaml").string(), "--for", "0.1", "--metrics",
+                               (dir / "no-such-folder" / "metrics.prom").string()});
+  EXPECT_EQ(unwritable.exit_code, 1) << unwritable.err;
+  EXPECT_TRUE(has(unwritable.err, "could not write the metrics to " + (dir / "no-such-folder" / "metrics.prom").string()))
+      << unwritable.err;
 }
 
 TEST(Cli, RunSurvivesAPluginThatCrashesWhileLoading) {
@@ -363,7 +370,7 @@ TEST(Cli, RunSurvivesAPluginThatCrashesWhileLoading) {
                                  "  - instance: gauge\n    file: water_level_sensor.so\n"
                                  "    config: {interval_ms: 10, count: 3}\n    grants: requested\n");
   const auto r = cli({"run", "--config", (dir / "city.yaml").string(), "--for", "0.5"});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.exit_code, 4) << r.err;  // the city ran, degraded: without the crasher
   EXPECT_TRUE(has(r.out, "not started: crasher: plugin file")) << r.out;
   EXPECT_TRUE(has(r.out, "crashed: killed by signal 11 (SIGSEGV) while loading in a probe process")) << r.out;
   EXPECT_TRUE(has(r.out, "gauge")) << r.out;

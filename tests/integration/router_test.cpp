@@ -128,6 +128,26 @@ TEST_F(RouterFixture, ForwardsByPrefixToEverySubscriberButNotBackToThePublisher)
   EXPECT_TRUE(self.empty());
 }
 
+// M1: a sink whose socket cannot be made (here an endpoint ZeroMQ refuses) threw out of the
+// router thread, which ended the process in std::terminate.
+TEST_F(RouterFixture, ASinkThatCannotConnectIsLeftOutAndTheRouterRunsOn) {
+  make();
+  SinkSpec broken;
+  broken.name = "broken";
+  broken.prefixes = {"sensor."};
+  broken.endpoint = "nonsense://nowhere";
+  broken.counters = std::make_shared<InstanceCounters>();
+  router->add_sink(std::move(broken));
+  TestSink good(ctx, *router, "good", {"sensor."});
+  auto pub = publisher("gauge", {"sensor.reading"});
+  ASSERT_EQ(send(*pub, "sensor.reading", envelope()), CITYLINK_OK);
+  EXPECT_EQ(good.next().first, "sensor.reading");
+  router->remove_sink("broken");  // returns: the change was applied though the add failed
+  router->remove_sink("good");
+  ASSERT_EQ(send(*pub, "sensor.reading", envelope()), CITYLINK_OK);
+  EXPECT_TRUE(good.empty());
+}
+
 TEST_F(RouterFixture, RejectsEachBadMessageByReasonAndKeepsRouting) {
   RouterOptions o;
   o.max_message_bytes = 4096;

@@ -205,6 +205,76 @@ TEST_F(EngineFixture, BadInputIsRejectedCountedAndTheEngineKeepsGoing) {
       << counter("tracking/unknown_camera");
 }
 
+// Review M12: a tracking update's position goes to the patrol car and its heading and speed
+// choose the cameras ahead; a sensor's position goes into the disaster incident.
+TEST_F(EngineFixture, TrackingAndSensorPositionsHeadingsAndSpeedsAreCheckedAtTheInput) {
+  start("  cctv_tracking: {}\n"
+        "  disaster:\n    recipient: \"112\"\n    rules:\n"
+        "      - {name: flood, zone_prefix: flood, kind: water_level, raise_above: 0.5, clear_below: 0.4, "
+        "hold_seconds: 0}\n");
+  publish("camera.info", camera("cam-1", 50));
+  ASSERT_TRUE(eventually([&] { return counter("camera_registry/cameras_announced") == 1; }));
+  auto track = [](const std::string& id) {
+    citylink::v1::TrackingInfo t;
+    t.set_track_id(id);
+    t.set_camera_id("cam-1");
+    t.mutable_position()->set_lat(kLat);
+    t.mutable_position()->set_lon(kLon);
+    t.set_heading_deg(90);
+    t.set_speed_mps(10);
+    return t;
+  };
+  auto no_position = track("no-position");
+  no_position.clear_position();
+  publish("analytics.tracking", no_position);
+  auto null_island = track("null-island");
+  null_island.mutable_position()->set_lat(0);
+  null_island.mutable_position()->set_lon(0);
+  publish("analytics.tracking", null_island);
+  auto nan_heading = track("nan-heading");
+  nan_heading.set_heading_deg(std::nan(""));
+  publish("analytics.tracking", nan_heading);
+  auto huge_heading = track("huge-heading");
+  huge_heading.set_heading_deg(1e300);  // static_cast<int> of it was undefined behaviour
+  publish("analytics.tracking", huge_heading);
+  auto fast = track("fast");
+  fast.set_speed_mps(1e300);  // made the look-ahead radius the whole registry
+  publish("analytics.tracking", fast);
+  auto backwards = track("backwards");
+  backwards.set_speed_mps(-3);
+  publish("analytics.tracking", backwards);
+  publish("analytics.tracking", track("good"));
+
+  citylink::v1::SensorReading off_earth;
+  off_earth.set_sensor_id("W-1");
+  off_earth.set_kind("water_level");
+  off_earth.set_zone("flood:1");
+  off_earth.set_value(0.9);
+  off_earth.mutable_position()->set_lat(123);
+  off_earth.mutable_position()->set_lon(kLon);
+  publish("sensor.reading", off_earth);
+  auto no_fix = off_earth;  // (0, 0): raised, but at no place rather than at the null island
+  no_fix.set_sensor_id("W-2");
+  no_fix.mutable_position()->set_lat(0);
+  no_fix.mutable_position()->set_lon(0);
+  publish("sensor.reading", no_fix);
+
+  ASSERT_TRUE(eventually([&] { return count("dispatch.disaster") == 1; }));
+  EXPECT_TRUE(eventually([&] {
+    return counter("tracking/bad_position") == 2 && counter("tracking/bad_heading") == 2 &&
+           counter("tracking/bad_speed") == 2 && counter("sensors/bad_position") == 1;
+  })) << counter("tracking/bad_position") << " " << counter("tracking/bad_heading") << " "
+      << counter("tracking/bad_speed") << " " << counter("sensors/bad_position");
+  const auto dispatches = seen<citylink::v1::DispatchSupport>("dispatch.disaster");
+  ASSERT_EQ(dispatches.size(), 1u);
+  EXPECT_FALSE(dispatches[0].has_position());
+  EXPECT_EQ(dispatches[0].cameras_size(), 0);
+  EXPECT_NE(dispatches[0].text().find("W-2"), std::string::npos) << dispatches[0].text();
+  const auto incidents = seen<citylink::v1::PlatformEvent>("incident.disaster");
+  ASSERT_EQ(incidents.size(), 1u);
+  EXPECT_FALSE(incidents[0].has_location());
+}
+
 TEST_F(EngineFixture, ScenarioConfigMistakesNameTheLineAndField) {
   try {
     citylink::platform::parse_city_config("scenarios:\n  emergency_video_112: {radius_m: far}\nplugins: []\n", "c.yaml", dir.path());

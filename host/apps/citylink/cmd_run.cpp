@@ -11,10 +11,13 @@
 #include <citylink/host/version.hpp>
 #include <citylink/platform/platform.hpp>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 namespace citylink::cli {
 namespace {
@@ -106,12 +109,35 @@ int cmd_run(const Args& args) {
   }
   if (host::StopSignals::requested()) host::log()->warn("asked to stop while starting; stopping now");
   h.run_for(std::chrono::milliseconds(static_cast<long long>(seconds * 1000)));
+  // Before the stop, which leaves every instance stopped: which ones failed while running.
+  std::set<std::string> failed;
+  for (const auto& s : h.status())
+    if (s.state == "failed") failed.insert(s.instance_id);
   h.stop();
   std::printf("\n%s", h.status_table().c_str());
   if (const auto t = h.component_table(); !t.empty()) std::printf("\n%s", t.c_str());
-  for (const auto& f : h.failures()) std::printf("not started: %s: %s\n", f.instance_id.c_str(), f.reason.c_str());
-  if (!metrics_path.empty()) std::ofstream(metrics_path) << h.metrics_prometheus();
-  return kOk;
+  for (const auto& f : h.failures()) {
+    std::printf("not started: %s: %s\n", f.instance_id.c_str(), f.reason.c_str());
+    failed.insert(f.instance_id);
+  }
+  int code = kOk;
+  if (!metrics_path.empty()) {
+    std::ofstream out(metrics_path);
+    out << h.metrics_prometheus();
+    out.close();
+    if (!out) {
+      std::fprintf(stderr, "could not write the metrics to %s: %s; give --metrics a path in a folder this user can write\n",
+                   metrics_path.c_str(), std::strerror(errno));
+      code = kFailed;
+    }
+  }
+  if (!failed.empty()) {
+    std::string names;
+    for (const auto& n : failed) names += (names.empty() ? "" : ", ") + n;
+    std::printf("degraded: %s did not run to the end (exit code %d); see the reasons above\n", names.c_str(), kDegraded);
+    return kDegraded;
+  }
+  return code;
 }
 
 int cmd_version(const Args&) {

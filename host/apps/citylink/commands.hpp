@@ -28,6 +28,10 @@ int cmd_verify_check(const Args& args);
 inline constexpr int kOk = 0;
 inline constexpr int kFailed = 1;  // the command ran and found a problem (a check failed)
 inline constexpr int kUsage = 2;   // bad arguments, unreadable config or plugin file
+// run: the city ran, but without some of what its config enabled (an instance that did not
+// start, or failed while running), so a supervisor or a smoke test does not take it for a
+// success (review L5). 4, not 3: agency-sim's 3 means "told to die".
+inline constexpr int kDegraded = 4;
 
 // `citylink audit verify|export|purge|keygen`: the tamper-evident audit log (docs/audit.md).
 // verify: kOk when the chain verifies, kFailed when tampering was found (the problem is

@@ -15,7 +15,8 @@ constexpr const char* kUsageText = R"(usage: citylink <command> [options]
 commands:
   run --config FILE [--for SECONDS] [--metrics FILE] [--strict-config] [--safe-mode]
                               run the city described by FILE (until Ctrl-C, or for SECONDS);
-                              --safe-mode starts only plugins marked `trusted: true`
+                              --safe-mode starts only plugins marked `trusted: true`;
+                              exit 4: it ran degraded (an instance did not start or failed)
   plugin inspect FILE [--json]
                               print a plugin library's descriptors without starting it
   plugin verify FILE [--config JSON] [--timeout SECONDS] [--check NAME] [--json]

@@ -144,28 +144,39 @@ void Router::apply_changes() {
   }
   slots_pending_.clear();
   for (auto& c : changes_) {
-    if (c.add) {
-      auto sink = std::make_unique<Sink>();
-      sink->spec = std::move(c.spec);
-      const int depth = sink->spec.queue_depth > 0 ? sink->spec.queue_depth : opts_.queue_depth;
-      sink->socket = zmq::socket_t(ctx_, zmq::socket_type::push);
-      sink->socket.set(zmq::sockopt::sndhwm, depth);
-      sink->socket.set(zmq::sockopt::linger, 1000);
-      sink->socket.connect(sink->spec.endpoint);
-      if (!sink->spec.critical_endpoint.empty()) {
-        sink->critical = zmq::socket_t(ctx_, zmq::socket_type::push);
-        sink->critical.set(zmq::sockopt::sndhwm, depth);
-        sink->critical.set(zmq::sockopt::linger, 1000);
-        sink->critical.connect(sink->spec.critical_endpoint);
-      }
-      sinks_.push_back(std::move(sink));
-    } else {
-      std::erase_if(sinks_, [&](const auto& s) { return s->spec.name == c.spec.name; });
+    // A sink whose socket cannot be made is logged and left out; it never ends the router
+    // thread, nor leaves a caller waiting for its generation (M1).
+    const std::string name = c.spec.name;  // apply_change moves the spec
+    try {
+      apply_change(c);
+    } catch (const std::exception& e) {
+      log()->error("router: could not {} the sink of '{}': {}", c.add ? "add" : "remove", name, e.what());
     }
   }
   changes_.clear();
   generation_applied_ = generation_requested_;
   applied_cv_.notify_all();
+}
+
+void Router::apply_change(Change& c) {
+  if (c.add) {
+    auto sink = std::make_unique<Sink>();
+    sink->spec = std::move(c.spec);
+    const int depth = sink->spec.queue_depth > 0 ? sink->spec.queue_depth : opts_.queue_depth;
+    sink->socket = zmq::socket_t(ctx_, zmq::socket_type::push);
+    sink->socket.set(zmq::sockopt::sndhwm, depth);
+    sink->socket.set(zmq::sockopt::linger, 1000);
+    sink->socket.connect(sink->spec.endpoint);
+    if (!sink->spec.critical_endpoint.empty()) {
+      sink->critical = zmq::socket_t(ctx_, zmq::socket_type::push);
+      sink->critical.set(zmq::sockopt::sndhwm, depth);
+      sink->critical.set(zmq::sockopt::linger, 1000);
+      sink->critical.connect(sink->spec.critical_endpoint);
+    }
+    sinks_.push_back(std::move(sink));
+  } else {
+    std::erase_if(sinks_, [&](const auto& s) { return s->spec.name == c.spec.name; });
+  }
 }
 
 void Router::run() {

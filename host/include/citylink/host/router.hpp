@@ -171,6 +171,7 @@ class Router {
   struct Change;
   void run();
   void apply_changes();
+  void apply_change(Change& c);  // one sink added or removed; under mu_
   void route(zmq::message_t& packet);
   void send_to(Sink& sink, zmq::message_t& message, bool critical, std::string_view topic, const std::string& id,
                const std::string& correlation_id);

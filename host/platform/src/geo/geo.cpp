@@ -29,6 +29,8 @@ bool valid_wgs84(double lat, double lon) {
   return std::isfinite(lat) && std::isfinite(lon) && lat >= -90.0 && lat <= 90.0 && lon >= -180.0 && lon <= 180.0;
 }
 
+bool is_fix(double lat, double lon) { return valid_wgs84(lat, lon) && !(lat == 0.0 && lon == 0.0); }
+
 double normalize_deg(double deg) {
   if (!std::isfinite(deg)) return std::numeric_limits<double>::quiet_NaN();
   double r = std::fmod(deg, 360.0);

@@ -85,7 +85,9 @@ void Disaster::announce(const DisasterRule& rule, const citylink::v1::SensorRead
   ev.set_grade(citylink::v1::EVENT_GRADE_URGENT);
   ev.set_occurrence_number(s.incident_id);
   ev.set_status(status);
-  *ev.mutable_location() = r.position();
+  // A reading without a fix (the engine cleared a (0, 0)) leaves the incident without a
+  // location rather than at the null island; the zone still names the place.
+  if (r.has_position()) *ev.mutable_location() = r.position();
   // The sensor is named in the text: the occurrence number is digits only.
   const std::string where = r.zone() + " (sensor " + r.sensor_id() + ")";
   ev.set_content(raised ? rule.name + " at " + where + ": " + reading + (rule.above ? " >= " : " <= ") +
@@ -104,9 +106,9 @@ void Disaster::announce(const DisasterRule& rule, const citylink::v1::SensorRead
   d.set_incident_id(s.incident_id);
   d.set_event_code("DUCDP110");
   d.set_status(status);
-  *d.mutable_position() = r.position();
+  if (r.has_position()) *d.mutable_position() = r.position();
   std::vector<CameraHit> hits;
-  if (raised) {
+  if (raised && r.has_position()) {
     const auto& p = r.position();
     hits = ctx.cameras().covering(p.lat(), p.lon(), c_.radius_m, c_.max_cameras, ctx.now_ns());
     if (hits.empty()) hits = ctx.cameras().within(p.lat(), p.lon(), c_.radius_m, c_.max_cameras, ctx.now_ns());
@@ -114,7 +116,7 @@ void Disaster::announce(const DisasterRule& rule, const citylink::v1::SensorRead
   }
   d.set_text((raised ? "raised: " : "cleared: ") + ev.content());
   ctx.note(name(), s.incident_id + (raised ? " raised -> " : " cleared -> ") + c_.recipient + ": " + ev.content() +
-                       (raised ? "; cameras " + describe(hits) : ""));
+                       (raised ? (r.has_position() ? "; cameras " + describe(hits) : "; no position, so no cameras") : ""));
   ctx.emit(c_.topic, d, s.incident_id);
 }
 

@@ -30,6 +30,9 @@ const std::vector<std::string> kEngineGrants = {"grant.video", "dispatch.*", "au
 const std::vector<std::string> kEngineSubscriptions = {"camera.info", "camera.status", "incident.",
                                                        "sensor.reading", "analytics.tracking"};
 constexpr auto kTick = std::chrono::milliseconds(100);
+// 360 km/h: faster than anything a street camera tracks; past it the look-ahead radius
+// would cover the whole registry (review M12).
+constexpr double kMaxTrackSpeedMps = 100;
 
 // Who an output is addressed to: the router delivers grant.*, dispatch.* and audit.* only
 // to instances bound to this recipient.
@@ -322,6 +325,15 @@ void ScenarioEngine::handle(const uint8_t* bytes, std::size_t size) {
         return reject("sensors", "malformed", "sensor.reading from " + env.source() + " is not a SensorReading");
       if (!std::isfinite(r.value()))
         return reject("sensors", "not_a_number", "reading of " + r.sensor_id() + " is not a finite number");
+      // Review M12: a position goes into incidents and dispatches, so it is a fix or absent.
+      if (r.has_position()) {
+        const double lat = r.position().lat(), lon = r.position().lon();
+        if (!geo::valid_wgs84(lat, lon))
+          return reject("sensors", "bad_position",
+                        "reading of " + r.sensor_id() + ": position (" + std::to_string(lat) + ", " +
+                            std::to_string(lon) + ") is outside WGS84 range (lat -90..90, lon -180..180)");
+        if (!geo::is_fix(lat, lon)) r.clear_position();  // (0, 0): the sensor has no fix
+      }
       for (auto& s : scenarios_) s->on_reading(r, *this);
       return;
     }
@@ -331,8 +343,24 @@ void ScenarioEngine::handle(const uint8_t* bytes, std::size_t size) {
         return reject("tracking", "malformed", "analytics.tracking from " + env.source() + " is not a TrackingInfo");
       if (!cameras_.find(t.camera_id()))
         return reject("tracking", "unknown_camera", "track " + t.track_id() + " on unknown camera '" + t.camera_id() + "'");
-      if (t.has_position() && !geo::valid_wgs84(t.position().lat(), t.position().lon()))
-        return reject("tracking", "bad_position", "track " + t.track_id() + ": position outside WGS84 range");
+      // Review M12: the position goes to the patrol car and the heading and speed choose the
+      // cameras ahead, so each is checked here, once, for every scenario.
+      if (!t.has_position() || !geo::is_fix(t.position().lat(), t.position().lon()))
+        return reject("tracking", "bad_position",
+                      "track " + t.track_id() + ": " +
+                          (t.has_position() ? "position (" + std::to_string(t.position().lat()) + ", " +
+                                                  std::to_string(t.position().lon()) +
+                                                  ") is outside WGS84 range or (0, 0), a missing fix"
+                                            : std::string("no position")) +
+                          "; an update is dropped rather than sent with a place the target is not at");
+      if (!std::isfinite(t.heading_deg()) || t.heading_deg() < 0 || t.heading_deg() > 360)
+        return reject("tracking", "bad_heading",
+                      "track " + t.track_id() + ": heading_deg " + std::to_string(t.heading_deg()) +
+                          " is outside 0..360 (0 = north, clockwise)");
+      if (!std::isfinite(t.speed_mps()) || t.speed_mps() < 0 || t.speed_mps() > kMaxTrackSpeedMps)
+        return reject("tracking", "bad_speed",
+                      "track " + t.track_id() + ": speed_mps " + std::to_string(t.speed_mps()) + " is outside 0.." +
+                          std::to_string(static_cast<int>(kMaxTrackSpeedMps)) + " m/s");
       for (auto& s : scenarios_) s->on_tracking(t, *this);
       return;
     }

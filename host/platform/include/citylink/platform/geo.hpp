@@ -16,6 +16,10 @@ inline constexpr double kMeanEarthRadiusM = 6371008.8;
 // True when both values are finite, lat is in [-90, 90] and lon in [-180, 180].
 bool valid_wgs84(double lat, double lon);
 
+// True for a position a device actually measured: valid_wgs84 and not (0, 0), which is what
+// a missing coordinate becomes on its way through a bridge or a device without a fix.
+bool is_fix(double lat, double lon);
+
 // Geodesic distance on the WGS84 spheroid, metres (Vincenty inverse formula via
 // Boost.Geometry; sub-millimetre accuracy except for nearly antipodal points, where
 // the iteration may not converge and the result degrades to a few metres — irrelevant
