@@ -275,6 +275,15 @@ TEST_F(EngineFixture, TrackingAndSensorPositionsHeadingsAndSpeedsAreCheckedAtThe
   EXPECT_FALSE(incidents[0].has_location());
 }
 
+// Review M8: dispatch_119 sending to a recipient nobody was bound to gave a fire console
+// that received nothing and an exit status of 0, with no word at start.
+TEST_F(EngineFixture, ARecipientNoInstanceIsBoundToIsCountedAtStart) {
+  start("  emergency_video_112: {}\n"                 // 112: the agency is bound to it
+        "  dispatch_119: {recipient: \"119-typo\"}\n"  // bound to nothing
+        "  disaster: {recipient: \"119-typo\"}\n");    // the same one, counted once
+  EXPECT_EQ(counter("config/unbound_recipient"), 1u);
+}
+
 TEST_F(EngineFixture, ScenarioConfigMistakesNameTheLineAndField) {
   try {
     citylink::platform::parse_city_config("scenarios:\n  emergency_video_112: {radius_m: far}\nplugins: []\n", "c.yaml", dir.path());

@@ -20,6 +20,7 @@
 #include <ctime>
 #include <chrono>
 #include <cmath>
+#include <set>
 
 namespace citylink::platform::scenarios {
 namespace {
@@ -94,15 +95,7 @@ void ScenarioEngine::start(const ComponentContext& context) {
   if (config.incident_authority.empty())
     log()->warn("no source is authorised to raise incidents (incident_authority is empty), so every incident will "
                 "be refused; list each event code with its topic and source instances");
-  const bool auditor =
-      std::any_of(config.plugins.begin(), config.plugins.end(),
-                  [](const PluginEntry& p) { return p.enabled && p.recipient == kAuditRecipient; }) ||
-      std::any_of(config.remote.clients.begin(), config.remote.clients.end(),
-                  [](const ClientEntry& c) { return c.recipient == kAuditRecipient; }) ||
-      std::any_of(config.clients.begin(), config.clients.end(),
-                  [](const ClientEntry& c) { return c.recipient == kAuditRecipient; });
-  if (!auditor)
-    log()->warn("no instance is bound to recipient '{}'; audit records are counted but reach no one", kAuditRecipient);
+  warn_unbound_recipients(config);
   // What the previous run left live is read now, before this run issues anything: a grant
   // issued during start-up must never look like one a crashed run left behind.
   if (audit_store_) {
@@ -367,6 +360,33 @@ void ScenarioEngine::handle(const uint8_t* bytes, std::size_t size) {
   } catch (const std::exception& e) {
     reject("engine", "exception", std::string("while handling ") + topic + ": " + e.what());
   }
+}
+
+// Review M8: an output addressed to a recipient nobody is bound to is counted as undelivered
+// at run time; a typo in the config is better named at start, once per recipient.
+void ScenarioEngine::warn_unbound_recipients(const CityConfig& config) {
+  auto bound = [&](const std::string& r) {
+    return std::any_of(config.plugins.begin(), config.plugins.end(),
+                       [&](const PluginEntry& p) { return p.enabled && p.recipient == r; }) ||
+           std::any_of(config.remote.clients.begin(), config.remote.clients.end(),
+                       [&](const ClientEntry& c) { return c.recipient == r; }) ||
+           std::any_of(config.clients.begin(), config.clients.end(), [&](const ClientEntry& c) { return c.recipient == r; });
+  };
+  std::set<std::string> warned;
+  if (!bound(kAuditRecipient)) {
+    warned.insert(kAuditRecipient);
+    count("config/unbound_recipient");
+    log()->warn("no instance is bound to recipient '{}'; audit records are counted but reach no one", kAuditRecipient);
+  }
+  for (const auto& s : scenarios_)
+    for (const auto& r : s->recipients())
+      if (!bound(r) && warned.insert(r).second) {
+        count("config/unbound_recipient");
+        log()->error("scenario {} sends to recipient '{}', but no enabled plugin instance or client is bound to it, so "
+                     "those outputs will reach no one (counted as undeliverable); bind the agency's link with "
+                     "`recipient: \"{}\"` or fix the scenario's recipient",
+                     s->name(), r, r);
+      }
 }
 
 // C2 of the review: which source may raise which event code on which topic is the city's

@@ -31,6 +31,7 @@ struct CctvTrackingConfig {
 class CctvTracking : public Scenario {
  public:
   explicit CctvTracking(CctvTrackingConfig c = {}) : c_(std::move(c)) {}
+  std::vector<std::string> recipients() const override { return {c_.recipient}; }
   const char* name() const override { return "cctv_tracking"; }
   void on_tracking(const citylink::v1::TrackingInfo& t, ScenarioContext& ctx) override;
 

@@ -39,6 +39,7 @@ struct DisasterConfig {
 class Disaster : public Scenario {
  public:
   explicit Disaster(DisasterConfig c = {}) : c_(std::move(c)) {}
+  std::vector<std::string> recipients() const override { return {c_.recipient}; }
   const char* name() const override { return "disaster"; }
   void on_reading(const citylink::v1::SensorReading& r, ScenarioContext& ctx) override;
   void on_tick(ScenarioContext& ctx) override;

@@ -25,6 +25,7 @@ class DispatchSupport : public Scenario {
  public:
   explicit DispatchSupport(DispatchSupportConfig c) : c_(std::move(c)) {}
   const char* name() const override { return c_.scenario_name.c_str(); }
+  std::vector<std::string> recipients() const override { return {c_.recipient}; }
   void on_incident(const Incident& inc, const citylink::v1::PlatformEvent& ev, Change change, ScenarioContext& ctx) override;
 
  private:

@@ -22,6 +22,7 @@ struct ElectronicAnkletConfig {
 class ElectronicAnklet : public Scenario {
  public:
   explicit ElectronicAnklet(ElectronicAnkletConfig c = {}) : c_(std::move(c)) {}
+  std::vector<std::string> recipients() const override { return {c_.video.recipient}; }
   const char* name() const override { return "electronic_anklet"; }
   void on_incident(const Incident& inc, const citylink::v1::PlatformEvent& ev, Change change, ScenarioContext& ctx) override;
   void on_tick(ScenarioContext& ctx) override;

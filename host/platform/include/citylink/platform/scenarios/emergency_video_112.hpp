@@ -22,6 +22,7 @@ class EmergencyVideo112 : public Scenario {
   const char* name() const override { return "emergency_video_112"; }
   void on_incident(const Incident& inc, const citylink::v1::PlatformEvent& ev, Change change, ScenarioContext& ctx) override;
   void on_tick(ScenarioContext& ctx) override;
+  std::vector<std::string> recipients() const override { return {c_.video.recipient}; }
 
  private:
   EmergencyVideo112Config c_;

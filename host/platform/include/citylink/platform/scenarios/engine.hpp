@@ -136,6 +136,7 @@ class ScenarioEngine : public BusComponent, private ScenarioContext {
   // A grant of the book (engine time) with its times as the wall clock says them now.
   citylink::v1::VideoShareGrant as_wall(const citylink::v1::VideoShareGrant& g) const;
   void count(const std::string& key);
+  void warn_unbound_recipients(const CityConfig& config);
   bool incident_allowed(const std::string& topic, const std::string& source, const citylink::v1::PlatformEvent& ev);
   bool camera_allowed(const std::string& source, const citylink::v1::CameraInfo& info);
 

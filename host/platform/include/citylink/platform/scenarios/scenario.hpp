@@ -55,6 +55,9 @@ class Scenario {
   virtual void on_tracking(const citylink::v1::TrackingInfo&, ScenarioContext&) {}
   // Called about every 100 ms, for time-based rules (hold times, grant renewal).
   virtual void on_tick(ScenarioContext&) {}
+  // The recipients its outputs are addressed to: the engine warns at start about each one no
+  // enabled instance or client is bound to, whose outputs would reach no one (review M8).
+  virtual std::vector<std::string> recipients() const { return {}; }
 };
 
 // CameraRef for a registry hit, used by every scenario that offers cameras.

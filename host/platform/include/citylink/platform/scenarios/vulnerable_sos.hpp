@@ -29,6 +29,11 @@ struct VulnerableSosConfig {
 class VulnerableSos : public Scenario {
  public:
   explicit VulnerableSos(VulnerableSosConfig c = {}) : c_(std::move(c)) {}
+  std::vector<std::string> recipients() const override {
+    std::vector<std::string> out;
+    for (const auto& r : c_.recipients) out.push_back(r.name);
+    return out;
+  }
   const char* name() const override { return "vulnerable_sos"; }
   void on_incident(const Incident& inc, const citylink::v1::PlatformEvent& ev, Change change, ScenarioContext& ctx) override;
 
