@@ -217,6 +217,24 @@ TEST(CityConfig, QueueBytesAndCriticalTopicsAreChecked) {
   EXPECT_NE(e.find("host.critical_topics[1]: 'Dispatch' is not a topic"), std::string::npos) << e;
 }
 
+// Review H7: every queue is bounded, but their sum is checked against a budget the city sets.
+TEST(CityConfig, TheQueuesWorstCaseMustFitTheMemoryBudget) {
+  Fixture f;
+  const std::string three = "  - instance: a\n    file: gauge.so\n  - instance: b\n    file: gauge.so\n"
+                            "  - instance: c\n    file: gauge.so\n    enabled: false\n";
+  // Two enabled instances and the engine: 3 x 4 queues x 64 MiB = 768 MiB.
+  auto c = f.parse("host:\n  memory_budget_mb: 768\nplugins:\n" + three);
+  EXPECT_EQ(citylink::host::queue_memory_bound(c), uint64_t{768} << 20);
+  const std::string e = f.error("host:\n  memory_budget_mb: 767\nplugins:\n" + three);
+  EXPECT_NE(e.find("city.yaml:2:21: host.memory_budget_mb: the bus's queues may hold up to 768 MiB (3 participants x "
+                   "4 queues x host.queue_bytes 64 MiB), more than the budget of 767 MiB; lower host.queue_bytes, "
+                   "enable fewer instances, or raise the budget"),
+            std::string::npos)
+      << e;
+  c = f.parse("host:\n  memory_budget_mb: 767\n  queue_bytes: 16777216\nplugins:\n" + three);  // 16 MiB queues fit
+  EXPECT_EQ(c.host.memory_budget_mb, 767u);
+}
+
 TEST(CityConfig, IsolationAndWorkerSettingsAreReadAndChecked) {
   Fixture f;
   const auto c = f.parse(

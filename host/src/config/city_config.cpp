@@ -407,7 +407,9 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
     r.only_keys(h, "host",
                 {"log_level", "max_message_bytes", "queue_depth", "queue_bytes", "critical_topics",
                  "max_cameras_per_instance", "max_open_incidents_per_source", "incident_retention_minutes", "audit_log", "allow_symlinks",
-                 "strict_config", "state_dir", "outbox", "outbox_max_mb", "outbox_fsync", "http"});
+                 "strict_config", "state_dir", "outbox", "outbox_max_mb", "outbox_fsync", "http", "memory_budget_mb"});
+    if (h["memory_budget_mb"])
+      cfg.host.memory_budget_mb = r.number<uint64_t>(h["memory_budget_mb"], "host.memory_budget_mb", 1, uint64_t{1} << 30);
     if (h["outbox"]) cfg.host.outbox = r.resolve_dir(r.string(h["outbox"], "host.outbox"));
     if (h["outbox_max_mb"])
       cfg.host.outbox_max_mb = r.number<uint64_t>(h["outbox_max_mb"], "host.outbox_max_mb", 1, uint64_t{1} << 24);
@@ -595,10 +597,23 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
   if (const auto n = root["clients"]) read_local_clients(n, r, cfg);
   if (const auto a = root["incident_authority"]) read_authority(a, r, cfg);
   if (const auto a = root["allow_list"]) read_allow_list(a, r, cfg);
+  if (const uint64_t budget = cfg.host.memory_budget_mb << 20; budget > 0 && queue_memory_bound(cfg) > budget)
+    r.fail(root["host"]["memory_budget_mb"], "host.memory_budget_mb",
+           "the bus's queues may hold up to " + std::to_string(queue_memory_bound(cfg) >> 20) + " MiB (" +
+               std::to_string(queue_memory_bound(cfg) / (4 * cfg.host.queue_bytes)) +
+               " participants x 4 queues x host.queue_bytes " + std::to_string(cfg.host.queue_bytes >> 20) +
+               " MiB), more than the budget of " + std::to_string(cfg.host.memory_budget_mb) +
+               " MiB; lower host.queue_bytes, enable fewer instances, or raise the budget");
   return cfg;
 }
 
 }  // namespace
+
+uint64_t queue_memory_bound(const CityConfig& config) {
+  uint64_t participants = 1 + config.clients.size() + config.remote.clients.size();  // 1: the scenario engine
+  for (const auto& p : config.plugins) participants += p.enabled;
+  return participants * 4 * uint64_t{config.host.queue_bytes};
+}
 
 CityConfig parse_city_config(const std::string& text, const std::string& name, const std::filesystem::path& base_dir) {
   ConfigReader r(name, base_dir);

@@ -18,6 +18,7 @@
 #include <csignal>
 #include <sstream>
 #include <thread>
+#include <unistd.h>
 
 namespace citylink::host {
 namespace {
@@ -70,6 +71,7 @@ void Host::start() {
     router_->set_admission_gate(outbox_);
     log()->info("outbox: {}", oo.path.string());
   }
+  warn_if_queues_outgrow_memory();
   router_->start();
   {
     // A script's client is subscribed before any plugin starts, as instances are: what a
@@ -449,6 +451,19 @@ InstanceOptions Host::instance_options(const PluginEntry& entry, const std::stri
     o.outbox = outbox_;
   }
   return o;
+}
+
+// Review H7: each queue is bounded, but a city of many instances with large bounds can still
+// hold more than the machine has; without a budget to refuse it at load, say so at start.
+void Host::warn_if_queues_outgrow_memory() const {
+  const uint64_t bound = queue_memory_bound(config_);
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  const uint64_t physical = pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) : 0;
+  if (config_.host.memory_budget_mb == 0 && physical > 0 && bound > physical)
+    log()->warn("the bus's queues may hold up to {} MiB when every subscriber stalls, more than this machine's {} MiB "
+                "of memory; lower host.queue_bytes ({} MiB per queue), or set host.memory_budget_mb to refuse such a "
+                "config at load",
+                bound >> 20, physical >> 20, config_.host.queue_bytes >> 20);
 }
 
 void Host::stop() {

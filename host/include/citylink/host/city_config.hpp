@@ -123,6 +123,9 @@ struct HostSettings {
   std::size_t max_message_bytes = 1 << 20;
   int queue_depth = 10000;
   std::size_t queue_bytes = 64u << 20;           // `host.queue_bytes`: every queue's bound in bytes, too
+  // `host.memory_budget_mb`: queue_memory_bound() must fit in it, or the config is refused
+  // at load; 0: no budget (the host warns at start when the bound passes physical memory).
+  uint64_t memory_budget_mb = 0;
   // `host.critical_topics`: the topics served first, in queues of their own at every hop.
   std::vector<std::string> critical_topics = {"incident.*", "dispatch.*", "grant.*"};
   std::size_t max_cameras_per_instance = 10000;  // `host.max_cameras_per_instance`
@@ -164,6 +167,11 @@ struct CityConfig {
 
 // Parses a city config file. Throws ConfigError "FILE:LINE:COL: FIELD: what is wrong; the fix".
 CityConfig load_city_config(const std::filesystem::path& file);
+
+// The most the bus's queues can hold, in bytes: each participant (an enabled instance, a
+// local or remote client, the scenario engine) has a publisher and an inbox, each with a
+// normal and a critical queue bounded by host.queue_bytes (review H7).
+uint64_t queue_memory_bound(const CityConfig& config);
 // Parses config text; relative paths resolve against `base_dir`.
 CityConfig parse_city_config(const std::string& text, const std::string& name,
                              const std::filesystem::path& base_dir);

@@ -151,6 +151,7 @@ class Host {
   std::string component_table() const;
 
  private:
+  void warn_if_queues_outgrow_memory() const;
   std::unique_ptr<PluginInstance> create_instance(const PluginEntry& entry);
   std::unique_ptr<PluginInstance> create_python_instance(const PluginEntry& entry);
   InstanceOptions instance_options(const PluginEntry& entry, const std::string& plugin_id) const;
