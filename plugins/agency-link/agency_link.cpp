@@ -199,7 +199,15 @@ class AgencyLink : public citylink::Plugin {
         report_progress();
         next_progress = Clock::now() + progress_;
       }
-      zmq::pollitem_t items[] = {{s.handle(), 0, ZMQ_POLLIN, 0}, {woken.handle(), 0, ZMQ_POLLIN, 0}};
+      bool waiting;
+      {
+        std::lock_guard lk(mu_);
+        waiting = !unsent_.empty();
+      }
+      // While a message waits for the connection, the socket's becoming writable (the agency
+      // is up and the CURVE handshake done) wakes the loop to send it then.
+      const short events = static_cast<short>(ZMQ_POLLIN | (waiting ? ZMQ_POLLOUT : 0));
+      zmq::pollitem_t items[] = {{s.handle(), 0, events, 0}, {woken.handle(), 0, ZMQ_POLLIN, 0}};
       try {
         zmq::poll(items, 2, std::chrono::milliseconds(10));
       } catch (const zmq::error_t& e) {
@@ -225,17 +233,27 @@ class AgencyLink : public citylink::Plugin {
     }
   }
 
-  // Sends what is new, then what is due again; a send the agency cannot take now is tried
-  // again later. Only new messages are looked at on every pass: the whole list is walked
-  // when a resend falls due, so a large window does not cost a walk per reply.
+  // Sends what waited for the connection, then what is new, then what is due again. A message
+  // that finds no connection waits in unsent_, in order, until the socket is writable: not
+  // for retry_ms, which in a short outage (or a link that starts before its agency) was most
+  // of the delay. Only new and waiting messages are looked at on every pass: the whole list
+  // is walked when a resend falls due, so a large window does not cost a walk per reply.
   void send_due(zmq::socket_t& s, bool& down_logged) {
     const auto now = Clock::now();
     std::lock_guard lk(mu_);
+    while (!unsent_.empty()) {
+      auto p = pending_.find(unsent_.front());
+      if (p != pending_.end() && !send_one(s, p->second, now)) break;
+      unsent_.pop_front();
+    }
     while (!fresh_.empty()) {
       auto p = pending_.find(fresh_.front());
+      if (p != pending_.end() && (!unsent_.empty() || !send_one(s, p->second, now))) unsent_.push_back(fresh_.front());
       fresh_.pop_front();
-      if (p != pending_.end()) send_one(s, p->second, now);
     }
+    // The oldest waiting message says when the agency has been unreachable for long.
+    if (!unsent_.empty())
+      if (auto p = pending_.find(unsent_.front()); p != pending_.end()) note_if_down(p->second, now, down_logged);
     if (now < next_due_) return;
     next_due_ = Clock::time_point::max();
     // One pass that also drops what was settled (erasing inside a deque would cost a move each).
@@ -244,27 +262,35 @@ class AgencyLink : public citylink::Plugin {
       auto p = pending_.find(id);
       if (p == pending_.end()) continue;
       Pending& m = p->second;
-      // Unanswered well after its first try, or not even sendable (no connection) for as long.
-      if (!down_logged && now - m.since > std::max<Clock::duration>(retry_ * 4, std::chrono::seconds(1))) {
-        host_.warn("the agency at " + endpoint_ + " has not acked " + std::to_string(pending_.size()) +
-                   " message(s); resending with back-off (kept by the host until acked)");
-        down_logged = true;
-      }
-      if (m.next_send <= now) send_one(s, m, now);
+      note_if_down(m, now, down_logged);
+      if (m.next_send <= now && !send_one(s, m, now)) unsent_.push_back(id);
       next_due_ = std::min(next_due_, m.next_send);
       still.push_back(std::move(id));
     }
     order_.swap(still);
   }
 
-  void send_one(zmq::socket_t& s, Pending& m, Clock::time_point now) {
+  // Unanswered well after its first try, or not even sendable (no connection) for as long.
+  void note_if_down(const Pending& m, Clock::time_point now, bool& down_logged) {
+    if (down_logged || now - m.since <= std::max<Clock::duration>(retry_ * 4, std::chrono::seconds(1))) return;
+    host_.warn("the agency at " + endpoint_ + " has not acked " + std::to_string(pending_.size()) +
+               " message(s); resending with back-off (kept by the host until acked)");
+    down_logged = true;
+  }
+
+  // True when the socket took it; then a resend falls due after the back-off. False when
+  // there is no connection: the caller queues it in unsent_, and no timer resends it.
+  bool send_one(zmq::socket_t& s, Pending& m, Clock::time_point now) {
     const bool sent = s.send(zmq::buffer(m.topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
                       s.send(zmq::buffer(m.bytes), zmq::send_flags::dontwait);
-    const auto backoff = std::min<Clock::duration>(max_retry_, retry_ * (1 << std::min(m.attempts, 16)));
-    // Not sent (no connection yet): tried again soon; sent and unanswered: backed off.
-    m.next_send = now + (sent ? backoff : Clock::duration(retry_));
-    if (sent && m.attempts < 16) ++m.attempts;
+    if (!sent) {
+      m.next_send = Clock::time_point::max();
+      return false;
+    }
+    m.next_send = now + std::min<Clock::duration>(max_retry_, retry_ * (1 << std::min(m.attempts, 16)));
+    if (m.attempts < 16) ++m.attempts;
     next_due_ = std::min(next_due_, m.next_send);
+    return true;
   }
 
   // Everything held is still being worked on: the host restarts each one's ack timeout
@@ -302,6 +328,7 @@ class AgencyLink : public citylink::Plugin {
   std::unordered_map<std::string, Pending> pending_;  // by envelope id
   std::deque<std::string> order_;                     // ids in the order they came
   std::deque<std::string> fresh_;                     // ids not sent yet
+  std::deque<std::string> unsent_;                    // ids that found no connection, in order
   Clock::time_point next_due_ = Clock::time_point::max();  // the earliest resend
 };
 
