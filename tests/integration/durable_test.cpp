@@ -232,6 +232,10 @@ TEST_F(DurableFixture, AnIsolatedPublisherIsToldWhenTheOutboxCannotStoreWhatItPu
   uint64_t told = 0;
   ASSERT_TRUE(in >> told) << "the publisher wrote no count to " << refusals;
   EXPECT_GT(told, 0u) << "the plugin was never told that the host refused what it published";
+  // Each refusal the worker made itself, while the host's refusal of the topic held, is
+  // counted by the host as well (its last heartbeat, at the stop, settles the count): they
+  // were in no counter before.
+  EXPECT_GE(counters(*h, "pub").refused_durable, told);
 }
 
 // A burst far larger than the subscriber's queue_depth, from a publisher faster than the

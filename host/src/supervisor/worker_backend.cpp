@@ -317,6 +317,7 @@ class WorkerBackend final : public InstanceBackend {
       sent_deliveries_ = 0;
       handled_ = 0;
       failed_reported_ = 0;
+      refused_held_reported_ = 0;
     }
     // Hello, then the instance is created.
     const auto deadline = Clock::now() + s_.call_timeout;
@@ -429,6 +430,12 @@ class WorkerBackend final : public InstanceBackend {
         }
         handled_ = std::max(handled_, handled);
         failed_reported_ = std::max(failed_reported_, failed);
+        // Refusals the worker made itself while the host's refusal of that topic held: counted
+        // with the host's own (issue 9: they went uncounted).
+        if (const uint64_t held = w.heartbeat().refused_held(); held > refused_held_reported_) {
+          counters_->refused_durable.fetch_add(held - refused_held_reported_, std::memory_order_relaxed);
+          refused_held_reported_ = held;
+        }
         break;
       }
       case wv1::WorkerToHost::kResult: {
@@ -691,6 +698,7 @@ class WorkerBackend final : public InstanceBackend {
   uint64_t sent_deliveries_ = 0;  // this worker's
   uint64_t handled_ = 0;          // reported by its heartbeats
   uint64_t failed_reported_ = 0;
+  uint64_t refused_held_reported_ = 0;  // the worker's own refusals, counted so far
   uint64_t failures_logged_ = 0;
   std::set<uint64_t> waiting_;  // lifecycle requests someone waits for; other Results are deliveries
   std::map<uint64_t, wv1::Result> results_;

@@ -140,6 +140,7 @@ class Worker {
     b.mutable_heartbeat()->set_handled(handled_);
     b.mutable_heartbeat()->set_failed(failed_);
     b.mutable_heartbeat()->set_pid(getpid());
+    b.mutable_heartbeat()->set_refused_held(refused_held_.load(std::memory_order_relaxed));
     send(b, zmq::send_flags::none);
   }
 
@@ -259,6 +260,7 @@ class Worker {
         refusing_.store(!refused_.empty(), std::memory_order_release);
         if (const auto r = refused_.find(std::string(topic)); r != refused_.end()) {
           if (why) *why = "the host refused the last publish on '" + std::string(topic) + "': " + r->second.reason;
+          refused_held_.fetch_add(1, std::memory_order_relaxed);
           return r->second.status;
         }
       }
@@ -335,6 +337,7 @@ class Worker {
   std::mutex refused_mu_;
   std::map<std::string, Refusal> refused_;  // under refused_mu_
   std::atomic<bool> refusing_{false};       // refused_ is not empty (checked without the lock)
+  std::atomic<uint64_t> refused_held_{0};   // publishes refused here from refused_, for the heartbeat
   zmq::socket_t out_;
   std::shared_ptr<PluginLibrary> library_;
   HostTable* table_ = nullptr;
