@@ -3,8 +3,14 @@
 
 #include <citylink/host/child_process.hpp>
 #include <citylink/host/host.hpp>
+#include <citylink/host/worker_backend.hpp>
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -233,4 +239,53 @@ TEST_F(HostFixture, AConfigThatBreaksThePluginsSchemaWarnsOrUnderStrictConfigIsR
   ASSERT_EQ(h->failures().size(), 1u);
   const std::string why = h->failures()[0].reason;
   EXPECT_NE(why.find("plugins['water'].config/count is -3, below the minimum 0"), std::string::npos) << why;
+}
+
+namespace {
+
+// The blocked-signal mask of a thread or process, from its /proc status; nullopt when it
+// ended before it was read.
+std::optional<uint64_t> blocked_signals(const std::filesystem::path& status) {
+  std::ifstream in(status);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("SigBlk:", 0) == 0) return std::stoull(line.substr(7), nullptr, 16);
+  return std::nullopt;
+}
+
+std::set<std::string> thread_ids() {
+  std::set<std::string> ids;
+  for (const auto& t : std::filesystem::directory_iterator("/proc/self/task")) ids.insert(t.path().filename());
+  return ids;
+}
+
+}  // namespace
+
+// Review M1: a SIGINT or SIGTERM meant for a stop could be taken by any of the host's
+// threads (and end a receive in EINTR there) when the caller's thread was busy. Now every
+// thread the host makes, the plugins' own included, leaves them to the caller's thread, and
+// a worker process starts with no signal blocked.
+TEST_F(HostFixture, EveryThreadTheHostMakesLeavesStopSignalsToTheCallersThread) {
+  const auto before = thread_ids();
+  auto h = start("  - instance: pub\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.publisher\n"
+                 "    isolation: none\n    config: {count: 1000000, pause_ms: 50}\n" +
+                 collector() + "    isolation: process\n");
+  ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+  constexpr uint64_t kStop = (uint64_t{1} << (SIGINT - 1)) | (uint64_t{1} << (SIGTERM - 1));
+  std::size_t made = 0;
+  for (const auto& tid : thread_ids()) {
+    if (before.count(tid)) continue;
+    const auto mask = blocked_signals(std::filesystem::path("/proc/self/task") / tid / "status");
+    if (!mask) continue;
+    ++made;
+    EXPECT_EQ(*mask & kStop, kStop) << "thread " << tid << " takes SIGINT or SIGTERM";
+  }
+  EXPECT_GE(made, 3u);  // at least the router's, the instances' and the publisher's own
+  const auto mine = blocked_signals("/proc/thread-self/status");
+  ASSERT_TRUE(mine.has_value());
+  EXPECT_EQ(*mine & kStop, 0u) << "the caller's mask was not given back";
+  const int worker = worker_pid(*h->registry().instance("collector")->backend());
+  ASSERT_GT(worker, 0);
+  const auto workers = blocked_signals("/proc/" + std::to_string(worker) + "/status");
+  ASSERT_TRUE(workers.has_value());
+  EXPECT_EQ(*workers & kStop, 0u) << "the worker inherited the host thread's mask";
 }

@@ -27,6 +27,29 @@ std::atomic<bool> g_signalled{false};
 std::atomic<bool> g_held{false};  // a StopSignals is alive
 extern "C" void on_signal(int) { g_signalled = true; }
 
+// Review M1: a thread inherits the signal mask of the thread that makes it. Every thread the
+// host makes (the router, instances' dispatch threads and the plugins' own, worker
+// supervisors, the engine, the HTTP servers) is made while this is alive, so none of them
+// takes a SIGINT or SIGTERM meant for a stop, or sees EINTR from one: the signal goes to the
+// caller's thread, which waits for it (run_for) or is a script's own (Python's handler). One
+// that arrives meanwhile waits, and is taken when the caller's mask comes back.
+class StopSignalsBlockedHere {
+ public:
+  StopSignalsBlockedHere() {
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, &old_);
+  }
+  ~StopSignalsBlockedHere() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  StopSignalsBlockedHere(const StopSignalsBlockedHere&) = delete;
+  StopSignalsBlockedHere& operator=(const StopSignalsBlockedHere&) = delete;
+
+ private:
+  sigset_t old_;
+};
+
 std::string join(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
@@ -59,6 +82,7 @@ Host::~Host() {
 void Host::start() {
   if (started_) return;
   started_ = true;
+  const StopSignalsBlockedHere blocked;
   if (std::any_of(config_.plugins.begin(), config_.plugins.end(),
                   [](const PluginEntry& p) { return p.enabled && p.durable; })) {
     // Like the audit log: an outbox that cannot be opened stops the city, because delivery
@@ -181,6 +205,7 @@ void Host::enable_instance(const std::string& instance_id, const std::string& ac
                                  [&](const InstanceFailure& f) { return f.instance_id == instance_id; }),
                   failures_.end());
   try {
+    const StopSignalsBlockedHere blocked;  // from a script's thread, too
     auto inst = create_instance(entry);
     inst->start();
     registry_.add_instance(std::move(inst));
@@ -487,7 +512,10 @@ LocalClient& Host::client(const std::string& name) {
   if (!started_) throw std::logic_error("the host is not running; start it before using client '" + name + "'");
   if (auto it = clients_.find(name); it != clients_.end()) return *it->second;
   for (const auto& c : config_.clients)
-    if (c.name == name) return *clients_.emplace(name, std::make_unique<LocalClient>(ctx_, *router_, c)).first->second;
+    if (c.name == name) {
+      const StopSignalsBlockedHere blocked;
+      return *clients_.emplace(name, std::make_unique<LocalClient>(ctx_, *router_, c)).first->second;
+    }
   std::string known;
   for (const auto& c : config_.clients) known += (known.empty() ? "" : ", ") + c.name;
   throw std::invalid_argument("the city config has no client '" + name + "' (" +

@@ -59,6 +59,18 @@ void append_capped(std::string& to, const char* data, std::size_t n, bool& trunc
   }
 }
 
+// Every child in its own process group, so a kill reaches its children too, and with no
+// signal blocked: the host's threads block SIGINT and SIGTERM (review M1), and a mask
+// survives exec, so a worker spawned from one of them would otherwise never see a SIGTERM.
+void init_child_attributes(posix_spawnattr_t& attr) {
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setpgroup(&attr, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+}
+
 }  // namespace
 
 int spawn_process(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
@@ -69,9 +81,7 @@ int spawn_process(const std::vector<std::string>& argv, const std::vector<std::s
   posix_spawn_file_actions_adddup2(&fa, 2, 1);
   posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  init_child_attributes(attr);
   std::vector<char*> args, envp;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -109,9 +119,7 @@ ChildResult run_child(const std::vector<std::string>& argv, std::chrono::millise
   // L2 of the review: nothing of the host's (sockets, plugin files, the audit log) leaks in.
   posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setpgroup(&attr, 0);  // its own group, so a kill reaches its children too
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  init_child_attributes(attr);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
