@@ -248,7 +248,12 @@ class AgencyLink : public citylink::Plugin {
     }
     while (!fresh_.empty()) {
       auto p = pending_.find(fresh_.front());
-      if (p != pending_.end() && (!unsent_.empty() || !send_one(s, p->second, now))) unsent_.push_back(fresh_.front());
+      if (p != pending_.end() && (!unsent_.empty() || !send_one(s, p->second, now))) {
+        // Waiting in unsent_ only: never due for the walk's resend as well, which would put
+        // it in unsent_ twice and send it twice when the agency is back.
+        p->second.next_send = Clock::time_point::max();
+        unsent_.push_back(fresh_.front());
+      }
       fresh_.pop_front();
     }
     // The oldest waiting message says when the agency has been unreachable for long.

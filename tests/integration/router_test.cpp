@@ -139,12 +139,16 @@ TEST_F(RouterFixture, ASinkThatCannotConnectIsLeftOutAndTheRouterRunsOn) {
   broken.counters = std::make_shared<InstanceCounters>();
   router->add_sink(std::move(broken));
   TestSink good(ctx, *router, "good", {"sensor."});
+  TestSink barrier(ctx, *router, "barrier", {"sensor."});
   auto pub = publisher("gauge", {"sensor.reading"});
   ASSERT_EQ(send(*pub, "sensor.reading", envelope()), CITYLINK_OK);
   EXPECT_EQ(good.next().first, "sensor.reading");
+  EXPECT_EQ(barrier.next().first, "sensor.reading");
   router->remove_sink("broken");  // returns: the change was applied though the add failed
   router->remove_sink("good");
   ASSERT_EQ(send(*pub, "sensor.reading", envelope()), CITYLINK_OK);
+  // Routed once the barrier has it: had "good" still been a sink, it would have it too.
+  EXPECT_EQ(barrier.next().first, "sensor.reading");
   EXPECT_TRUE(good.empty());
 }
 

@@ -234,7 +234,10 @@ void Host::disable_instance(const std::string& instance_id, const std::string& a
     }
   }
   // Stopped and destroyed outside the lock: a slow plugin stop must not block the operator's view.
-  gone.reset();
+  {
+    const StopSignalsBlockedHere blocked;  // the watchdog's threads for stop and destroy
+    gone.reset();
+  }
   announce(instance_id, "disabled", actor);
 }
 
@@ -492,6 +495,7 @@ void Host::warn_if_queues_outgrow_memory() const {
 }
 
 void Host::stop() {
+  const StopSignalsBlockedHere blocked;  // the watchdog's threads for stop and destroy, too
   if (!started_) return;
   if (http_) http_->stop();  // no operator call reaches a host that is going away
   if (events_) events_->close();
