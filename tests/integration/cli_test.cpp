@@ -36,7 +36,7 @@ TEST(Cli, InspectPrintsTheDescriptorAsTextAndJson) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["abi"], "1.0");
-  EXPECT_EQ(j["plugins"].size(), 7u);
+  EXPECT_EQ(j["plugins"].size(), 8u);
 }
 
 TEST(Cli, InspectReportsAPluginThatCrashesWhileLoading) {

@@ -195,7 +195,7 @@ TEST_F(HostFixture, ASlowSubscriberLosesOnlyItsOwnMessagesVisibly) {
 TEST_F(HostFixture, AMissingPluginIdInAMultiPluginFileIsAConfigErrorNamingTheChoices) {
   auto h = start("  - instance: which\n    file: zoo_behaviour.so\n");
   ASSERT_EQ(h->failures().size(), 1u);
-  EXPECT_NE(h->failures()[0].reason.find("provides 7 plugins; choose one with `plugin:`"), std::string::npos);
+  EXPECT_NE(h->failures()[0].reason.find("provides 8 plugins; choose one with `plugin:`"), std::string::npos);
   EXPECT_NE(h->failures()[0].reason.find("kr.citylink.test.collector"), std::string::npos);
 }
 

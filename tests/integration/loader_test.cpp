@@ -43,7 +43,7 @@ TEST(Loader, LoadsASamplePluginAndReadsItsDescriptor) {
 TEST(Loader, LoadsAPlainCPluginAndAMultiPluginLibrary) {
   EXPECT_EQ(PluginLibrary::load(zoo("zoo_c_plugin"))->descriptors().at(0).id, "kr.citylink.test.c-plugin");
   auto lib = PluginLibrary::load(zoo("zoo_behaviour"));
-  EXPECT_EQ(lib->descriptors().size(), 7u);
+  EXPECT_EQ(lib->descriptors().size(), 8u);
   EXPECT_NE(lib->find("kr.citylink.test.collector"), nullptr);
   EXPECT_EQ(lib->find("kr.citylink.test.nope"), nullptr);
 }

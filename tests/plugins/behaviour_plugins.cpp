@@ -319,4 +319,38 @@ class Slow : public citylink::Plugin {
 
 }  // namespace
 
-CITYLINK_PLUGIN_LIBRARY(CreateFails, StartFails, Throws, Publisher, Rogue, Collector, Slow)
+// A platform bridge in miniature: at start it reports 112 incident `number` at (`lat`,
+// `lon`), and as it stops it sends that incident's "finished", the way a bridge passes on
+// what the platform sent just before a shutdown (review H6: the host must still handle it).
+class IncidentCloser : public citylink::Plugin {
+ public:
+  static citylink::Descriptor describe() {
+    auto d = base("incident-closer", "Reports an incident at start and finishes it at stop");
+    d.publishes = {"incident.112"};
+    return d;
+  }
+  explicit IncidentCloser(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
+    auto c = parse_config(ctx.config_json());
+    number_ = c.value("number", "112-closer");
+    lat_ = c.value("lat", 37.4979);
+    lon_ = c.value("lon", 127.0276);
+  }
+  void start() override { report(citylink::v1::EVENT_STATUS_OCCURRED); }
+  void stop() override { report(citylink::v1::EVENT_STATUS_FINISHED); }
+
+ private:
+  void report(citylink::v1::EventStatus status) {
+    citylink::v1::PlatformEvent ev;
+    ev.set_event_code("112UC001");
+    ev.set_occurrence_number(number_);
+    ev.set_status(status);
+    ev.mutable_location()->set_lat(lat_);
+    ev.mutable_location()->set_lon(lon_);
+    host_.publish("incident.112", ev, number_);
+  }
+  citylink::Host host_;
+  std::string number_;
+  double lat_, lon_;
+};
+
+CITYLINK_PLUGIN_LIBRARY(CreateFails, StartFails, Throws, Publisher, Rogue, Collector, Slow, IncidentCloser)

@@ -51,6 +51,7 @@ class DemoCity : public ::testing::Test {
     const std::string d = dir_->path().string();
     yaml = std::regex_replace(yaml, std::regex(R"(outbox: \S+)"), "outbox: " + d + "/outbox.db");
     yaml = std::regex_replace(yaml, std::regex(R"(audit_log: \S+)"), "audit_log: " + d + "/audit.db");
+    yaml = std::regex_replace(yaml, std::regex(R"(incident_book: \S+)"), "incident_book: " + d + "/incidents.db");
     // The console as scripts/demo serves it, on a port free now, with a token of the test's.
     yaml = std::regex_replace(yaml, std::regex("127.0.0.1:17080"), "127.0.0.1:0");
     citylink::test::write_file(dir_->path() / "console.token", "demo-city-test-console-token\n");

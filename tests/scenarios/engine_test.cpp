@@ -31,8 +31,10 @@ struct EngineFixture : ::testing::Test {
   TempDir dir;
   // Before `host`, so they outlive the router thread that writes them.
   std::string audit_log;  // host.audit_log when set before start()
+  std::string incident_book;  // host.incident_book when set before start()
   int queue_depth = 0;    // host.queue_depth when set before start()
   std::string extra_plugins;  // more plugin entries, when set before start()
+  std::vector<std::string> incident_sources = {"platform-feed"};  // authorised for every code
   bool record_bus = true;     // every message kept for seen(); off where a flood would fill memory
   std::function<int64_t()> wall_clock;  // the engine's wall clock, when set before start()
   BusRecorder bus;
@@ -61,8 +63,9 @@ struct EngineFixture : ::testing::Test {
     for (const auto& [code, topic] : std::vector<std::pair<std::string, std::string>>{
              {"112UC001", "incident.112"}, {"112UC120", "incident.112"}, {"119UC001", "incident.119"},
              {"WPSSF110", "incident.vulnerable"}, {"MOJUC110", "incident.moj"}})
-      config.incident_authority.push_back({code, topic, {"platform-feed"}, 0});
+      config.incident_authority.push_back({code, topic, incident_sources, 0});
     if (!audit_log.empty()) config.host.audit_log = audit_log;
+    if (!incident_book.empty()) config.host.incident_book = incident_book;
     if (queue_depth > 0) config.host.queue_depth = queue_depth;
     host = std::make_unique<Host>(std::move(config));
     engine = citylink::platform::add_scenario_engine(*host);
@@ -467,6 +470,74 @@ TEST_F(EngineFixture, GrantsACrashedRunLeftLiveAreRevokedAtTheNextStart) {
   EXPECT_EQ(all.back().record.grant_id(), "G-A-1");
   // A second start finds nothing left to revoke.
   EXPECT_TRUE(grants_left_alive(store, now).empty());
+}
+
+// H6 of the review: the incident book lived in memory only, so after a restart a "finished"
+// for an incident opened before it was refused ("first report already closes it") and no
+// revocation or audit record followed. With `host.incident_book` the next run reads the book
+// back: the close closes it, and the closed incident still takes no update.
+TEST_F(EngineFixture, AnIncidentBookCarriesIncidentsAcrossARestart) {
+  incident_book = (dir / "incidents.db").string();
+  record_bus = false;  // one recorder per host; this test starts two
+  start("  emergency_video_112: {radius_m: 500, max_cameras: 2}\n");
+  publish("camera.info", camera("cam-1", 50));
+  ASSERT_TRUE(eventually([&] { return counter("camera_registry/cameras_announced") == 1; }));
+  publish("incident.112", event("112UC001", "112-open", 10, kLat, kLon), "112-open");
+  publish("incident.112", event("112UC001", "112-done", 10, kLat, kLon), "112-done");
+  publish("incident.112", event("112UC001", "112-done", 91, kLat, kLon), "112-done");
+  ASSERT_TRUE(eventually([&] { return counter("incidents/opened") == 2 && counter("incidents/closed") == 1; }));
+  host->stop();  // revokes the open incident's grant, as every stop does
+  feed->close();  // its socket is on the host's context
+  feed.reset();
+  engine = nullptr;
+  host.reset();
+
+  start("  emergency_video_112: {radius_m: 500, max_cameras: 2}\n");
+  EXPECT_EQ(counter("incidents/restored"), 2u);
+  auto finished = event("112UC001", "112-open", 91, 0, 0);
+  finished.clear_location();  // a platform's "finished" often carries no position
+  publish("incident.112", finished, "112-open");
+  publish("incident.112", event("112UC001", "112-done", 40, kLat, kLon), "112-done");
+  ASSERT_TRUE(eventually([&] { return counter("incidents/closed") == 1 && counter("incidents/rejected") == 1; }));
+  EXPECT_EQ(counter("incidents/opened"), 0u);
+  host->stop();
+  feed->close();  // its socket is on the host's context
+  feed.reset();
+  engine = nullptr;
+  host.reset();
+
+  // And the third run finds both closed.
+  IncidentJournal book(dir / "incidents.db");
+  const auto all = book.load();
+  ASSERT_EQ(all.size(), 2u);
+  for (const auto& inc : all) EXPECT_FALSE(inc.open) << inc.id;
+}
+
+// H6 of the review: the host stopped the engine before the plugins, so what a bridge passed
+// on as it stopped (the platform's last "finished") was never handled, and the incident's
+// grant went out as "engine stopping" instead. Instances that only feed the engine now stop
+// first, the engine next (its last revocations still reach the agency), its receivers last.
+TEST_F(EngineFixture, WhatAFeedingPluginSendsAsItStopsIsHandledBeforeTheEngineStops) {
+  incident_sources = {"platform-feed", "bridge"};
+  extra_plugins = "  - instance: bridge\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.incident-closer\n"
+                  "    config: {number: \"112-last\", lat: " + std::to_string(kLat) + ", lon: " + std::to_string(kLon) +
+                  "}\n    grants: {publish: [incident.112]}\n";
+  start("  emergency_video_112: {radius_m: 500, max_cameras: 2}\n");
+  ASSERT_TRUE(eventually([&] { return counter("incidents/opened") == 1; }));
+  // An incident of the test's own, with video, live when the city stops.
+  publish("camera.info", camera("cam-1", 50));
+  ASSERT_TRUE(eventually([&] { return counter("camera_registry/cameras_announced") == 1; }));
+  publish("incident.112", event("112UC001", "112-live", 10, kLat, kLon), "112-live");
+  ASSERT_TRUE(eventually([&] { return count("grant.video.112") == 1; }));
+  feed->close();
+  host->stop();
+  EXPECT_EQ(counter("incidents/closed"), 1u);  // the bridge's last word was handled
+  // The engine stopped before the agency's instance, so its revocation reached the agency.
+  const auto grants = seen<citylink::v1::VideoShareGrant>("grant.video.112");
+  ASSERT_EQ(grants.size(), 2u);
+  EXPECT_EQ(grants[1].action(), citylink::v1::VideoShareGrant::ACTION_REVOKE);
+  EXPECT_EQ(count("grant.video.112"), 2u);
+  EXPECT_EQ(counter("incidents/rejected"), 0u);
 }
 
 // C3 of the review: a camera belongs to the instance that first announced it; another

@@ -93,7 +93,7 @@ TEST(IncidentBook, ClosedIncidentsAreRetiredAfterTheRetentionOpenOnesStay) {
   b.apply(event("112UC001", "OPEN", 10, kLat, kLon), true, &why, "feed", 100);
   b.apply(event("112UC001", "RECENT", 10, kLat, kLon), true, &why, "feed", 100);
   b.apply(event("112UC001", "RECENT", 91, kLat, kLon), true, &why, "feed", 900);
-  EXPECT_EQ(b.retire_closed(500), 1u);
+  EXPECT_EQ(b.retire_closed(500).size(), 1u);
   EXPECT_EQ(b.find({"feed", "OLD"}), nullptr);
   EXPECT_NE(b.find({"feed", "OPEN"}), nullptr);
   EXPECT_NE(b.find({"feed", "RECENT"}), nullptr);

@@ -11,6 +11,8 @@
 #include <citylink/host/version.hpp>
 #include <citylink/platform/platform.hpp>
 
+#include <fmt/ranges.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -132,8 +134,7 @@ int cmd_run(const Args& args) {
     }
   }
   if (!failed.empty()) {
-    std::string names;
-    for (const auto& n : failed) names += (names.empty() ? "" : ", ") + n;
+    const std::string names = fmt::format("{}", fmt::join(failed, ", "));
     std::printf("degraded: %s did not run to the end (exit code %d); see the reasons above\n", names.c_str(), kDegraded);
     return kDegraded;
   }

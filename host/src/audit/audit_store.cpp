@@ -9,7 +9,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
-#include "../storage/sqlite_file.hpp"
+#include <citylink/host/sqlite_file.hpp>
 
 #include <algorithm>
 #include <array>
@@ -72,7 +72,7 @@ BEGIN SELECT RAISE(ABORT, 'audit checkpoints cannot be deleted'); END;
 
 constexpr const char* kRowColumns = "seq, time_unix_ns, action, incident_id, recipient, record, previous_hash, hash";
 
-// The one SQLite helper (storage/sqlite_file.hpp), raising AuditError "audit log PATH: ...".
+// The one SQLite helper (citylink/host/sqlite_file.hpp), raising AuditError "audit log PATH: ...".
 struct AuditFile {
   using Error = AuditError;
   static constexpr const char* kKind = "audit log";

@@ -406,7 +406,7 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
   if (const auto h = root["host"]) {
     r.only_keys(h, "host",
                 {"log_level", "max_message_bytes", "queue_depth", "queue_bytes", "critical_topics",
-                 "max_cameras_per_instance", "max_open_incidents_per_source", "incident_retention_minutes", "audit_log", "allow_symlinks",
+                 "max_cameras_per_instance", "max_open_incidents_per_source", "incident_retention_minutes", "audit_log", "incident_book", "allow_symlinks",
                  "strict_config", "state_dir", "outbox", "outbox_max_mb", "outbox_fsync", "http", "memory_budget_mb"});
     if (h["memory_budget_mb"])
       cfg.host.memory_budget_mb = r.number<uint64_t>(h["memory_budget_mb"], "host.memory_budget_mb", 1, uint64_t{1} << 30);
@@ -418,6 +418,8 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
     if (h["strict_config"]) cfg.host.strict_config = r.boolean(h["strict_config"], "host.strict_config");
     if (h["allow_symlinks"]) cfg.host.allow_symlinks = r.boolean(h["allow_symlinks"], "host.allow_symlinks");
     if (h["audit_log"]) cfg.host.audit_log = r.resolve_dir(r.string(h["audit_log"], "host.audit_log"));
+    if (h["incident_book"])
+      cfg.host.incident_book = r.resolve_dir(r.string(h["incident_book"], "host.incident_book"));
     if (h["http"]) read_http(h["http"], r, cfg);
     if (h["log_level"]) {
       cfg.host.log_level = r.string(h["log_level"], "host.log_level");
@@ -597,10 +599,11 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
   if (const auto n = root["clients"]) read_local_clients(n, r, cfg);
   if (const auto a = root["incident_authority"]) read_authority(a, r, cfg);
   if (const auto a = root["allow_list"]) read_allow_list(a, r, cfg);
-  if (const uint64_t budget = cfg.host.memory_budget_mb << 20; budget > 0 && queue_memory_bound(cfg) > budget)
+  const uint64_t bound = queue_memory_bound(cfg);
+  if (const uint64_t budget = cfg.host.memory_budget_mb << 20; budget > 0 && bound > budget)
     r.fail(root["host"]["memory_budget_mb"], "host.memory_budget_mb",
-           "the bus's queues may hold up to " + std::to_string(queue_memory_bound(cfg) >> 20) + " MiB (" +
-               std::to_string(queue_memory_bound(cfg) / (4 * cfg.host.queue_bytes)) +
+           "the bus's queues may hold up to " + std::to_string(bound >> 20) + " MiB (" +
+               std::to_string(bound / (4 * cfg.host.queue_bytes)) +
                " participants x 4 queues x host.queue_bytes " + std::to_string(cfg.host.queue_bytes >> 20) +
                " MiB), more than the budget of " + std::to_string(cfg.host.memory_budget_mb) +
                " MiB; lower host.queue_bytes, enable fewer instances, or raise the budget");

@@ -6,7 +6,7 @@
 
 #include <chrono>
 
-#include "../storage/sqlite_file.hpp"
+#include <citylink/host/sqlite_file.hpp>
 
 namespace citylink::host {
 namespace {
@@ -61,38 +61,8 @@ Outbox::~Outbox() {
 
 void Outbox::open() {
   const auto& path = options_.path;
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw OutboxError("outbox " + path.string() + ": is a directory; give the path of a database file (host.outbox)");
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-  const int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
-  if (rc != SQLITE_OK) storage::fail<OutboxFile>(db_, path, "cannot open or create it", rc);
-  sqlite3_extended_result_codes(db_, 1);
-  sqlite3_busy_timeout(db_, 5000);
-  const auto header = storage::read_header<OutboxFile>(db_, path);
-  const int64_t app_id = header.application_id, version = header.user_version;
-  const bool fresh = header.fresh();
-  if (!fresh && app_id != kApplicationId)
-    throw OutboxError("outbox " + path.string() + ": is not a CityLink outbox (another SQLite database); point "
-                      "host.outbox at its own file");
-  if (!fresh && version > kSchemaVersion)
-    throw OutboxError("outbox " + path.string() + ": was written by a newer CityLink (schema " +
-                      std::to_string(version) + "); run that version, or drain it first");
-  // WAL: a reader never blocks the writer, and a commit is one append to the log.
-  storage::exec<OutboxFile>(db_, path, "PRAGMA journal_mode=WAL", "cannot switch it to WAL");
-  storage::exec<OutboxFile>(db_, path,
-                            options_.fsync_each_commit ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
-                            "cannot set its synchronous mode");
-  if (fresh) {
-    Txn t(db_, path, "BEGIN IMMEDIATE", "cannot create its tables");
-    storage::exec<OutboxFile>(db_, path, kSchema, "cannot create its tables");
-    storage::exec<OutboxFile>(db_, path, ("PRAGMA application_id=" + std::to_string(kApplicationId)).c_str(),
-                              "cannot mark it");
-    storage::exec<OutboxFile>(db_, path, ("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str(),
-                              "cannot mark it");
-    t.commit();
-  }
+  db_ = storage::open_file<OutboxFile>(
+      path, {kApplicationId, kSchemaVersion, kSchema, "host.outbox", options_.fsync_each_commit});
   if (options_.max_bytes > 0) {
     int64_t page = 4096;
     {

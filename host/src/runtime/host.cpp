@@ -11,6 +11,7 @@
 #include <citylink/host/logging.hpp>
 #include <citylink/host/permissions.hpp>
 #include <citylink/host/plugin_file.hpp>
+#include <citylink/host/topic.hpp>
 
 
 #include <algorithm>
@@ -505,6 +506,20 @@ void Host::stop() {
     std::lock_guard lk(clients_mu_);
     for (auto& [name, c] : clients_) c->close();
   }
+  // Review H6: the instances that only feed the components (the platform's bridge, the
+  // cameras) stop first, so what they send while stopping is still handled; then the
+  // components, whose last outputs (every live grant revoked) still reach the instances
+  // subscribed to them; then those.
+  std::vector<std::string> outputs;
+  for (const auto& c : components_)
+    for (auto& topic : c->publishes()) outputs.push_back(std::move(topic));
+  const auto receives_outputs = [&](const PluginInstance& instance) {
+    for (const auto& sub : instance.subscriptions())
+      for (const auto& out : outputs)
+        if (grant_covers(sub, out) || grant_covers(out, sub)) return true;
+    return false;
+  };
+  registry_.stop_if([&](const PluginInstance& i) { return !receives_outputs(i); });
   for (auto it = components_.rbegin(); it != components_.rend(); ++it) (*it)->stop();
   if (remote_) remote_->stop();
   registry_.stop_all();

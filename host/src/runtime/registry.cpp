@@ -32,7 +32,12 @@ std::unique_ptr<PluginInstance> Registry::remove_instance(const std::string& ins
 }
 
 void Registry::stop_all() {
-  for (auto it = instances_.rbegin(); it != instances_.rend(); ++it) (*it)->stop();
+  stop_if([](const PluginInstance&) { return true; });
+}
+
+void Registry::stop_if(const std::function<bool(const PluginInstance&)>& which) {
+  for (auto it = instances_.rbegin(); it != instances_.rend(); ++it)
+    if (which(**it)) (*it)->stop();
 }
 
 void Registry::clear() {

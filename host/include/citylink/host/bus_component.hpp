@@ -64,8 +64,13 @@ class BusComponent {
   virtual void start(const ComponentContext& context) = 0;
   // [main] Once every plugin of the city config has started (or failed to).
   virtual void plugins_started() {}
-  // [main] Before the plugins stop; idempotent.
+  // [main] After the instances that only feed it and before those that receive what it
+  // publishes (publishes()), so it handles what the first send while stopping and its last
+  // outputs reach the others; idempotent.
   virtual void stop() = 0;
+  // [any] The topics it publishes (grants, "dispatch.*"): an instance subscribed to any of
+  // them stops after it.
+  virtual std::vector<std::string> publishes() const { return {}; }
   // [any] Between start and stop.
   virtual bool running() const = 0;
   // [any] Its traffic on the bus, for status() and the metrics.

@@ -134,6 +134,9 @@ struct HostSettings {
   // `host.state_dir`: where `citylink run` keeps its run marker (unclean-shutdown detection).
   std::filesystem::path state_dir = "/var/lib/citylink";
   std::filesystem::path audit_log;               // `host.audit_log`: the hash-chained SQLite audit log; empty: none
+  // `host.incident_book`: the scenario engine's incidents on disk (SQLite), read back at the
+  // next start; empty: in memory only, forgotten at a restart.
+  std::filesystem::path incident_book;
   bool allow_symlinks = false;                   // `host.allow_symlinks`: a plugin file may be a symbolic link
   // `host.strict_config` (or `citylink run --strict-config`): an instance whose config breaks
   // its plugin's config_schema is refused; otherwise each violation is a warning.

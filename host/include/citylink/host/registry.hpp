@@ -1,6 +1,8 @@
 // The registry of loaded plugin libraries (by canonical path) and of live instances.
 #pragma once
 
+#include <functional>
+
 #include <citylink/host/instance.hpp>
 #include <citylink/host/plugin_library.hpp>
 
@@ -26,6 +28,8 @@ class Registry {
 
   // Stops every instance (newest first) and destroys them. Libraries unload when unused.
   void stop_all();
+  // Stops, in reverse order of start, the instances `which` picks.
+  void stop_if(const std::function<bool(const PluginInstance&)>& which);
   void clear();
 
   // Libraries held by the registry (a library also lives while an instance holds it).

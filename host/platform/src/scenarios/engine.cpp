@@ -88,6 +88,9 @@ ScenarioEngine::~ScenarioEngine() { stop(); }
 
 void ScenarioEngine::start(const ComponentContext& context) {
   if (running_) return;
+  // First, before anything runs: a configured book that cannot be opened stops the city, as
+  // the audit log does, rather than forget every open incident at the next restart.
+  open_incident_book(context.config);
   // Every audit record is appended (hash-chained, durable) to the log before it is published.
   audit_store_ = context.audit;
   if (context.events) observer_ = api::feed_observer(context.events);
@@ -125,6 +128,50 @@ void ScenarioEngine::start(const ComponentContext& context) {
   for (const auto& s : scenarios_) names += (names.empty() ? "" : ", ") + std::string(s->name());
   log()->info("[{}] started with scenarios: {}", kSource, names.empty() ? "(none)" : names);
 }
+
+// Review H6: the book a previous run wrote is read back, so an update or a close sent while
+// the host restarted finds its incident. Grants are not re-issued: the previous run revoked
+// them at its stop (or this start revokes what a crash left live), and the next update of
+// an open incident shares video again as any update does.
+void ScenarioEngine::open_incident_book(const CityConfig& config) {
+  if (config.host.incident_book.empty() || journal_) return;
+  journal_ = std::make_unique<IncidentJournal>(config.host.incident_book);
+  std::size_t unreadable = 0, open = 0;
+  auto restored = journal_->load(&unreadable);
+  for (auto& inc : restored) {
+    open += inc.open ? 1 : 0;
+    incidents_.restore(std::move(inc));
+  }
+  log()->info("[{}] incident book {}: {} incident(s) read back, {} of them open", kSource,
+              config.host.incident_book.string(), restored.size(), open);
+  if (unreadable)
+    log()->error("[{}] incident book {}: {} damaged row(s) skipped; those incidents are forgotten (an update to one "
+                 "opens it again)",
+                 kSource, config.host.incident_book.string(), unreadable);
+  std::lock_guard lk(counters_mu_);
+  counters_["incidents/restored"] += restored.size();
+  if (unreadable) counters_["incidents/journal_unreadable"] += unreadable;
+}
+
+// A change that cannot be written is still acted on (a 112 report is not refused for a full
+// disk), and said: the operator learns that a restart would forget it.
+void ScenarioEngine::journal(const Incident& incident) {
+  if (!journal_) return;
+  try {
+    journal_->record(incident);
+  } catch (const std::exception& e) {
+    uint64_t n;
+    {
+      std::lock_guard lk(counters_mu_);
+      n = ++counters_["incidents/journal_failed"];
+    }
+    if (n <= 5 || n % 1000 == 0)
+      log()->error("[{}] incident {} from {} acted on but not written (#{}): {}", kSource, incident.id,
+                   incident.source, n, e.what());
+  }
+}
+
+std::vector<std::string> ScenarioEngine::publishes() const { return kEngineGrants; }
 
 void ScenarioEngine::stop() {
   if (!running_) return;
@@ -304,6 +351,7 @@ void ScenarioEngine::handle(const uint8_t* bytes, std::size_t size) {
       if (!change) return reject("incidents", "rejected", why);
       count(std::string("incidents/") + (*change == Change::opened ? "opened" : *change == Change::closed ? "closed" : "updated"));
       const Incident& inc = *incidents_.find(IncidentKey{env.source(), ev.occurrence_number()});
+      journal(inc);
       if (observer_ && observer_->wants()) {
         Incident shown = inc;  // the operator sees the wall clock's time
         shown.last_change_ns = wall_ns(inc.last_change_ns);
@@ -485,9 +533,17 @@ void ScenarioEngine::tick() {
   // H8: closed incidents do not stay forever; the audit log keeps what they caused.
   if (now >= next_retire_ns_) {
     next_retire_ns_ = now + int64_t{60} * 1'000'000'000;
-    if (const auto n = incidents_.retire_closed(now - policy_.incident_retention_ns); n > 0) {
+    if (const auto retired = incidents_.retire_closed(now - policy_.incident_retention_ns); !retired.empty()) {
+      if (journal_) {
+        try {
+          journal_->forget(retired);
+        } catch (const std::exception& e) {  // read back at the next start, they are retired again then
+          log()->error("[{}] {} retired incident(s) not removed from the incident book: {}", kSource, retired.size(),
+                       e.what());
+        }
+      }
       std::lock_guard lk(counters_mu_);
-      counters_["incidents/retired"] += n;
+      counters_["incidents/retired"] += retired.size();
     }
   }
   for (auto& s : scenarios_) s->on_tick(*this);

@@ -140,8 +140,16 @@ const Incident* IncidentBook::find_open(const std::string& number, bool* ambiguo
   return found;
 }
 
-std::size_t IncidentBook::retire_closed(int64_t closed_before_ns) {
-  std::size_t n = 0;
+void IncidentBook::restore(Incident incident) {
+  IncidentKey key = incident.key();
+  if (incidents_.count(key)) return;
+  if (incident.open) ++open_by_source_[key.source];
+  sources_by_number_.emplace(key.number, key.source);
+  incidents_.emplace(std::move(key), std::move(incident));
+}
+
+std::vector<IncidentKey> IncidentBook::retire_closed(int64_t closed_before_ns) {
+  std::vector<IncidentKey> retired;
   for (auto it = incidents_.begin(); it != incidents_.end();) {
     if (it->second.open || it->second.last_change_ns >= closed_before_ns) {
       ++it;
@@ -153,10 +161,10 @@ std::size_t IncidentBook::retire_closed(int64_t closed_before_ns) {
         sources_by_number_.erase(s);
         break;
       }
+    retired.push_back(it->first);
     it = incidents_.erase(it);
-    ++n;
   }
-  return n;
+  return retired;
 }
 
 std::size_t IncidentBook::open_count() const {

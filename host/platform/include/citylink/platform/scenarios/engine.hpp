@@ -11,6 +11,7 @@
 #include <citylink/host/counters.hpp>
 #include <citylink/host/inbox.hpp>
 #include <citylink/host/permissions.hpp>
+#include <citylink/platform/scenarios/incident_journal.hpp>
 #include <citylink/platform/scenarios/scenario.hpp>
 #include <citylink/v1/dispatch.pb.h>
 
@@ -79,11 +80,13 @@ class ScenarioEngine : public BusComponent, private ScenarioContext {
   // BusComponent. start subscribes to camera.*, incident.*, sensor.reading and
   // analytics.tracking and starts the engine's thread; with an audit log it first reads
   // what a previous run left live, which plugins_started() then revokes (the agencies'
-  // instances run by then, so the revocations reach them).
+  // instances run by then, so the revocations reach them). stop handles what is queued,
+  // then revokes every live grant.
   std::string name() const override { return kSource; }
   void start(const ComponentContext& context) override;
   void plugins_started() override { revoke_grants_left_alive(); }
   void stop() override;
+  std::vector<std::string> publishes() const override;
   bool running() const override { return running_; }
   CounterSnapshot bus_counters() const override { return bus_counters_->snapshot(); }
   std::vector<ApiRoute> api_routes() override;
@@ -159,6 +162,8 @@ class ScenarioEngine : public BusComponent, private ScenarioContext {
   zmq::context_t& ctx_;
   CameraRegistry cameras_;
   IncidentBook incidents_;
+  // `host.incident_book`: the book on disk, read back at start (review H6); null: memory only.
+  std::unique_ptr<IncidentJournal> journal_;
   GrantBook grants_;
   std::shared_ptr<InstanceCounters> bus_counters_;
   std::shared_ptr<AuditStore> audit_store_;
@@ -169,6 +174,8 @@ class ScenarioEngine : public BusComponent, private ScenarioContext {
   std::atomic<bool> revoke_left_alive_{false};
   // Read from the audit log in start(), before this run can issue a grant of its own.
   std::vector<citylink::v1::AuditRecord> left_alive_;
+  void open_incident_book(const CityConfig& config);
+  void journal(const Incident& incident);
   int64_t next_retire_ns_ = 0;  // closed incidents are retired about once a minute
   // The engine's clock (review M7): the wall clock read once, advanced by CLOCK_BOOTTIME
   // (monotonic, and running through a suspend).

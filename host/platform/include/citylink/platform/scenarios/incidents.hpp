@@ -61,9 +61,12 @@ class IncidentBook {
   // exactly (0, 0) is a missing fix (a bridge's default), never a place, and counts as absent.
   void complete(citylink::v1::PlatformEvent& ev, const std::string& source = {}) const;
 
-  // Forgets closed incidents whose last change is older than `closed_before_ns`; returns how
-  // many. Retention must outlast any late update: one arriving later opens a new incident.
-  std::size_t retire_closed(int64_t closed_before_ns);
+  // Forgets closed incidents whose last change is older than `closed_before_ns`; returns
+  // their keys. Retention must outlast any late update: one arriving later opens a new incident.
+  std::vector<IncidentKey> retire_closed(int64_t closed_before_ns);
+  // Puts back an incident a previous run wrote (IncidentJournal), as it was: open ones count
+  // against their source's cap. One already in the book is left as it is.
+  void restore(Incident incident);
   std::size_t size() const { return incidents_.size(); }
 
   const Incident* find(const IncidentKey& key) const;

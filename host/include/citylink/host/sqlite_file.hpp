@@ -1,5 +1,5 @@
-// The host's one SQLite helper (prepared statements, transactions, error messages), used by
-// the audit log and the outbox. `File` names the file's kind for messages and the error type
+// The host's one SQLite helper (prepared statements, transactions, error messages, opening a
+// file of one kind), used by the audit log, the outbox and the platform's incident book. `File` names the file's kind for messages and the error type
 // to raise: struct F { using Error = AuditError; static constexpr const char* kKind = "audit log"; }.
 #pragma once
 
@@ -175,6 +175,61 @@ Header read_header(sqlite3* db, const std::filesystem::path& path) {
     if (st.step("cannot read its schema")) h.objects = st.i64(0);
   }
   return h;
+}
+
+// A read-write file of one kind: what it must say it is, and how it is made when new.
+struct FileSpec {
+  int64_t application_id;
+  int64_t schema_version;
+  const char* schema;        // run once, when the file is new
+  const char* config_key;    // the config key that names it, for messages ("host.outbox")
+  bool fsync_each_commit;    // synchronous=FULL (a power cut loses nothing) or NORMAL (a crash loses nothing)
+};
+
+// Opens (or creates, with its directory) a file of this kind in WAL mode, refusing a
+// directory, another SQLite database and a newer schema, each by name. Returns the handle,
+// which the caller closes with sqlite3_close_v2.
+template <class File>
+sqlite3* open_file(const std::filesystem::path& path, const FileSpec& spec) {
+  using Error = typename File::Error;
+  const std::string name = std::string(File::kKind) + " " + path.string();
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw Error(name + ": is a directory; give the path of a database file (" + spec.config_key + ")");
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  sqlite3* db = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  struct Closer {  // until it is handed over
+    sqlite3*& db;
+    bool armed = true;
+    ~Closer() {
+      if (armed && db) sqlite3_close_v2(db);
+    }
+  } closer{db};
+  if (rc != SQLITE_OK) fail<File>(db, path, "cannot open or create it", rc);
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, 5000);
+  const auto header = read_header<File>(db, path);
+  if (!header.fresh() && header.application_id != spec.application_id)
+    throw Error(name + ": is not a CityLink " + File::kKind + " (another SQLite database); point " + spec.config_key +
+                " at its own file");
+  if (!header.fresh() && header.user_version > spec.schema_version)
+    throw Error(name + ": was written by a newer CityLink (schema " + std::to_string(header.user_version) +
+                "); run that version");
+  // WAL: a reader never blocks the writer, and a commit is one append to the log.
+  exec<File>(db, path, "PRAGMA journal_mode=WAL", "cannot switch it to WAL");
+  exec<File>(db, path, spec.fsync_each_commit ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+             "cannot set its synchronous mode");
+  if (header.fresh()) {
+    Txn<File> t(db, path, "BEGIN IMMEDIATE", "cannot create its tables");
+    exec<File>(db, path, spec.schema, "cannot create its tables");
+    exec<File>(db, path, ("PRAGMA application_id=" + std::to_string(spec.application_id)).c_str(), "cannot mark it");
+    exec<File>(db, path, ("PRAGMA user_version=" + std::to_string(spec.schema_version)).c_str(), "cannot mark it");
+    t.commit();
+  }
+  closer.armed = false;
+  return db;
 }
 
 }  // namespace citylink::host::storage
