@@ -16,6 +16,7 @@
 #include <chrono>
 #include <fstream>
 #include <mutex>
+#include <thread>
 #include <unistd.h>
 
 #include "bus_recorder.hpp"
@@ -538,6 +539,43 @@ TEST_F(EngineFixture, WhatAFeedingPluginSendsAsItStopsIsHandledBeforeTheEngineSt
   EXPECT_EQ(grants[1].action(), citylink::v1::VideoShareGrant::ACTION_REVOKE);
   EXPECT_EQ(count("grant.video.112"), 2u);
   EXPECT_EQ(counter("incidents/rejected"), 0u);
+}
+
+// M8 of the review: an output the router's full queue refused was dropped ("could not
+// publish"), so a burst of reports could lose grants and their audit records. The engine
+// now keeps such outputs, in order, and sends them as the router catches up.
+TEST_F(EngineFixture, OutputsTheRoutersFullQueueRefusesWaitInOrderAndAreSent) {
+  queue_depth = 1;  // the engine's queue to the router fills at once
+  record_bus = false;
+  start("  emergency_video_112: {radius_m: 500, max_cameras: 2}\n");
+  auto send = [&](const std::string& topic, const google::protobuf::Message& m) {
+    citylink::v1::Envelope e;
+    e.set_schema(m.GetTypeName());
+    e.set_payload(m.SerializeAsString());
+    const auto bytes = e.SerializeAsString();
+    citylink_status st;
+    while ((st = feed->publish(topic, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), nullptr)) ==
+           CITYLINK_ERR_BACKPRESSURE)
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    ASSERT_EQ(st, CITYLINK_OK);
+  };
+  send("camera.info", camera("cam-1", 50));
+  ASSERT_TRUE(eventually([&] { return counter("camera_registry/cameras_announced") == 1; }));
+  constexpr int kReports = 60;
+  for (int i = 0; i < kReports; ++i) send("incident.112", event("112UC001", "112-b" + std::to_string(i), 10, kLat, kLon));
+  // The router drops at the engine's full inbox too (counted); every report that arrived is
+  // a grant and an audit record sent.
+  const auto arrived = [&] { return counter("incidents/opened"); };
+  const auto dropped = [&] { return engine->bus_counters().dropped_incoming; };
+  ASSERT_TRUE(eventually([&] { return arrived() + dropped() == kReports; }))
+      << arrived() << " opened, " << dropped() << " dropped at the engine's inbox";
+  ASSERT_GT(arrived(), 0u);
+  ASSERT_TRUE(eventually([&] {
+    return counter("emitted/grant.video.112") == arrived() && counter("emitted/audit.video_grant") == arrived();
+  })) << counter("emitted/grant.video.112") << " grants, " << counter("emitted/audit.video_grant") << " audits sent of "
+      << arrived() << "; held " << counter("emit_held/grant.video.112") << " + " << counter("emit_held/audit.video_grant");
+  EXPECT_EQ(counter("emit_failed/grant.video.112"), 0u);
+  EXPECT_EQ(counter("emit_failed/audit.video_grant"), 0u);
 }
 
 // C3 of the review: a camera belongs to the instance that first announced it; another

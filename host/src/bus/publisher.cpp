@@ -114,7 +114,7 @@ citylink_status Publisher::refuse_oversize(std::string_view topic, std::size_t s
 }
 
 citylink_status Publisher::publish(std::string_view topic, const uint8_t* envelope, std::size_t size,
-                                   std::string* why) {
+                                   std::string* why, OnFull on_full) {
   auto say = [&](const std::string& s) {
     if (why) *why = s;
   };
@@ -166,6 +166,10 @@ citylink_status Publisher::publish(std::string_view topic, const uint8_t* envelo
   }
   std::string full;
   if (!send(m, critical, &full)) {
+    if (on_full == OnFull::keep) {
+      say(full);
+      return CITYLINK_ERR_BACKPRESSURE;
+    }
     const uint64_t n = counters_->dropped_outgoing.fetch_add(1, std::memory_order_relaxed) + 1;
     // The publisher learns from the status; a critical message that does not leave is an
     // alarm for the operator too, every time.

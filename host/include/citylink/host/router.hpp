@@ -62,8 +62,12 @@ class Publisher {
             std::shared_ptr<QueueBytes> intake, std::shared_ptr<const AdmissionGate> gate = nullptr);
   ~Publisher();
 
+  // What a full queue means to the caller: the message is dropped (counted, and a critical
+  // one alarmed), or the caller keeps it to publish again later (nothing counted).
+  enum class OnFull { drop, keep };
   // Queues one envelope for the router. See citylink_host_api::publish for the statuses.
-  citylink_status publish(std::string_view topic, const uint8_t* envelope, std::size_t size, std::string* why);
+  citylink_status publish(std::string_view topic, const uint8_t* envelope, std::size_t size, std::string* why,
+                          OnFull on_full = OnFull::drop);
   // Counts and logs a publish of `size` bytes that was too large, and says why in `why`. A
   // worker refuses those itself, so the bytes never cross the pipe, and reports them here.
   citylink_status refuse_oversize(std::string_view topic, std::size_t size, std::string* why);

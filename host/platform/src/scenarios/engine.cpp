@@ -31,6 +31,11 @@ const std::vector<std::string> kEngineGrants = {"grant.video", "dispatch.*", "au
 const std::vector<std::string> kEngineSubscriptions = {"camera.info", "camera.status", "incident.",
                                                        "sensor.reading", "analytics.tracking"};
 constexpr auto kTick = std::chrono::milliseconds(100);
+// Outputs kept while the router's queue from the engine is full (review M8): bounded like any
+// queue, in messages here and in bytes by host.queue_bytes.
+constexpr std::size_t kMaxHeldOutputs = 10000;
+// How long a stopping engine tries to send what it still holds; the router runs until after.
+constexpr auto kStopSendHeld = std::chrono::seconds(2);
 // 360 km/h: faster than anything a street camera tracks; past it the look-ahead radius
 // would cover the whole registry (review M12).
 constexpr double kMaxTrackSpeedMps = 100;
@@ -185,6 +190,19 @@ void ScenarioEngine::stop() {
     note("grants", g.incident_id() + ": grant " + g.grant_id() + " to " + g.recipient() + " revoked: engine stopping");
     audit(grant_audit(g, "video_grant.revoke", "grant " + g.grant_id() + " revoked: the scenario engine stopped"));
   }
+  // The router runs until after the engine: what waits for room gets its chance to leave.
+  for (const auto until = std::chrono::steady_clock::now() + kStopSendHeld;
+       !held_outputs_.empty() && std::chrono::steady_clock::now() < until;
+       std::this_thread::sleep_for(std::chrono::milliseconds(1)))
+    send_held_outputs();
+  if (!held_outputs_.empty()) {
+    log()->error("[{}] {} output(s) still waited for room in the router's queue when the engine stopped; they are "
+                 "lost (counted as emit_failed)",
+                 kSource, held_outputs_.size());
+    for (const auto& h : held_outputs_) count("emit_failed/" + h.topic);
+    held_outputs_.clear();
+    held_output_bytes_ = 0;
+  }
   publisher_->close();
   publisher_.reset();  // a later start adds a fresh one: a closed publisher refuses every publish
 }
@@ -200,6 +218,7 @@ void ScenarioEngine::drive(const uint8_t* envelope, std::size_t size) {
   try {
     handle(envelope, size);
     tick();
+    send_held_outputs();
   } catch (const std::exception& e) {
     reject("engine", "exception", std::string("while driven: ") + e.what());  // as the loop's guard does
   } catch (...) {
@@ -228,7 +247,9 @@ void ScenarioEngine::loop() {
   };
   while (true) {
     bool got = false;
-    if (!guarded("receiving", [&] { got = inbox_.receive(m, kTick); }))
+    // While outputs wait for room, they are tried again every millisecond.
+    const auto wait = held_outputs_.empty() ? kTick : std::chrono::milliseconds(1);
+    if (!guarded("receiving", [&] { got = inbox_.receive(m, wait); }))
       std::this_thread::sleep_for(std::chrono::milliseconds(10));  // no busy loop on a broken socket
     if (got) {
       guarded("handling a message", handle_packet);
@@ -242,6 +263,7 @@ void ScenarioEngine::loop() {
       guarded("tick", [&] { tick(); });
       next_tick = std::chrono::steady_clock::now() + kTick;
     }
+    if (!held_outputs_.empty()) guarded("sending held outputs", [&] { send_held_outputs(); });
     run_calls();
   }
   {
@@ -589,9 +611,19 @@ void ScenarioEngine::emit(const std::string& topic, const google::protobuf::Mess
   env.set_recipient(recipient_of(message));
   message.SerializeToString(env.mutable_payload());
   env.set_correlation_id(correlation_id);
-  const std::string bytes = env.SerializeAsString();
+  std::string bytes = env.SerializeAsString();
+  // The console sees the decision, whether it leaves now or waits for room.
+  if (observer_ && observer_->wants())
+    if (const auto* d = dynamic_cast<const citylink::v1::DispatchSupport*>(&message)) observer_->dispatch(topic, *d);
+  if (!held_outputs_.empty()) {  // nothing overtakes what waits: a revoke never before its grant
+    hold_output(topic, std::move(bytes));
+    send_held_outputs();
+    return;
+  }
   std::string why;
-  const auto st = publisher_->publish(topic, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &why);
+  const auto st = publisher_->publish(topic, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &why,
+                                      Publisher::OnFull::keep);
+  if (st == CITYLINK_ERR_BACKPRESSURE) return hold_output(topic, std::move(bytes));
   if (st != CITYLINK_OK) {
     // M8: a failed emit is an alarm and is not counted as emitted.
     log()->error("[{}] could not publish on {}: {}", kSource, topic, why);
@@ -599,8 +631,38 @@ void ScenarioEngine::emit(const std::string& topic, const google::protobuf::Mess
     return;
   }
   count("emitted/" + topic);
-  if (observer_ && observer_->wants())
-    if (const auto* d = dynamic_cast<const citylink::v1::DispatchSupport*>(&message)) observer_->dispatch(topic, *d);
+}
+
+void ScenarioEngine::hold_output(const std::string& topic, std::string bytes) {
+  const std::size_t limit_bytes = router_.options().queue_bytes;
+  if (held_outputs_.size() >= kMaxHeldOutputs || held_output_bytes_ + bytes.size() > limit_bytes) {
+    log()->error("[{}] OUTPUT DROPPED on {}: the router's queue from the engine is full and {} output(s) ({} bytes) "
+                 "already wait; the router is far behind (see the status table), or raise host.queue_bytes",
+                 kSource, topic, held_outputs_.size(), held_output_bytes_);
+    count("emit_failed/" + topic);
+    return;
+  }
+  held_output_bytes_ += bytes.size();
+  held_outputs_.push_back({topic, std::move(bytes)});
+  count("emit_held/" + topic);
+}
+
+void ScenarioEngine::send_held_outputs() {
+  while (!held_outputs_.empty()) {
+    auto& h = held_outputs_.front();
+    std::string why;
+    const auto st = publisher_->publish(h.topic, reinterpret_cast<const uint8_t*>(h.bytes.data()), h.bytes.size(),
+                                        &why, Publisher::OnFull::keep);
+    if (st == CITYLINK_ERR_BACKPRESSURE) return;  // still no room; the next try is soon
+    if (st == CITYLINK_OK) {
+      count("emitted/" + h.topic);
+    } else {
+      log()->error("[{}] could not publish on {}: {}", kSource, h.topic, why);
+      count("emit_failed/" + h.topic);
+    }
+    held_output_bytes_ -= h.bytes.size();
+    held_outputs_.pop_front();
+  }
 }
 
 void ScenarioEngine::audit(citylink::v1::AuditRecord record) {

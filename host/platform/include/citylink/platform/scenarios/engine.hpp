@@ -175,6 +175,16 @@ class ScenarioEngine : public BusComponent, private ScenarioContext {
   // Read from the audit log in start(), before this run can issue a grant of its own.
   std::vector<citylink::v1::AuditRecord> left_alive_;
   void open_incident_book(const CityConfig& config);
+  // Review M8: an output the router's full queue refused waits here, in order, and leaves
+  // before anything newer; past the bound it is dropped with an alarm.
+  struct HeldOutput {
+    std::string topic;
+    std::string bytes;
+  };
+  std::deque<HeldOutput> held_outputs_;  // engine thread only (its stopping thread after it)
+  std::size_t held_output_bytes_ = 0;
+  void hold_output(const std::string& topic, std::string bytes);
+  void send_held_outputs();
   void journal(const Incident& incident);
   int64_t next_retire_ns_ = 0;  // closed incidents are retired about once a minute
   // The engine's clock (review M7): the wall clock read once, advanced by CLOCK_BOOTTIME
