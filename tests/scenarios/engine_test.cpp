@@ -541,6 +541,24 @@ TEST_F(EngineFixture, WhatAFeedingPluginSendsAsItStopsIsHandledBeforeTheEngineSt
   EXPECT_EQ(counter("incidents/rejected"), 0u);
 }
 
+// H8 of the review: cameras and incidents are bounded in number, but each one's size was
+// bounded only by host.max_message_bytes (1 MiB): 10,000 cameras with a megabyte-long name
+// pinned 10 GB. What the engine keeps is now bounded per item too.
+TEST_F(EngineFixture, WhatTheEngineKeepsIsBoundedInSizePerItem) {
+  start("  emergency_video_112: {radius_m: 500, max_cameras: 2}\n");
+  auto huge = camera("cam-huge", 50);
+  huge.set_name(std::string(5000, 'n'));
+  publish("camera.info", huge);
+  publish("camera.info", camera("cam-1", 60));
+  auto wordy = event("112UC001", "112-wordy", 10, kLat, kLon);
+  wordy.set_content(std::string(70000, 'w'));
+  publish("incident.112", wordy);
+  publish("incident.112", event("112UC001", "112-plain", 10, kLat, kLon));
+  ASSERT_TRUE(eventually([&] { return counter("incidents/opened") == 1 && counter("incidents/too_large") == 1; }));
+  EXPECT_EQ(counter("camera_registry/too_large"), 1u);
+  EXPECT_EQ(counter("camera_registry/cameras_announced"), 1u);
+}
+
 // M8 of the review: an output the router's full queue refused was dropped ("could not
 // publish"), so a burst of reports could lose grants and their audit records. The engine
 // now keeps such outputs, in order, and sends them as the router catches up.

@@ -40,6 +40,21 @@ constexpr auto kStopSendHeld = std::chrono::seconds(2);
 // would cover the whole registry (review M12).
 constexpr double kMaxTrackSpeedMps = 100;
 
+// Review H8: the engine keeps cameras, incidents, tracks and sensor states, each bounded in
+// number; this bounds each one's size, so a plugin within its counts cannot pin gigabytes
+// with megabyte-long names, URIs or texts. Returns the area its rejections count under.
+struct KeptInput {
+  const char* area;
+  std::size_t max_payload;
+};
+std::optional<KeptInput> kept_input(const std::string& topic) {
+  if (topic == "camera.info" || topic == "camera.status") return KeptInput{"camera_registry", 4096};
+  if (topic == "sensor.reading") return KeptInput{"sensors", 4096};
+  if (topic == "analytics.tracking") return KeptInput{"tracking", 4096};
+  if (topic.rfind("incident.", 0) == 0) return KeptInput{"incidents", 65536};
+  return std::nullopt;
+}
+
 // Who an output is addressed to: the router delivers grant.*, dispatch.* and audit.* only
 // to instances bound to this recipient.
 std::string recipient_of(const google::protobuf::Message& m) {
@@ -338,6 +353,11 @@ void ScenarioEngine::handle(const uint8_t* bytes, std::size_t size) {
   const std::string& topic = env.topic();
   bus_counters_->delivered.fetch_add(1, std::memory_order_relaxed);
   try {
+    if (const auto kept = kept_input(topic); kept && env.payload().size() > kept->max_payload)
+      return reject(kept->area, "too_large",
+                    topic + " from " + env.source() + " is " + std::to_string(env.payload().size()) +
+                        " bytes, over the " + std::to_string(kept->max_payload) +
+                        " the engine keeps per item; shorten its names, URIs and texts");
     if (topic == "camera.info") {
       citylink::v1::CameraInfo info;
       if (!info.ParseFromString(env.payload()) || env.schema() != info.GetTypeName())
