@@ -137,7 +137,10 @@ TEST_F(RouterFixture, ASinkThatCannotConnectIsLeftOutAndTheRouterRunsOn) {
   broken.prefixes = {"sensor."};
   broken.endpoint = "nonsense://nowhere";
   broken.counters = std::make_shared<InstanceCounters>();
-  router->add_sink(std::move(broken));
+  // The caller learns it: an instance whose queue the router cannot reach does not start.
+  std::string why;
+  EXPECT_FALSE(router->add_sink(std::move(broken), &why));
+  EXPECT_FALSE(why.empty());
   TestSink good(ctx, *router, "good", {"sensor."});
   TestSink barrier(ctx, *router, "barrier", {"sensor."});
   auto pub = publisher("gauge", {"sensor.reading"});

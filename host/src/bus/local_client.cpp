@@ -4,6 +4,8 @@
 #include <citylink/host/permissions.hpp>
 #include <citylink/host/topic.hpp>
 
+#include <stdexcept>
+
 namespace citylink::host {
 
 LocalClient::LocalClient(zmq::context_t& ctx, Router& router, ClientEntry entry)
@@ -14,8 +16,13 @@ LocalClient::LocalClient(zmq::context_t& ctx, Router& router, ClientEntry entry)
     const int depth = router_.options().queue_depth;
     const std::string ep = router_.endpoint_prefix() + "/client/" + entry_.name;
     inbox_ = Inbox(ctx, ep, depth);
-    router_.add_sink(SinkSpec{entry_.name, entry_.subscriptions, ep, counters_, false, depth, entry_.recipient,
-                              inbox_.critical_endpoint(), inbox_.bytes()});
+    std::string why;
+    if (!router_.add_sink(SinkSpec{entry_.name, entry_.subscriptions, ep, counters_, false, depth, entry_.recipient,
+                                   inbox_.critical_endpoint(), inbox_.bytes()},
+                          &why)) {
+      publisher_->close();
+      throw std::runtime_error("client '" + entry_.name + "': the router could not connect to its queue (" + why + ")");
+    }
   }
 }
 

@@ -63,8 +63,12 @@ void RemoteEndpoint::start() {
     if (!rc.subscriptions.empty()) {
       const std::string ep = router_.endpoint_prefix() + "/remote/" + rc.name;
       c->inbox = Inbox(ctx_, ep, depth);
-      router_.add_sink(SinkSpec{rc.name, rc.subscriptions, ep, c->counters, false, depth, rc.recipient,
-                                c->inbox.critical_endpoint(), c->inbox.bytes()});
+      std::string why;
+      if (!router_.add_sink(SinkSpec{rc.name, rc.subscriptions, ep, c->counters, false, depth, rc.recipient,
+                                     c->inbox.critical_endpoint(), c->inbox.bytes()},
+                            &why))
+        throw std::runtime_error("remote client '" + rc.name + "': the router could not connect to its queue (" +
+                                 why + ")");
     }
     clients_.push_back(std::move(c));
   }

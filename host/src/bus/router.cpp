@@ -116,11 +116,21 @@ std::shared_ptr<Publisher> Router::add_publisher(const std::string& source, std:
                                      slot->bytes, intake_.bytes(), gate_);
 }
 
-void Router::add_sink(SinkSpec sink) {
+bool Router::add_sink(SinkSpec sink, std::string* why) {
   std::unique_lock lk(mu_);
+  const std::string name = sink.name;
+  sink_errors_.erase(name);
   changes_.push_back(Change{true, std::move(sink)});
-  ++generation_requested_;
+  const uint64_t gen = ++generation_requested_;
   dirty_.store(true, std::memory_order_release);
+  if (!running_) return true;  // made by the next start, which logs a failure
+  waker_->wake();
+  applied_cv_.wait(lk, [&] { return generation_applied_ >= gen || !running_; });
+  const auto failed = sink_errors_.find(name);
+  if (failed == sink_errors_.end()) return true;
+  if (why) *why = failed->second;
+  sink_errors_.erase(failed);
+  return false;
 }
 
 void Router::remove_sink(const std::string& name) {
@@ -151,6 +161,7 @@ void Router::apply_changes() {
       apply_change(c);
     } catch (const std::exception& e) {
       log()->error("router: could not {} the sink of '{}': {}", c.add ? "add" : "remove", name, e.what());
+      if (c.add) sink_errors_[name] = e.what();
     }
   }
   changes_.clear();

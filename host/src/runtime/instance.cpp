@@ -226,8 +226,15 @@ void PluginInstance::attach_inbox() {
   // instances stopped one after another used to take 100 times that timeout).
   waker_ = inbox_.waker();
   if (durable_) durable_->set_wake([w = waker_] { w->wake(); });
-  router_.add_sink(SinkSpec{id(), subscriptions_, endpoint_, counters_, false, queue_depth_, options_.recipient,
-                            inbox_.critical_endpoint(), inbox_.bytes(), durable_ != nullptr});
+  std::string why;
+  if (!router_.add_sink(SinkSpec{id(), subscriptions_, endpoint_, counters_, false, queue_depth_, options_.recipient,
+                                 inbox_.critical_endpoint(), inbox_.bytes(), durable_ != nullptr},
+                        &why)) {
+    // An instance that would never receive must not look running (it would fail silently).
+    inbox_.close();
+    throw InstanceError("instance '" + id() + "': the router could not connect to its queue (" + why +
+                        "); the instance is not started, the city runs on without it");
+  }
   // Past half its bytes, the outbox's gate refuses publishers of its topics (BACKPRESSURE),
   // so the router's drop at the full bound is not reached by a burst of one publisher.
   if (durable_)

@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <functional>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -147,8 +148,10 @@ class Router {
                                            std::shared_ptr<InstanceCounters> counters,
                                            PublisherRole role = PublisherRole::plugin,
                                            std::vector<std::string> peer_origins = {});
-  // Adds a sink; takes effect before the next message is routed.
-  void add_sink(SinkSpec sink);
+  // Adds a sink; takes effect before the next message is routed. With the router running it
+  // waits until the router made the sink's sockets, and returns false with `why` when that
+  // failed: the sink is left out, the router runs on, and the caller must not count on it.
+  bool add_sink(SinkSpec sink, std::string* why = nullptr);
   // Removes a sink; when it returns the router sends nothing more to it.
   void remove_sink(const std::string& name);
 
@@ -205,6 +208,7 @@ class Router {
   uint64_t generation_applied_ = 0;
   std::vector<std::shared_ptr<Slot>> slots_pending_;
   std::vector<Change> changes_;
+  std::map<std::string, std::string> sink_errors_;  // under mu_: why a sink could not be added
 
   // Owned by the router thread.
   std::vector<std::shared_ptr<Slot>> slots_;
