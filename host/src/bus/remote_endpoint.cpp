@@ -66,9 +66,13 @@ void RemoteEndpoint::start() {
       std::string why;
       if (!router_.add_sink(SinkSpec{rc.name, rc.subscriptions, ep, c->counters, false, depth, rc.recipient,
                                      c->inbox.critical_endpoint(), c->inbox.bytes()},
-                            &why))
+                            &why)) {
+        c->inbox.close();
+        c->publisher->close();
+        release_clients();
         throw std::runtime_error("remote client '" + rc.name + "': the router could not connect to its queue (" +
-                                 why + ")");
+                                 why + "); the remote endpoint is not started");
+      }
     }
     clients_.push_back(std::move(c));
   }
@@ -85,15 +89,7 @@ void RemoteEndpoint::start() {
   try {
     server_.bind(bind);
   } catch (const zmq::error_t& e) {
-    // Nobody will read the clients' queues: take them off the router, so their traffic
-    // counts as undeliverable instead of filling dead queues.
-    for (auto& c : clients_) {
-      if (c->inbox.is_open()) {
-        router_.remove_sink(c->config.name);
-        c->inbox.close();
-      }
-      c->publisher->close();
-    }
+    release_clients();
     throw std::runtime_error("remote endpoint " + bind + " cannot be bound: " + e.what() +
                              "; choose a free port and an address of this machine in remote.bind");
   }
@@ -102,6 +98,18 @@ void RemoteEndpoint::start() {
   thread_ = std::thread([this] { run(); });
   log()->info("remote endpoint {} (CURVE; server public key {}; {} client key(s) admitted)", endpoint_, server_public,
               settings_.clients.size());
+}
+
+// An endpoint that does not start: nobody will read its clients' queues, so they leave the
+// router, and their traffic counts as undeliverable instead of filling dead queues.
+void RemoteEndpoint::release_clients() {
+  for (auto& c : clients_) {
+    if (c->inbox.is_open()) {
+      router_.remove_sink(c->config.name);
+      c->inbox.close();
+    }
+    c->publisher->close();
+  }
 }
 
 void RemoteEndpoint::stop() {

@@ -145,6 +145,15 @@ void Router::remove_sink(const std::string& name) {
   applied_cv_.wait(lk, [&] { return generation_applied_ >= gen || !running_; });
 }
 
+void Router::flush() {
+  std::unique_lock lk(mu_);
+  if (!running_) return;
+  const uint64_t gen = ++flush_requested_;
+  flush_wanted_.store(true, std::memory_order_release);
+  waker_->wake();
+  applied_cv_.wait(lk, [&] { return flush_done_ >= gen || !running_; });
+}
+
 void Router::apply_changes() {
   std::lock_guard lk(mu_);
   dirty_.store(false, std::memory_order_relaxed);
@@ -187,6 +196,7 @@ void Router::apply_change(Change& c) {
     sinks_.push_back(std::move(sink));
   } else {
     std::erase_if(sinks_, [&](const auto& s) { return s->spec.name == c.spec.name; });
+    sink_errors_.erase(c.spec.name);
   }
 }
 
@@ -194,6 +204,22 @@ void Router::run() {
   while (true) {
     if (dirty_.load(std::memory_order_acquire)) apply_changes();
     zmq::message_t packet;
+    if (flush_wanted_.exchange(false, std::memory_order_acq_rel)) {
+      uint64_t gen;
+      {
+        std::lock_guard lk(mu_);
+        gen = flush_requested_;
+      }
+      // Sent before the request, so already readable; bounded if publishers keep going.
+      for (int n = 0; n < 100000 && intake_.receive(packet, std::chrono::milliseconds(0)); ++n) {
+        if (dirty_.load(std::memory_order_acquire)) apply_changes();
+        route_safely(packet);
+      }
+      std::lock_guard lk(mu_);
+      flush_done_ = gen;
+      applied_cv_.notify_all();
+      continue;
+    }
     // Critical first: the intake serves the publishers' critical queues before the rest.
     if (intake_.receive(packet, std::chrono::milliseconds(50))) {
       // A publisher may have been added while recv was waiting.

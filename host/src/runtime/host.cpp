@@ -102,8 +102,15 @@ void Host::start() {
     // A script's client is subscribed before any plugin starts, as instances are: what a
     // plugin publishes while the city starts waits in the client's queue for the script.
     std::lock_guard lk(clients_mu_);
-    for (const auto& c : config_.clients)
-      if (attached_.count(c.name)) clients_.emplace(c.name, std::make_unique<LocalClient>(ctx_, *router_, c));
+    for (const auto& c : config_.clients) {
+      if (!attached_.count(c.name)) continue;
+      try {
+        clients_.emplace(c.name, std::make_unique<LocalClient>(ctx_, *router_, c));
+      } catch (const std::exception& e) {  // the city runs on without it, as without a failed plugin
+        failures_.push_back({c.name, e.what()});
+        log()->error("[{}] not started: {}", c.name, e.what());
+      }
+    }
   }
   log()->info("city '{}': starting {} plugin instance(s) from {}", config_.city, config_.plugins.size(),
               config_.source.string());
@@ -520,7 +527,9 @@ void Host::stop() {
     return false;
   };
   registry_.stop_if([&](const PluginInstance& i) { return !receives_outputs(i); });
+  router_->flush();  // what they sent is in the components' queues before those stop
   for (auto it = components_.rbegin(); it != components_.rend(); ++it) (*it)->stop();
+  router_->flush();  // and what the components sent last is in their receivers' queues
   if (remote_) remote_->stop();
   registry_.stop_all();
   router_->stop();

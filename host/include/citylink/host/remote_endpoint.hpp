@@ -42,6 +42,7 @@ class RemoteEndpoint {
   const std::map<std::string, std::shared_ptr<InstanceCounters>>& counters() const { return counters_; }
 
  private:
+  void release_clients();
   struct Client;
   void run();
   void on_client_frames(std::vector<zmq::message_t>& frames);

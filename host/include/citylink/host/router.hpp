@@ -154,6 +154,10 @@ class Router {
   bool add_sink(SinkSpec sink, std::string* why = nullptr);
   // Removes a sink; when it returns the router sends nothing more to it.
   void remove_sink(const std::string& name);
+  // Routes what the publishers have already sent before it returns (up to 100,000 messages
+  // when more keeps coming): what a stopping instance sent reaches its subscribers before
+  // they are removed. Returns at once when the router is not running.
+  void flush();
 
   // Sees every message the router accepted, stamped, before it is forwarded: the host's
   // own window on the bus (privacy checks, a live event stream), never a plugin's. Runs on
@@ -206,6 +210,9 @@ class Router {
   std::atomic<bool> dirty_{false};
   uint64_t generation_requested_ = 0;
   uint64_t generation_applied_ = 0;
+  std::atomic<bool> flush_wanted_{false};
+  uint64_t flush_requested_ = 0;  // under mu_
+  uint64_t flush_done_ = 0;       // under mu_
   std::vector<std::shared_ptr<Slot>> slots_pending_;
   std::vector<Change> changes_;
   std::map<std::string, std::string> sink_errors_;  // under mu_: why a sink could not be added

@@ -136,8 +136,12 @@ void ScenarioEngine::start(const ComponentContext& context) {
   // Incidents are critical traffic: they wait in a queue of their own and are handled
   // before any camera or sensor message, so no flood of those can delay or drop a 112 report.
   inbox_ = Inbox(ctx_, endpoint, router_.options().queue_depth);
-  router_.add_sink(SinkSpec{kSource, kEngineSubscriptions, endpoint, bus_counters_, false, 0, {},
-                            inbox_.critical_endpoint(), inbox_.bytes()});
+  std::string why;
+  if (!router_.add_sink(SinkSpec{kSource, kEngineSubscriptions, endpoint, bus_counters_, false, 0, {},
+                                 inbox_.critical_endpoint(), inbox_.bytes()},
+                        &why))
+    throw std::runtime_error(std::string("the scenario engine cannot receive: the router could not connect to its "
+                                         "queue (") + why + ")");
   running_ = true;
   {
     std::lock_guard lk(calls_mu_);
@@ -207,17 +211,9 @@ void ScenarioEngine::stop() {
   }
   // The router runs until after the engine: what waits for room gets its chance to leave.
   for (const auto until = std::chrono::steady_clock::now() + kStopSendHeld;
-       !held_outputs_.empty() && std::chrono::steady_clock::now() < until;
-       std::this_thread::sleep_for(std::chrono::milliseconds(1)))
+       holding() && std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(std::chrono::milliseconds(1)))
     send_held_outputs();
-  if (!held_outputs_.empty()) {
-    log()->error("[{}] {} output(s) still waited for room in the router's queue when the engine stopped; they are "
-                 "lost (counted as emit_failed)",
-                 kSource, held_outputs_.size());
-    for (const auto& h : held_outputs_) count("emit_failed/" + h.topic);
-    held_outputs_.clear();
-    held_output_bytes_ = 0;
-  }
+  drop_held_outputs("when the engine stopped");
   publisher_->close();
   publisher_.reset();  // a later start adds a fresh one: a closed publisher refuses every publish
 }
@@ -234,6 +230,7 @@ void ScenarioEngine::drive(const uint8_t* envelope, std::size_t size) {
     handle(envelope, size);
     tick();
     send_held_outputs();
+    drop_held_outputs("after a driven message");  // nobody would try them again
   } catch (const std::exception& e) {
     reject("engine", "exception", std::string("while driven: ") + e.what());  // as the loop's guard does
   } catch (...) {
@@ -263,7 +260,7 @@ void ScenarioEngine::loop() {
   while (true) {
     bool got = false;
     // While outputs wait for room, they are tried again every millisecond.
-    const auto wait = held_outputs_.empty() ? kTick : std::chrono::milliseconds(1);
+    const auto wait = holding() ? std::chrono::milliseconds(1) : kTick;
     if (!guarded("receiving", [&] { got = inbox_.receive(m, wait); }))
       std::this_thread::sleep_for(std::chrono::milliseconds(10));  // no busy loop on a broken socket
     if (got) {
@@ -278,7 +275,7 @@ void ScenarioEngine::loop() {
       guarded("tick", [&] { tick(); });
       next_tick = std::chrono::steady_clock::now() + kTick;
     }
-    if (!held_outputs_.empty()) guarded("sending held outputs", [&] { send_held_outputs(); });
+    if (holding()) guarded("sending held outputs", [&] { send_held_outputs(); });
     run_calls();
   }
   {
@@ -635,7 +632,8 @@ void ScenarioEngine::emit(const std::string& topic, const google::protobuf::Mess
   // The console sees the decision, whether it leaves now or waits for room.
   if (observer_ && observer_->wants())
     if (const auto* d = dynamic_cast<const citylink::v1::DispatchSupport*>(&message)) observer_->dispatch(topic, *d);
-  if (!held_outputs_.empty()) {  // nothing overtakes what waits: a revoke never before its grant
+  if (!held_[router_.options().is_critical(topic)].outputs.empty()) {
+    // Nothing overtakes what waits in its class: a revoke never before its grant.
     hold_output(topic, std::move(bytes));
     send_held_outputs();
     return;
@@ -654,34 +652,53 @@ void ScenarioEngine::emit(const std::string& topic, const google::protobuf::Mess
 }
 
 void ScenarioEngine::hold_output(const std::string& topic, std::string bytes) {
-  const std::size_t limit_bytes = router_.options().queue_bytes;
-  if (held_outputs_.size() >= kMaxHeldOutputs || held_output_bytes_ + bytes.size() > limit_bytes) {
-    log()->error("[{}] OUTPUT DROPPED on {}: the router's queue from the engine is full and {} output(s) ({} bytes) "
-                 "already wait; the router is far behind (see the status table), or raise host.queue_bytes",
-                 kSource, topic, held_outputs_.size(), held_output_bytes_);
-    count("emit_failed/" + topic);
+  auto& q = held_[router_.options().is_critical(topic)];
+  if (q.outputs.size() >= kMaxHeldOutputs || q.bytes + bytes.size() > router_.options().queue_bytes) {
+    uint64_t n;
+    {
+      std::lock_guard lk(counters_mu_);
+      n = ++counters_["emit_failed/" + topic];
+    }
+    if (n <= 5 || n % 1000 == 0)
+      log()->error("[{}] OUTPUT DROPPED on {} (#{}): the router's queue from the engine is full and {} output(s) ({} "
+                   "bytes) already wait; the router is far behind (see the status table), or raise host.queue_bytes",
+                   kSource, topic, n, q.outputs.size(), q.bytes);
     return;
   }
-  held_output_bytes_ += bytes.size();
-  held_outputs_.push_back({topic, std::move(bytes)});
+  q.bytes += bytes.size();
+  q.outputs.push_back({topic, std::move(bytes)});
   count("emit_held/" + topic);
 }
 
 void ScenarioEngine::send_held_outputs() {
-  while (!held_outputs_.empty()) {
-    auto& h = held_outputs_.front();
-    std::string why;
-    const auto st = publisher_->publish(h.topic, reinterpret_cast<const uint8_t*>(h.bytes.data()), h.bytes.size(),
-                                        &why, Publisher::OnFull::keep);
-    if (st == CITYLINK_ERR_BACKPRESSURE) return;  // still no room; the next try is soon
-    if (st == CITYLINK_OK) {
-      count("emitted/" + h.topic);
-    } else {
-      log()->error("[{}] could not publish on {}: {}", kSource, h.topic, why);
-      count("emit_failed/" + h.topic);
+  for (auto* q : {&held_[1], &held_[0]}) {  // critical first, as the router serves them
+    while (!q->outputs.empty()) {
+      auto& h = q->outputs.front();
+      std::string why;
+      const auto st = publisher_->publish(h.topic, reinterpret_cast<const uint8_t*>(h.bytes.data()), h.bytes.size(),
+                                          &why, Publisher::OnFull::keep);
+      if (st == CITYLINK_ERR_BACKPRESSURE) break;  // still no room in this class; the next try is soon
+      if (st == CITYLINK_OK) {
+        count("emitted/" + h.topic);
+      } else {
+        log()->error("[{}] could not publish on {}: {}", kSource, h.topic, why);
+        count("emit_failed/" + h.topic);
+      }
+      q->bytes -= h.bytes.size();
+      q->outputs.pop_front();
     }
-    held_output_bytes_ -= h.bytes.size();
-    held_outputs_.pop_front();
+  }
+}
+
+void ScenarioEngine::drop_held_outputs(const char* when) {
+  if (!holding()) return;
+  log()->error("[{}] {} output(s) still waited for room in the router's queue {}; they are lost (counted as "
+               "emit_failed)",
+               kSource, held_[0].outputs.size() + held_[1].outputs.size(), when);
+  for (auto& q : held_) {
+    for (const auto& h : q.outputs) count("emit_failed/" + h.topic);
+    q.outputs.clear();
+    q.bytes = 0;
   }
 }
 

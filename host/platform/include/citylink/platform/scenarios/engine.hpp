@@ -176,15 +176,21 @@ class ScenarioEngine : public BusComponent, private ScenarioContext {
   std::vector<citylink::v1::AuditRecord> left_alive_;
   void open_incident_book(const CityConfig& config);
   // Review M8: an output the router's full queue refused waits here, in order, and leaves
-  // before anything newer; past the bound it is dropped with an alarm.
+  // before anything newer of its class; past the bound it is dropped with an alarm. One
+  // queue per class, as the router has: a full telemetry queue never holds back a grant.
   struct HeldOutput {
     std::string topic;
     std::string bytes;
   };
-  std::deque<HeldOutput> held_outputs_;  // engine thread only (its stopping thread after it)
-  std::size_t held_output_bytes_ = 0;
+  struct HeldQueue {
+    std::deque<HeldOutput> outputs;
+    std::size_t bytes = 0;
+  };
+  HeldQueue held_[2];  // [critical]; engine thread only (its stopping thread after it)
+  bool holding() const { return !held_[0].outputs.empty() || !held_[1].outputs.empty(); }
   void hold_output(const std::string& topic, std::string bytes);
   void send_held_outputs();
+  void drop_held_outputs(const char* when);
   void journal(const Incident& incident);
   int64_t next_retire_ns_ = 0;  // closed incidents are retired about once a minute
   // The engine's clock (review M7): the wall clock read once, advanced by CLOCK_BOOTTIME
