@@ -1,6 +1,7 @@
 // The host's one SQLite helper (prepared statements, transactions, error messages, opening a
-// file of one kind), used by the audit log, the outbox and the platform's incident book. `File` names the file's kind for messages and the error type
-// to raise: struct F { using Error = AuditError; static constexpr const char* kKind = "audit log"; }.
+// file of one kind), used by the audit log, the outbox and the platform's incident book.
+// `File` names the file's kind for messages and the error type to raise:
+//   struct F { using Error = AuditError; static constexpr const char* kKind = "audit log"; };
 #pragma once
 
 #include <sqlite3.h>
