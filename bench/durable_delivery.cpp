@@ -43,7 +43,7 @@ double citylink_round(const std::filesystem::path& dir, long n, int payload) {
                                  (dir / "agency.key").string(), "--allow-key", link.public_key},
                                 {"PATH=/usr/bin:/bin"});
   const std::string yaml =
-      "city: bench\nhost:\n  log_level: warn\n  outbox: " + (dir / "outbox.db").string() + "\nplugin_dirs: [" +
+      "city: bench\nhost:\n  log_level: warn\n  publish_rate: unlimited\n  outbox: " + (dir / "outbox.db").string() + "\nplugin_dirs: [" +
       CITYLINK_BENCH_PLUGIN_DIR + ", " + CITYLINK_BENCH_SAMPLE_PLUGIN_DIR +
       "]\nplugins:\n"
       "  - instance: pub\n    file: bench_plugins.so\n    plugin: kr.citylink.bench.publisher\n"

@@ -92,9 +92,12 @@ class Harness:
             self.rows.append(("routing with API + 10 streams / without", d["with_api_10_streams"], d["without_api"],
                               "msg/s", 0.95))
 
-    def scenario(self, cameras, flood=0):
+    def scenario(self, cameras, flood=0, flood_rate=None):
+        """flood_rate: the flooder's publish_rate; None: the host's default, 0: unlimited."""
         reports = 500 if self.quick or flood else 2000
         args = [self.bin("citylink_bench_scenario_latency"), str(cameras), str(reports)] + ([str(flood)] if flood else [])
+        if flood and flood_rate is not None:
+            args.append(str(flood_rate))
         out, err, status, secs = run(args, 120 if self.quick else 600)
         pat = r"112 report -> engine -> VideoShareGrant received\s+p50\s+([\d.]+) us\s+p99\s+([\d.]+) us\s+p99\.9\s+([\d.]+)"
         m = re.search(pat, out)
@@ -107,10 +110,11 @@ class Harness:
             d.update({"bus_p50_us": float(bus.group(1)), "bus_p99_us": float(bus.group(2))})
         if reg:
             d.update({"cameras_registered": int(reg.group(1)), "cameras": int(reg.group(2))})
-        during = f", during a {flood:,}-message flood" if flood else ""
+        rate = "" if not flood or flood_rate is None else (" (unlimited)" if flood_rate == 0 else f" ({flood_rate:,}/s)")
+        during = f", during a {flood:,}-message flood{rate}" if flood else ""
         self.record(f"112 latency, {cameras:,} cameras{during}", status, secs, d, out, err)
         if "p99_us" in d and "bus_p99_us" in d:
-            self.rows.append((f"112 -> grant p99, {cameras:,} cameras{' + flood' if flood else ''} / bus p99",
+            self.rows.append((f"112 -> grant p99, {cameras:,} cameras{' + flood' + rate if flood else ''} / bus p99",
                               d["p99_us"], d["bus_p99_us"], "us", None))
 
     def durable(self):
@@ -226,10 +230,12 @@ def main() -> int:
     h.throughput()
     h.api_overhead()
     h.scenario(10_000)
+    h.scenario(10_000, flood=1_000_000)  # the flooder held to the default publish_rate
     if not a.quick:
         h.scenario(100_000)
         h.scenario(1_000_000)
         h.scenario(100_000, flood=1_000_000)
+        h.scenario(100_000, flood=1_000_000, flood_rate=0)  # an operator's publish_rate: unlimited
         h.scenario(1_000_000, flood=1_000_000)
     h.remote()
     h.durable()

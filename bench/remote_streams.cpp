@@ -91,7 +91,7 @@ Stream citylink_remote(const std::filesystem::path& dir, long n, int payload, ui
   const auto host_key = keys::generate_curve_key(), pub_key = keys::generate_curve_key(),
              sub_key = keys::generate_curve_key();
   keys::write_secret_file(dir / "host.key", host_key.secret_key + "\n");
-  const std::string yaml = "city: bench\nhost: {log_level: warn}\nplugins: []\nremote:\n  bind: tcp://127.0.0.1:0\n"
+  const std::string yaml = "city: bench\nhost: {log_level: warn, publish_rate: unlimited}\nplugins: []\nremote:\n  bind: tcp://127.0.0.1:0\n"
                            "  secret_key_file: " + (dir / "host.key").string() + "\n  clients:\n"
                            "    - {name: rpub, public_key: \"" + pub_key.public_key + "\", grants: {publish: [bench.data]}}\n"
                            "    - {name: rsub, public_key: \"" + sub_key.public_key + "\", grants: {subscribe: [bench.data]}}\n";

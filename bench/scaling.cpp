@@ -31,7 +31,7 @@ namespace {
 // The city: the publisher with `config`, `subscribers` counters (each writing its latencies
 // to `dir`/lat-N when `dir` is set), then idle publishers (count 0) up to `plugins`.
 std::string city(int subscribers, int plugins, const std::string& publisher_config, const std::string& dir) {
-  std::string y = "city: scaling\nhost: {log_level: error}\nplugin_dirs: [" CITYLINK_BENCH_PLUGIN_DIR "]\nplugins:\n";
+  std::string y = "city: scaling\nhost: {log_level: error, publish_rate: unlimited}\nplugin_dirs: [" CITYLINK_BENCH_PLUGIN_DIR "]\nplugins:\n";
   auto add = [&](const std::string& name, const std::string& plugin, const std::string& grants,
                  const std::string& config) {
     y += "  - {instance: " + name + ", file: bench_plugins.so, plugin: kr.citylink.bench." + plugin +

@@ -93,7 +93,7 @@ double citylink_path(long n, std::size_t bytes, bool isolated = false, int api_s
                                ", tokens: [{name: bench, role: viewer, token_sha256: " +
                                keys::sha256_hex(kToken.data(), kToken.size()) +
                                "}]}}\nscenarios: {emergency_video_112: {}}\n";
-  const std::string yaml = "city: bench\nhost: {log_level: warn, queue_depth: " + std::to_string(kQueueDepth) +
+  const std::string yaml = "city: bench\nhost: {log_level: warn, publish_rate: unlimited, queue_depth: " + std::to_string(kQueueDepth) +
                            api + "plugin_dirs: [" CITYLINK_BENCH_PLUGIN_DIR "]\nplugins:\n"
                            "  - instance: counter\n    file: bench_plugins.so\n    plugin: kr.citylink.bench.counter\n"
                            "    grants: requested\n" + isolation +

@@ -98,7 +98,7 @@ def pyzmq_out(n: int) -> float:
 
 
 def city(*plugins, clients):
-    return {"citylink": 1, "city": "py-bench", "host": {"log_level": "warn", "queue_depth": 100000},
+    return {"citylink": 1, "city": "py-bench", "host": {"log_level": "warn", "queue_depth": 100000, "publish_rate": "unlimited"},
             "plugin_dirs": [os.path.join(BUILD, "bench", "plugins")], "plugins": list(plugins), "clients": clients}
 
 

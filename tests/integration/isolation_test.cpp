@@ -169,3 +169,30 @@ TEST_F(IsolationFixture, AWorkerWhoseCreateFailsReportsThePluginsOwnMessage) {
   EXPECT_NE(h->failures()[0].reason.find("isolation: process: create failed:"), std::string::npos)
       << h->failures()[0].reason;
 }
+
+// Issue 8 (a flood from one plugin delays 112 reports): a plugin that publishes as fast as
+// it can, never waiting when refused, is held to its publish_rate in its own thread, in the
+// host or in its worker, and every attempt is accounted for (sent, or refused and counted).
+TEST_F(IsolationFixture, AFloodingPluginIsHeldToItsPublishRateWhereverItRunsAndEveryAttemptIsCounted) {
+  for (const std::string isolation : {"process", "none"}) {
+    SCOPED_TRACE(isolation);
+    // 500 a second: a turn every 2 ms, too far off to wait for, so about every other
+    // attempt is refused after a sleep of 1 ms.
+    constexpr uint64_t kAttempts = 2000, kRate = 500;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto h = start(kPublisher + "    isolation: " + isolation + "\n    publish_rate: " + std::to_string(kRate) +
+                   "\n    config: {count: " + std::to_string(kAttempts) + ", retry_on_backpressure: false}\n");
+    ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+    // The worker reports its own refusals with its heartbeats.
+    ASSERT_TRUE(eventually([&] {
+      const auto c = counters(*h, "pub");
+      return c.published + c.refused_rate + c.dropped_outgoing == kAttempts;
+    }, std::chrono::seconds(60)));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const auto c = counters(*h, "pub");
+    EXPECT_LE(c.published, kRate / 10 + static_cast<uint64_t>(seconds * kRate) + 1);
+    EXPECT_GT(c.refused_rate, 0u);
+    EXPECT_EQ(c.dropped_outgoing, 0u);
+    EXPECT_EQ(state(*h, "pub"), "running");
+  }
+}

@@ -474,3 +474,65 @@ TEST_F(RouterFixture, StampsTheOriginAndNeverKeepsAPluginsOwn) {
   EXPECT_EQ(e.origin(), "suwon");
   EXPECT_EQ(e.SerializeAsString().find("seoul-hq"), std::string::npos);
 }
+
+// Issue 8 (a flood delays 112 reports): a publisher over its publish_rate is paced or
+// refused in its own thread, before the router sees the message; each refusal is counted, a
+// critical topic is never limited, and a caller that keeps its message (OnFull::keep) is
+// not counted.
+TEST_F(RouterFixture, APublisherOverItsRateIsPacedOrRefusedInItsOwnThreadAndCriticalTopicsNever) {
+  RouterOptions o;
+  o.queue_depth = 100000;
+  make(o);
+  TestSink sink(ctx, *router, "sink", {"sensor.", "incident."}, 100000);
+  auto c = std::make_shared<InstanceCounters>();
+  auto pub = publisher("vendor-cam", {"sensor.reading", "incident.112"}, c);
+  const std::string bytes = envelope();
+  auto publish = [&](std::string* why = nullptr, Publisher::OnFull on_full = Publisher::OnFull::drop) {
+    return pub->publish("sensor.reading", reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), why, on_full);
+  };
+  auto seconds_since = [](auto t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+
+  // 100 a second: a turn every 10 ms, too far off to wait for, so each publish over it is
+  // refused (after a sleep of at most 1 ms) and counted.
+  pub->limit_rate(100);
+  EXPECT_EQ(pub->rate_limit(), 100u);
+  auto t0 = std::chrono::steady_clock::now();
+  uint64_t ok = 0, refused = 0;
+  std::string why;
+  for (int i = 0; i < 300; ++i) {
+    const auto st = publish(&why);
+    if (st == CITYLINK_OK) ++ok;
+    else if (st == CITYLINK_ERR_BACKPRESSURE) ++refused;
+  }
+  EXPECT_EQ(ok + refused, 300u);
+  // A tenth of a second's worth at once, then what the time taken earned, however slow the machine.
+  EXPECT_GE(ok, 10u);
+  EXPECT_LE(ok, 10 + static_cast<uint64_t>(seconds_since(t0) * 100) + 1);
+  EXPECT_GT(refused, 0u);
+  EXPECT_EQ(c->refused_rate.load(), refused);
+  EXPECT_EQ(c->dropped_outgoing.load(), 0u);
+  EXPECT_NE(why.find("publish_rate of 100"), std::string::npos) << why;
+  EXPECT_NE(why.find("vendor-cam"), std::string::npos) << why;
+
+  // A 112 report from the same publisher goes whatever the rate.
+  for (int i = 0; i < 500; ++i) ASSERT_EQ(send(*pub, "incident.112", envelope()), CITYLINK_OK) << i;
+  // Kept by its caller to publish again: refused, and not counted.
+  const auto before = c->refused_rate.load();
+  while (publish(nullptr, Publisher::OnFull::keep) == CITYLINK_OK) {
+  }
+  EXPECT_EQ(c->refused_rate.load(), before);
+
+  // 5,000 a second: a turn every 0.2 ms, which a publish waits for: paced, nothing refused.
+  pub->limit_rate(5000);
+  t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 2000; ++i) ASSERT_EQ(publish(), CITYLINK_OK) << i;
+  EXPECT_LE(2000u, 500 + static_cast<uint64_t>(seconds_since(t0) * 5000) + 1);
+  EXPECT_EQ(c->refused_rate.load(), before);
+
+  // Lifted: everything goes at once.
+  pub->limit_rate(PublishRate::kUnlimited);
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(publish(), CITYLINK_OK) << i;
+  EXPECT_TRUE(eventually([&] { return c->published.load() >= ok + 500 + 2000 + 1000; }));
+}

@@ -3,6 +3,7 @@ protocol, through the same router, grants, supervisor and counters as a C++ plug
 import os
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -174,3 +175,18 @@ plugins:
     rows = {line.split()[0]: line.split() for line in done.stdout.splitlines() if line.strip()}
     assert "csv-gauges" in rows and "ops-console" in rows, done.stdout
     assert "replaying 6 readings" in done.stderr
+
+
+def test_a_python_plugin_is_held_to_its_publish_rate_in_its_worker():
+    # 100 a second: a turn every 10 ms, too far off to wait for, so most of 600 quick attempts
+    # are refused in the worker (Backpressure) and counted by the host from its heartbeats.
+    counter = py_plugin("py-counter", "Counter", {"publish": ["sensor.reading"]}, {"n": 600}, publish_rate=100)
+    t0 = time.monotonic()
+    with citylink.Host(city(counter, clients=[])) as host:
+        wait_for(lambda: instance_stats(host, "py-counter")["published"]
+                 + instance_stats(host, "py-counter")["refused_rate"] == 600, "every attempt accounted for")
+        seconds = time.monotonic() - t0
+        s = instance_stats(host, "py-counter")
+        assert s["refused_rate"] > 0
+        assert s["published"] <= 10 + int(seconds * 100) + 1
+        assert s["dropped_outgoing"] == 0

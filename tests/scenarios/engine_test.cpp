@@ -388,6 +388,8 @@ TEST_F(EngineFixture, AMillionMessageFloodFromOnePluginKeepsMemoryBoundedServesT
   extra_plugins =
       "  - instance: flooder\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.publisher\n"
       "    enabled: false\n    isolation: none\n    grants: {publish: [sensor.reading]}\n"
+      // The worst case: an operator lifted its publish_rate, so the flood reaches the router.
+      "    publish_rate: unlimited\n"
       "    config: {count: " + std::to_string(kFlood) + ", topic: sensor.reading, retry_on_backpressure: false}\n"
       "  - instance: other\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.publisher\n"
       "    enabled: false\n    grants: {publish: [test.data]}\n    config: {count: " + std::to_string(kOthers) + "}\n"

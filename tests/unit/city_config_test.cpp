@@ -415,3 +415,36 @@ TEST(CityConfig, TheManagementApiIsLoopbackOnlyWithoutTlsAndNeedsTokensRolesAndA
                 .find("already listed for another name"),
             std::string::npos);
 }
+
+// Issue 8: every instance and client has a telemetry budget unless the operator lifts it.
+TEST(CityConfig, EveryInstanceAndClientHasAPublishRateUnlessTheConfigLiftsIt) {
+  Fixture f;
+  const std::string plugins =
+      "plugins:\n"
+      "  - {instance: a, file: gauge.so}\n"
+      "  - {instance: b, file: gauge.so, publish_rate: 250}\n"
+      "  - {instance: c, file: gauge.so, publish_rate: unlimited}\n"
+      "clients:\n"
+      "  - {name: script}\n"
+      "  - {name: bulk, publish_rate: unlimited}\n";
+  auto cfg = f.parse(plugins);
+  EXPECT_EQ(cfg.host.publish_rate, PublishRate::kDefault);
+  EXPECT_EQ(cfg.plugins[0].publish_rate, PublishRate::kDefault);
+  EXPECT_EQ(cfg.plugins[1].publish_rate, 250);
+  EXPECT_EQ(cfg.plugins[2].publish_rate, 0);
+  EXPECT_EQ(cfg.clients[0].publish_rate, PublishRate::kDefault);
+  EXPECT_EQ(cfg.clients[1].publish_rate, 0);
+
+  cfg = f.parse("host: {publish_rate: 500}\n" + plugins);
+  EXPECT_EQ(cfg.plugins[0].publish_rate, 500);
+  EXPECT_EQ(cfg.plugins[1].publish_rate, 250);
+  EXPECT_EQ(cfg.clients[0].publish_rate, 500);
+  EXPECT_EQ(f.parse("host: {publish_rate: unlimited}\n" + plugins).plugins[0].publish_rate, 0);
+
+  const std::string bad = f.error("plugins:\n  - {instance: a, file: gauge.so, publish_rate: fast}\n");
+  EXPECT_NE(bad.find("plugins[0].publish_rate"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("`unlimited`"), std::string::npos) << bad;
+  EXPECT_NE(f.error("host: {publish_rate: 0}\nplugins: []\n").find("host.publish_rate: must be between 1"),
+            std::string::npos);
+  EXPECT_NE(f.error("host: {publish_rate: -5}\nplugins: []\n").find("host.publish_rate"), std::string::npos);
+}

@@ -71,6 +71,48 @@ def short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _pattern_matches(pattern: str, topic: str) -> bool:
+    """citylink_topic_pattern_matches (sdk/include/citylink/topics.h): "*", a subtree
+    "a.b.*" / "a.b." (strict descendants), or a topic with its descendants."""
+    if pattern == "*":
+        return True
+    if pattern.endswith(".*") or pattern.endswith("."):
+        base = pattern[:-2] if pattern.endswith(".*") else pattern[:-1]
+        return topic.startswith(base + ".") and len(topic) > len(base) + 1
+    return topic == pattern or (topic.startswith(pattern + ".") and len(topic) > len(pattern) + 1)
+
+
+class _PublishRate:
+    """The instance's publish_rate (Create.publish_rate), as the host's PublishRate: a token
+    bucket of `per_second` telemetry messages a second holding a tenth of a second's worth; a
+    publish over it sleeps until its turn if that comes within 1 ms, else sleeps 1 ms and is
+    refused. 0: no limit."""
+    MAX_WAIT = 0.001
+
+    def __init__(self, per_second: int = 0):
+        self.per_second = per_second
+        self.burst = max(1.0, per_second / 10.0)
+        self.tokens = self.burst
+        self.last = time.monotonic()
+        self.lock = threading.Lock()
+
+    def take(self) -> bool:
+        if not self.per_second:
+            return True
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.last) * self.per_second)
+            self.last = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return True
+            wait = (1 - self.tokens) / self.per_second
+            if wait <= self.MAX_WAIT:
+                self.tokens -= 1
+        time.sleep(min(wait, self.MAX_WAIT))
+        return wait <= self.MAX_WAIT
+
+
 class _ToHost(logging.Handler):
     """The plugin's log records, as Log messages to the host's log."""
 
@@ -108,6 +150,9 @@ class Worker:
         self.running = False
         self.handled = self.failed = 0
         self.max_bytes = 0
+        self.rate = _PublishRate()
+        self.critical_topics = []
+        self.refused_rate = 0
         self.log = logging.getLogger(f"citylink.plugin.{args.instance}")
         self.log.propagate = False
         self.log.setLevel(logging.DEBUG)
@@ -132,6 +177,7 @@ class Worker:
     def beat(self) -> None:
         m = wv1.WorkerToHost()
         m.heartbeat.handled, m.heartbeat.failed, m.heartbeat.pid = self.handled, self.failed, os.getpid()
+        m.heartbeat.refused_rate = self.refused_rate
         self.send(m)
 
     def publish(self, topic: str, envelope: bytes) -> None:
@@ -141,6 +187,16 @@ class Worker:
         if limit and len(envelope) > limit:
             raise ValueError(f"message on '{topic}' is {len(envelope)} bytes, over the host limit of {limit} "
                              f"(host.max_message_bytes)")
+        # Refused here, as in `citylink worker`: a flood costs this process only.
+        if self.rate.per_second and not any(_pattern_matches(p, topic) for p in self.critical_topics) \
+                and not self.rate.take():
+            self.refused_rate += 1
+            why = (f"'{self.a.instance}' is over its publish_rate of {self.rate.per_second} telemetry messages a "
+                   f"second; the message on '{topic}' was not sent. Publish less often, back off on Backpressure, "
+                   f"or have the operator raise publish_rate for it in the city config")
+            if self.refused_rate <= 5 or self.refused_rate % 10000 == 0:
+                self.log.warning("publish refused (rate, #%d): %s", self.refused_rate, why)
+            raise Backpressure(why)
         m = wv1.WorkerToHost()
         m.publish.topic, m.publish.envelope = topic, envelope
         if not self.send(m, block=False):
@@ -226,6 +282,8 @@ class Worker:
         except Exception as e:
             return self.result(seq, ERR_UNAVAILABLE, short(e) + "\n" + traceback.format_exc(limit=-3).rstrip())
         self.max_bytes = c.max_message_bytes
+        self.rate = _PublishRate(c.publish_rate)
+        self.critical_topics = list(c.critical_topics)
         try:
             plugin = self.cls()
             plugin.instance_id = c.instance_id

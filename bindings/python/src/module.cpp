@@ -43,6 +43,7 @@ py::dict counters_dict(const ch::CounterSnapshot& c) {
   d["restarts"] = c.restarts;
   d["overruns"] = c.overruns;
   d["refused_durable"] = c.refused_durable;
+  d["refused_rate"] = c.refused_rate;
   d["durable_accepted"] = c.durable_accepted;
   d["acked"] = c.acked;
   d["redelivered"] = c.redelivered;

@@ -39,6 +39,7 @@ CounterSnapshot InstanceCounters::snapshot() const {
   s.overruns = overruns.load(std::memory_order_relaxed);
   s.dropped_stopped = dropped_stopped.load(std::memory_order_relaxed);
   s.refused_durable = refused_durable.load(std::memory_order_relaxed);
+  s.refused_rate = refused_rate.load(std::memory_order_relaxed);
   s.durable_accepted = durable_accepted.load(std::memory_order_relaxed);
   s.acked = acked.load(std::memory_order_relaxed);
   s.redelivered = redelivered.load(std::memory_order_relaxed);

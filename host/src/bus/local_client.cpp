@@ -11,6 +11,7 @@ namespace citylink::host {
 LocalClient::LocalClient(zmq::context_t& ctx, Router& router, ClientEntry entry)
     : router_(router), entry_(std::move(entry)) {
   publisher_ = router_.add_publisher(entry_.name, entry_.publish_grants, counters_);
+  publisher_->limit_rate(publish_rate_of(entry_.publish_rate));
   publisher_->open();
   if (!entry_.subscriptions.empty()) {
     const int depth = router_.options().queue_depth;

@@ -59,6 +59,7 @@ void RemoteEndpoint::start() {
     c->publisher = router_.add_publisher(rc.name, rc.publish_grants, c->counters,
                                          rc.peer_host ? PublisherRole::peer_host : PublisherRole::plugin,
                                          rc.peer_origins);
+    c->publisher->limit_rate(publish_rate_of(rc.publish_rate));
     c->publisher->open();
     if (!rc.subscriptions.empty()) {
       const std::string ep = router_.endpoint_prefix() + "/remote/" + rc.name;

@@ -165,14 +165,22 @@ void read_authority(const YAML::Node& a, const ConfigReader& r, CityConfig& cfg)
   }
 }
 
+// `publish_rate: N` (telemetry messages a second) or `publish_rate: unlimited` (0).
+uint32_t read_publish_rate(const YAML::Node& n, const ConfigReader& r, const std::string& field) {
+  if (n.IsScalar() && n.Scalar() == "unlimited") return PublishRate::kUnlimited;
+  if (!n.IsScalar() || !std::all_of(n.Scalar().begin(), n.Scalar().end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+    r.fail(n, field, "expected messages a second (e.g. 10000) or `unlimited`");
+  return r.number<uint32_t>(n, field, 1, 10'000'000);
+}
+
 // One entry of `remote.clients` (with its CURVE key) or of `clients` (local, without one):
 // a name unique among instances and clients, and grants listed explicitly.
 ClientEntry read_client(const YAML::Node& e, const ConfigReader& r, const std::string& w, bool remote,
                         std::set<std::string>& names, const std::string& city = "") {
   if (remote)
-    r.only_keys(e, w, {"name", "public_key", "grants", "recipient", "peer_host", "origins"});
+    r.only_keys(e, w, {"name", "public_key", "grants", "recipient", "peer_host", "origins", "publish_rate"});
   else
-    r.only_keys(e, w, {"name", "grants", "recipient"});
+    r.only_keys(e, w, {"name", "grants", "recipient", "publish_rate"});
   ClientEntry c;
   c.line = e.Mark().line + 1;
   if (!e["name"] || (remote && !e["public_key"])) r.fail(e, w, remote ? "needs `name` and `public_key`" : "needs `name`");
@@ -201,6 +209,8 @@ ClientEntry read_client(const YAML::Node& e, const ConfigReader& r, const std::s
   c.subscriptions = g.subscriptions;
   c.recipient = g.recipient;
   if (remote && e["peer_host"]) c.peer_host = r.boolean(e["peer_host"], w + ".peer_host");
+  if (e["publish_rate"]) c.publish_rate = read_publish_rate(e["publish_rate"], r, w + ".publish_rate");
+  else if (c.peer_host) c.publish_rate = PublishRate::kUnlimited;
   if (remote && e["origins"]) {
     // A peer vouches only for the cities it is the path for: it cannot claim another
     // city's (origin, id) pairs, and a ring of peers cannot circulate a foreign origin.
@@ -407,7 +417,9 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
     r.only_keys(h, "host",
                 {"log_level", "max_message_bytes", "queue_depth", "queue_bytes", "critical_topics",
                  "max_cameras_per_instance", "max_open_incidents_per_source", "incident_retention_minutes", "audit_log", "incident_book", "allow_symlinks",
-                 "strict_config", "state_dir", "outbox", "outbox_max_mb", "outbox_fsync", "http", "memory_budget_mb"});
+                 "strict_config", "state_dir", "outbox", "outbox_max_mb", "outbox_fsync", "http", "memory_budget_mb",
+                 "publish_rate"});
+    if (h["publish_rate"]) cfg.host.publish_rate = read_publish_rate(h["publish_rate"], r, "host.publish_rate");
     if (h["memory_budget_mb"])
       cfg.host.memory_budget_mb = r.number<uint64_t>(h["memory_budget_mb"], "host.memory_budget_mb", 1, uint64_t{1} << 30);
     if (h["outbox"]) cfg.host.outbox = r.resolve_dir(r.string(h["outbox"], "host.outbox"));
@@ -471,7 +483,7 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
     const std::string where = "plugins[" + std::to_string(i) + "]";
     r.only_keys(p, where,
                 {"instance", "plugin", "file", "enabled", "trusted", "config", "grants", "recipient", "cameras",
-                 "queue_depth", "isolation", "worker", "watchdog", "durable", "runtime", "class"});
+                 "queue_depth", "isolation", "worker", "watchdog", "durable", "runtime", "class", "publish_rate"});
     PluginEntry e;
     e.line = p.Mark().line + 1;
     if (!p["instance"]) r.fail(p, where + ".instance", "missing; give every plugin entry a unique instance name");
@@ -492,6 +504,7 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
     if (p["enabled"]) e.enabled = r.boolean(p["enabled"], where + ".enabled");
     if (p["trusted"]) e.trusted = r.boolean(p["trusted"], where + ".trusted");
     if (p["queue_depth"]) e.queue_depth = r.number<int>(p["queue_depth"], where + ".queue_depth", 1, 10'000'000);
+    if (p["publish_rate"]) e.publish_rate = read_publish_rate(p["publish_rate"], r, where + ".publish_rate");
     if (p["isolation"]) {
       e.isolation = r.string(p["isolation"], where + ".isolation");
       if (e.isolation != "process" && e.isolation != "none")
@@ -599,6 +612,12 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
   if (const auto n = root["clients"]) read_local_clients(n, r, cfg);
   if (const auto a = root["incident_authority"]) read_authority(a, r, cfg);
   if (const auto a = root["allow_list"]) read_allow_list(a, r, cfg);
+  // An entry without its own publish_rate gets the host's.
+  for (auto& p : cfg.plugins)
+    if (p.publish_rate < 0) p.publish_rate = cfg.host.publish_rate;
+  for (auto* clients : {&cfg.remote.clients, &cfg.clients})
+    for (auto& c : *clients)
+      if (c.publish_rate < 0) c.publish_rate = cfg.host.publish_rate;
   const uint64_t bound = queue_memory_bound(cfg);
   if (const uint64_t budget = cfg.host.memory_budget_mb << 20; budget > 0 && bound > budget)
     r.fail(root["host"]["memory_budget_mb"], "host.memory_budget_mb",

@@ -48,6 +48,8 @@ json counters_json(const CounterSnapshot& c) {
           {"lost_in_worker", c.lost_in_worker},
           {"restarts", c.restarts},
           {"overruns", c.overruns},
+          {"refused_durable", c.refused_durable},
+          {"refused_rate", c.refused_rate},
           {"durable_accepted", c.durable_accepted},
           {"acked", c.acked},
           {"redelivered", c.redelivered},

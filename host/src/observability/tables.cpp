@@ -43,6 +43,9 @@ std::string Host::metrics_prometheus() const {
   family("citylink_refused_durable_total",
          "Publishes refused because a durable subscriber's outbox could not store them (full or unwritable disk).");
   each("citylink_refused_durable_total", [](const CounterSnapshot& c) { return c.refused_durable; });
+  family("citylink_refused_rate_total",
+         "Telemetry publishes refused because the instance was over its publish_rate (messages a second).");
+  each("citylink_refused_rate_total", [](const CounterSnapshot& c) { return c.refused_rate; });
   family("citylink_durable_accepted_total", "Envelopes written to the outbox for a durable subscriber.");
   each("citylink_durable_accepted_total", [](const CounterSnapshot& c) { return c.durable_accepted; });
   family("citylink_durable_acked_total", "Durable deliveries the subscriber acked.");

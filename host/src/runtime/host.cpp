@@ -454,6 +454,7 @@ InstanceOptions Host::instance_options(const PluginEntry& entry, const std::stri
   o.plugin_id = plugin_id;
   o.config_json = entry.config_json;
   o.queue_depth = entry.queue_depth;
+  o.publish_rate = publish_rate_of(entry.publish_rate);
   o.publish_grants = entry.publish_grants;
   o.subscriptions = entry.subscriptions;
   o.grants_requested = entry.grants_requested;

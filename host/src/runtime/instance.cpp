@@ -115,6 +115,9 @@ void PluginInstance::init(const std::string& who) {
     };
   }
   publisher_ = router_.add_publisher(options_.instance_id, grants_, counters_);
+  publisher_->limit_rate(options_.publish_rate);
+  options_.worker.publish_rate = options_.publish_rate;  // the worker refuses first, the publisher still checks
+  options_.worker.critical_topics = router_.options().critical_topics;
   try {
     backend_ = options_.isolated
                    ? make_worker_backend(options_.worker, options_.instance_id, options_.config_json, publisher_,

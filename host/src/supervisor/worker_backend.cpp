@@ -318,6 +318,7 @@ class WorkerBackend final : public InstanceBackend {
       handled_ = 0;
       failed_reported_ = 0;
       refused_held_reported_ = 0;
+      refused_rate_reported_ = 0;
     }
     // Hello, then the instance is created.
     const auto deadline = Clock::now() + s_.call_timeout;
@@ -348,6 +349,8 @@ class WorkerBackend final : public InstanceBackend {
     c->set_instance_id(id_);
     c->set_config_json(config_json_);
     c->set_max_message_bytes(s_.max_message_bytes);
+    c->set_publish_rate(s_.publish_rate);
+    for (const auto& t : s_.critical_topics) c->add_critical_topics(t);
     if (!send(create, s_.call_timeout)) {
       why = "the worker did not take its create request";
       kill_process();
@@ -435,6 +438,10 @@ class WorkerBackend final : public InstanceBackend {
         if (const uint64_t held = w.heartbeat().refused_held(); held > refused_held_reported_) {
           counters_->refused_durable.fetch_add(held - refused_held_reported_, std::memory_order_relaxed);
           refused_held_reported_ = held;
+        }
+        if (const uint64_t rated = w.heartbeat().refused_rate(); rated > refused_rate_reported_) {
+          counters_->refused_rate.fetch_add(rated - refused_rate_reported_, std::memory_order_relaxed);
+          refused_rate_reported_ = rated;
         }
         break;
       }
@@ -699,6 +706,7 @@ class WorkerBackend final : public InstanceBackend {
   uint64_t handled_ = 0;          // reported by its heartbeats
   uint64_t failed_reported_ = 0;
   uint64_t refused_held_reported_ = 0;  // the worker's own refusals, counted so far
+  uint64_t refused_rate_reported_ = 0;  // ... and those over its publish_rate
   uint64_t failures_logged_ = 0;
   std::set<uint64_t> waiting_;  // lifecycle requests someone waits for; other Results are deliveries
   std::map<uint64_t, wv1::Result> results_;

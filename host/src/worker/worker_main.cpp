@@ -5,7 +5,9 @@
 #include <citylink/host/host_table.hpp>
 #include <citylink/host/logging.hpp>
 #include <citylink/host/plugin_library.hpp>
+#include <citylink/host/publish_rate.hpp>
 #include <citylink/host/receive.hpp>
+#include <citylink/host/topic.hpp>
 #include <citylink/host/worker.hpp>
 #include <citylink/worker/v1/worker.pb.h>
 
@@ -141,6 +143,7 @@ class Worker {
     b.mutable_heartbeat()->set_failed(failed_);
     b.mutable_heartbeat()->set_pid(getpid());
     b.mutable_heartbeat()->set_refused_held(refused_held_.load(std::memory_order_relaxed));
+    b.mutable_heartbeat()->set_refused_rate(refused_rate_.load(std::memory_order_relaxed));
     send(b, zmq::send_flags::none);
   }
 
@@ -238,6 +241,8 @@ class Worker {
     }
     HostTableHooks hooks;
     const std::size_t max_bytes = c.max_message_bytes();
+    rate_.set(c.publish_rate());
+    critical_topics_.assign(c.critical_topics().begin(), c.critical_topics().end());
     hooks.publish = [this, max_bytes](std::string_view topic, const uint8_t* envelope, std::size_t size,
                                       std::string* why) -> citylink_status {
       // As in the host: a publish before start or after stop is a state error.
@@ -253,6 +258,18 @@ class Worker {
         o.mutable_oversize()->set_bytes(size);
         send(o, zmq::send_flags::dontwait);
         return CITYLINK_ERR_TOO_LARGE;
+      }
+      // Refused here, before a byte crosses the pipe: the flood costs its own process only.
+      if (rate_.limited() && !grants_allow(critical_topics_, topic) && !rate_.take()) {
+        const std::string msg = rate_.refusal(o_.instance, topic);
+        if (const uint64_t n = refused_rate_.fetch_add(1, std::memory_order_relaxed) + 1; n <= 5 || n % 10000 == 0) {
+          wv1::WorkerToHost l;
+          l.mutable_log()->set_level(CITYLINK_LOG_WARN);
+          l.mutable_log()->set_message("publish refused (rate, #" + std::to_string(n) + "): " + msg);
+          send(l, zmq::send_flags::dontwait);
+        }
+        if (why) *why = msg;
+        return CITYLINK_ERR_BACKPRESSURE;
       }
       if (refusing_.load(std::memory_order_acquire)) {
         std::lock_guard lk(refused_mu_);
@@ -338,6 +355,9 @@ class Worker {
   std::map<std::string, Refusal> refused_;  // under refused_mu_
   std::atomic<bool> refusing_{false};       // refused_ is not empty (checked without the lock)
   std::atomic<uint64_t> refused_held_{0};   // publishes refused here from refused_, for the heartbeat
+  PublishRate rate_;                        // Create.publish_rate
+  std::vector<std::string> critical_topics_;  // never limited by rate_
+  std::atomic<uint64_t> refused_rate_{0};   // publishes refused here by rate_, for the heartbeat
   zmq::socket_t out_;
   std::shared_ptr<PluginLibrary> library_;
   HostTable* table_ = nullptr;

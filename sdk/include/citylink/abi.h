@@ -268,7 +268,12 @@ struct citylink_host_api {
    * Returns CITYLINK_ERR_BACKPRESSURE when the instance's outgoing queue is full (the
    * message is dropped and counted), CITYLINK_ERR_STATE before `start` is entered or
    * after `stop` returned.
-   * [any-thread] Never blocks on a subscriber.
+   * Telemetry (topics outside the city's critical class) is held to the instance's
+   * `publish_rate` (city config, default 10,000 messages a second): over it, the call
+   * sleeps until the instance's turn when that is within 1 ms and then queues the message,
+   * or sleeps 1 ms and returns CITYLINK_ERR_BACKPRESSURE (not sent, counted). Critical
+   * topics (incident.*, dispatch.*, grant.* by default) are never limited.
+   * [any-thread] Never blocks on a subscriber; over the publish_rate, returns within 1 ms.
    */
   citylink_status (*publish)(const citylink_host_api *host, const char *topic,
                              const uint8_t *envelope, size_t envelope_size, citylink_error *error);

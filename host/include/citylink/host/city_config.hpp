@@ -2,6 +2,7 @@
 #pragma once
 
 #include <citylink/host/allow_list.hpp>
+#include <citylink/host/publish_rate.hpp>
 
 #include <filesystem>
 #include <optional>
@@ -43,6 +44,9 @@ struct PluginEntry {
   std::string recipient;                    // `recipient`: receives grant/dispatch/audit outputs addressed to it
   CameraPolicy cameras;                     // `cameras`
   int queue_depth = 0;              // `queue_depth`: this instance's incoming queue; 0 = host.queue_depth
+  // `publish_rate`: telemetry messages a second; 0: unlimited; -1 (absent): host.publish_rate,
+  // which loading the config fills in.
+  int64_t publish_rate = -1;
   // `isolation`: "process" runs the plugin in a `citylink worker` process (its own crash
   // domain; the default unless `trusted`), "none" in the host's process.
   std::string isolation;
@@ -86,6 +90,9 @@ struct ClientEntry {
   std::string recipient;                    // `recipient`
   bool peer_host = false;                   // `peer_host`: another CityLink host; what it forwards keeps id and origin
   std::vector<std::string> peer_origins;    // `origins`: the origins (city names) a peer host may forward
+  // `publish_rate`: telemetry messages a second; 0: unlimited; -1 (absent): host.publish_rate,
+  // which loading the config fills in (a peer host's: unlimited, its own host limits its plugins).
+  int64_t publish_rate = -1;
   int line = 0;
 };
 
@@ -123,6 +130,9 @@ struct HostSettings {
   std::size_t max_message_bytes = 1 << 20;
   int queue_depth = 10000;
   std::size_t queue_bytes = 64u << 20;           // `host.queue_bytes`: every queue's bound in bytes, too
+  // `host.publish_rate`: the normal-class (telemetry) messages a second each plugin instance
+  // and client may publish, unless its entry says otherwise; 0 (`unlimited`): no limit.
+  uint32_t publish_rate = PublishRate::kDefault;
   // `host.memory_budget_mb`: queue_memory_bound() must fit in it, or the config is refused
   // at load; 0: no budget (the host warns at start when the bound passes physical memory).
   uint64_t memory_budget_mb = 0;
@@ -167,6 +177,11 @@ struct CityConfig {
   // Python), with exactly the grants listed here; none: such a script may neither publish nor read.
   std::vector<ClientEntry> clients;
 };
+
+// The publish rate of an entry's `publish_rate` (-1, not filled in: unlimited).
+inline uint32_t publish_rate_of(int64_t entry_rate) {
+  return entry_rate < 0 ? PublishRate::kUnlimited : static_cast<uint32_t>(entry_rate);
+}
 
 // Parses a city config file. Throws ConfigError "FILE:LINE:COL: FIELD: what is wrong; the fix".
 CityConfig load_city_config(const std::filesystem::path& file);

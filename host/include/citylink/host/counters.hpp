@@ -26,6 +26,7 @@ struct CounterSnapshot {
   uint64_t restarts = 0;          // worker restarts (isolation: process)
   uint64_t overruns = 0;          // in-process on_message calls that ran past their watchdog budget
   uint64_t refused_durable = 0;   // publish() refused: a durable subscriber's outbox could not take it
+  uint64_t refused_rate = 0;      // publish() refused: over the instance's publish_rate (telemetry)
   // Durable subscriptions (docs/delivery.md).
   uint64_t durable_accepted = 0;  // envelopes written to the outbox for this instance
   uint64_t acked = 0;             // ... acked by it (and forgotten)
@@ -51,6 +52,7 @@ class InstanceCounters {
   std::atomic<uint64_t> restarts{0};
   std::atomic<uint64_t> overruns{0};
   std::atomic<uint64_t> refused_durable{0};
+  std::atomic<uint64_t> refused_rate{0};
   std::atomic<uint64_t> durable_accepted{0};
   std::atomic<uint64_t> acked{0};
   std::atomic<uint64_t> redelivered{0};

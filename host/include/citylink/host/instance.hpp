@@ -39,6 +39,9 @@ struct InstanceOptions {
   bool grants_requested = false;
   std::string recipient;                    // receives grant/dispatch/audit outputs addressed to it
   int queue_depth = 0;                      // incoming queue size; 0: the host's queue_depth
+  // Telemetry messages a second it may publish (critical topics are never limited); in a
+  // worker, refused there first. PublishRate::kUnlimited: no limit.
+  uint32_t publish_rate = PublishRate::kUnlimited;
   // `isolation: process`: the plugin runs in a `citylink worker` process with these settings.
   bool isolated = false;
   WorkerSettings worker;

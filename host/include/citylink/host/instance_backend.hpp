@@ -79,6 +79,8 @@ struct WorkerSettings {
   std::string plugin_sha256;         // what the host checked; the worker refuses other bytes
   std::string plugin_id;
   std::size_t max_message_bytes = 0;
+  uint32_t publish_rate = 0;                          // telemetry messages a second, refused in the worker; 0: no limit
+  std::vector<std::string> critical_topics;           // never limited (host.critical_topics)
   int restart_limit = 5;                              // restarts before the instance is marked failed
   std::chrono::milliseconds backoff{500};             // first restart delay, doubled each time, at most 30 s
   std::chrono::milliseconds heartbeat_timeout{5000};  // silence inside a plugin call longer than this: hung

@@ -15,6 +15,7 @@
 #include <citylink/abi.h>
 #include <citylink/host/counters.hpp>
 #include <citylink/host/inbox.hpp>
+#include <citylink/host/publish_rate.hpp>
 
 #include <atomic>
 #include <condition_variable>
@@ -63,8 +64,9 @@ class Publisher {
             std::shared_ptr<QueueBytes> intake, std::shared_ptr<const AdmissionGate> gate = nullptr);
   ~Publisher();
 
-  // What a full queue means to the caller: the message is dropped (counted, and a critical
-  // one alarmed), or the caller keeps it to publish again later (nothing counted).
+  // What a refusal for now (a full queue, the publish rate spent, a durable subscriber
+  // behind) means to the caller: the message is dropped (counted, and a critical one
+  // alarmed), or the caller keeps it to publish again later (nothing counted).
   enum class OnFull { drop, keep };
   // Queues one envelope for the router. See citylink_host_api::publish for the statuses.
   citylink_status publish(std::string_view topic, const uint8_t* envelope, std::size_t size, std::string* why,
@@ -72,6 +74,11 @@ class Publisher {
   // Counts and logs a publish of `size` bytes that was too large, and says why in `why`. A
   // worker refuses those itself, so the bytes never cross the pipe, and reports them here.
   citylink_status refuse_oversize(std::string_view topic, std::size_t size, std::string* why);
+  // The most normal-class (telemetry) messages a second this publisher may send, from now on
+  // (`publish_rate`); PublishRate::kUnlimited, the default, lifts it. Critical topics are never
+  // limited. Over it, publish() refuses with CITYLINK_ERR_BACKPRESSURE, counted as refused_rate.
+  void limit_rate(uint32_t per_second) { rate_.set(per_second); }
+  uint32_t rate_limit() const { return rate_.per_second(); }
 
   void open();   // publish() works from now on
   void close();  // publish() fails with CITYLINK_ERR_STATE from now on; closes the socket; drops what is held
@@ -85,6 +92,7 @@ class Publisher {
 
  private:
   bool send(zmq::message_t& m, bool critical, std::string* why);
+  citylink_status refuse_rate(std::string_view topic, std::string* why);
 
   std::mutex mu_;
   zmq::socket_t socket_;
@@ -103,6 +111,7 @@ class Publisher {
   std::shared_ptr<InstanceCounters> counters_;
   std::size_t max_bytes_;
   std::size_t room_;  // stamp room each packet reserves for the router
+  PublishRate rate_;
 };
 
 // Where the router delivers messages for one subscriber.
