@@ -72,12 +72,17 @@ Stream raw_tcp(long n, int payload, bool curve = false) {
 }
 
 zmq::socket_t client(zmq::context_t& ctx, const std::string& endpoint, const std::string& server_public,
-                     const keys::CurveKey& key) {
+                     const keys::CurveKey& key, bool batched = false) {
   zmq::socket_t d(ctx, zmq::socket_type::dealer);
   make_curve_client(d, server_public, key.public_key, key.secret_key);
   d.set(zmq::sockopt::linger, 0);
   d.connect(endpoint);
-  d.send(zmq::str_buffer("HELLO"), zmq::send_flags::none);
+  if (batched) {
+    d.send(zmq::str_buffer("HELLO"), zmq::send_flags::sndmore);
+    d.send(zmq::str_buffer("batch"), zmq::send_flags::none);
+  } else {
+    d.send(zmq::str_buffer("HELLO"), zmq::send_flags::none);
+  }
   std::vector<zmq::message_t> welcome;
   d.set(zmq::sockopt::rcvtimeo, 10000);
   if (!zmq::recv_multipart(d, std::back_inserter(welcome)) || welcome.empty() || welcome[0].to_string() != "WELCOME")
@@ -85,7 +90,9 @@ zmq::socket_t client(zmq::context_t& ctx, const std::string& endpoint, const std
   return d;
 }
 
-Stream citylink_remote(const std::filesystem::path& dir, long n, int payload, uint64_t& dropped) {
+// batch 0: one PUB per message and one MSG each way; batch N: PUBS of N messages, and the
+// subscriber says HELLO batch (MSGS frames of what is queued).
+Stream citylink_remote(const std::filesystem::path& dir, long n, int payload, uint64_t& dropped, int batch = 0) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const auto host_key = keys::generate_curve_key(), pub_key = keys::generate_curve_key(),
@@ -99,7 +106,7 @@ Stream citylink_remote(const std::filesystem::path& dir, long n, int payload, ui
   host.start();
   const std::string ep = host.remote_endpoint()->endpoint();
   zmq::context_t ctx(1);
-  auto sub = client(ctx, ep, host_key.public_key, sub_key);
+  auto sub = client(ctx, ep, host_key.public_key, sub_key, batch > 0);
   auto pub = client(ctx, ep, host_key.public_key, pub_key);
   citylink::v1::Envelope env;
   env.set_topic("bench.data");
@@ -108,6 +115,20 @@ Stream citylink_remote(const std::filesystem::path& dir, long n, int payload, ui
   const std::string bytes = env.SerializeAsString();
   const auto t0 = Clock::now();
   std::thread producer([&] {
+    if (batch > 0) {
+      citylink::v1::EnvelopeBatch b;
+      for (long i = 0; i < n;) {
+        b.Clear();
+        for (; b.items_size() < batch && i < n; ++i) {
+          auto* item = b.add_items();
+          item->set_topic("bench.data");
+          item->set_envelope(bytes);
+        }
+        pub.send(zmq::str_buffer("PUBS"), zmq::send_flags::sndmore);
+        pub.send(zmq::buffer(b.SerializeAsString()), zmq::send_flags::none);
+      }
+      return;
+    }
     for (long i = 0; i < n; ++i) {
       pub.send(zmq::str_buffer("PUB"), zmq::send_flags::sndmore);
       pub.send(zmq::str_buffer("bench.data"), zmq::send_flags::sndmore);
@@ -124,12 +145,21 @@ Stream citylink_remote(const std::filesystem::path& dir, long n, int payload, ui
     if (!frames.empty() && frames[0].to_string() == "MSG") {
       ++s.arrived;
       last = Clock::now();
+    } else if (frames.size() == 2 && frames[0].to_string() == "MSGS") {
+      citylink::v1::EnvelopeBatch b;
+      if (b.ParseFromArray(frames[1].data(), static_cast<int>(frames[1].size()))) s.arrived += b.items_size();
+      last = Clock::now();
     }
   }
   producer.join();
   s.rate = s.arrived / std::chrono::duration<double>(last - t0).count();
-  for (const auto& [name, c] : host.remote_endpoint()->counters())
+  for (const auto& [name, c] : host.remote_endpoint()->counters()) {
     dropped += c->dropped_incoming.load() + c->dropped_outgoing.load();
+    if (c->dropped_incoming.load() + c->dropped_outgoing.load())
+      std::fprintf(stderr, "%s%s: %llu dropped at its incoming queue, %llu at its outgoing queue\n",
+                   batch ? "batched, " : "", name.c_str(), static_cast<unsigned long long>(c->dropped_incoming.load()),
+                   static_cast<unsigned long long>(c->dropped_outgoing.load()));
+  }
   pub.close();
   sub.close();
   host.stop();
@@ -145,7 +175,7 @@ int main(int argc, char** argv) {
   set_log_level("warn");
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const auto base = std::filesystem::temp_directory_path() / ("citylink-bench-remote-" + std::to_string(getpid()));
-  std::vector<double> raw, raw_curve, ours, qos0, qos1;
+  std::vector<double> raw, raw_curve, ours, ours_batched, qos0, qos1;
   long lost = 0;
   uint64_t dropped = 0;
   for (int r = 0; r < rounds; ++r) {
@@ -154,14 +184,17 @@ int main(int argc, char** argv) {
     const auto c = citylink_remote(base / "citylink", n, payload, dropped);
     ours.push_back(c.rate);
     lost += n - c.arrived;
+    const auto cb = citylink_remote(base / "citylink-batched", n, payload, dropped, 64);
+    ours_batched.push_back(cb.rate);
+    lost += n - cb.arrived;
     {
       const MosquittoBroker broker(base / "mosquitto", 256, n + 1000);
       qos0.push_back(mqtt_stream(broker, n, payload, 0, 256));
       qos1.push_back(mqtt_stream(broker, n, payload, 1, 256));
     }
-    std::printf("round %d: raw tcp %.0f, raw tcp+CURVE %.0f, citylink remote %.0f, mosquitto QoS 0 %.0f, QoS 1 %.0f "
-                "msg/s\n",
-                r + 1, raw.back(), raw_curve.back(), ours.back(), qos0.back(), qos1.back());
+    std::printf("round %d: raw tcp %.0f, raw tcp+CURVE %.0f, citylink remote %.0f, batched %.0f, mosquitto QoS 0 %.0f, "
+                "QoS 1 %.0f msg/s\n",
+                r + 1, raw.back(), raw_curve.back(), ours.back(), ours_batched.back(), qos0.back(), qos1.back());
   }
   std::filesystem::remove_all(base);
   const double a = median(ours), b = median(qos0);
@@ -169,9 +202,11 @@ int main(int argc, char** argv) {
   std::printf("  raw libzmq tcp PUSH/PULL                          %12.0f msg/s\n", median(raw));
   std::printf("  raw libzmq tcp+CURVE PUSH/PULL (one hop)          %12.0f msg/s\n", median(raw_curve));
   std::printf("  CityLink remote TCP+CURVE pub -> router -> sub    %12.0f msg/s\n", a);
+  std::printf("  CityLink remote TCP+CURVE, batches of 64          %12.0f msg/s\n", median(ours_batched));
   std::printf("  Mosquitto QoS 0 pub -> broker -> sub              %12.0f msg/s\n", b);
   std::printf("  Mosquitto QoS 1 pub -> broker -> sub              %12.0f msg/s\n", median(qos1));
   std::printf("  ratio CityLink remote / Mosquitto QoS 0           %12.2f x\n", b > 0 ? a / b : 0.0);
+  std::printf("  ratio CityLink remote batched / Mosquitto QoS 0   %12.2f x\n", b > 0 ? median(ours_batched) / b : 0.0);
   if (lost)
     std::printf("  (CityLink: %ld messages did not arrive; %llu dropped and counted at full queues)\n", lost,
                 static_cast<unsigned long long>(dropped));

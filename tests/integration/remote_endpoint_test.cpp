@@ -300,3 +300,69 @@ TEST(RemoteConfig, AnUnusableKeyFileIsReportedAndTheCityRunsOn) {
   EXPECT_NE(h.failures()[0].reason.find("missing.key is not usable"), std::string::npos) << h.failures()[0].reason;
   EXPECT_EQ(h.remote_endpoint(), nullptr);
 }
+
+// Issue 12 (remote streams 5x an MQTT broker): a client may publish many messages in one
+// PUBS frame and, after HELLO batch, receive them in MSGS frames; each message inside is
+// checked, stamped and counted as if it came alone, and a frame that is no batch is refused.
+TEST_F(RemoteFixture, BatchesArePublishedAndDeliveredMessageByMessageInOrder) {
+  auto viewer = client(&viewer_key);
+  std::vector<std::string> answer;
+  ASSERT_TRUE(eventually([&] {
+    send_all(viewer, {"HELLO", "batch"});
+    answer = recv_all(viewer);
+    return !answer.empty();
+  }));
+  EXPECT_EQ(answer, (std::vector<std::string>{"WELCOME", "viewer"}));
+  auto sensor = client(&sensor_key);
+  ASSERT_EQ(hello(sensor), (std::vector<std::string>{"WELCOME", "field-sensor"}));
+
+  constexpr int kMessages = 500;
+  citylink::v1::EnvelopeBatch batch;
+  for (int i = 0; i < kMessages; ++i) {
+    auto* item = batch.add_items();
+    item->set_topic("test.data");
+    item->set_envelope(envelope("b" + std::to_string(i)));
+  }
+  auto* outside = batch.add_items();  // outside its grant: rejected by the router, the rest goes on
+  outside->set_topic("test.other");
+  outside->set_envelope(envelope("not granted"));
+  send_all(sensor, {"PUBS", batch.SerializeAsString()});
+
+  std::vector<std::string> ids;
+  ASSERT_TRUE(eventually([&] {
+    const auto m = recv_all(viewer);
+    if (m.size() == 2 && m[0] == "MSGS") {
+      citylink::v1::EnvelopeBatch got;
+      EXPECT_TRUE(got.ParseFromString(m[1]));
+      for (const auto& item : got.items()) {
+        EXPECT_EQ(item.topic(), "test.data");
+        citylink::v1::Envelope e;
+        EXPECT_TRUE(e.ParseFromString(item.envelope()));
+        EXPECT_EQ(e.source(), "field-sensor");  // stamped by the host, as for PUB
+        citylink::v1::SensorReading r;
+        EXPECT_TRUE(r.ParseFromString(e.payload()));
+        ids.push_back(r.sensor_id());
+      }
+    }
+    return ids.size() >= std::size_t(kMessages);
+  }));
+  ASSERT_EQ(ids.size(), std::size_t(kMessages));
+  for (int i = 0; i < kMessages; ++i) EXPECT_EQ(ids[i], "b" + std::to_string(i));
+  ASSERT_TRUE(eventually([&] { return delivered("viewer") == uint64_t(kMessages); }));
+  ASSERT_TRUE(eventually([&] { return delivered("collector") == uint64_t(kMessages); }));
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& st : host->status())
+      if (st.instance_id == "field-sensor") return st.counters.rejected[static_cast<int>(RejectReason::not_granted)] == 1;
+    return false;
+  }));
+
+  // A PUBS frame that is not a batch: refused with the reason, nothing published.
+  send_all(sensor, {"PUBS", "\xff\xff\xff not a batch"});
+  ASSERT_TRUE(eventually([&] {
+    answer = recv_all(sensor);
+    return !answer.empty();
+  }));
+  ASSERT_EQ(answer.size(), 2u);
+  EXPECT_EQ(answer[0], "ERR");
+  EXPECT_NE(answer[1].find("not a citylink.v1.EnvelopeBatch"), std::string::npos) << answer[1];
+}

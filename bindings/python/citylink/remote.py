@@ -15,10 +15,14 @@ from . import _citylink
 from .envelope import Envelope, encode
 from .errors import Backpressure
 from .host import Subscription, run_until
+from .v1 import envelope_pb2
 
 log = logging.getLogger("citylink")
 
 QUEUE = 10000  # messages a script may publish ahead of the connection before Backpressure
+# What waits for the connection leaves in PUBS frames of up to this many messages or about
+# this many bytes: one ZeroMQ message and one CURVE box for all of them (docs/remote.md §3).
+BATCH, BATCH_BYTES = 256, 256 << 10
 
 
 class Keys(NamedTuple):
@@ -77,7 +81,7 @@ class RemoteClient:
             self._out.connect(wake)
             self._out_lock = threading.Lock()
             self._dealer.connect(endpoint)
-            self._dealer.send_multipart([b"HELLO"])
+            self._dealer.send_multipart([b"HELLO", b"batch"])  # messages for it come in MSGS frames
             if not self._dealer.poll(int(timeout * 1000)):
                 raise ConnectionRefusedError(
                     f"{endpoint}: no answer within {timeout:g} s; either the host refused this key (its public key "
@@ -163,17 +167,24 @@ class RemoteClient:
 
     def _forward(self) -> None:
         while True:
-            try:
-                topic, env = self._in.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
+            batch = envelope_pb2.EnvelopeBatch()
+            size = 0
+            while len(batch.items) < BATCH and size < BATCH_BYTES:
+                try:
+                    topic, env = self._in.recv_multipart(zmq.NOBLOCK)
+                except zmq.Again:
+                    break
+                batch.items.add(topic=topic.decode(), envelope=env)
+                size += len(topic) + len(env)
+            if not batch.items:
                 return
             try:
                 # Never blocks the I/O thread (a callback publishing, a host gone away).
-                self._dealer.send_multipart([b"PUB", topic, env], zmq.NOBLOCK)
+                self._dealer.send_multipart([b"PUBS", batch.SerializeToString()], zmq.NOBLOCK)
             except zmq.Again:
-                self.dropped += 1
-                log.warning("the connection to %s is full; a message on %r was dropped", self.endpoint,
-                            topic.decode(errors="replace"))
+                self.dropped += len(batch.items)
+                log.warning("the connection to %s is full; %d message(s) on %r and after were dropped", self.endpoint,
+                            len(batch.items), batch.items[0].topic)
 
     def _io(self) -> None:
         poller = zmq.Poller()
@@ -201,15 +212,26 @@ class RemoteClient:
             self.errors.append(what)
             log.warning("host %s refused a message: %s", self.endpoint, what)
             return
-        if frames[0] != b"MSG" or len(frames) != 3:
+        if frames[0] == b"MSGS" and len(frames) == 2:
+            batch = envelope_pb2.EnvelopeBatch()
+            try:
+                batch.ParseFromString(frames[1])
+            except Exception:
+                log.exception("a batch from %s could not be decoded; skipped", self.endpoint)
+                return
+            for item in batch.items:
+                self._deliver(item.topic, item.envelope)
             return
-        topic = frames[1].decode(errors="replace")
+        if frames[0] == b"MSG" and len(frames) == 3:
+            self._deliver(frames[1].decode(errors="replace"), frames[2])
+
+    def _deliver(self, topic: str, envelope: bytes) -> None:
         with self._lock:
             subs = [s for s in self._subs if _citylink.grant_allows(s.prefix, topic)]
         if not subs:
             return
         try:
-            env = Envelope.decode(frames[2])
+            env = Envelope.decode(envelope)
         except Exception:
             log.exception("a message on %r from %s could not be decoded; skipped", topic, self.endpoint)
             return

@@ -5,7 +5,9 @@
 #include "packet.hpp"
 #include <citylink/host/receive.hpp>
 #include <citylink/host/remote_endpoint.hpp>
+#include <citylink/v1/envelope.pb.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <sys/stat.h>
 
@@ -17,9 +19,12 @@ struct RemoteEndpoint::Client {
   std::shared_ptr<Publisher> publisher;
   Inbox inbox;                  // the router delivers this client's subscriptions here
   std::string routing_id;       // the connected peer, once it said HELLO; empty: not connected
+  bool batched = false;          // it said HELLO batch: it gets MSGS frames
   // A message its connection could not take yet (its pipe at the high-water mark): it waits
-  // here, and what follows waits in the inbox, whose bounds count what cannot wait.
+  // here, and what follows waits in the inbox, whose bounds count what cannot wait. For a
+  // batched client, a serialized EnvelopeBatch of `held_count` messages.
   zmq::message_t held;
+  uint64_t held_count = 0;
   bool blocked = false;
 };
 
@@ -120,7 +125,7 @@ void RemoteEndpoint::stop() {
     if (c->inbox.is_open()) {
       router_.remove_sink(c->config.name);
       // What the client did not get before the stop is counted, not silently gone.
-      uint64_t left = c->blocked ? 1 : 0;
+      uint64_t left = c->blocked ? c->held_count : 0;
       zmq::message_t m;
       while (c->inbox.receive(m, std::chrono::milliseconds(0))) ++left;
       c->counters->dropped_stopped.fetch_add(left, std::memory_order_relaxed);
@@ -145,8 +150,10 @@ void RemoteEndpoint::run() {
       polled.push_back(c.get());
     }
   // Up to this many client messages are taken per poll: a poll per message (and libzmq's
-  // getpid() fork check in each) was most of this thread's time under a stream.
-  constexpr int kBurst = 256;
+  // getpid() fork check in each) was most of this thread's time under a stream. Counted in
+  // bus messages, so a stream of batches does not starve the forwarding below (the
+  // subscribers' queues would overflow while this thread only reads).
+  constexpr std::size_t kBurst = 256;
   std::vector<zmq::message_t> frames;
   while (running_) {
     try {
@@ -162,7 +169,7 @@ void RemoteEndpoint::run() {
       for (auto* c : polled)
         if (c->blocked) forward(*c);
       if (ready <= 0) continue;
-      for (int k = 0; k < kBurst && (items[0].revents & ZMQ_POLLIN); ++k) {
+      for (std::size_t k = 0; k < kBurst && (items[0].revents & ZMQ_POLLIN);) {
         frames.clear();
         do {
           frames.emplace_back();
@@ -172,7 +179,7 @@ void RemoteEndpoint::run() {
           }
         } while (frames.back().more());
         if (frames.empty()) break;
-        on_client_frames(frames);
+        k += on_client_frames(frames);
       }
       if (items[1].revents & ZMQ_POLLIN) monitor_->on_event();
       for (std::size_t i = 0; i < polled.size(); ++i)
@@ -184,8 +191,8 @@ void RemoteEndpoint::run() {
   }
 }
 
-void RemoteEndpoint::on_client_frames(std::vector<zmq::message_t>& frames) {
-  if (frames.size() < 2) return;
+std::size_t RemoteEndpoint::on_client_frames(std::vector<zmq::message_t>& frames) {
+  if (frames.size() < 2) return 1;
   const std::string rid = frames[0].to_string();
   // Who sent it is what the ZAP handler said for its key, never anything the client wrote.
   const char* user = frames[1].gets("User-Id");
@@ -203,31 +210,104 @@ void RemoteEndpoint::on_client_frames(std::vector<zmq::message_t>& frames) {
       // The peer left; nothing to tell it.
     }
   };
-  if (!client) return;  // cannot happen with the ZAP handler in place; nothing is accepted without a name
+  if (!client) return 1;  // cannot happen with the ZAP handler in place; nothing is accepted without a name
   const std::string cmd = frames[1].to_string();
-  if (cmd == "HELLO" && frames.size() == 2) {
+  if (cmd == "HELLO" && (frames.size() == 2 || (frames.size() == 3 && frames[2].to_string_view() == "batch"))) {
     client->routing_id = rid;
+    client->batched = frames.size() == 3;
     reply({"WELCOME", client->config.name});
   } else if (cmd == "PUB" && frames.size() == 4) {
     std::string why;
     const auto st = client->publisher->publish(frames[2].to_string_view(), frames[3].data<uint8_t>(), frames[3].size(), &why);
     if (st != CITYLINK_OK) reply({"ERR", why});
+  } else if (cmd == "PUBS" && frames.size() == 3) {
+    citylink::v1::EnvelopeBatch batch;
+    if (!batch.ParseFromArray(frames[2].data(), static_cast<int>(frames[2].size()))) {
+      client->counters->reject(RejectReason::malformed);
+      reply({"ERR", "PUBS: the frame is not a citylink.v1.EnvelopeBatch; nothing in it was published"});
+      return 1;
+    }
+    // Each message is published as if it came alone; one ERR says what was refused.
+    std::size_t refused = 0;
+    std::string first;
+    for (const auto& item : batch.items()) {
+      std::string why;
+      const auto* bytes = reinterpret_cast<const uint8_t*>(item.envelope().data());
+      if (client->publisher->publish(item.topic(), bytes, item.envelope().size(), &why) != CITYLINK_OK && !refused++)
+        first = std::move(why);
+    }
+    if (refused)
+      reply({"ERR", std::to_string(refused) + " of the " + std::to_string(batch.items_size()) +
+                        " messages of the batch were refused; the first: " + first});
+    return std::max<std::size_t>(1, batch.items_size());
   } else {
     client->counters->reject(RejectReason::malformed);
-    reply({"ERR", "unknown frames: send [\"HELLO\"] or [\"PUB\", TOPIC, ENVELOPE] (docs/remote.md)"});
+    reply({"ERR", "unknown frames: send [\"HELLO\"] (or [\"HELLO\", \"batch\"]), [\"PUB\", TOPIC, ENVELOPE] or "
+                  "[\"PUBS\", BATCH] (docs/remote.md)"});
   }
+  return 1;
 }
 
 void RemoteEndpoint::forward(Client& c) {
-  if (c.blocked && !send_to(c, c.held)) return;
+  if (c.blocked && !(c.batched ? send_batch(c, c.held, c.held_count) : send_to(c, c.held))) return;
   c.blocked = false;
   zmq::message_t packet;
-  while (c.inbox.receive(packet, std::chrono::milliseconds(0)))
-    if (!send_to(c, packet)) {
-      c.held = std::move(packet);
+  if (!c.batched) {
+    while (c.inbox.receive(packet, std::chrono::milliseconds(0)))
+      if (!send_to(c, packet)) {
+        c.held = std::move(packet);
+        c.held_count = 1;
+        c.blocked = true;
+        return;
+      }
+    return;
+  }
+  // What is queued goes out in frames of up to kBatchItems messages or about kBatchBytes:
+  // one ZeroMQ message and one CURVE box for each, not three per message.
+  constexpr int kBatchItems = 256;
+  constexpr std::size_t kBatchBytes = 256 << 10;
+  citylink::v1::EnvelopeBatch batch;
+  for (;;) {
+    batch.Clear();
+    std::size_t bytes = 0;
+    while (batch.items_size() < kBatchItems && bytes < kBatchBytes &&
+           c.inbox.receive(packet, std::chrono::milliseconds(0))) {
+      const auto view = packet::read(packet.data(), packet.size());
+      if (!view) continue;
+      auto* item = batch.add_items();
+      item->set_topic(view->topic.data(), view->topic.size());
+      item->set_envelope(view->envelope, view->envelope_size);
+      bytes += view->topic.size() + view->envelope_size;
+    }
+    if (batch.items_size() == 0) return;
+    zmq::message_t frame(batch.ByteSizeLong());
+    batch.SerializeWithCachedSizesToArray(frame.data<uint8_t>());
+    const auto count = static_cast<uint64_t>(batch.items_size());
+    if (!send_batch(c, frame, count)) {
+      c.held = std::move(frame);
+      c.held_count = count;
       c.blocked = true;
       return;
     }
+  }
+}
+
+bool RemoteEndpoint::send_batch(Client& c, zmq::message_t& frame, uint64_t count) {
+  static constexpr char kMsgs[] = {'M', 'S', 'G', 'S'};
+  if (c.routing_id.empty()) {
+    c.counters->dropped_stopped.fetch_add(count, std::memory_order_relaxed);  // not connected
+    return true;
+  }
+  try {
+    if (!server_.send(zmq::buffer(c.routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return false;
+    const bool ok = server_.send(zmq::const_buffer(kMsgs, sizeof kMsgs), zmq::send_flags::sndmore) &&
+                    server_.send(zmq::const_buffer(frame.data(), frame.size()), zmq::send_flags::none);
+    (ok ? c.counters->delivered : c.counters->dropped_incoming).fetch_add(count, std::memory_order_relaxed);
+  } catch (const zmq::error_t&) {
+    c.routing_id.clear();  // EHOSTUNREACH: the client is gone; it gets messages again after HELLO
+    c.counters->dropped_stopped.fetch_add(count, std::memory_order_relaxed);
+  }
+  return true;
 }
 
 bool RemoteEndpoint::send_to(Client& c, zmq::message_t& packet) {

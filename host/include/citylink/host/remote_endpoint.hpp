@@ -45,12 +45,15 @@ class RemoteEndpoint {
   void release_clients();
   struct Client;
   void run();
-  void on_client_frames(std::vector<zmq::message_t>& frames);
+  // Serves one client message; returns how many bus messages it carried (at least 1).
+  std::size_t on_client_frames(std::vector<zmq::message_t>& frames);
   // Hands what the router queued for `c` to its connection, until it is empty or the
   // connection is full (then `c` is blocked and tried again shortly).
   void forward(Client& c);
   // False only when the connection cannot take `packet` now; anything else is sent or counted.
   bool send_to(Client& c, zmq::message_t& packet);
+  // The same for a client that said HELLO batch: `frame` is an EnvelopeBatch of `count`.
+  bool send_batch(Client& c, zmq::message_t& frame, uint64_t count);
 
   zmq::context_t& ctx_;
   Router& router_;
