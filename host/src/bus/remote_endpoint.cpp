@@ -25,6 +25,7 @@ struct RemoteEndpoint::Client {
   // batched client, a serialized EnvelopeBatch of `held_count` messages.
   zmq::message_t held;
   uint64_t held_count = 0;
+  bool held_batch = false;  // `held` is a batch (the client may say HELLO again without batch meanwhile)
   bool blocked = false;
 };
 
@@ -249,7 +250,7 @@ std::size_t RemoteEndpoint::on_client_frames(std::vector<zmq::message_t>& frames
 }
 
 void RemoteEndpoint::forward(Client& c) {
-  if (c.blocked && !(c.batched ? send_batch(c, c.held, c.held_count) : send_to(c, c.held))) return;
+  if (c.blocked && !(c.held_batch ? send_batch(c, c.held, c.held_count) : send_to(c, c.held))) return;
   c.blocked = false;
   zmq::message_t packet;
   if (!c.batched) {
@@ -257,6 +258,7 @@ void RemoteEndpoint::forward(Client& c) {
       if (!send_to(c, packet)) {
         c.held = std::move(packet);
         c.held_count = 1;
+        c.held_batch = false;
         c.blocked = true;
         return;
       }
@@ -286,6 +288,7 @@ void RemoteEndpoint::forward(Client& c) {
     if (!send_batch(c, frame, count)) {
       c.held = std::move(frame);
       c.held_count = count;
+      c.held_batch = true;
       c.blocked = true;
       return;
     }
