@@ -531,8 +531,16 @@ TEST_F(RouterFixture, APublisherOverItsRateIsPacedOrRefusedInItsOwnThreadAndCrit
   EXPECT_LE(2000u, 500 + static_cast<uint64_t>(seconds_since(t0) * 5000) + 1);
   EXPECT_EQ(c->refused_rate.load(), before);
 
+  // The same rate without waiting (the remote endpoint's publishers, whose thread serves
+  // every client): what paced above is refused now, and counted.
+  pub->limit_rate(5000, std::chrono::microseconds(0));
+  uint64_t at_once = 0;
+  for (int i = 0; i < 2000; ++i) at_once += publish() == CITYLINK_ERR_BACKPRESSURE;
+  EXPECT_GT(at_once, 0u);
+  EXPECT_EQ(c->refused_rate.load(), before + at_once);
+
   // Lifted: everything goes at once.
   pub->limit_rate(PublishRate::kUnlimited);
   for (int i = 0; i < 1000; ++i) ASSERT_EQ(publish(), CITYLINK_OK) << i;
-  EXPECT_TRUE(eventually([&] { return c->published.load() >= ok + 500 + 2000 + 1000; }));
+  EXPECT_TRUE(eventually([&] { return c->published.load() >= ok + 500 + 2000 + (2000 - at_once) + 1000; }));
 }

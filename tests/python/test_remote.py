@@ -105,3 +105,43 @@ def test_a_script_forwards_between_two_centres_and_each_message_keeps_its_identi
             to_b.forward(env)
             wait_for(lambda: b.stats()["remote"]["centre-a"]["rejected"]["loop"] == 1, "the loop to be refused")
             assert all(e.message.sensor_id != "LOOP" for e in got.items)
+
+
+def test_a_backlog_of_large_messages_never_makes_a_batch_the_host_cuts(curve_server):
+    # A host whose frames may be 4096 + 4096 bytes: 200 readings of 3,000 bytes published at
+    # once leave in batches that each fit, so none is lost to a cut connection.
+    key_file, server_public = curve_server
+    mine = citylink.keygen()
+    cfg = remote_city(key_file, mine.public)
+    cfg["host"]["max_message_bytes"] = 4096
+    with citylink.Host(cfg) as host:
+        keys = citylink.Keys(mine.public, mine.secret, server_public)
+        with citylink.connect(host.remote_endpoint(), keys=keys) as remote:
+            for i in range(200):
+                remote.publish("sensor.reading", sensor_pb2.SensorReading(sensor_id=f"B-{i}", kind="x" * 3000))
+            wait_for(lambda: host.stats()["remote"]["field-script"]["published"] == 200, "every large publish")
+            assert remote.dropped == 0
+
+
+def test_a_client_says_hello_again_when_the_host_restarts_so_its_subscriptions_keep_delivering(curve_server):
+    # The restarted host knows nothing of the client until it says HELLO: without it the
+    # client stays connected and its subscription silent.
+    key_file, server_public = curve_server
+    mine = citylink.keygen()
+    keys = citylink.Keys(mine.public, mine.secret, server_public)
+    got = Collector()
+    with citylink.Host(remote_city(key_file, mine.public)) as first:
+        endpoint = first.remote_endpoint()
+        remote = citylink.connect(endpoint, keys=keys)
+        remote.subscribe("sensor.reading", got)
+        wait_for(lambda: len(got) >= 1, "a reading from the first host")
+    try:
+        cfg = remote_city(key_file, mine.public)
+        cfg["remote"]["bind"] = endpoint  # the same port
+        with citylink.Host(cfg) as second:
+            wait_for(lambda: remote.reconnects == 1, "the client to reconnect and say HELLO again")
+            seen = len(got)
+            wait_for(lambda: len(got) >= seen + 3, "readings from the restarted host")
+            wait_for(lambda: second.stats()["remote"]["field-script"]["delivered"] >= 3, "the host to count them")
+    finally:
+        remote.close()

@@ -9,6 +9,7 @@ import uuid
 from typing import Any, Callable, List, Mapping, NamedTuple, Optional, Union
 
 import zmq
+from zmq.utils.monitor import recv_monitor_message
 from google.protobuf import message as _message
 
 from . import _citylink
@@ -20,9 +21,11 @@ from .v1 import envelope_pb2
 log = logging.getLogger("citylink")
 
 QUEUE = 10000  # messages a script may publish ahead of the connection before Backpressure
-# What waits for the connection leaves in PUBS frames of up to this many messages or about
-# this many bytes: one ZeroMQ message and one CURVE box for all of them (docs/remote.md §3).
-BATCH, BATCH_BYTES = 256, 256 << 10
+# What waits for the connection leaves in PUBS frames of up to this many messages and bytes:
+# one ZeroMQ message and one CURVE box for all of them (docs/remote.md §3). The bytes stay
+# under the smallest frame any host accepts (host.max_message_bytes, at least 1024, plus
+# 4096), so a batch is never what makes a host cut the connection; a larger message goes alone.
+BATCH, BATCH_BYTES, ITEM_OVERHEAD = 256, 4096, 16
 
 
 class Keys(NamedTuple):
@@ -63,8 +66,10 @@ class RemoteClient:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self.dropped = 0  # publishes the host's connection could not take (counted, logged)
+        self._carry = None  # a message taken from the queue that did not fit the last batch
         self._ctx = zmq.Context()
-        self._dealer = self._in = self._out = None
+        self._dealer = self._in = self._out = self._handshakes = None
+        self.reconnects = 0  # times the connection came back and this client said HELLO again
         try:
             self._dealer = self._ctx.socket(zmq.DEALER)
             self._dealer.curve_secretkey = keys.secret.encode()
@@ -80,6 +85,10 @@ class RemoteClient:
             self._out.sndhwm = QUEUE
             self._out.connect(wake)
             self._out_lock = threading.Lock()
+            # Each handshake after the first is a reconnect (the host restarted or cut the
+            # connection): the host has forgotten this client, so it must say HELLO again or
+            # its subscriptions would stay silent.
+            self._handshakes = self._dealer.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
             self._dealer.connect(endpoint)
             self._dealer.send_multipart([b"HELLO", b"batch"])  # messages for it come in MSGS frames
             if not self._dealer.poll(int(timeout * 1000)):
@@ -160,22 +169,37 @@ class RemoteClient:
         self.close()
 
     def _close_sockets(self) -> None:
-        for s in (self._out, self._in, self._dealer):
+        if self._handshakes is not None:
+            self._dealer.disable_monitor()
+        for s in (self._handshakes, self._out, self._in, self._dealer):
             if s is not None:
                 s.close()
         self._ctx.term()
+
+    def _next_out(self):
+        item, self._carry = self._carry, None
+        if item is None:
+            try:
+                item = self._in.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return None
+        return item
 
     def _forward(self) -> None:
         while True:
             batch = envelope_pb2.EnvelopeBatch()
             size = 0
-            while len(batch.items) < BATCH and size < BATCH_BYTES:
-                try:
-                    topic, env = self._in.recv_multipart(zmq.NOBLOCK)
-                except zmq.Again:
+            while len(batch.items) < BATCH:
+                item = self._next_out()
+                if item is None:
+                    break
+                topic, env = item
+                cost = len(topic) + len(env) + ITEM_OVERHEAD
+                if batch.items and size + cost > BATCH_BYTES:
+                    self._carry = item  # opens the next batch
                     break
                 batch.items.add(topic=topic.decode(), envelope=env)
-                size += len(topic) + len(env)
+                size += cost
             if not batch.items:
                 return
             try:
@@ -190,11 +214,28 @@ class RemoteClient:
         poller = zmq.Poller()
         poller.register(self._dealer, zmq.POLLIN)
         poller.register(self._in, zmq.POLLIN)
+        poller.register(self._handshakes, zmq.POLLIN)
+        first = True  # the handshake the constructor's WELCOME came through
         try:
             while not self._stopping.is_set():
                 for sock, _ in poller.poll(100):
                     if sock is self._in:
                         self._forward()
+                    elif sock is self._handshakes:
+                        while True:
+                            try:
+                                recv_monitor_message(self._handshakes, zmq.NOBLOCK)
+                            except zmq.Again:
+                                break
+                            if first:
+                                first = False
+                                continue
+                            self.reconnects += 1
+                            log.warning("the connection to %s came back; saying HELLO again", self.endpoint)
+                            try:
+                                self._dealer.send_multipart([b"HELLO", b"batch"], zmq.NOBLOCK)
+                            except zmq.Again:
+                                log.warning("could not say HELLO again to %s: its connection is full", self.endpoint)
                     else:
                         while True:
                             try:

@@ -190,12 +190,14 @@ class Worker:
         # Refused here, as in `citylink worker`: a flood costs this process only.
         if self.rate.per_second and not any(_pattern_matches(p, topic) for p in self.critical_topics) \
                 and not self.rate.take():
-            self.refused_rate += 1
+            with self.rate.lock:  # plugin threads may publish at once
+                self.refused_rate += 1
+                n = self.refused_rate
             why = (f"'{self.a.instance}' is over its publish_rate of {self.rate.per_second} telemetry messages a "
                    f"second; the message on '{topic}' was not sent. Publish less often, back off on Backpressure, "
                    f"or have the operator raise publish_rate for it in the city config")
-            if self.refused_rate <= 5 or self.refused_rate % 10000 == 0:
-                self.log.warning("publish refused (rate, #%d): %s", self.refused_rate, why)
+            if n <= 5 or n % 10000 == 0:
+                self.log.warning("publish refused (rate, #%d): %s", n, why)
             raise Backpressure(why)
         m = wv1.WorkerToHost()
         m.publish.topic, m.publish.envelope = topic, envelope

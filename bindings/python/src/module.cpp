@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -139,12 +140,21 @@ class PyHost {
     return true;
   }
 
-  // A publish with the GIL held: never waits for a stop in progress (that answers STATE).
+  // A publish with the GIL held: never waits for a stop in progress (that answers STATE). A
+  // client with a publish_rate may sleep up to 1 ms in it, so the GIL is let go then; the
+  // lock on the host is released before the GIL is taken back (a stop holds the GIL while
+  // it waits for that lock).
   citylink_status publish_now(ch::LocalClient* c, const std::string& topic, const std::string& envelope,
                               std::string& why) {
     std::shared_lock lk(life_, std::try_to_lock);
     if (!lk.owns_lock() || !host_ || state_ != State::running) return CITYLINK_ERR_STATE;
-    return c->publish(topic, reinterpret_cast<const uint8_t*>(envelope.data()), envelope.size(), &why);
+    const auto* bytes = reinterpret_cast<const uint8_t*>(envelope.data());
+    if (!c->paced()) return c->publish(topic, bytes, envelope.size(), &why);
+    std::optional<py::gil_scoped_release> nogil(std::in_place);
+    const citylink_status s = c->publish(topic, bytes, envelope.size(), &why);
+    lk.unlock();
+    nogil.reset();
+    return s;
   }
 
   py::list status() {
@@ -352,7 +362,7 @@ PYBIND11_MODULE(_citylink, m) {
                 (*env.mutable_attributes())[k] = v;
             const std::string bytes = env.SerializeAsString();
             std::string why = "the host is stopped";
-            // A publish never blocks, so it keeps the GIL (half its cost was the hand-over).
+            // Unpaced, a publish never blocks, so it keeps the GIL (half its cost was the hand-over).
             const citylink_status s = c.host->publish_now(c.client, topic, bytes, why);
             return py::make_tuple(static_cast<int>(s), why);
           },

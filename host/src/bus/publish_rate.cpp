@@ -33,7 +33,7 @@ bool PublishRate::take(std::chrono::microseconds max_wait) {
     std::this_thread::sleep_for(wait);
     return true;
   }
-  std::this_thread::sleep_for(max_wait);
+  if (max_wait.count() > 0) std::this_thread::sleep_for(max_wait);
   return false;
 }
 

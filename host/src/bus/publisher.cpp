@@ -136,7 +136,7 @@ citylink_status Publisher::publish(std::string_view topic, const uint8_t* envelo
   const bool critical = opts_.is_critical(topic);
   // A flood is refused here, in the flooding plugin's own thread, before it costs the router
   // or the engine anything: on 2 cores that CPU is what a 112 report waits for.
-  if (!critical && !rate_.take()) {
+  if (!critical && !rate_.take(rate_wait_)) {
     if (on_full == OnFull::drop) return refuse_rate(topic, why);
     say("'" + source_ + "' is over its publish_rate for now");
     return CITYLINK_ERR_BACKPRESSURE;

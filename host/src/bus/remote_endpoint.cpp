@@ -65,7 +65,8 @@ void RemoteEndpoint::start() {
     c->publisher = router_.add_publisher(rc.name, rc.publish_grants, c->counters,
                                          rc.peer_host ? PublisherRole::peer_host : PublisherRole::plugin,
                                          rc.peer_origins);
-    c->publisher->limit_rate(publish_rate_of(rc.publish_rate));
+    // Refused at once, never paced: this endpoint's one thread serves every client.
+    c->publisher->limit_rate(publish_rate_of(rc.publish_rate), std::chrono::microseconds(0));
     c->publisher->open();
     if (!rc.subscriptions.empty()) {
       const std::string ep = router_.endpoint_prefix() + "/remote/" + rc.name;
@@ -216,6 +217,14 @@ std::size_t RemoteEndpoint::on_client_frames(std::vector<zmq::message_t>& frames
   if (cmd == "HELLO" && (frames.size() == 2 || (frames.size() == 3 && frames[2].to_string_view() == "batch"))) {
     client->routing_id = rid;
     client->batched = frames.size() == 3;
+    if (client->blocked && client->held_batch && !client->batched) {
+      // A client that no longer reads MSGS cannot take the held batch: counted, not sent.
+      client->counters->dropped_incoming.fetch_add(client->held_count, std::memory_order_relaxed);
+      log()->warn("remote client '{}' said HELLO without batch; {} held message(s) in a batch were dropped",
+                  client->config.name, client->held_count);
+      client->blocked = false;
+      client->held = zmq::message_t();
+    }
     reply({"WELCOME", client->config.name});
   } else if (cmd == "PUB" && frames.size() == 4) {
     std::string why;

@@ -29,6 +29,8 @@ class LocalClient {
 
   const ClientEntry& entry() const { return entry_; }
   const std::shared_ptr<InstanceCounters>& counters() const { return counters_; }
+  // True when publish() may sleep (up to 1 ms) to pace the client to its publish_rate.
+  bool paced() const { return publisher_->rate_limit() != PublishRate::kUnlimited; }
 
   // Any thread. Queues one envelope for the router, which checks it against the grants;
   // statuses as citylink_host_api::publish. CITYLINK_ERR_STATE after close().

@@ -18,6 +18,7 @@
 #include <citylink/host/publish_rate.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <cstdint>
@@ -76,8 +77,13 @@ class Publisher {
   citylink_status refuse_oversize(std::string_view topic, std::size_t size, std::string* why);
   // The most normal-class (telemetry) messages a second this publisher may send, from now on
   // (`publish_rate`); PublishRate::kUnlimited, the default, lifts it. Critical topics are never
-  // limited. Over it, publish() refuses with CITYLINK_ERR_BACKPRESSURE, counted as refused_rate.
-  void limit_rate(uint32_t per_second) { rate_.set(per_second); }
+  // limited. Over it, publish() waits up to `max_wait` for its turn, then refuses with
+  // CITYLINK_ERR_BACKPRESSURE, counted as refused_rate. A publisher called from a thread that
+  // serves others too (the remote endpoint's) passes 0: refused at once, never paced there.
+  void limit_rate(uint32_t per_second, std::chrono::microseconds max_wait = PublishRate::kMaxWait) {
+    rate_wait_ = max_wait;
+    rate_.set(per_second);
+  }
   uint32_t rate_limit() const { return rate_.per_second(); }
 
   void open();   // publish() works from now on
@@ -112,6 +118,7 @@ class Publisher {
   std::size_t max_bytes_;
   std::size_t room_;  // stamp room each packet reserves for the router
   PublishRate rate_;
+  std::chrono::microseconds rate_wait_ = PublishRate::kMaxWait;  // set before open(), read by publish()
 };
 
 // Where the router delivers messages for one subscriber.
