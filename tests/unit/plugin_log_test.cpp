@@ -4,10 +4,13 @@
 #include <citylink/host/plugin_log.hpp>
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/ostream_sink.h>
 
 #include <algorithm>
 #include <chrono>
+#include <future>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -20,22 +23,26 @@ class CapturedLog {
  public:
   CapturedLog() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)) {
     sink_->set_pattern("%l %v");
-    citylink::host::log()->sinks().push_back(sink_);
+    citylink::host::add_log_sink(sink_);
     level_ = citylink::host::log()->level();
     citylink::host::log()->set_level(spdlog::level::trace);
   }
   ~CapturedLog() {
-    auto& sinks = citylink::host::log()->sinks();
-    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+    citylink::host::remove_log_sink(sink_);
     citylink::host::log()->set_level(level_);
   }
+  // What the logging thread has written by now: everything logged before the call.
   std::size_t count(const std::string& needle) const {
+    citylink::host::flush_log();
     const auto s = out_.str();
     std::size_t n = 0;
     for (auto at = s.find(needle); at != std::string::npos; at = s.find(needle, at + 1)) ++n;
     return n;
   }
-  std::string text() const { return out_.str(); }
+  std::string text() const {
+    citylink::host::flush_log();
+    return out_.str();
+  }
 
  private:
   std::ostringstream out_;
@@ -78,6 +85,49 @@ TEST(PluginLog, AFloodIsAnnouncedOnceAndSummedUpAtMostOnceASecond) {
   // One summary a second while it lasts: 2 or 3 in 2.5 s, never one per line let through.
   EXPECT_LE(captured.count("were held back"), 4u);
   EXPECT_GE(captured.count("[chatty] line"), 200u);  // the burst, then the sustained rate
+}
+
+// A sink that holds the logging thread until released: stderr to a terminal that is paused,
+// or a pipe nobody reads.
+class StuckSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit StuckSink(std::shared_future<void> release) : release_(std::move(release)) {}
+  std::size_t lines() {
+    std::lock_guard lk(mutex_);
+    return lines_;
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    release_.wait();
+    if (msg.payload.size() >= 5 && std::string_view(msg.payload.data(), 5) == "stuck") ++lines_;
+  }
+  void flush_() override {}
+
+ private:
+  std::shared_future<void> release_;
+  std::size_t lines_ = 0;
+};
+
+// Review L4: with stderr blocked, every thread that logged (the router, the engine, a plugin)
+// blocked behind it. Before, the logging thread below never finished.
+TEST(HostLog, AStuckStderrNeverBlocksTheThreadsThatLogAndWhatItCouldNotTakeIsCounted) {
+  std::promise<void> release;
+  auto stuck = std::make_shared<StuckSink>(release.get_future().share());
+  citylink::host::add_log_sink(stuck);
+  const auto dropped_before = citylink::host::log_lines_dropped();
+  constexpr std::size_t kLines = 20000;
+  auto writer = std::async(std::launch::async, [] {
+    for (std::size_t i = 0; i < kLines; ++i) citylink::host::log()->warn("stuck {}", i);
+  });
+  const bool finished = writer.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
+  release.set_value();  // whatever happened, so the test ends
+  writer.wait();
+  citylink::host::remove_log_sink(stuck);
+  EXPECT_TRUE(finished) << "the thread that logged waited on the stuck sink";
+  const auto dropped = citylink::host::log_lines_dropped() - dropped_before;
+  EXPECT_GT(dropped, 0u);
+  EXPECT_EQ(stuck->lines() + dropped, kLines) << "every line is written or counted";
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // --metrics, and fixed-width tables for the terminal. Host's members, kept apart from the
 // runtime's lifecycle code in runtime/host.cpp.
 #include <citylink/host/host.hpp>
+#include <citylink/host/logging.hpp>
 
 #include <cstdio>
 #include <sstream>
@@ -70,6 +71,9 @@ std::string Host::metrics_prometheus() const {
   o << "# HELP citylink_undeliverable_total Agency outputs (grant/dispatch/audit) no bound instance received.\n"
        "# TYPE citylink_undeliverable_total counter\ncitylink_undeliverable_total "
     << router_->undeliverable() << '\n';
+  o << "# HELP citylink_log_dropped_total Log lines overwritten because stderr did not keep up (its queue was full).\n"
+       "# TYPE citylink_log_dropped_total counter\ncitylink_log_dropped_total "
+    << log_lines_dropped() << '\n';
   if (remote_) {
     const auto& r = remote_->refusals();
     o << "# HELP citylink_remote_refused_total Connections the CURVE endpoint refused, by why.\n"

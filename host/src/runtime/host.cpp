@@ -534,6 +534,7 @@ void Host::stop() {
   if (remote_) remote_->stop();
   registry_.stop_all();
   router_->stop();
+  flush_log();  // what the city said while stopping is on stderr when stop() returns
 }
 
 LocalClient& Host::client(const std::string& name) {

@@ -400,6 +400,7 @@ int run_worker(const std::vector<std::string>& args) {
   auto* w = new Worker(o);
   const int rc = w->run();
   w->close_output();
+  flush_log();  // _exit runs no destructor, so the logging thread must be done first
   std::fflush(nullptr);
   _exit(rc);
 }
