@@ -207,6 +207,29 @@ TEST(CameraRegistry, StaleCamerasAreExcludedUntilHeardFromAgain) {
   EXPECT_EQ(ids(r.within(kLat, kLon, 100, 10, kT0 - 1000 * kSec)), (Ids{"a", "b", "c"}));
 }
 
+// Review H8: cameras were never forgotten, so made-up ids stayed for the life of the process.
+TEST(CameraRegistry, CamerasUnheardFromSinceTheCutoffAreForgottenAFewSlotsAtATime) {
+  CameraRegistry r;
+  lay_out(r);  // 9 cameras at kT0
+  const int64_t t1 = kT0 + 100 * kSec;
+  ASSERT_TRUE(r.update_status(status("c", v1::CAMERA_STATE_ONLINE), t1));
+  ASSERT_EQ(r.upsert(at("b", 60, 0), t1), "");
+  // Four slots a call: three calls see every slot once, whatever the cursor wrapped past.
+  std::vector<std::string> gone;
+  for (int call = 0; call < 3; ++call)
+    for (const auto& rec : r.forget_unseen(kT0 + 1, 4)) gone.push_back(rec.camera_id);
+  std::sort(gone.begin(), gone.end());
+  EXPECT_EQ(gone.size(), 7u);
+  EXPECT_EQ(std::count(gone.begin(), gone.end(), "b") + std::count(gone.begin(), gone.end(), "c"), 0);
+  EXPECT_EQ(r.size(), 2u);
+  EXPECT_FALSE(r.find("a").has_value());
+  EXPECT_EQ(ids(r.nearest(kLat, kLon, 9, t1)), (Ids{"b", "c"}));  // the index forgot them too
+  // A forgotten id may be announced again, in a freed slot.
+  ASSERT_EQ(r.upsert(at("a", 10, 0), t1), "");
+  EXPECT_EQ(ids(r.nearest(kLat, kLon, 1, t1)), Ids{"a"});
+  EXPECT_TRUE(r.forget_unseen(kT0 + 1, 100).empty());
+}
+
 TEST(CameraRegistry, StaleRuleCanBeDisabled) {
   CameraRegistry r(CameraRegistry::Options{0});
   lay_out(r);

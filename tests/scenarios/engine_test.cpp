@@ -643,3 +643,37 @@ TEST_F(EngineFixture, OnlyTheOwnerOfACameraChangesItOrReportsItsStatus) {
   ASSERT_EQ(grants[0].stream_uris_size(), 1);
   EXPECT_EQ(grants[0].stream_uris(0), "rtsp://vms.test/cam-1");
 }
+
+// Review H8: a camera was never forgotten, so an instance that reached its cap with cameras
+// long gone (or ids it made up once) could never announce another. Driven on the test's
+// thread with a retention of 1 ns: the first camera is forgotten, and the cap of one
+// admits the second.
+TEST(EngineRetention, ACameraNotHeardFromForTheRetentionIsForgottenAndFreesItsOwnersCap) {
+  zmq::context_t ctx;
+  Router router(ctx);
+  router.start();
+  InputPolicy policy;
+  policy.cameras["cams"].max = 1;
+  policy.camera_retention_ns = 1;
+  ScenarioEngine engine({}, router, ctx, policy);
+  auto drive = [&](const std::string& topic, const google::protobuf::Message& m) {
+    citylink::v1::Envelope e;
+    e.set_topic(topic);
+    e.set_schema(m.GetTypeName());
+    e.set_source("cams");
+    e.set_payload(m.SerializeAsString());
+    const auto bytes = e.SerializeAsString();
+    engine.drive(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  };
+  drive("camera.info", camera("cam-1", 50));
+  citylink::v1::CameraStatus nothing;  // a heartbeat for no camera: a drive, so a tick
+  nothing.set_camera_id("none");
+  ASSERT_TRUE(eventually([&] {
+    drive("camera.status", nothing);
+    return engine.counters()["camera_registry/forgotten"] == 1;
+  }));
+  drive("camera.info", camera("cam-2", 60));
+  const auto c = engine.counters();
+  EXPECT_EQ(c.count("camera_registry/over_cap"), 0u) << "the forgotten camera still counted against the cap";
+  EXPECT_EQ(c.at("camera_registry/cameras_announced"), 2u);
+}

@@ -416,7 +416,7 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
   if (const auto h = root["host"]) {
     r.only_keys(h, "host",
                 {"log_level", "max_message_bytes", "queue_depth", "queue_bytes", "critical_topics",
-                 "max_cameras_per_instance", "max_open_incidents_per_source", "incident_retention_minutes", "audit_log", "incident_book", "allow_symlinks",
+                 "max_cameras_per_instance", "max_open_incidents_per_source", "incident_retention_minutes", "camera_retention_minutes", "audit_log", "incident_book", "allow_symlinks",
                  "strict_config", "state_dir", "outbox", "outbox_max_mb", "outbox_fsync", "http", "memory_budget_mb",
                  "publish_rate"});
     if (h["publish_rate"]) cfg.host.publish_rate = read_publish_rate(h["publish_rate"], r, "host.publish_rate");
@@ -462,6 +462,9 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
     if (h["incident_retention_minutes"])
       cfg.host.incident_retention_minutes =
           r.number<int>(h["incident_retention_minutes"], "host.incident_retention_minutes", 1, 365 * 24 * 60);
+    if (h["camera_retention_minutes"])
+      cfg.host.camera_retention_minutes =
+          r.number<int>(h["camera_retention_minutes"], "host.camera_retention_minutes", 1, 365 * 24 * 60);
     if (h["max_cameras_per_instance"])
       cfg.host.max_cameras_per_instance =
           r.number<std::size_t>(h["max_cameras_per_instance"], "host.max_cameras_per_instance", 1, 10'000'000);

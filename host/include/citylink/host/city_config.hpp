@@ -141,6 +141,7 @@ struct HostSettings {
   std::size_t max_cameras_per_instance = 10000;  // `host.max_cameras_per_instance`
   std::size_t max_open_incidents_per_source = 10000;  // `host.max_open_incidents_per_source`
   int incident_retention_minutes = 24 * 60;      // `host.incident_retention_minutes`: closed incidents kept
+  int camera_retention_minutes = 24 * 60;        // `host.camera_retention_minutes`: a silent camera kept
   // `host.state_dir`: where `citylink run` keeps its run marker (unclean-shutdown detection).
   std::filesystem::path state_dir = "/var/lib/citylink";
   std::filesystem::path audit_log;               // `host.audit_log`: the hash-chained SQLite audit log; empty: none

@@ -9,6 +9,7 @@
 #include <boost/geometry/index/rtree.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <iterator>
@@ -123,6 +124,7 @@ struct CameraRegistry::Impl {
   std::vector<Entry> slots;
   std::vector<uint32_t> free_slots;
   std::unordered_map<std::string, uint32_t> by_id;
+  std::atomic<std::size_t> sweep_at{0};  // the slot forget_unseen looks at next
 
   struct Found {
     double distance_m;
@@ -374,6 +376,39 @@ bool CameraRegistry::remove(const std::string& camera_id) {
   I.free_slots.push_back(slot);
   I.by_id.erase(it);
   return true;
+}
+
+std::vector<CameraRecord> CameraRegistry::forget_unseen(int64_t seen_before_ns, std::size_t max_scan) {
+  std::vector<std::string> old;
+  {
+    std::shared_lock lock(impl_->mu);  // queries go on while it looks
+    auto& I = *impl_;
+    const std::size_t n = std::min(max_scan, I.slots.size());
+    std::size_t at = I.sweep_at.load(std::memory_order_relaxed);
+    if (at >= I.slots.size()) at = 0;
+    for (std::size_t i = 0; i < n; ++i, at = at + 1 < I.slots.size() ? at + 1 : 0) {
+      const Impl::Entry& e = I.slots[at];
+      if (e.used && e.rec.last_seen_ns < seen_before_ns) old.push_back(e.rec.camera_id);
+    }
+    I.sweep_at.store(at, std::memory_order_relaxed);
+  }
+  std::vector<CameraRecord> gone;
+  if (old.empty()) return gone;
+  std::unique_lock lock(impl_->mu);
+  auto& I = *impl_;
+  for (const auto& id : old) {
+    auto it = I.by_id.find(id);
+    if (it == I.by_id.end()) continue;
+    const uint32_t slot = it->second;
+    Impl::Entry& e = I.slots[slot];
+    if (e.rec.last_seen_ns >= seen_before_ns) continue;  // heard from meanwhile
+    I.tree.remove(Value(e.p, slot));
+    gone.push_back(std::move(e.rec));
+    e = Impl::Entry{};
+    I.free_slots.push_back(slot);
+    I.by_id.erase(it);
+  }
+  return gone;
 }
 
 std::optional<CameraRecord> CameraRegistry::find(const std::string& camera_id) const {

@@ -72,6 +72,7 @@ InputPolicy input_policy(const CityConfig& config) {
   p.max_cameras_per_instance = config.host.max_cameras_per_instance;
   p.max_open_incidents_per_source = config.host.max_open_incidents_per_source;
   p.incident_retention_ns = static_cast<int64_t>(config.host.incident_retention_minutes) * 60 * 1'000'000'000;
+  p.camera_retention_ns = static_cast<int64_t>(config.host.camera_retention_minutes) * 60 * 1'000'000'000;
   for (const auto& e : config.plugins) p.cameras[e.instance_id] = e.cameras;
   return p;
 }
@@ -585,7 +586,23 @@ void ScenarioEngine::tick() {
       counters_["incidents/retired"] += retired.size();
     }
   }
+  forget_unseen_cameras(now);
   for (auto& s : scenarios_) s->on_tick(*this);
+}
+
+// H8: a camera that went away, or an id announced once, is forgotten after the retention;
+// its owner may announce another in its place. 1,000 slots a tick: a million cameras are
+// swept every 100 s, for some tens of microseconds a tick.
+void ScenarioEngine::forget_unseen_cameras(int64_t now) {
+  const auto gone = cameras_.forget_unseen(now - policy_.camera_retention_ns, 1000);
+  if (gone.empty()) return;
+  for (const auto& c : gone)
+    if (auto it = cameras_owned_.find(c.owner_instance); it != cameras_owned_.end() && --it->second == 0)
+      cameras_owned_.erase(it);
+  log()->info("[{}] {} camera(s) not heard from for {} minute(s) were forgotten (the first announced by {})", kSource,
+              gone.size(), policy_.camera_retention_ns / 60'000'000'000, gone.front().owner_instance);
+  std::lock_guard lk(counters_mu_);
+  counters_["camera_registry/forgotten"] += gone.size();
 }
 
 // H6 of the review: a host killed mid-incident never revoked its grants; the agencies

@@ -69,6 +69,12 @@ class CameraRegistry {
   // Forgets a camera. Returns false if it was unknown.
   bool remove(const std::string& camera_id);
 
+  // Forgets cameras last heard from before seen_before_ns, looking at no more than max_scan
+  // slots from where the previous call stopped (wrapping), so a sweep of a large registry is
+  // spread over many short calls. Returns what it forgot (review H8: a camera that went
+  // away, or an id made up once, no longer stays for the life of the process).
+  std::vector<CameraRecord> forget_unseen(int64_t seen_before_ns, std::size_t max_scan);
+
   std::optional<CameraRecord> find(const std::string& camera_id) const;
 
   // Live = state is not OFFLINE (ONLINE, DEGRADED and UNSPECIFIED count as live) and the
