@@ -29,6 +29,7 @@ using namespace citylink::bench;
 
 namespace {
 
+bool kBatch = true;  // the link's batch: BATCH frames to the agency (argument 5: 0 for one envelope a frame)
 int kInFlight = 256;  // both sides: CityLink's durable.in_flight, MQTT's max_inflight_messages (argument 4)
 
 // One CityLink round: messages per second acked end to end.
@@ -55,7 +56,7 @@ double citylink_round(const std::filesystem::path& dir, long n, int payload) {
       "    queue_depth: " + std::to_string(n + 1000) + "\n"
       "    durable: {in_flight: " + std::to_string(kInFlight) + "}\n"
       "    config: {endpoint: \"" + endpoint + "\", server_public_key: \"" + agency.public_key +
-      "\", secret_key_file: " + (dir / "link.key").string() + ", retry_ms: 1000}\n";
+      "\", secret_key_file: " + (dir / "link.key").string() + ", retry_ms: 1000, batch: " + (kBatch ? "true" : "false") + "}\n";
   Host host(parse_city_config(yaml, "bench.yaml", dir));
   auto acked = [&] {
     for (const auto& s : host.status())
@@ -99,6 +100,7 @@ int main(int argc, char** argv) {
   const int rounds = argc > 2 ? std::stoi(argv[2]) : 3;
   const int payload = argc > 3 ? std::stoi(argv[3]) : 200;
   if (argc > 4) kInFlight = std::stoi(argv[4]);
+  if (argc > 5) kBatch = std::stoi(argv[5]) != 0;
   set_log_level("warn");
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const auto base = std::filesystem::temp_directory_path() / ("citylink-bench-durable-" + std::to_string(getpid()));
@@ -111,7 +113,8 @@ int main(int argc, char** argv) {
   }
   std::filesystem::remove_all(base);
   const double a = median(ours), b = median(theirs);
-  std::printf("\n%ld messages of %d payload bytes, %d in flight, median of %d rounds\n", n, payload, kInFlight, rounds);
+  std::printf("\n%ld messages of %d payload bytes, %d in flight, %s, median of %d rounds\n", n, payload, kInFlight,
+              kBatch ? "the link sends batches" : "the link sends one envelope a frame", rounds);
   std::printf("citylink durable (outbox + agency-link + agency-sim, acked end to end): %.0f msg/s\n", a);
   std::printf("mosquitto QoS 1 (publisher -> broker -> subscriber, no persistence):   %.0f msg/s\n", b);
   std::printf("ratio: %.2fx\n", b > 0 ? a / b : 0.0);

@@ -8,8 +8,12 @@
 //
 // Wire: the link sends two frames, [topic][envelope bytes]; the agency answers one frame,
 // a serialized citylink.v1.Ack naming the envelope id (accepted, or refused with a reason).
+// With `batch: true`, for an agency that speaks it (citylink agency-sim does), what is due
+// goes as [BATCH][citylink.v1.EnvelopeBatch] and the agency answers [ACKS][citylink.v1.Acks]:
+// one ZeroMQ message and one CURVE box each way for up to 256 envelopes.
 #include <citylink/plugin.hpp>
 #include <citylink/v1/dispatch.pb.h>
+#include <citylink/v1/envelope.pb.h>
 
 #include <atomic>
 #include <cerrno>
@@ -60,14 +64,15 @@ class AgencyLink : public citylink::Plugin {
       "endpoint":{"type":"string","minLength":1},"server_public_key":{"type":"string","minLength":40,"maxLength":40},
       "server_public_key_file":{"type":"string","minLength":1},
       "secret_key_file":{"type":"string","minLength":1},"retry_ms":{"type":"integer","minimum":10},
-      "max_retry_ms":{"type":"integer","minimum":10},"progress_ms":{"type":"integer","minimum":10}}})";
+      "max_retry_ms":{"type":"integer","minimum":10},"progress_ms":{"type":"integer","minimum":10},
+      "batch":{"type":"boolean"}}})";
     return d;
   }
 
   explicit AgencyLink(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
     const auto cfg =
         Fields::parse(ctx, {"endpoint", "server_public_key", "server_public_key_file", "secret_key_file", "retry_ms",
-                            "max_retry_ms", "progress_ms"});
+                            "max_retry_ms", "progress_ms", "batch"});
     endpoint_ = cfg.required_text("endpoint", "\"tcp://112-centre.example:7101\"");
     if (endpoint_.rfind("tcp://", 0) != 0 && endpoint_.rfind("ipc://", 0) != 0)
       cfg.fail("endpoint", "'" + endpoint_ + "' is not a ZeroMQ tcp:// or ipc:// endpoint");
@@ -91,6 +96,7 @@ class AgencyLink : public citylink::Plugin {
     max_retry_ = std::chrono::milliseconds(cfg.integer("max_retry_ms", 10'000, 10, 3'600'000));
     if (max_retry_ < retry_) max_retry_ = retry_;
     progress_ = std::chrono::milliseconds(cfg.integer("progress_ms", 1'000, 10, 3'600'000));
+    batch_ = cfg.flag("batch", false);
   }
 
   ~AgencyLink() override { stop(); }
@@ -218,9 +224,24 @@ class AgencyLink : public citylink::Plugin {
       }
       zmq::message_t reply;
       while (s.recv(reply, zmq::recv_flags::dontwait)) {
+        if (reply.more() && reply.to_string_view() == "ACKS") {
+          citylink::v1::Acks acks;
+          const bool ok = s.recv(reply, zmq::recv_flags::dontwait) && !reply.more() &&
+                          acks.ParseFromArray(reply.data(), static_cast<int>(reply.size()));
+          while (reply.more() && s.recv(reply, zmq::recv_flags::dontwait)) {
+          }
+          if (!ok) {
+            host_.warn("the agency at " + endpoint_ + " sent ACKS that are not a citylink.v1.Acks; ignored");
+            continue;
+          }
+          for (const auto& ack : acks.acks()) settle(ack);
+          continue;
+        }
         citylink::v1::Ack ack;
-        if (!ack.ParseFromArray(reply.data(), static_cast<int>(reply.size()))) {
+        if (reply.more() || !ack.ParseFromArray(reply.data(), static_cast<int>(reply.size()))) {
           host_.warn("the agency at " + endpoint_ + " sent a reply that is not a citylink.v1.Ack; ignored");
+          while (reply.more() && s.recv(reply, zmq::recv_flags::dontwait)) {
+          }
           continue;
         }
         settle(ack);
@@ -239,6 +260,7 @@ class AgencyLink : public citylink::Plugin {
   // of the delay. Only new and waiting messages are looked at on every pass: the whole list
   // is walked when a resend falls due, so a large window does not cost a walk per reply.
   void send_due(zmq::socket_t& s, bool& down_logged) {
+    if (batch_) return send_due_in_batches(s, down_logged);
     const auto now = Clock::now();
     std::lock_guard lk(mu_);
     while (!unsent_.empty()) {
@@ -275,6 +297,85 @@ class AgencyLink : public citylink::Plugin {
     order_.swap(still);
   }
 
+  // As send_due, in BATCH frames. What is due is gathered first, in order (what waited for
+  // the connection, what is new, what a resend fell due for), then sent 256 envelopes or
+  // about 256 KiB a frame; a frame the socket refuses (no connection) and every one after it
+  // wait in unsent_, in order.
+  void send_due_in_batches(zmq::socket_t& s, bool& down_logged) {
+    const auto now = Clock::now();
+    std::lock_guard lk(mu_);
+    std::vector<std::string> due(unsent_.begin(), unsent_.end());
+    unsent_.clear();
+    for (auto& id : fresh_) {
+      auto p = pending_.find(id);
+      if (p == pending_.end()) continue;
+      p->second.next_send = Clock::time_point::max();  // gathered: not due again in the walk below
+      due.push_back(std::move(id));
+    }
+    fresh_.clear();
+    if (!due.empty())
+      if (auto p = pending_.find(due.front()); p != pending_.end()) note_if_down(p->second, now, down_logged);
+    if (now >= next_due_) {
+      next_due_ = Clock::time_point::max();
+      std::deque<std::string> still;
+      for (auto& id : order_) {
+        auto p = pending_.find(id);
+        if (p == pending_.end()) continue;
+        Pending& m = p->second;
+        note_if_down(m, now, down_logged);
+        if (m.next_send <= now) {
+          m.next_send = Clock::time_point::max();
+          due.push_back(id);
+        }
+        next_due_ = std::min(next_due_, m.next_send);
+        still.push_back(std::move(id));
+      }
+      order_.swap(still);
+    }
+    citylink::v1::EnvelopeBatch batch;
+    std::vector<Pending*> in_batch;
+    std::size_t bytes = 0, first = 0;
+    bool connected = true;
+    const auto flush = [&](std::size_t end) {
+      if (in_batch.empty()) return;
+      if (connected) {
+        zmq::message_t frame(batch.ByteSizeLong());
+        batch.SerializeWithCachedSizesToArray(frame.data<uint8_t>());
+        connected = s.send(zmq::str_buffer("BATCH"), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
+                    s.send(frame, zmq::send_flags::dontwait);
+      }
+      for (std::size_t i = 0; i < in_batch.size(); ++i) {
+        Pending& m = *in_batch[i];
+        if (connected) {
+          mark_sent(m, now);
+        } else {
+          m.next_send = Clock::time_point::max();
+          unsent_.push_back(due[first + i]);
+        }
+      }
+      batch.Clear();
+      in_batch.clear();
+      bytes = 0;
+      first = end;
+    };
+    for (std::size_t i = 0; i < due.size(); ++i) {
+      auto p = pending_.find(due[i]);
+      if (p == pending_.end()) {  // settled meanwhile: nothing to send, keep the indexes aligned
+        flush(i);
+        first = i + 1;
+        continue;
+      }
+      Pending& m = p->second;
+      if (!in_batch.empty() && (in_batch.size() == 256 || bytes + m.bytes.size() > (256u << 10))) flush(i);
+      auto* item = batch.add_items();
+      item->set_topic(m.topic);
+      item->set_envelope(m.bytes);
+      in_batch.push_back(&m);
+      bytes += m.bytes.size() + m.topic.size();
+    }
+    flush(due.size());
+  }
+
   // Unanswered well after its first try, or not even sendable (no connection) for as long.
   void note_if_down(const Pending& m, Clock::time_point now, bool& down_logged) {
     if (down_logged || now - m.since <= std::max<Clock::duration>(retry_ * 4, std::chrono::seconds(1))) return;
@@ -292,10 +393,15 @@ class AgencyLink : public citylink::Plugin {
       m.next_send = Clock::time_point::max();
       return false;
     }
+    mark_sent(m, now);
+    return true;
+  }
+
+  // The socket took it: a resend falls due after the back-off.
+  void mark_sent(Pending& m, Clock::time_point now) {
     m.next_send = now + std::min<Clock::duration>(max_retry_, retry_ * (1 << std::min(m.attempts, 16)));
     if (m.attempts < 16) ++m.attempts;
     next_due_ = std::min(next_due_, m.next_send);
-    return true;
   }
 
   // Everything held is still being worked on: the host restarts each one's ack timeout
@@ -327,6 +433,7 @@ class AgencyLink : public citylink::Plugin {
   std::unique_ptr<zmq::socket_t> dealer_;  // to the agency: made in start, then the link thread's
   std::string endpoint_, server_key_, secret_key_, public_key_;
   std::chrono::milliseconds retry_{500}, max_retry_{10'000}, progress_{1'000};
+  bool batch_ = false;  // BATCH frames, for an agency that speaks them
   std::atomic<bool> running_{false};
   std::thread thread_;
   std::mutex mu_;

@@ -202,3 +202,36 @@ TEST_F(AgencyLinkFixture, AnAgencyAdmitsNoLinkWhoseKeyItDoesNotList) {
   EXPECT_TRUE(ids_received().empty());
   EXPECT_EQ(counters(*h, "link-112").outbox_depth, 50u);
 }
+
+// batch: true (issue 9's durable throughput): envelopes go in BATCH frames and come back
+// acked in ACKS frames. The same guarantees as one envelope a frame: an agency down for the
+// first half, one that dies in the middle of a batch, and one that drops envelopes inside
+// batches (each dropped one is resent alone after the back-off) all end with every envelope
+// acked and stored exactly once.
+TEST_F(AgencyLinkFixture, InBatchesAnAgencyDownForTheFirstHalfAllArriveExactlyOnce) {
+  auto h = start_host(10000, "", "{ack_timeout_ms: 120000, max_deliveries: 1000}", ", batch: true");
+  ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+  ASSERT_TRUE(eventually([&] { return counters(*h, "link-112").durable_accepted == 10000u; }, std::chrono::seconds(60)));
+  EXPECT_EQ(counters(*h, "link-112").acked, 0u);
+  start_agency();
+  ASSERT_TRUE(eventually([&] { return counters(*h, "link-112").acked == 10000u; }, std::chrono::seconds(120)));
+  std::size_t lines = 0;
+  EXPECT_EQ(ids_received(&lines).size(), 10000u);
+  EXPECT_EQ(lines, 10000u);
+  EXPECT_EQ(counters(*h, "link-112").dead_lettered, 0u);
+}
+
+TEST_F(AgencyLinkFixture, InBatchesAnAgencyThatDiesMidBatchOrDropsSomeMissesNothing) {
+  const int first = start_agency({"--die-after", "1500"});
+  auto h = start_host(5000, "", "{ack_timeout_ms: 120000, max_deliveries: 1000}", ", batch: true");
+  ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+  int status = 0;
+  ASSERT_EQ(waitpid(first, &status, 0), first);
+  agencies.erase(std::remove(agencies.begin(), agencies.end(), first), agencies.end());
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+  start_agency({"--drop-every", "7"});
+  ASSERT_TRUE(eventually([&] { return counters(*h, "link-112").acked == 5000u; }, std::chrono::seconds(120)));
+  std::size_t lines = 0;
+  EXPECT_EQ(ids_received(&lines).size(), 5000u);
+  EXPECT_EQ(lines, 5000u);
+}

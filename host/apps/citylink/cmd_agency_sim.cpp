@@ -123,60 +123,89 @@ int cmd_agency_sim(const Args& args) {
         frames.push_back(std::move(f));
       } while (frames.back().more());
       if (frames.empty()) break;
-      ++received;
-      if (die_after > 0 && static_cast<int64_t>(received) >= die_after) {
-        std::fprintf(stderr, "agency-sim %s: dying on message %llu as told (--die-after)\n", name.c_str(),
-                     static_cast<unsigned long long>(received));
-        out.flush();
-        _exit(3);
-      }
-      if (drop_every > 0 && received % static_cast<uint64_t>(drop_every) == 0) {
-        ++dropped;
+      // [link][BATCH][citylink.v1.EnvelopeBatch], answered by [ACKS][citylink.v1.Acks]; or
+      // [link][topic][envelope], answered by one citylink.v1.Ack. "BATCH" is never a topic.
+      const bool batch = frames.size() == 3 && frames[1].to_string_view() == "BATCH";
+      citylink::v1::EnvelopeBatch items;
+      if (batch && !items.ParseFromArray(frames[2].data(), static_cast<int>(frames[2].size()))) {
+        ++refused;
+        std::fprintf(stderr, "agency-sim %s: a BATCH frame that is not a citylink.v1.EnvelopeBatch; not acked\n",
+                     name.c_str());
         continue;
       }
-      citylink::v1::Ack ack;
-      ack.set_receiver(name);
-      ack.set_time_unix_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                               std::chrono::system_clock::now().time_since_epoch()).count());
-      citylink::v1::Envelope e;
-      if (frames.size() != 3 || !e.ParseFromArray(frames[2].data(), static_cast<int>(frames[2].size()))) {
-        ++refused;
-        ack.set_accepted(false);
-        ack.set_reason("expected [topic][citylink.v1.Envelope]; got " + std::to_string(frames.size() - 1) +
-                       " frame(s) that do not parse");
-      } else {
-        ack.set_envelope_id(e.id());
-        ack.set_accepted(true);
-        if (seen.insert(e.id()).second) {
-          ++fresh;
-          if (out.is_open()) {
-            // Stored before it is acked: an agency that cannot write what it took says nothing,
-            // so the link sends it again.
-            out << nlohmann::json{{"id", e.id()},
-                                  {"topic", frames[1].to_string()},
-                                  {"source", e.source()},
-                                  {"correlation_id", e.correlation_id()},
-                                  {"schema", e.schema()}}
-                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-                << '\n'
-                << std::flush;
-            if (!out) {
-              std::fprintf(stderr, "agency-sim %s: cannot write to --out; message %s not acked\n", name.c_str(),
-                           e.id().c_str());
-              seen.erase(e.id());
-              --fresh;
-              out.clear();
-              continue;
-            }
-          }
+      if (!batch) {
+        auto* item = items.add_items();
+        if (frames.size() == 3) {
+          item->set_topic(frames[1].to_string());
+          item->set_envelope(frames[2].to_string());
         } else {
-          ++duplicates;
+          item->set_envelope("\x01");  // refused below, with the frame count
         }
       }
-      if (slow_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms));
-      const std::string reply = ack.SerializeAsString();
+      citylink::v1::Acks acks;
+      std::vector<std::string> stored;  // new ids written for this frame, acked once flushed
+      for (const auto& item : items.items()) {
+        ++received;
+        if (die_after > 0 && static_cast<int64_t>(received) >= die_after) {
+          std::fprintf(stderr, "agency-sim %s: dying on message %llu as told (--die-after)\n", name.c_str(),
+                       static_cast<unsigned long long>(received));
+          out.flush();
+          _exit(3);
+        }
+        if (drop_every > 0 && received % static_cast<uint64_t>(drop_every) == 0) {
+          ++dropped;
+          continue;
+        }
+        auto& ack = *acks.add_acks();
+        ack.set_receiver(name);
+        ack.set_time_unix_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count());
+        citylink::v1::Envelope e;
+        if ((!batch && frames.size() != 3) || !e.ParseFromString(item.envelope())) {
+          ++refused;
+          ack.set_accepted(false);
+          ack.set_reason(batch ? "a batch item that is not a citylink.v1.Envelope"
+                               : "expected [topic][citylink.v1.Envelope]; got " + std::to_string(frames.size() - 1) +
+                                     " frame(s) that do not parse");
+          continue;
+        }
+        ack.set_envelope_id(e.id());
+        ack.set_accepted(true);
+        if (!seen.insert(e.id()).second) {
+          ++duplicates;
+          continue;
+        }
+        ++fresh;
+        if (out.is_open()) {
+          out << nlohmann::json{{"id", e.id()},
+                                {"topic", item.topic()},
+                                {"source", e.source()},
+                                {"correlation_id", e.correlation_id()},
+                                {"schema", e.schema()}}
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+              << '\n';
+          stored.push_back(e.id());
+        }
+      }
+      if (out.is_open() && !stored.empty() && !(out << std::flush)) {
+        // Stored before it is acked: an agency that cannot write what it took says nothing,
+        // so the link sends it again.
+        std::fprintf(stderr, "agency-sim %s: cannot write to --out; %zu message(s) not acked\n", name.c_str(),
+                     stored.size());
+        for (const auto& id : stored) seen.erase(id);
+        fresh -= stored.size();
+        out.clear();
+        continue;
+      }
+      if (slow_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms * items.items_size()));
+      if (acks.acks_size() == 0) continue;
       s.send(frames[0], zmq::send_flags::sndmore);
-      s.send(zmq::buffer(reply), zmq::send_flags::dontwait);
+      if (batch) {
+        s.send(zmq::str_buffer("ACKS"), zmq::send_flags::sndmore);
+        s.send(zmq::buffer(acks.SerializeAsString()), zmq::send_flags::dontwait);
+      } else {
+        s.send(zmq::buffer(acks.acks(0).SerializeAsString()), zmq::send_flags::dontwait);
+      }
     }
   }
   std::fprintf(stderr,
