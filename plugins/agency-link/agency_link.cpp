@@ -415,6 +415,13 @@ class AgencyLink : public citylink::Plugin {
 
   void settle(const citylink::v1::Ack& ack) {
     std::lock_guard lk(mu_);
+    if (ack.envelope_id().empty() && !ack.accepted() && !unnamed_refusal_said_) {
+      // It could not read what it was sent: an agency that does not speak BATCH frames
+      // answers this way, and the link would resend for ever without a word.
+      host_.error("the agency at " + endpoint_ + " refused a message without naming it: " + ack.reason() +
+                  (batch_ ? "; if its system does not read BATCH frames, set batch: false for this link" : ""));
+      unnamed_refusal_said_ = true;
+    }
     auto it = pending_.find(ack.envelope_id());
     if (it == pending_.end()) return;  // an ack for a resend already settled
     if (ack.accepted()) {
@@ -434,6 +441,7 @@ class AgencyLink : public citylink::Plugin {
   std::string endpoint_, server_key_, secret_key_, public_key_;
   std::chrono::milliseconds retry_{500}, max_retry_{10'000}, progress_{1'000};
   bool batch_ = false;  // BATCH frames, for an agency that speaks them
+  bool unnamed_refusal_said_ = false;  // under mu_
   std::atomic<bool> running_{false};
   std::thread thread_;
   std::mutex mu_;

@@ -216,6 +216,7 @@ class RemoteClient:
         poller.register(self._in, zmq.POLLIN)
         poller.register(self._handshakes, zmq.POLLIN)
         first = True  # the handshake the constructor's WELCOME came through
+        hello_due = False
         try:
             while not self._stopping.is_set():
                 for sock, _ in poller.poll(100):
@@ -230,12 +231,8 @@ class RemoteClient:
                             if first:
                                 first = False
                                 continue
-                            self.reconnects += 1
                             log.warning("the connection to %s came back; saying HELLO again", self.endpoint)
-                            try:
-                                self._dealer.send_multipart([b"HELLO", b"batch"], zmq.NOBLOCK)
-                            except zmq.Again:
-                                log.warning("could not say HELLO again to %s: its connection is full", self.endpoint)
+                            hello_due = True
                     else:
                         while True:
                             try:
@@ -243,6 +240,15 @@ class RemoteClient:
                             except zmq.Again:
                                 break
                             self._on_frames(frames)
+                if hello_due:
+                    # Behind publishes queued while the host was away, the HELLO may not fit at
+                    # once: it is tried on every pass until it leaves.
+                    try:
+                        self._dealer.send_multipart([b"HELLO", b"batch"], zmq.NOBLOCK)
+                        hello_due = False
+                        self.reconnects += 1
+                    except zmq.Again:
+                        pass
             self._forward()  # what was published before close() still leaves (linger)
         finally:
             self._close_sockets()

@@ -390,10 +390,11 @@ int run_worker(const std::vector<std::string>& args) {
   if (getppid() != o.parent) return 3;
   std::signal(SIGPIPE, SIG_IGN);
   std::signal(SIGINT, SIG_IGN);  // a Ctrl-C at the host's terminal reaches the host, which stops this worker in order
+  // The logging thread and its queue are made first, outside the memory the plugin is given.
+  set_log_level("warn");
   limit(RLIMIT_AS, o.memory_mb << 20);
   limit(RLIMIT_NOFILE, o.open_files);
   limit(RLIMIT_CPU, o.cpu_seconds);
-  set_log_level("warn");
   // Never destroyed: a plugin thread that outlived destroy may still be inside a host-table
   // hook that uses it. The process ends with _exit, without running the plugin's (or
   // anyone's) static destructors under such a thread.

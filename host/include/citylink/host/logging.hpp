@@ -12,11 +12,12 @@ namespace citylink::host {
 // Never blocks the caller on stderr; a line that finds the bounded queue full overwrites the
 // oldest, which is counted in log_lines_dropped().
 std::shared_ptr<spdlog::logger> log();
-// Returns once every line logged before the call is written (or after 2 s, when the queue
-// overflowed meanwhile). Before an _exit, and before reading what was logged.
+// Returns once every line logged before the call is written, or after 2 s (a stuck
+// stderr). Before an _exit, and before reading what a sink was given; a normal exit does it.
+// With a logger an embedding program registered as "citylink", only asks it to flush.
 void flush_log();
-// Adds or removes a sink (a test's capture, an embedding program's file) while nothing else
-// logs; each first waits for what is queued, so a removed sink is never called again.
+// Adds or removes a sink (a test's capture, an embedding program's file); any thread. After
+// remove_log_sink returns, the sink is never called again.
 void add_log_sink(spdlog::sink_ptr sink);
 void remove_log_sink(const spdlog::sink_ptr& sink);
 // Lines overwritten in the full queue since the process started.
