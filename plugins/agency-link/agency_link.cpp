@@ -282,15 +282,24 @@ class AgencyLink : public citylink::Plugin {
     if (!unsent_.empty())
       if (auto p = pending_.find(unsent_.front()); p != pending_.end()) note_if_down(p->second, now, down_logged);
     if (now < next_due_) return;
+    walk_due(now, down_logged, [&](const std::string& id, Pending& m) {
+      if (!send_one(s, m, now)) unsent_.push_back(id);
+    });
+  }
+
+  // Calls due(id, message) for each held message whose resend fell due, in order, and finds
+  // the next resend. One pass that also drops what was settled (erasing inside a deque would
+  // cost a move each).
+  template <class Due>
+  void walk_due(Clock::time_point now, bool& down_logged, Due&& due) {
     next_due_ = Clock::time_point::max();
-    // One pass that also drops what was settled (erasing inside a deque would cost a move each).
     std::deque<std::string> still;
     for (auto& id : order_) {
       auto p = pending_.find(id);
       if (p == pending_.end()) continue;
       Pending& m = p->second;
       note_if_down(m, now, down_logged);
-      if (m.next_send <= now && !send_one(s, m, now)) unsent_.push_back(id);
+      if (m.next_send <= now) due(id, m);
       next_due_ = std::min(next_due_, m.next_send);
       still.push_back(std::move(id));
     }
@@ -315,23 +324,11 @@ class AgencyLink : public citylink::Plugin {
     fresh_.clear();
     if (!due.empty())
       if (auto p = pending_.find(due.front()); p != pending_.end()) note_if_down(p->second, now, down_logged);
-    if (now >= next_due_) {
-      next_due_ = Clock::time_point::max();
-      std::deque<std::string> still;
-      for (auto& id : order_) {
-        auto p = pending_.find(id);
-        if (p == pending_.end()) continue;
-        Pending& m = p->second;
-        note_if_down(m, now, down_logged);
-        if (m.next_send <= now) {
-          m.next_send = Clock::time_point::max();
-          due.push_back(id);
-        }
-        next_due_ = std::min(next_due_, m.next_send);
-        still.push_back(std::move(id));
-      }
-      order_.swap(still);
-    }
+    if (now >= next_due_)
+      walk_due(now, down_logged, [&](const std::string& id, Pending& m) {
+        m.next_send = Clock::time_point::max();  // gathered: sent below, or waits in unsent_
+        due.push_back(id);
+      });
     citylink::v1::EnvelopeBatch batch;
     std::vector<Pending*> in_batch;
     std::size_t bytes = 0, first = 0;
