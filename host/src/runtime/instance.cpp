@@ -33,6 +33,9 @@ constexpr std::size_t kDurableBurst = 256;
 // A durable subscriber's queue in messages: far above what host.queue_bytes lets in, so
 // only the bytes bound it (ZeroMQ allocates a queue as it fills, not up front).
 constexpr int kDurableQueueDepth = 1'000'000;
+// Messages handed to a backend together (a worker's batch). With the worker's pipe bound
+// (worker_backend.cpp) this bounds what a crashing worker takes with it.
+constexpr std::size_t kMaxBatch = 32;
 // How long a stop waits for a durable subscriber's deliveries in flight to be acked.
 constexpr auto kStopDrain = std::chrono::seconds(1);
 
@@ -307,13 +310,14 @@ void PluginInstance::dispatch_loop() {
     const bool room = !durable_ || durable_->accepted_unflushed() < kMaxUnflushed;
     const bool got = room ? inbox_.receive(packet, wait) : (std::this_thread::sleep_for(wait), false);
     if (got) {
-      take(packet);
       if (durable_) {
         // A burst goes to the outbox in one transaction.
+        take(packet);
         for (std::size_t i = 1; i < kDurableBurst && inbox_.receive(packet, std::chrono::milliseconds(0)); ++i)
           take(packet);
-      } else if (dispatching_.load()) {
-        continue;  // else a stop's wake-up may have been swallowed with this message: stop now
+      } else {
+        take_waiting(packet);
+        if (dispatching_.load()) continue;  // else a stop's wake-up may have been swallowed: stop now
       }
     }
     if (durable_) deliver_durable();
@@ -347,9 +351,12 @@ void PluginInstance::deliver_durable() {
     }
     durable_->flush();
     if (batch.empty()) return;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (backend_->deliver(batch[i].delivery())) continue;
-      for (std::size_t j = i; j < batch.size(); ++j) durable_->unpick(batch[j]);
+    std::vector<Delivery> deliveries;
+    deliveries.reserve(batch.size());
+    for (const auto& p : batch) deliveries.push_back(p.delivery());
+    const std::size_t handed = backend_->deliver_batch(deliveries.data(), deliveries.size());
+    if (handed < batch.size()) {
+      for (std::size_t j = handed; j < batch.size(); ++j) durable_->unpick(batch[j]);
       return;
     }
   }
@@ -368,6 +375,23 @@ void PluginInstance::drain_durable() {
     if (inbox_.receive(packet, std::chrono::milliseconds(10))) take(packet);
     deliver_durable();
   }
+}
+
+// `first` and whatever else waits in the inbox now, up to a batch, handed to the backend
+// together (a worker gets them in one message). Nothing is waited for: under a light load a
+// batch is one message, and it goes at once.
+void PluginInstance::take_waiting(zmq::message_t& first) {
+  if (held_.size() < kMaxBatch) held_.resize(kMaxBatch);
+  held_[0].move(first);
+  std::size_t n = 1;
+  while (n < kMaxBatch && inbox_.receive(held_[n], std::chrono::milliseconds(0))) ++n;
+  std::vector<Delivery>& deliveries = held_deliveries_;
+  deliveries.clear();
+  for (std::size_t i = 0; i < n; ++i)
+    if (const auto view = read_received(held_[i]))
+      deliveries.push_back(Delivery{view->topic, view->envelope, view->envelope_size});
+  backend_->deliver_batch(deliveries.data(), deliveries.size());
+  for (std::size_t i = 0; i < n; ++i) held_[i].rebuild();  // the queue's bytes are free again now
 }
 
 void PluginInstance::take(zmq::message_t& raw) {

@@ -39,6 +39,9 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr auto kMaxBackoff = std::chrono::milliseconds(30000);
+// Deliveries a worker that reads batches may hold without having reported them handled: what
+// its crash can take with it. Its worker reports every kReportEvery (worker_main.cpp).
+constexpr uint64_t kDeliveryWindow = 1024;
 constexpr auto kHealthyAfter = std::chrono::minutes(10);
 
 // How a reaped worker ended, in the words `citylink run`, `inspect` and `verify` use for
@@ -71,8 +74,10 @@ class WorkerBackend final : public InstanceBackend {
       throw InstanceError("instance '" + id_ + "': cannot make a directory for its worker's sockets: " +
                           std::strerror(errno));
     dir_ = dir_template;
-    // Few messages in flight to a worker: what is in flight is lost if it crashes (and counted);
-    // the rest waits in the instance's own queue.
+    // Few deliveries in flight to a worker: what is in flight is lost if it crashes (and
+    // counted); the rest waits in the instance's own queue. A worker that reads batches is
+    // held to kDeliveryWindow deliveries it has not reported handled; for one that does not,
+    // this high-water mark (in ZeroMQ messages) is the bound.
     to_.set(zmq::sockopt::sndhwm, 100);
     to_.set(zmq::sockopt::linger, 0);
     from_.set(zmq::sockopt::linger, 0);
@@ -131,13 +136,27 @@ class WorkerBackend final : public InstanceBackend {
     return r;
   }
 
-  bool deliver(const Delivery& delivery) override {
-    wv1::HostToWorker m;
-    auto* d = m.mutable_deliver();
-    d->set_topic(std::string(delivery.topic));
-    d->set_envelope(delivery.envelope, delivery.size);
-    d->set_delivery_tag(delivery.delivery_tag);
-    d->set_redelivery_count(delivery.redelivery_count);
+  bool deliver(const Delivery& delivery) override { return deliver_batch(&delivery, 1) == 1; }
+
+  // All of them in one ZeroMQ message, or each alone to a worker that does not read batches.
+  // Either way all or none are handed to one worker, so what a crash loses is counted whole.
+  std::size_t deliver_batch(const Delivery* deliveries, std::size_t n) override {
+    if (n == 0) return 0;
+    bool batches;
+    {
+      std::lock_guard lk(mu_);
+      batches = reads_batches_;
+    }
+    if (n > 1 && !batches) return InstanceBackend::deliver_batch(deliveries, n);
+    wv1::HostToWorker& m = outgoing_;  // the dispatch thread's own: reused, its strings kept
+    if (n == 1) {
+      fill(*m.mutable_deliver(), deliveries[0]);
+    } else {
+      auto* batch = m.mutable_deliver_batch()->mutable_deliveries();
+      while (static_cast<std::size_t>(batch->size()) > n) batch->RemoveLast();
+      while (static_cast<std::size_t>(batch->size()) < n) batch->Add();
+      for (std::size_t i = 0; i < n; ++i) fill(*batch->Mutable(static_cast<int>(i)), deliveries[i]);
+    }
     std::unique_lock lk(mu_);
     while (true) {
       // While the worker restarts, deliveries wait here, and the instance's queue holds the
@@ -145,8 +164,15 @@ class WorkerBackend final : public InstanceBackend {
       cv_.wait(lk, [&] { return serving_ || failed_ || stopping_ || draining_; });
       if (!serving_) {
         // A durable delivery stays in the outbox for the next start; any other is gone.
-        if (delivery.delivery_tag == 0) counters_->dropped_stopped.fetch_add(1, std::memory_order_relaxed);
-        return false;
+        for (std::size_t i = 0; i < n; ++i)
+          if (deliveries[i].delivery_tag == 0) counters_->dropped_stopped.fetch_add(1, std::memory_order_relaxed);
+        return 0;
+      }
+      if (window_full(n)) {
+        // Its heartbeats report what it handled and wake this; a worker that stops reporting
+        // is ended by its heartbeat timeout, and its successor starts with an empty window.
+        cv_.wait_for(lk, std::chrono::milliseconds(50), [&] { return !serving_ || !window_full(n); });
+        continue;
       }
       m.set_seq(++seq_);
       const uint64_t generation = generation_;
@@ -154,12 +180,27 @@ class WorkerBackend final : public InstanceBackend {
       const bool sent = send(m, std::chrono::milliseconds(200));
       lk.lock();
       if (sent) {
-        if (generation == generation_) ++sent_deliveries_;
-        else counters_->lost_in_worker.fetch_add(1, std::memory_order_relaxed);
-        return true;
+        if (generation == generation_) sent_deliveries_ += n;
+        else counters_->lost_in_worker.fetch_add(n, std::memory_order_relaxed);
+        return n;
       }
       // The worker's queue is full or the worker is gone; wait for it (or its successor).
     }
+  }
+
+  // Under mu_. Whether `n` more deliveries would put more than kDeliveryWindow in this worker's
+  // hands (its pipe and its queue) unreported. One batch always fits an empty window.
+  bool window_full(std::size_t n) const {
+    if (!reads_batches_) return false;  // such a worker reports only every 200 ms: the pipe's bound holds
+    const uint64_t held = sent_deliveries_ > handled_ ? sent_deliveries_ - handled_ : 0;
+    return held > 0 && held + n > kDeliveryWindow;
+  }
+
+  static void fill(wv1::Deliver& d, const Delivery& from) {
+    d.mutable_topic()->assign(from.topic.data(), from.topic.size());
+    d.mutable_envelope()->assign(reinterpret_cast<const char*>(from.envelope), from.size);
+    d.set_delivery_tag(from.delivery_tag);
+    d.set_redelivery_count(from.redelivery_count);
   }
 
   void begin_stop() override {
@@ -245,11 +286,16 @@ class WorkerBackend final : public InstanceBackend {
   }
 
   bool send(const wv1::HostToWorker& m, std::chrono::milliseconds timeout) {
-    const std::string bytes = m.SerializeAsString();
+    // Serialised straight into the message ZeroMQ sends: one buffer, one copy.
+    zmq::message_t bytes(m.ByteSizeLong());
+    m.SerializeWithCachedSizesToArray(static_cast<uint8_t*>(bytes.data()));
     std::lock_guard lk(to_mu_);
-    to_.set(zmq::sockopt::sndtimeo, static_cast<int>(timeout.count()));
+    if (timeout != send_timeout_) {
+      to_.set(zmq::sockopt::sndtimeo, static_cast<int>(timeout.count()));
+      send_timeout_ = timeout;
+    }
     try {
-      return to_.send(zmq::buffer(bytes), zmq::send_flags::none).has_value();
+      return to_.send(bytes, zmq::send_flags::none).has_value();
     } catch (const zmq::error_t&) {
       return false;
     }
@@ -341,6 +387,10 @@ class WorkerBackend final : public InstanceBackend {
       kill_process();
       return false;
     }
+    {
+      std::lock_guard lk(mu_);
+      reads_batches_ = hello->hello().reads_batches();
+    }
     wv1::HostToWorker create;
     const uint64_t create_seq = next_seq();
     create.set_seq(create_seq);
@@ -431,6 +481,7 @@ class WorkerBackend final : public InstanceBackend {
           counters_->delivered.fetch_add(handled - handled_ - new_failed, std::memory_order_relaxed);
           counters_->failed.fetch_add(new_failed, std::memory_order_relaxed);
         }
+        if (handled > handled_) cv_.notify_all();  // the delivery window has room again
         handled_ = std::max(handled_, handled);
         failed_reported_ = std::max(failed_reported_, failed);
         // Refusals the worker made itself while the host's refusal of that topic held: counted
@@ -482,10 +533,10 @@ class WorkerBackend final : public InstanceBackend {
       try {
         zmq::poll(&item, 1, std::chrono::milliseconds(100));
         zmq::message_t raw;
-        while (receive(from_, raw, zmq::recv_flags::dontwait)) {
-          wv1::WorkerToHost w;
+        // One message object for the supervisor's life: a parse reuses what the last allocated.
+        wv1::WorkerToHost& w = from_worker_;
+        while (receive(from_, raw, zmq::recv_flags::dontwait))
           if (w.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) handle(w);
-        }
       } catch (const zmq::error_t& e) {
         if (e.num() == ETERM) return;
         log()->error("[{}] worker channel: {}", id_, e.what());
@@ -698,6 +749,7 @@ class WorkerBackend final : public InstanceBackend {
   bool stopping_ = false;
   bool failed_ = false;
   bool receives_ = false;
+  bool reads_batches_ = false;  // this worker's Hello said it reads HostToWorker.deliver_batch
   int restarts_ = 0;
   std::string last_exit_;
   std::string failure_;  // under mu_: why it was given up, once failed_
@@ -709,6 +761,9 @@ class WorkerBackend final : public InstanceBackend {
   uint64_t refused_rate_reported_ = 0;  // ... and those over its publish_rate
   uint64_t failures_logged_ = 0;
   std::set<uint64_t> waiting_;  // lifecycle requests someone waits for; other Results are deliveries
+  wv1::HostToWorker outgoing_;  // deliveries being sent; the dispatch thread's only
+  wv1::WorkerToHost from_worker_;  // what the worker said; the supervisor thread's only
+  std::chrono::milliseconds send_timeout_{-2};  // to_'s ZMQ_SNDTIMEO, under to_mu_
   std::map<uint64_t, wv1::Result> results_;
 };
 

@@ -30,6 +30,9 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr auto kBeatEvery = std::chrono::milliseconds(200);
+// Deliveries handled between two beats at most, while a stream lasts: the host lets a worker
+// that reads batches hold 256 unreported (worker_backend.cpp), and this keeps that window moving.
+constexpr uint64_t kReportEvery = 64;
 // How long publishes on a topic the host refused are refused locally; the first one after it
 // goes to the host again, which says whether the reason still holds.
 constexpr auto kRefusalHeld = std::chrono::seconds(1);
@@ -79,9 +82,9 @@ class Worker {
     wv1::WorkerToHost hello;
     hello.mutable_hello()->set_protocol(kWorkerProtocol);
     hello.mutable_hello()->set_pid(getpid());
+    hello.mutable_hello()->set_reads_batches(true);
     send(hello, zmq::send_flags::none);
 
-    auto next_beat = Clock::now();
     while (true) {
       if (getppid() != o_.parent) return 3;  // the host is gone; so is this worker's purpose
       zmq::message_t raw;
@@ -92,18 +95,17 @@ class Worker {
         if (e.num() != EINTR) throw;
       }
       while (receive(in_, raw, zmq::recv_flags::dontwait)) {
-        wv1::HostToWorker m;
+        // One message object for the life of the worker: a parse reuses the strings the last
+        // one allocated, so a steady stream of deliveries allocates nothing here.
+        wv1::HostToWorker& m = incoming_;
         if (!m.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) continue;
         if (!handle(m)) return 0;
-        if (Clock::now() >= next_beat) {
-          beat();
-          next_beat = Clock::now() + kBeatEvery;
-        }
+        beat_if_due();
       }
-      if (Clock::now() >= next_beat) {
-        beat();
-        next_beat = Clock::now() + kBeatEvery;
-      }
+      // Nothing more waits: what was handled is reported now, so the host's window is open
+      // whenever this worker is idle.
+      if (handled_ != reported_handled_) beat();
+      beat_if_due();
     }
   }
 
@@ -140,6 +142,7 @@ class Worker {
   void beat() {
     wv1::WorkerToHost b;
     b.mutable_heartbeat()->set_handled(handled_);
+    reported_handled_ = handled_;
     b.mutable_heartbeat()->set_failed(failed_);
     b.mutable_heartbeat()->set_pid(getpid());
     b.mutable_heartbeat()->set_refused_held(refused_held_.load(std::memory_order_relaxed));
@@ -189,40 +192,60 @@ class Worker {
         refusing_.store(true, std::memory_order_release);
         return true;
       }
-      case wv1::HostToWorker::kDeliver: {
-        // One that reached this worker before its create was meant for the one before; the
-        // host counted it lost with that one, so it is not counted here again.
-        if (!instance_) return true;
-        ++handled_;
-        const auto& d = m.deliver();
-        citylink_status st = CITYLINK_ERR_UNSUPPORTED;
-        std::string why = "the plugin takes no messages (no on_message)";
-        if (instance_->on_message) {
-          citylink_message msg{};
-          msg.struct_size = sizeof(msg);
-          msg.topic = d.topic().c_str();
-          msg.envelope = reinterpret_cast<const uint8_t*>(d.envelope().data());
-          msg.envelope_size = d.envelope().size();
-          msg.delivery_tag = d.delivery_tag();
-          msg.redelivery_count = d.redelivery_count();
-          if (d.redelivery_count() > 0) msg.flags |= CITYLINK_MESSAGE_REDELIVERED;
-          if (d.delivery_tag() != 0) note_tag(d.delivery_tag());
-          try {
-            st = instance_->on_message(instance_, &msg, &err);
-            why = st == CITYLINK_OK ? "" : error_text(err);
-          } catch (...) {
-            st = CITYLINK_ERR_INTERNAL;
-            why = "on_message threw an exception across the C ABI; catch exceptions in the plugin";
-          }
-        }
-        if (st != CITYLINK_OK) {
-          ++failed_;
-          result(m.seq(), st, "on '" + d.topic() + "': " + why);
-        }
+      case wv1::HostToWorker::kDeliver:
+        deliver(m.seq(), m.deliver());
         return true;
-      }
+      case wv1::HostToWorker::kDeliverBatch:
+        for (const auto& d : m.deliver_batch().deliveries()) deliver(m.seq(), d);
+        return true;
       default: return true;
     }
+  }
+
+  // One on_message. The worker beats between deliveries, within a batch too: the host's
+  // heartbeat timeout is for one call, never for a batch of them.
+  void deliver(uint64_t seq, const wv1::Deliver& d) {
+    // One that reached this worker before its create was meant for the one before; the host
+    // counted it lost with that one, so it is not counted here again.
+    if (!instance_) return;
+    beat_if_due();
+    ++handled_;
+    if (!instance_->on_message) {
+      ++failed_;
+      result(seq, CITYLINK_ERR_UNSUPPORTED, "on '" + d.topic() + "': the plugin takes no messages (no on_message)");
+      return;
+    }
+    citylink_error err{};
+    err.struct_size = sizeof(err);
+    citylink_message msg{};
+    msg.struct_size = sizeof(msg);
+    msg.topic = d.topic().c_str();
+    msg.envelope = reinterpret_cast<const uint8_t*>(d.envelope().data());
+    msg.envelope_size = d.envelope().size();
+    msg.delivery_tag = d.delivery_tag();
+    msg.redelivery_count = d.redelivery_count();
+    if (d.redelivery_count() > 0) msg.flags |= CITYLINK_MESSAGE_REDELIVERED;
+    if (d.delivery_tag() != 0) note_tag(d.delivery_tag());
+    citylink_status st;
+    std::string why;
+    try {
+      st = instance_->on_message(instance_, &msg, &err);
+      if (st != CITYLINK_OK) why = error_text(err);
+    } catch (...) {
+      st = CITYLINK_ERR_INTERNAL;
+      why = "on_message threw an exception across the C ABI; catch exceptions in the plugin";
+    }
+    if (st != CITYLINK_OK) {
+      ++failed_;
+      result(seq, st, "on '" + d.topic() + "': " + why);
+    }
+    if (handled_ - reported_handled_ >= kReportEvery) beat();
+  }
+
+  void beat_if_due() {
+    if (Clock::now() < next_beat_) return;
+    beat();
+    next_beat_ = Clock::now() + kBeatEvery;
   }
 
   void create(uint64_t seq, const wv1::Create& c) {
@@ -281,16 +304,19 @@ class Worker {
           return r->second.status;
         }
       }
-      wv1::WorkerToHost p;
-      p.mutable_publish()->set_topic(std::string(topic));
-      p.mutable_publish()->set_envelope(envelope, size);
-      const std::string bytes = p.SerializeAsString();
+      // Each publishing thread keeps its message object, so a stream of publishes reuses
+      // its strings, and serialises straight into the buffer ZeroMQ sends.
+      thread_local wv1::WorkerToHost p;
+      p.mutable_publish()->mutable_topic()->assign(topic.data(), topic.size());
+      p.mutable_publish()->mutable_envelope()->assign(reinterpret_cast<const char*>(envelope), size);
+      zmq::message_t bytes(p.ByteSizeLong());
+      p.SerializeWithCachedSizesToArray(static_cast<uint8_t*>(bytes.data()));
       std::lock_guard lk(out_mu_);
       if (!out_.handle()) {
         if (why) *why = "the worker is ending";
         return CITYLINK_ERR_STATE;
       }
-      if (out_.send(zmq::buffer(bytes), zmq::send_flags::dontwait)) return CITYLINK_OK;
+      if (out_.send(bytes, zmq::send_flags::dontwait)) return CITYLINK_OK;
       if (why) *why = "the worker's queue to the host is full; message dropped";
       return CITYLINK_ERR_BACKPRESSURE;
     };
@@ -342,6 +368,8 @@ class Worker {
   }
 
   Options o_;
+  wv1::HostToWorker incoming_;  // the request being handled (see run)
+  Clock::time_point next_beat_ = Clock::now();
   zmq::context_t ctx_;
   zmq::socket_t in_;
   std::mutex out_mu_;
@@ -363,6 +391,7 @@ class Worker {
   HostTable* table_ = nullptr;
   const citylink_instance* instance_ = nullptr;
   uint64_t handled_ = 0, failed_ = 0;
+  uint64_t reported_handled_ = 0;  // handled_ as the last beat said it
   std::atomic<uint64_t> min_tag_{UINT64_MAX}, max_tag_{0};  // durable tags handed to the plugin
   void note_tag(uint64_t tag) {
     if (tag < min_tag_.load()) min_tag_.store(tag);

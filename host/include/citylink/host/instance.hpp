@@ -91,6 +91,7 @@ class PluginInstance {
   void attach_inbox();
   void detach_inbox();
   void take(zmq::message_t& packet);
+  void take_waiting(zmq::message_t& first);
   void deliver_durable();
   void drain_durable();
 
@@ -111,6 +112,8 @@ class PluginInstance {
   std::string last_error_;
   std::string endpoint_;
   Inbox inbox_;
+  std::vector<zmq::message_t> held_;        // the dispatch thread's batch (take_waiting)
+  std::vector<Delivery> held_deliveries_;  // ... and what it hands over
   std::thread dispatcher_;
   std::mutex dispatch_mu_;
   std::condition_variable dispatch_cv_;

@@ -47,6 +47,15 @@ class InstanceBackend {
   // is gone for good, or stopping); a durable delivery then stays queued, any other is counted
   // as dropped.
   virtual bool deliver(const Delivery& delivery) = 0;
+  // Several deliveries, in order, with deliver's rules for each. Returns how many of the
+  // first were handed over; it stops at the first durable one that was not (the caller keeps
+  // it and those after it queued). A backend may hand them over together (a worker gets
+  // them in one message); by default each goes alone.
+  virtual std::size_t deliver_batch(const Delivery* deliveries, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+      if (!deliver(deliveries[i]) && deliveries[i].delivery_tag != 0) return i;
+    return n;
+  }
   // The instance is about to stop: deliveries still queued are handed over only if the
   // plugin can take them now (a worker being restarted is not waited for).
   virtual void begin_stop() {}
