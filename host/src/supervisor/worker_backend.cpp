@@ -41,7 +41,7 @@ namespace {
 constexpr auto kMaxBackoff = std::chrono::milliseconds(30000);
 // Deliveries a worker that reads batches may hold without having reported them handled: what
 // its crash can take with it. Its worker reports every kReportEvery (worker_main.cpp).
-constexpr uint64_t kDeliveryWindow = 1024;
+constexpr uint64_t kDeliveryWindow = 2048;
 constexpr auto kHealthyAfter = std::chrono::minutes(10);
 
 // How a reaped worker ended, in the words `citylink run`, `inspect` and `verify` use for
@@ -401,6 +401,7 @@ class WorkerBackend final : public InstanceBackend {
     c->set_max_message_bytes(s_.max_message_bytes);
     c->set_publish_rate(s_.publish_rate);
     for (const auto& t : s_.critical_topics) c->add_critical_topics(t);
+    c->set_reads_publish_batches(true);
     if (!send(create, s_.call_timeout)) {
       why = "the worker did not take its create request";
       kill_process();

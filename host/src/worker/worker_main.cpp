@@ -13,6 +13,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <thread>
 #include <csignal>
 #include <map>
 #include <cstdio>
@@ -31,8 +33,12 @@ namespace {
 
 constexpr auto kBeatEvery = std::chrono::milliseconds(200);
 // Deliveries handled between two beats at most, while a stream lasts: the host lets a worker
-// that reads batches hold 256 unreported (worker_backend.cpp), and this keeps that window moving.
+// that reads batches hold 2,048 unreported (worker_backend.cpp), and this keeps that window moving.
 constexpr uint64_t kReportEvery = 64;
+// Publishes batched at most, in messages and in envelope bytes; past either the publishing
+// thread sends the batch itself.
+constexpr std::size_t kPublishBatch = 64;
+constexpr std::size_t kPublishBatchBytes = 64 * 1024;
 // How long publishes on a topic the host refused are refused locally; the first one after it
 // goes to the host again, which says whether the reason still holds.
 constexpr auto kRefusalHeld = std::chrono::seconds(1);
@@ -110,10 +116,48 @@ class Worker {
   }
 
  private:
+  // Publishes batched so far leave first: nothing overtakes a publish the plugin was told
+  // is sent. A message sent without waiting is dropped if they cannot leave now (a log line).
   void send(const wv1::WorkerToHost& m, zmq::send_flags flags) {
-    const std::string bytes = m.SerializeAsString();
+    zmq::message_t bytes(m.ByteSizeLong());
+    m.SerializeWithCachedSizesToArray(static_cast<uint8_t*>(bytes.data()));
     std::lock_guard lk(out_mu_);
-    if (out_.handle()) (void)out_.send(zmq::buffer(bytes), flags);
+    if (!out_.handle() || !flush_locked(flags)) return;
+    (void)out_.send(bytes, flags);
+  }
+
+  // Under out_mu_. Sends the batched publishes, if any; false if they could not leave.
+  bool flush_locked(zmq::send_flags flags) {
+    if (batched_ == 0) return true;
+    auto* list = batch_.mutable_publish_batch()->mutable_publishes();
+    while (static_cast<std::size_t>(list->size()) > batched_) list->RemoveLast();
+    zmq::message_t bytes(batch_.ByteSizeLong());
+    batch_.SerializeWithCachedSizesToArray(static_cast<uint8_t*>(bytes.data()));
+    if (!out_.send(bytes, flags)) return false;
+    batched_ = 0;
+    batched_bytes_ = 0;
+    return true;
+  }
+
+  // The flush thread: sends what the plugin's threads batched whenever it is idle, so a batch
+  // is what accumulated while it woke and sent the last one; a lone publish goes at once.
+  void flush_loop() {
+    std::unique_lock lk(out_mu_);
+    while (!closing_) {
+      if (batched_ == 0) {
+        flusher_idle_ = true;
+        flush_cv_.wait(lk);
+        flusher_idle_ = false;
+        continue;
+      }
+      if (!out_.handle()) return;
+      if (!flush_locked(zmq::send_flags::dontwait)) {
+        // The host is behind: the plugin's publishes are refused with backpressure meanwhile.
+        lk.unlock();
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+        lk.lock();
+      }
+    }
   }
 
  public:
@@ -122,6 +166,13 @@ class Worker {
   void close_output() {
     {
       std::lock_guard lk(out_mu_);
+      closing_ = true;
+      flush_cv_.notify_all();
+    }
+    if (flusher_.joinable()) flusher_.join();
+    {
+      std::lock_guard lk(out_mu_);
+      if (out_.handle()) (void)flush_locked(zmq::send_flags::none);
       out_.close();
     }
     in_.close();
@@ -304,18 +355,39 @@ class Worker {
           return r->second.status;
         }
       }
-      // Each publishing thread keeps its message object, so a stream of publishes reuses
-      // its strings, and serialises straight into the buffer ZeroMQ sends.
-      thread_local wv1::WorkerToHost p;
-      p.mutable_publish()->mutable_topic()->assign(topic.data(), topic.size());
-      p.mutable_publish()->mutable_envelope()->assign(reinterpret_cast<const char*>(envelope), size);
-      zmq::message_t bytes(p.ByteSizeLong());
-      p.SerializeWithCachedSizesToArray(static_cast<uint8_t*>(bytes.data()));
       std::lock_guard lk(out_mu_);
-      if (!out_.handle()) {
+      if (!out_.handle() || closing_) {
         if (why) *why = "the worker is ending";
         return CITYLINK_ERR_STATE;
       }
+      if (batch_publishes_) {
+        // Batched: the flush thread sends it when it is idle, or this thread when the batch
+        // is full. The batch reuses its message objects, so a stream allocates nothing here.
+        if (batched_ >= kPublishBatch || batched_bytes_ >= kPublishBatchBytes) {
+          if (!flush_locked(zmq::send_flags::dontwait)) {
+            if (why) *why = "the worker's queue to the host is full; message dropped";
+            return CITYLINK_ERR_BACKPRESSURE;
+          }
+        }
+        auto* list = batch_.mutable_publish_batch()->mutable_publishes();
+        wv1::Publish* p = batched_ < static_cast<std::size_t>(list->size()) ? list->Mutable(static_cast<int>(batched_))
+                                                                             : list->Add();
+        p->mutable_topic()->assign(topic.data(), topic.size());
+        p->mutable_envelope()->assign(reinterpret_cast<const char*>(envelope), size);
+        ++batched_;
+        batched_bytes_ += size;
+        if (flusher_idle_) flush_cv_.notify_one();
+        return CITYLINK_OK;
+      }
+      wv1::WorkerToHost p;
+      p.mutable_publish()->set_topic(std::string(topic));
+      p.mutable_publish()->set_envelope(envelope, size);
+      if (!flush_locked(zmq::send_flags::dontwait)) {
+        if (why) *why = "the worker's queue to the host is full; message dropped";
+        return CITYLINK_ERR_BACKPRESSURE;
+      }
+      zmq::message_t bytes(p.ByteSizeLong());
+      p.SerializeWithCachedSizesToArray(static_cast<uint8_t*>(bytes.data()));
       if (out_.send(bytes, zmq::send_flags::dontwait)) return CITYLINK_OK;
       if (why) *why = "the worker's queue to the host is full; message dropped";
       return CITYLINK_ERR_BACKPRESSURE;
@@ -353,6 +425,11 @@ class Worker {
       send(a, zmq::send_flags::none);
       return CITYLINK_OK;
     };
+    {
+      std::lock_guard lk(out_mu_);
+      batch_publishes_ = c.reads_publish_batches();
+    }
+    if (c.reads_publish_batches() && !flusher_.joinable()) flusher_ = std::thread([this] { flush_loop(); });
     table_ = HostTable::create(c.instance_id(), std::move(hooks));
     citylink_error err{};
     err.struct_size = sizeof(err);
@@ -387,6 +464,14 @@ class Worker {
   std::vector<std::string> critical_topics_;  // never limited by rate_
   std::atomic<uint64_t> refused_rate_{0};   // publishes refused here by rate_, for the heartbeat
   zmq::socket_t out_;
+  // Publishes waiting to leave as one PublishBatch (when the host reads them), under out_mu_.
+  wv1::WorkerToHost batch_;
+  std::size_t batched_ = 0, batched_bytes_ = 0;
+  bool batch_publishes_ = false;
+  bool closing_ = false;
+  bool flusher_idle_ = false;
+  std::condition_variable flush_cv_;
+  std::thread flusher_;
   std::shared_ptr<PluginLibrary> library_;
   HostTable* table_ = nullptr;
   const citylink_instance* instance_ = nullptr;
