@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <system_error>
 #include <thread>
 #include <csignal>
 #include <map>
@@ -425,11 +426,15 @@ class Worker {
       send(a, zmq::send_flags::none);
       return CITYLINK_OK;
     };
-    {
-      std::lock_guard lk(out_mu_);
-      batch_publishes_ = c.reads_publish_batches();
+    if (c.reads_publish_batches() && !flusher_.joinable()) {
+      try {
+        flusher_ = std::thread([this] { flush_loop(); });
+        std::lock_guard lk(out_mu_);
+        batch_publishes_ = true;
+      } catch (const std::system_error&) {
+        // No thread to be had under the worker's limits: each publish goes alone, as before.
+      }
     }
-    if (c.reads_publish_batches() && !flusher_.joinable()) flusher_ = std::thread([this] { flush_loop(); });
     table_ = HostTable::create(c.instance_id(), std::move(hooks));
     citylink_error err{};
     err.struct_size = sizeof(err);
