@@ -33,8 +33,8 @@ constexpr std::size_t kDurableBurst = 256;
 // A durable subscriber's queue in messages: far above what host.queue_bytes lets in, so
 // only the bytes bound it (ZeroMQ allocates a queue as it fills, not up front).
 constexpr int kDurableQueueDepth = 1'000'000;
-// Messages handed to a backend together (a worker's batch). With the worker's pipe bound
-// (worker_backend.cpp) this bounds what a crashing worker takes with it.
+// Messages handed to a backend together (a worker's batch). What a crashing worker takes
+// with it is bounded by its backend's delivery window (worker_backend.cpp).
 constexpr std::size_t kMaxBatch = 32;
 // How long a stop waits for a durable subscriber's deliveries in flight to be acked.
 constexpr auto kStopDrain = std::chrono::seconds(1);
@@ -391,7 +391,7 @@ void PluginInstance::take_waiting(zmq::message_t& first) {
     if (const auto view = read_received(held_[i]))
       deliveries.push_back(Delivery{view->topic, view->envelope, view->envelope_size});
   backend_->deliver_batch(deliveries.data(), deliveries.size());
-  for (std::size_t i = 0; i < n; ++i) held_[i].rebuild();  // the queue's bytes are free again now
+  for (std::size_t i = 0; i < n; ++i) held_[i].rebuild();  // the buffers are freed now, not at the next batch
 }
 
 void PluginInstance::take(zmq::message_t& raw) {

@@ -149,7 +149,9 @@ class WorkerBackend final : public InstanceBackend {
     }
     if (n > 1 && !batches) return InstanceBackend::deliver_batch(deliveries, n);
     wv1::HostToWorker& m = outgoing_;  // the dispatch thread's own: reused, its strings kept
-    if (n == 1) {
+    // A worker that reads batches always gets one, so the reused message never switches its
+    // oneof (which would free and rebuild it).
+    if (n == 1 && !batches) {
       fill(*m.mutable_deliver(), deliveries[0]);
     } else {
       auto* batch = m.mutable_deliver_batch()->mutable_deliveries();
@@ -193,7 +195,10 @@ class WorkerBackend final : public InstanceBackend {
   bool window_full(std::size_t n) const {
     if (!reads_batches_) return false;  // such a worker reports only every 200 ms: the pipe's bound holds
     const uint64_t held = sent_deliveries_ > handled_ ? sent_deliveries_ - handled_ : 0;
-    return held > 0 && held + n > kDeliveryWindow;
+    // At a stop the window closes to one batch, so the Stop request waits behind few
+    // deliveries (a slow plugin must answer it within call_timeout_ms).
+    const uint64_t window = draining_ ? 32 : kDeliveryWindow;
+    return held > 0 && held + n > window;
   }
 
   static void fill(wv1::Deliver& d, const Delivery& from) {
