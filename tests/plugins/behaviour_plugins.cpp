@@ -61,7 +61,8 @@ class Throws : public citylink::Plugin {
 };
 
 // Publishes `count` messages on `topic` from its own thread, then stops; `pause_ms` after
-// every 100 gives a stream a lower bound on its length, whatever the machine's speed.
+// every 100 gives a stream a lower bound on its length, whatever the machine's speed;
+// `pad_bytes` makes each message's payload that much bigger.
 // `log_lines` times `log_text` are written to the host's log first (a flood, a forged line).
 // `refusals_out`: at stop, the number of publishes refused for good (neither OK nor
 // BACKPRESSURE) is written there, so a test sees what the plugin was told.
@@ -74,7 +75,7 @@ class Publisher : public citylink::Plugin {
     d.config_schema = R"({"type":"object","properties":{"count":{"type":"integer","minimum":0},
       "topic":{"type":"string"},"correlation_id":{"type":"string"},"pause_ms":{"type":"integer","minimum":0},
       "start_delay_ms":{"type":"integer","minimum":0},"log_lines":{"type":"integer","minimum":0},
-      "log_text":{"type":"string"},"refusals_out":{"type":"string"}}})";
+      "log_text":{"type":"string"},"refusals_out":{"type":"string"},"pad_bytes":{"type":"integer","minimum":0}}})";
     return d;
   }
   explicit Publisher(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
@@ -88,6 +89,7 @@ class Publisher : public citylink::Plugin {
     log_lines_ = c.value("log_lines", 0);
     log_text_ = c.value("log_text", "");
     refusals_out_ = c.value("refusals_out", "");
+    pad_ = std::string(c.value("pad_bytes", 0), 'p');
   }
   void start() override {
     std::this_thread::sleep_for(start_delay_);  // a device that takes its time to come up
@@ -98,6 +100,7 @@ class Publisher : public citylink::Plugin {
         r.set_sensor_id("seq-" + std::to_string(i));
         r.set_value(i);
         citylink_status st;
+        if (!pad_.empty()) r.set_zone(pad_);
         while ((st = host_.publish(topic_, r, correlation_, {{"seq", std::to_string(i)}})) == CITYLINK_ERR_BACKPRESSURE &&
                retry_ && !stop_)
           std::this_thread::yield();
@@ -118,7 +121,7 @@ class Publisher : public citylink::Plugin {
 
  private:
   citylink::Host host_;
-  std::string topic_, correlation_, refusals_out_;
+  std::string topic_, correlation_, refusals_out_, pad_;
   uint64_t refused_ = 0;  // the publishing thread's, read after it ended
   int count_ = 0, log_lines_ = 0;
   std::string log_text_;

@@ -33,9 +33,11 @@ constexpr std::size_t kDurableBurst = 256;
 // A durable subscriber's queue in messages: far above what host.queue_bytes lets in, so
 // only the bytes bound it (ZeroMQ allocates a queue as it fills, not up front).
 constexpr int kDurableQueueDepth = 1'000'000;
-// Messages handed to a backend together (a worker's batch). What a crashing worker takes
-// with it is bounded by its backend's delivery window (worker_backend.cpp).
+// Messages handed to a backend together (a worker's batch), and their bytes: a batch closes
+// once it holds this many. What a crashing worker takes with it is bounded by its backend's
+// delivery window (worker_backend.cpp).
 constexpr std::size_t kMaxBatch = 32;
+constexpr std::size_t kMaxBatchBytes = 256 * 1024;
 // How long a stop waits for a durable subscriber's deliveries in flight to be acked.
 constexpr auto kStopDrain = std::chrono::seconds(1);
 
@@ -121,6 +123,7 @@ void PluginInstance::init(const std::string& who) {
   publisher_->limit_rate(options_.publish_rate);
   options_.worker.publish_rate = options_.publish_rate;  // the worker refuses first, the publisher still checks
   options_.worker.critical_topics = router_.options().critical_topics;
+  options_.worker.window_bytes = router_.options().queue_bytes;
   try {
     backend_ = options_.isolated
                    ? make_worker_backend(options_.worker, options_.instance_id, options_.config_json, publisher_,
@@ -383,8 +386,9 @@ void PluginInstance::drain_durable() {
 void PluginInstance::take_waiting(zmq::message_t& first) {
   if (held_.size() < kMaxBatch) held_.resize(kMaxBatch);
   held_[0].move(first);
-  std::size_t n = 1;
-  while (n < kMaxBatch && inbox_.receive(held_[n], std::chrono::milliseconds(0))) ++n;
+  std::size_t n = 1, bytes = held_[0].size();
+  while (n < kMaxBatch && bytes < kMaxBatchBytes && inbox_.receive(held_[n], std::chrono::milliseconds(0)))
+    bytes += held_[n++].size();
   std::vector<Delivery>& deliveries = held_deliveries_;
   deliveries.clear();
   for (std::size_t i = 0; i < n; ++i)

@@ -11,17 +11,19 @@
 #include <citylink/host/keys.hpp>
 #include <citylink/host/logging.hpp>
 #include <citylink/host/plugin_log.hpp>
-
-#include "worker_requests.hpp"
 #include <citylink/host/receive.hpp>
 #include <citylink/host/router.hpp>
 #include <citylink/host/worker.hpp>
 #include <citylink/host/worker_backend.hpp>
 #include <citylink/worker/v1/worker.pb.h>
 
+#include "../worker/frame_parser.hpp"
+#include "worker_requests.hpp"
+
 #include <algorithm>
 #include <condition_variable>
 #include <csignal>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -40,7 +42,8 @@ namespace {
 
 constexpr auto kMaxBackoff = std::chrono::milliseconds(30000);
 // Deliveries a worker that reads batches may hold without having reported them handled: what
-// its crash can take with it. Its worker reports every kReportEvery (worker_main.cpp).
+// its crash can take with it. Its worker reports every kReportEvery (worker_main.cpp). Their
+// bytes are bounded too (WorkerSettings::window_bytes).
 constexpr uint64_t kDeliveryWindow = 2048;
 constexpr auto kHealthyAfter = std::chrono::minutes(10);
 
@@ -148,16 +151,21 @@ class WorkerBackend final : public InstanceBackend {
       batches = reads_batches_;
     }
     if (n > 1 && !batches) return InstanceBackend::deliver_batch(deliveries, n);
+    // A worker that reads batches always gets one, written straight from the queue's
+    // buffers into the message ZeroMQ sends (batch_frames); one that does not, one Deliver.
     wv1::HostToWorker& m = outgoing_;  // the dispatch thread's own: reused, its strings kept
-    // A worker that reads batches always gets one, so the reused message never switches its
-    // oneof (which would free and rebuild it).
-    if (n == 1 && !batches) {
-      fill(*m.mutable_deliver(), deliveries[0]);
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < n; ++i) bytes += deliveries[i].topic.size() + deliveries[i].size;
+    if (batches) {
+      items_out_.clear();
+      for (std::size_t i = 0; i < n; ++i) {
+        const Delivery& d = deliveries[i];
+        items_out_.push_back(batch_frames::Item{
+            d.topic, std::string_view(reinterpret_cast<const char*>(d.envelope), d.size), d.delivery_tag,
+            d.redelivery_count});
+      }
     } else {
-      auto* batch = m.mutable_deliver_batch()->mutable_deliveries();
-      while (static_cast<std::size_t>(batch->size()) > n) batch->RemoveLast();
-      while (static_cast<std::size_t>(batch->size()) < n) batch->Add();
-      for (std::size_t i = 0; i < n; ++i) fill(*batch->Mutable(static_cast<int>(i)), deliveries[i]);
+      fill(*m.mutable_deliver(), deliveries[0]);
     }
     std::unique_lock lk(mu_);
     while (true) {
@@ -170,19 +178,31 @@ class WorkerBackend final : public InstanceBackend {
           if (deliveries[i].delivery_tag == 0) counters_->dropped_stopped.fetch_add(1, std::memory_order_relaxed);
         return 0;
       }
-      if (window_full(n)) {
+      if (window_full(n, bytes)) {
         // Its heartbeats report what it handled and wake this; a worker that stops reporting
         // is ended by its heartbeat timeout, and its successor starts with an empty window.
-        cv_.wait_for(lk, std::chrono::milliseconds(50), [&] { return !serving_ || !window_full(n); });
+        cv_.wait_for(lk, std::chrono::milliseconds(50), [&] { return !serving_ || !window_full(n, bytes); });
         continue;
       }
-      m.set_seq(++seq_);
+      const uint64_t seq = ++seq_;
       const uint64_t generation = generation_;
       lk.unlock();
-      const bool sent = send(m, std::chrono::milliseconds(200));
+      bool sent;
+      if (batches) {
+        zmq::message_t frame(batch_frames::deliver_batch_size(seq, items_out_.data(), n));
+        batch_frames::write_deliver_batch(seq, items_out_.data(), n, frame.data());
+        sent = send(frame, std::chrono::milliseconds(200));
+      } else {
+        m.set_seq(seq);
+        sent = send(m, std::chrono::milliseconds(200));
+      }
       lk.lock();
       if (sent) {
-        if (generation == generation_) sent_deliveries_ += n;
+        if (generation == generation_) {
+          sent_deliveries_ += n;
+          in_hands_.emplace_back(sent_deliveries_, bytes);
+          held_bytes_ += bytes;
+        }
         else counters_->lost_in_worker.fetch_add(n, std::memory_order_relaxed);
         return n;
       }
@@ -190,15 +210,24 @@ class WorkerBackend final : public InstanceBackend {
     }
   }
 
-  // Under mu_. Whether `n` more deliveries would put more than kDeliveryWindow in this worker's
-  // hands (its pipe and its queue) unreported. One batch always fits an empty window.
-  bool window_full(std::size_t n) const {
+  // Under mu_. Whether `n` more deliveries of `bytes` would put more than kDeliveryWindow, or
+  // more than window_bytes, in this worker's hands (its pipe and its queue) unreported. One
+  // batch always fits an empty window.
+  bool window_full(std::size_t n, std::size_t bytes) const {
     if (!reads_batches_) return false;  // such a worker reports only every 200 ms: the pipe's bound holds
     const uint64_t held = sent_deliveries_ > handled_ ? sent_deliveries_ - handled_ : 0;
     // At a stop the window closes to one batch, so the Stop request waits behind few
     // deliveries (a slow plugin must answer it within call_timeout_ms).
     const uint64_t window = draining_ ? 32 : kDeliveryWindow;
-    return held > 0 && held + n > window;
+    return held > 0 && (held + n > window || held_bytes_ + bytes > s_.window_bytes);
+  }
+
+  // Under mu_. The batches the worker reported handled leave its hands.
+  void settle_window() {
+    while (!in_hands_.empty() && in_hands_.front().first <= handled_) {
+      held_bytes_ -= in_hands_.front().second;
+      in_hands_.pop_front();
+    }
   }
 
   static void fill(wv1::Deliver& d, const Delivery& from) {
@@ -294,6 +323,10 @@ class WorkerBackend final : public InstanceBackend {
     // Serialised straight into the message ZeroMQ sends: one buffer, one copy.
     zmq::message_t bytes(m.ByteSizeLong());
     m.SerializeWithCachedSizesToArray(static_cast<uint8_t*>(bytes.data()));
+    return send(bytes, timeout);
+  }
+
+  bool send(zmq::message_t& bytes, std::chrono::milliseconds timeout) {
     std::lock_guard lk(to_mu_);
     if (timeout != send_timeout_) {
       to_.set(zmq::sockopt::sndtimeo, static_cast<int>(timeout.count()));
@@ -367,6 +400,8 @@ class WorkerBackend final : public InstanceBackend {
       ++generation_;
       sent_deliveries_ = 0;
       handled_ = 0;
+      in_hands_.clear();
+      held_bytes_ = 0;
       failed_reported_ = 0;
       refused_held_reported_ = 0;
       refused_rate_reported_ = 0;
@@ -458,7 +493,7 @@ class WorkerBackend final : public InstanceBackend {
     return std::nullopt;
   }
 
-  void handle(const wv1::WorkerToHost& w) {
+  WorkerRequestTargets request_targets() {
     auto keep_waiting = [this] {
       std::lock_guard lk(mu_);
       return !stopping_ && !draining_ && !destroyed_ && !failed_;
@@ -470,8 +505,19 @@ class WorkerBackend final : public InstanceBackend {
       notice.mutable_publish_refused()->set_reason(why);
       (void)send(notice, std::chrono::milliseconds(0));  // a full pipe: the next refusal tells it
     };
-    if (serve_worker_request(w, WorkerRequestTargets{id_, *publisher_, plugin_log_, delivery_, keep_waiting, refused}))
-      return;
+    return WorkerRequestTargets{id_, *publisher_, plugin_log_, delivery_, keep_waiting, refused};
+  }
+
+  // The worker's publishes, read in place; any other frame, parsed.
+  void handle(const zmq::message_t& raw) {
+    if (batch_frames::read_publish_batch(raw.data(), raw.size(), publishes_in_))
+      serve_publish_batch(publishes_in_, request_targets());
+    else if (const wv1::WorkerToHost* w = from_worker_.parse(raw))
+      handle(*w);
+  }
+
+  void handle(const wv1::WorkerToHost& w) {
+    if (serve_worker_request(w, request_targets())) return;
     switch (w.event_case()) {
       case wv1::WorkerToHost::kHeartbeat: {
         std::lock_guard lk(mu_);
@@ -489,6 +535,7 @@ class WorkerBackend final : public InstanceBackend {
         }
         if (handled > handled_) cv_.notify_all();  // the delivery window has room again
         handled_ = std::max(handled_, handled);
+        settle_window();
         failed_reported_ = std::max(failed_reported_, failed);
         // Refusals the worker made itself while the host's refusal of that topic held: counted
         // with the host's own (issue 9: they went uncounted).
@@ -539,10 +586,7 @@ class WorkerBackend final : public InstanceBackend {
       try {
         zmq::poll(&item, 1, std::chrono::milliseconds(100));
         zmq::message_t raw;
-        // One message object for the supervisor's life: a parse reuses what the last allocated.
-        wv1::WorkerToHost& w = from_worker_;
-        while (receive(from_, raw, zmq::recv_flags::dontwait))
-          if (w.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) handle(w);
+        while (receive(from_, raw, zmq::recv_flags::dontwait)) handle(raw);
       } catch (const zmq::error_t& e) {
         if (e.num() == ETERM) return;
         log()->error("[{}] worker channel: {}", id_, e.what());
@@ -762,13 +806,18 @@ class WorkerBackend final : public InstanceBackend {
   Clock::time_point last_beat_{};
   uint64_t sent_deliveries_ = 0;  // this worker's
   uint64_t handled_ = 0;          // reported by its heartbeats
+  // Each batch it holds: sent_deliveries_ once it was sent, and its bytes.
+  std::deque<std::pair<uint64_t, std::size_t>> in_hands_;
+  std::size_t held_bytes_ = 0;  // the sum of in_hands_' bytes
   uint64_t failed_reported_ = 0;
   uint64_t refused_held_reported_ = 0;  // the worker's own refusals, counted so far
   uint64_t refused_rate_reported_ = 0;  // ... and those over its publish_rate
   uint64_t failures_logged_ = 0;
   std::set<uint64_t> waiting_;  // lifecycle requests someone waits for; other Results are deliveries
+  std::vector<batch_frames::Item> items_out_;  // the dispatch thread's own, as outgoing_
   wv1::HostToWorker outgoing_;  // deliveries being sent; the dispatch thread's only
-  wv1::WorkerToHost from_worker_;  // what the worker said; the supervisor thread's only
+  std::vector<batch_frames::Item> publishes_in_;  // the worker's publishes being served, read in place
+  FrameParser<wv1::WorkerToHost> from_worker_;  // what the worker said; the supervisor thread's only
   std::chrono::milliseconds send_timeout_{-2};  // to_'s ZMQ_SNDTIMEO, under to_mu_
   std::map<uint64_t, wv1::Result> results_;
 };

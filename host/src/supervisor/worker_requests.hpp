@@ -11,6 +11,9 @@
 
 #include <functional>
 #include <string_view>
+#include <vector>
+
+#include "../worker/batch_frames.hpp"
 
 namespace citylink::host {
 
@@ -31,5 +34,9 @@ struct WorkerRequestTargets {
 // True when `message` was one of those requests (served, or refused and logged); false for
 // the supervisor's own messages (hello, result, heartbeat) and anything this host does not know.
 bool serve_worker_request(const citylink::worker::v1::WorkerToHost& message, const WorkerRequestTargets& to);
+
+// A publish_batch read in place (batch_frames::read_publish_batch), served as
+// serve_worker_request serves the same batch parsed.
+void serve_publish_batch(const std::vector<batch_frames::Item>& publishes, const WorkerRequestTargets& to);
 
 }  // namespace citylink::host

@@ -11,6 +11,9 @@
 #include <citylink/host/worker.hpp>
 #include <citylink/worker/v1/worker.pb.h>
 
+#include "batch_frames.hpp"
+#include "frame_parser.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -102,11 +105,14 @@ class Worker {
         if (e.num() != EINTR) throw;
       }
       while (receive(in_, raw, zmq::recv_flags::dontwait)) {
-        // One message object for the life of the worker: a parse reuses the strings the last
-        // one allocated, so a steady stream of deliveries allocates nothing here.
-        wv1::HostToWorker& m = incoming_;
-        if (!m.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) continue;
-        if (!handle(m)) return 0;
+        uint64_t seq;
+        if (batch_frames::read_deliver_batch(raw.data(), raw.size(), seq, batch_in_)) {
+          for (const auto& d : batch_in_) deliver(seq, d);
+        } else {
+          const wv1::HostToWorker* m = incoming_.parse(raw);
+          if (!m) continue;
+          if (!handle(*m)) return 0;
+        }
         beat_if_due();
       }
       // Nothing more waits: what was handled is reported now, so the host's window is open
@@ -129,13 +135,11 @@ class Worker {
 
   // Under out_mu_. Sends the batched publishes, if any; false if they could not leave.
   bool flush_locked(zmq::send_flags flags) {
-    if (batched_ == 0) return true;
-    auto* list = batch_.mutable_publish_batch()->mutable_publishes();
-    while (static_cast<std::size_t>(list->size()) > batched_) list->RemoveLast();
-    zmq::message_t bytes(batch_.ByteSizeLong());
-    batch_.SerializeWithCachedSizesToArray(static_cast<uint8_t*>(bytes.data()));
+    if (batch_.count() == 0) return true;
+    zmq::message_t bytes(batch_.frame_size());
+    batch_.write_frame(bytes.data());
     if (!out_.send(bytes, flags)) return false;
-    batched_ = 0;
+    batch_.clear();
     batched_bytes_ = 0;
     return true;
   }
@@ -145,7 +149,7 @@ class Worker {
   void flush_loop() {
     std::unique_lock lk(out_mu_);
     while (!closing_) {
-      if (batched_ == 0) {
+      if (batch_.count() == 0) {
         flusher_idle_ = true;
         flush_cv_.wait(lk);
         flusher_idle_ = false;
@@ -245,10 +249,10 @@ class Worker {
         return true;
       }
       case wv1::HostToWorker::kDeliver:
-        deliver(m.seq(), m.deliver());
+        deliver(m.seq(), item(m.deliver()));
         return true;
       case wv1::HostToWorker::kDeliverBatch:
-        for (const auto& d : m.deliver_batch().deliveries()) deliver(m.seq(), d);
+        for (const auto& d : m.deliver_batch().deliveries()) deliver(m.seq(), item(d));
         return true;
       default: return true;
     }
@@ -256,7 +260,11 @@ class Worker {
 
   // One on_message. The worker beats between deliveries, within a batch too: the host's
   // heartbeat timeout is for one call, never for a batch of them.
-  void deliver(uint64_t seq, const wv1::Deliver& d) {
+  static batch_frames::Item item(const wv1::Deliver& d) {
+    return batch_frames::Item{d.topic(), d.envelope(), d.delivery_tag(), d.redelivery_count()};
+  }
+
+  void deliver(uint64_t seq, const batch_frames::Item& d) {
     // One that reached this worker before its create was meant for the one before; the host
     // counted it lost with that one, so it is not counted here again.
     if (!instance_) return;
@@ -264,20 +272,22 @@ class Worker {
     ++handled_;
     if (!instance_->on_message) {
       ++failed_;
-      result(seq, CITYLINK_ERR_UNSUPPORTED, "on '" + d.topic() + "': the plugin takes no messages (no on_message)");
+      result(seq, CITYLINK_ERR_UNSUPPORTED,
+             "on '" + std::string(d.topic) + "': the plugin takes no messages (no on_message)");
       return;
     }
     citylink_error err{};
     err.struct_size = sizeof(err);
     citylink_message msg{};
     msg.struct_size = sizeof(msg);
-    msg.topic = d.topic().c_str();
-    msg.envelope = reinterpret_cast<const uint8_t*>(d.envelope().data());
-    msg.envelope_size = d.envelope().size();
-    msg.delivery_tag = d.delivery_tag();
-    msg.redelivery_count = d.redelivery_count();
-    if (d.redelivery_count() > 0) msg.flags |= CITYLINK_MESSAGE_REDELIVERED;
-    if (d.delivery_tag() != 0) note_tag(d.delivery_tag());
+    topic_.assign(d.topic);  // the ABI's topic is NUL-terminated; the frame's is not
+    msg.topic = topic_.c_str();
+    msg.envelope = reinterpret_cast<const uint8_t*>(d.envelope.data());
+    msg.envelope_size = d.envelope.size();
+    msg.delivery_tag = d.delivery_tag;
+    msg.redelivery_count = d.redelivery_count;
+    if (d.redelivery_count > 0) msg.flags |= CITYLINK_MESSAGE_REDELIVERED;
+    if (d.delivery_tag != 0) note_tag(d.delivery_tag);
     citylink_status st;
     std::string why;
     try {
@@ -289,7 +299,7 @@ class Worker {
     }
     if (st != CITYLINK_OK) {
       ++failed_;
-      result(seq, st, "on '" + d.topic() + "': " + why);
+      result(seq, st, "on '" + topic_ + "': " + why);
     }
     if (handled_ - reported_handled_ >= kReportEvery) beat();
   }
@@ -363,19 +373,14 @@ class Worker {
       }
       if (batch_publishes_) {
         // Batched: the flush thread sends it when it is idle, or this thread when the batch
-        // is full. The batch reuses its message objects, so a stream allocates nothing here.
-        if (batched_ >= kPublishBatch || batched_bytes_ >= kPublishBatchBytes) {
+        // is full. The batch reuses its buffer, so a stream allocates nothing here.
+        if (batch_.count() >= kPublishBatch || batched_bytes_ >= kPublishBatchBytes) {
           if (!flush_locked(zmq::send_flags::dontwait)) {
             if (why) *why = "the worker's queue to the host is full; message dropped";
             return CITYLINK_ERR_BACKPRESSURE;
           }
         }
-        auto* list = batch_.mutable_publish_batch()->mutable_publishes();
-        wv1::Publish* p = batched_ < static_cast<std::size_t>(list->size()) ? list->Mutable(static_cast<int>(batched_))
-                                                                             : list->Add();
-        p->mutable_topic()->assign(topic.data(), topic.size());
-        p->mutable_envelope()->assign(reinterpret_cast<const char*>(envelope), size);
-        ++batched_;
+        batch_.add(topic, std::string_view(reinterpret_cast<const char*>(envelope), size));
         batched_bytes_ += size;
         if (flusher_idle_) flush_cv_.notify_one();
         return CITYLINK_OK;
@@ -450,7 +455,9 @@ class Worker {
   }
 
   Options o_;
-  wv1::HostToWorker incoming_;  // the request being handled (see run)
+  FrameParser<wv1::HostToWorker> incoming_;  // the request being handled (see run)
+  std::vector<batch_frames::Item> batch_in_;  // the deliveries being handled, read in place
+  std::string topic_;                         // the delivery's topic, NUL-terminated
   Clock::time_point next_beat_ = Clock::now();
   zmq::context_t ctx_;
   zmq::socket_t in_;
@@ -470,8 +477,8 @@ class Worker {
   std::atomic<uint64_t> refused_rate_{0};   // publishes refused here by rate_, for the heartbeat
   zmq::socket_t out_;
   // Publishes waiting to leave as one PublishBatch (when the host reads them), under out_mu_.
-  wv1::WorkerToHost batch_;
-  std::size_t batched_ = 0, batched_bytes_ = 0;
+  batch_frames::PublishBatchWriter batch_;
+  std::size_t batched_bytes_ = 0;
   bool batch_publishes_ = false;
   bool closing_ = false;
   bool flusher_idle_ = false;

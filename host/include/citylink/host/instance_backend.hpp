@@ -97,6 +97,9 @@ struct WorkerSettings {
   uint64_t memory_mb = 0;                             // RLIMIT_AS; 0: no limit
   uint64_t open_files = 256;                          // RLIMIT_NOFILE
   uint64_t cpu_seconds = 0;                           // RLIMIT_CPU; 0: no limit
+  // Bytes of deliveries the worker may hold without having reported them handled, besides
+  // their number (host.queue_bytes: bounded like any queue). One batch always goes.
+  std::size_t window_bytes = 64u << 20;
 };
 
 }  // namespace citylink::host
