@@ -429,3 +429,27 @@ TEST_F(DurableFixture, AHostKilledMidStreamDeliversEverythingItAcceptedAfterARes
     ASSERT_TRUE(all.count("seq-" + std::to_string(i))) << "seq-" << i << " was accepted and never arrived";
   EXPECT_EQ(pending_rows(), 0);
 }
+
+// Two isolated instances, each a durable subscriber of what the other publishes, both
+// flooding. Each one's publishes wait (in the host) while the other's queue is behind, and
+// that queue moves only while the other's delivery window is open, which its heartbeats
+// reopen. Heartbeats come on a channel of their own and are read while a publish waits, so
+// neither waits for the other for ever (a mutual wait a review of the batching found).
+TEST_F(DurableFixture, TwoIsolatedDurableSubscribersOfEachOtherBothFloodingBothFinish) {
+  constexpr int kCount = 20000;
+  auto side = [&](const std::string& name, const std::string& in, const std::string& publishes) {
+    return "  - instance: " + name + "\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.collector\n"
+           "    grants: {publish: [" + publishes + "], subscribe: [" + in + "]}\n    isolation: process\n"
+           "    durable: true\n    config: {out: " + out(name) + ", publish_topic: " + publishes +
+           ", publish_count: " + std::to_string(kCount) + ", publish_pad_bytes: 8192}\n";
+  };
+  auto h = start(side("east", "test.east", "test.west") + side("west", "test.west", "test.east"),
+                 "  max_message_bytes: 16384\n  queue_bytes: 262144\n");
+  ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+  const bool done = eventually(
+      [&] { return counters(*h, "east").delivered >= kCount && counters(*h, "west").delivered >= kCount; },
+      std::chrono::seconds(60));
+  EXPECT_TRUE(done) << "east delivered " << counters(*h, "east").delivered << ", west delivered "
+                    << counters(*h, "west").delivered;
+  h->stop();
+}

@@ -225,7 +225,29 @@ class Collector : public citylink::Plugin {
     if (!out_) throw citylink::ConfigError("cannot open 'out' file " + c["out"].get<std::string>());
     ack_ = c.value("ack", "auto");
     crash_on_ = c.value("crash_on", "");  // a sensor id that kills the process (a poison message)
+    publish_topic_ = c.value("publish_topic", "");
+    publish_count_ = c.value("publish_count", 0);
+    publish_pad_ = std::string(c.value("publish_pad_bytes", 0), 'p');
   }
+  // With `publish_topic` and `publish_count`, it also publishes a stream of its own while it
+  // collects (a subscriber that is a publisher too), retrying what is refused for now;
+  // `publish_pad_bytes` makes each of those messages that much bigger.
+  void start() override {
+    if (publish_count_ <= 0) return;
+    thread_ = std::thread([this] {
+      for (int i = 0; i < publish_count_ && !stop_; ++i) {
+        citylink::v1::SensorReading r;
+        r.set_sensor_id("out-" + std::to_string(i));
+        r.set_zone(publish_pad_);
+        while (host_.publish(publish_topic_, r) == CITYLINK_ERR_BACKPRESSURE && !stop_) std::this_thread::yield();
+      }
+    });
+  }
+  void stop() override {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  ~Collector() override { stop(); }
   bool manual_acks() const override { return ack_ != "auto"; }
   void on_message(const citylink::Message& m) override {
     const auto& e = m.envelope();
@@ -299,7 +321,10 @@ class Collector : public citylink::Plugin {
  private:
   citylink::Host host_;
   std::ofstream out_;
-  std::string ack_, crash_on_;
+  std::string ack_, crash_on_, publish_topic_, publish_pad_;
+  int publish_count_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
   std::map<std::string, uint64_t> first_tag_;  // stale-tag: envelope id -> its first delivery's tag
 };
 

@@ -154,8 +154,13 @@ class WorkerBackend final : public InstanceBackend {
     // A worker that reads batches always gets one, written straight from the queue's
     // buffers into the message ZeroMQ sends (batch_frames); one that does not, one Deliver.
     wv1::HostToWorker& m = outgoing_;  // the dispatch thread's own: reused, its strings kept
+    // Durable deliveries are bounded by durable.in_flight instead: held here, they would stop
+    // the dispatch thread, which also moves the instance's queue into the outbox, and a
+    // publisher waiting on that queue may be what keeps this worker's reports from being
+    // read (two isolated durable subscribers of each other's topics then wait for ever).
     std::size_t bytes = 0;
-    for (std::size_t i = 0; i < n; ++i) bytes += deliveries[i].topic.size() + deliveries[i].size;
+    for (std::size_t i = 0; i < n; ++i)
+      if (deliveries[i].delivery_tag == 0) bytes += deliveries[i].topic.size() + deliveries[i].size;
     if (batches) {
       items_out_.clear();
       for (std::size_t i = 0; i < n; ++i) {
