@@ -12,6 +12,8 @@
 #include <citylink/v1/sensor.pb.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <fstream>
 #include <sqlite3.h>
 
@@ -431,25 +433,33 @@ TEST_F(DurableFixture, AHostKilledMidStreamDeliversEverythingItAcceptedAfterARes
 }
 
 // Two isolated instances, each a durable subscriber of what the other publishes, both
-// flooding. Each one's publishes wait (in the host) while the other's queue is behind, and
-// that queue moves only while the other's delivery window is open, which its heartbeats
-// reopen. Heartbeats come on a channel of their own and are read while a publish waits, so
-// neither waits for the other for ever (a mutual wait a review of the batching found).
+// flooding. Each one's publishes wait (in the host's supervisor thread, which also reads its
+// worker's heartbeats) while the other's queue is behind; that queue moves only while its
+// dispatch thread runs. A durable batch that finds the worker's delivery window full is
+// therefore not waited for: it stays in the outbox, the dispatch thread keeps moving the
+// queue into it, and the heartbeat that reopens the window wakes it. Before, both stopped for
+// good within a second: with 8 KiB messages the window fills by bytes, with in_flight 4,096
+// by count (2,048).
 TEST_F(DurableFixture, TwoIsolatedDurableSubscribersOfEachOtherBothFloodingBothFinish) {
   constexpr int kCount = 20000;
-  auto side = [&](const std::string& name, const std::string& in, const std::string& publishes) {
-    return "  - instance: " + name + "\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.collector\n"
-           "    grants: {publish: [" + publishes + "], subscribe: [" + in + "]}\n    isolation: process\n"
-           "    durable: true\n    config: {out: " + out(name) + ", publish_topic: " + publishes +
-           ", publish_count: " + std::to_string(kCount) + ", publish_pad_bytes: 8192}\n";
-  };
-  auto h = start(side("east", "test.east", "test.west") + side("west", "test.west", "test.east"),
-                 "  max_message_bytes: 16384\n  queue_bytes: 262144\n");
-  ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
-  const bool done = eventually(
-      [&] { return counters(*h, "east").delivered >= kCount && counters(*h, "west").delivered >= kCount; },
-      std::chrono::seconds(60));
-  EXPECT_TRUE(done) << "east delivered " << counters(*h, "east").delivered << ", west delivered "
-                    << counters(*h, "west").delivered;
-  h->stop();
+  for (const std::string durable : {"true", "{in_flight: 4096}"}) {
+    SCOPED_TRACE("durable: " + durable);
+    auto side = [&](const std::string& name, const std::string& in, const std::string& publishes) {
+      return "  - instance: " + name + "\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.collector\n"
+             "    grants: {publish: [" + publishes + "], subscribe: [" + in + "]}\n    isolation: process\n"
+             "    durable: " + durable + "\n    config: {out: " + out(name) + ", publish_topic: " + publishes +
+             ", publish_count: " + std::to_string(kCount) + ", publish_pad_bytes: 8192}\n";
+    };
+    auto h = start(side("east", "test.east", "test.west") + side("west", "test.west", "test.east"),
+                   "  max_message_bytes: 16384\n  queue_bytes: 262144\n");
+    ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+    const bool done = eventually(
+        [&] { return counters(*h, "east").delivered >= kCount && counters(*h, "west").delivered >= kCount; },
+        std::chrono::seconds(60));
+    EXPECT_TRUE(done) << "east delivered " << counters(*h, "east").delivered << ", west delivered "
+                      << counters(*h, "west").delivered;
+    h->stop();
+    h.reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(outbox() + suffix);  // a fresh city
+  }
 }

@@ -118,6 +118,9 @@ void PluginInstance::init(const std::string& who) {
     delivery.lost = [queue] {
       if (auto q = queue.lock()) q->lost_in_flight();
     };
+    delivery.room = [queue] {
+      if (auto q = queue.lock()) q->room();
+    };
   }
   publisher_ = router_.add_publisher(options_.instance_id, grants_, counters_);
   publisher_->limit_rate(options_.publish_rate);

@@ -154,13 +154,8 @@ class WorkerBackend final : public InstanceBackend {
     // A worker that reads batches always gets one, written straight from the queue's
     // buffers into the message ZeroMQ sends (batch_frames); one that does not, one Deliver.
     wv1::HostToWorker& m = outgoing_;  // the dispatch thread's own: reused, its strings kept
-    // Durable deliveries are bounded by durable.in_flight instead: held here, they would stop
-    // the dispatch thread, which also moves the instance's queue into the outbox, and a
-    // publisher waiting on that queue may be what keeps this worker's reports from being
-    // read (two isolated durable subscribers of each other's topics then wait for ever).
     std::size_t bytes = 0;
-    for (std::size_t i = 0; i < n; ++i)
-      if (deliveries[i].delivery_tag == 0) bytes += deliveries[i].topic.size() + deliveries[i].size;
+    for (std::size_t i = 0; i < n; ++i) bytes += deliveries[i].topic.size() + deliveries[i].size;
     if (batches) {
       items_out_.clear();
       for (std::size_t i = 0; i < n; ++i) {
@@ -184,6 +179,12 @@ class WorkerBackend final : public InstanceBackend {
         return 0;
       }
       if (window_full(n, bytes)) {
+        if (deliveries[0].delivery_tag != 0) {
+          // A durable batch stays in the outbox; the heartbeat that opens the window calls
+          // DeliveryHooks::room (see the interface for why this is not waited for).
+          durable_waiting_ = true;
+          return 0;
+        }
         // Its heartbeats report what it handled and wake this; a worker that stops reporting
         // is ended by its heartbeat timeout, and its successor starts with an empty window.
         cv_.wait_for(lk, std::chrono::milliseconds(50), [&] { return !serving_ || !window_full(n, bytes); });
@@ -407,6 +408,7 @@ class WorkerBackend final : public InstanceBackend {
       handled_ = 0;
       in_hands_.clear();
       held_bytes_ = 0;
+      durable_waiting_ = false;  // what it turned away is redelivered with what was lost
       failed_reported_ = 0;
       refused_held_reported_ = 0;
       refused_rate_reported_ = 0;
@@ -513,6 +515,41 @@ class WorkerBackend final : public InstanceBackend {
     return WorkerRequestTargets{id_, *publisher_, plugin_log_, delivery_, keep_waiting, refused};
   }
 
+  // A heartbeat: the counts it reports, and the window they open. True when a durable
+  // batch was turned away by the full window and there is room now.
+  bool heartbeat(const wv1::Heartbeat& b) {
+    std::lock_guard lk(mu_);
+    // What the previous worker counted is settled: handled, or lost with it.
+    if (b.pid() != pid_) return false;
+    last_beat_ = Clock::now();
+    const uint64_t handled = b.handled(), failed = b.failed();
+    if (handled > handled_) {
+      // A worker runs vendor code, so its numbers are checked: failures are a part of what
+      // it handled, never more (a counter that wrapped would hide every later delivery).
+      const uint64_t new_failed =
+          std::min(failed > failed_reported_ ? failed - failed_reported_ : 0, handled - handled_);
+      counters_->delivered.fetch_add(handled - handled_ - new_failed, std::memory_order_relaxed);
+      counters_->failed.fetch_add(new_failed, std::memory_order_relaxed);
+    }
+    if (handled > handled_) cv_.notify_all();  // the delivery window has room again
+    handled_ = std::max(handled_, handled);
+    settle_window();
+    failed_reported_ = std::max(failed_reported_, failed);
+    // Refusals the worker made itself while the host's refusal of that topic held: counted
+    // with the host's own (issue 9: they went uncounted).
+    if (const uint64_t held = b.refused_held(); held > refused_held_reported_) {
+      counters_->refused_durable.fetch_add(held - refused_held_reported_, std::memory_order_relaxed);
+      refused_held_reported_ = held;
+    }
+    if (const uint64_t rated = b.refused_rate(); rated > refused_rate_reported_) {
+      counters_->refused_rate.fetch_add(rated - refused_rate_reported_, std::memory_order_relaxed);
+      refused_rate_reported_ = rated;
+    }
+    if (!durable_waiting_ || window_full(1, 0)) return false;
+    durable_waiting_ = false;
+    return true;
+  }
+
   // The worker's publishes, read in place; any other frame, parsed.
   void handle(const zmq::message_t& raw) {
     if (batch_frames::read_publish_batch(raw.data(), raw.size(), publishes_in_))
@@ -525,33 +562,7 @@ class WorkerBackend final : public InstanceBackend {
     if (serve_worker_request(w, request_targets())) return;
     switch (w.event_case()) {
       case wv1::WorkerToHost::kHeartbeat: {
-        std::lock_guard lk(mu_);
-        // What the previous worker counted is settled: handled, or lost with it.
-        if (w.heartbeat().pid() != pid_) break;
-        last_beat_ = Clock::now();
-        const uint64_t handled = w.heartbeat().handled(), failed = w.heartbeat().failed();
-        if (handled > handled_) {
-          // A worker runs vendor code, so its numbers are checked: failures are a part of what
-          // it handled, never more (a counter that wrapped would hide every later delivery).
-          const uint64_t new_failed =
-              std::min(failed > failed_reported_ ? failed - failed_reported_ : 0, handled - handled_);
-          counters_->delivered.fetch_add(handled - handled_ - new_failed, std::memory_order_relaxed);
-          counters_->failed.fetch_add(new_failed, std::memory_order_relaxed);
-        }
-        if (handled > handled_) cv_.notify_all();  // the delivery window has room again
-        handled_ = std::max(handled_, handled);
-        settle_window();
-        failed_reported_ = std::max(failed_reported_, failed);
-        // Refusals the worker made itself while the host's refusal of that topic held: counted
-        // with the host's own (issue 9: they went uncounted).
-        if (const uint64_t held = w.heartbeat().refused_held(); held > refused_held_reported_) {
-          counters_->refused_durable.fetch_add(held - refused_held_reported_, std::memory_order_relaxed);
-          refused_held_reported_ = held;
-        }
-        if (const uint64_t rated = w.heartbeat().refused_rate(); rated > refused_rate_reported_) {
-          counters_->refused_rate.fetch_add(rated - refused_rate_reported_, std::memory_order_relaxed);
-          refused_rate_reported_ = rated;
-        }
+        if (heartbeat(w.heartbeat()) && delivery_.room) delivery_.room();  // outside mu_
         break;
       }
       case wv1::WorkerToHost::kResult: {
@@ -814,6 +825,7 @@ class WorkerBackend final : public InstanceBackend {
   // Each batch it holds: sent_deliveries_ once it was sent, and its bytes.
   std::deque<std::pair<uint64_t, std::size_t>> in_hands_;
   std::size_t held_bytes_ = 0;  // the sum of in_hands_' bytes
+  bool durable_waiting_ = false;  // a durable batch was turned away by the full window
   uint64_t failed_reported_ = 0;
   uint64_t refused_held_reported_ = 0;  // the worker's own refusals, counted so far
   uint64_t refused_rate_reported_ = 0;  // ... and those over its publish_rate

@@ -90,6 +90,11 @@ class DurableQueue {
   citylink_status progress(uint64_t tag);
   // Deliveries handed over were lost (the worker died): all of them are delivered again.
   void lost_in_flight();
+  // The backend can take deliveries again (a worker's window reopened): the dispatch thread
+  // is woken, as by an ack.
+  void room() const {
+    if (wake_) wake_();
+  }
 
  private:
   struct Row {

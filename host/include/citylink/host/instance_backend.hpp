@@ -32,6 +32,9 @@ struct DeliveryHooks {
   std::function<citylink_status(uint64_t delivery_tag, bool requeue)> nack;
   std::function<citylink_status(uint64_t delivery_tag)> progress;  // citylink.durable/1
   std::function<void()> lost;  // any thread
+  // A durable batch the backend could not take now (deliver_batch returned 0: a worker's
+  // delivery window was full) can be handed over again. Any thread.
+  std::function<void()> room;
 };
 
 class InstanceBackend {
@@ -50,7 +53,10 @@ class InstanceBackend {
   // Several deliveries, in order, with deliver's rules for each. Returns how many of the
   // first were handed over; it stops at the first durable one that was not (the caller keeps
   // it and those after it queued). A backend may hand them over together (a worker gets
-  // them in one message); by default each goes alone.
+  // them in one message); by default each goes alone. A batch of durable deliveries is never
+  // waited for: a backend that cannot take it now hands over none and calls
+  // DeliveryHooks::room once it can (the dispatch thread meanwhile moves the instance's
+  // queue into the outbox, which publishers to it may be waiting for).
   virtual std::size_t deliver_batch(const Delivery* deliveries, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i)
       if (!deliver(deliveries[i]) && deliveries[i].delivery_tag != 0) return i;
