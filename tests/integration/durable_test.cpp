@@ -439,7 +439,9 @@ TEST_F(DurableFixture, AHostKilledMidStreamDeliversEverythingItAcceptedAfterARes
 // therefore not waited for: it stays in the outbox, the dispatch thread keeps moving the
 // queue into it, and the heartbeat that reopens the window wakes it. Before, both stopped for
 // good within a second: with 8 KiB messages the window fills by bytes, with in_flight 4,096
-// by count (2,048).
+// by count (2,048). Both start before either publishes: a lifecycle call's answer still waits
+// behind a publish that waits (reliability.md §4), which a slow sanitizer build can stretch
+// past call_timeout_ms.
 TEST_F(DurableFixture, TwoIsolatedDurableSubscribersOfEachOtherBothFloodingBothFinish) {
   constexpr uint64_t kCount = 3000;  // over the window's 2,048; small enough for the sanitizer builds
   for (const std::string durable : {"true", "{in_flight: 4096}"}) {
@@ -448,7 +450,7 @@ TEST_F(DurableFixture, TwoIsolatedDurableSubscribersOfEachOtherBothFloodingBothF
       return "  - instance: " + name + "\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.collector\n"
              "    grants: {publish: [" + publishes + "], subscribe: [" + in + "]}\n    isolation: process\n"
              "    durable: " + durable + "\n    config: {out: " + out(name) + ", publish_topic: " + publishes +
-             ", publish_count: " + std::to_string(kCount) + ", publish_pad_bytes: 8192}\n";
+             ", publish_count: " + std::to_string(kCount) + ", publish_pad_bytes: 8192, publish_after_ms: 1000}\n";
     };
     auto h = start(side("east", "test.east", "test.west") + side("west", "test.west", "test.east"),
                    "  max_message_bytes: 16384\n  queue_bytes: 262144\n");

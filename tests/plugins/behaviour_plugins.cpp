@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -225,16 +226,25 @@ class Collector : public citylink::Plugin {
     if (!out_) throw citylink::ConfigError("cannot open 'out' file " + c["out"].get<std::string>());
     ack_ = c.value("ack", "auto");
     crash_on_ = c.value("crash_on", "");  // a sensor id that kills the process (a poison message)
+    // Or on the n-th message it receives, whichever that is: once (its successor finds the
+    // mark it left next to `out`, and goes on).
+    crash_after_ = c.value("crash_after", 0);
+    crashed_mark_ = c["out"].get<std::string>() + ".crashed";
     publish_topic_ = c.value("publish_topic", "");
     publish_count_ = c.value("publish_count", 0);
     publish_pad_ = std::string(c.value("publish_pad_bytes", 0), 'p');
+    publish_after_ = std::chrono::milliseconds(c.value("publish_after_ms", 0));
   }
   // With `publish_topic` and `publish_count`, it also publishes a stream of its own while it
   // collects (a subscriber that is a publisher too), retrying what is refused for now;
-  // `publish_pad_bytes` makes each of those messages that much bigger.
+  // `publish_pad_bytes` makes each of those messages that much bigger; `publish_after_ms`
+  // lets the rest of the city start first.
   void start() override {
     if (publish_count_ <= 0) return;
     thread_ = std::thread([this] {
+      for (auto until = std::chrono::steady_clock::now() + publish_after_;
+           !stop_ && std::chrono::steady_clock::now() < until;)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
       for (int i = 0; i < publish_count_ && !stop_; ++i) {
         citylink::v1::SensorReading r;
         r.set_sensor_id("out-" + std::to_string(i));
@@ -251,6 +261,10 @@ class Collector : public citylink::Plugin {
   bool manual_acks() const override { return ack_ != "auto"; }
   void on_message(const citylink::Message& m) override {
     const auto& e = m.envelope();
+    if (crash_after_ > 0 && ++received_ == crash_after_ && !std::filesystem::exists(crashed_mark_)) {
+      std::ofstream(crashed_mark_) << "crashed\n";
+      std::abort();
+    }
     nlohmann::json j = {{"topic", std::string(m.topic())}, {"id", e.id()},         {"source", e.source()},
                         {"time", e.time_unix_ns()},        {"schema", e.schema()}, {"correlation_id", e.correlation_id()},
                         {"attributes", nlohmann::json::object()}};
@@ -321,8 +335,10 @@ class Collector : public citylink::Plugin {
  private:
   citylink::Host host_;
   std::ofstream out_;
-  std::string ack_, crash_on_, publish_topic_, publish_pad_;
+  std::string ack_, crash_on_, publish_topic_, publish_pad_, crashed_mark_;
   int publish_count_ = 0;
+  int crash_after_ = 0, received_ = 0;
+  std::chrono::milliseconds publish_after_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;
   std::map<std::string, uint64_t> first_tag_;  // stale-tag: envelope id -> its first delivery's tag

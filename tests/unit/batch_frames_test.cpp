@@ -159,7 +159,10 @@ TEST(BatchFrames, WhatTheGeneratedParserRefusesIsRefusedAndWhatItMergesIsMerged)
   for (const std::string& unknown : {std::string("\xd0\x80\x80\x80\x00\x01", 6),
                                      std::string("\xd0\x80\x80\x80\x80\x00\x01", 7),
                                      std::string("\x52\x81\x80\x80\x80\x00x", 7),
-                                     std::string("\x52\x81\x80\x80\x80\x80\x00x", 8)}) {
+                                     std::string("\x52\x81\x80\x80\x80\x80\x00x", 8),
+                                     // A five-byte length over 2 GiB, which ReadVarint32 would cut to 1
+                                     // (found by a review): the generated parser refuses it.
+                                     std::string("\x52\x81\x80\x80\x80\x10x", 7)}) {
     const std::string items = generated_batch(0, kItems).deliver_batch().SerializeAsString() + unknown;
     std::string frame = "\x42";  // field 8, length-delimited: the deliver_batch
     google::protobuf::io::StringOutputStream out(&frame);
@@ -172,6 +175,9 @@ TEST(BatchFrames, WhatTheGeneratedParserRefusesIsRefusedAndWhatItMergesIsMerged)
     EXPECT_EQ(bf::read_deliver_batch(frame.data(), frame.size(), seq, got), generated) << unknown.size();
     if (generated) expect_same(got, kItems);
   }
+  const std::string over_2gib("\x42\x82\x80\x80\x80\x10\x0a\x00", 8);  // the batch's own length
+  EXPECT_FALSE(m.ParseFromString(over_2gib));
+  EXPECT_FALSE(bf::read_deliver_batch(over_2gib.data(), over_2gib.size(), seq, got));
   EXPECT_TRUE(m.ParseFromString(std::string("\x42\x06", 2) + std::string("\xd0\x80\x80\x80\x00\x01", 6)));
   EXPECT_FALSE(m.ParseFromString(std::string("\x42\x07", 2) + std::string("\xd0\x80\x80\x80\x80\x00\x01", 7)));
 

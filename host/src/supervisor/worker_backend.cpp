@@ -208,6 +208,7 @@ class WorkerBackend final : public InstanceBackend {
           sent_deliveries_ += n;
           in_hands_.emplace_back(sent_deliveries_, bytes);
           held_bytes_ += bytes;
+          settle_window();  // the worker may have reported it handled already
         }
         else counters_->lost_in_worker.fetch_add(n, std::memory_order_relaxed);
         return n;

@@ -10,6 +10,7 @@
 #include <google/protobuf/stubs/common.h>
 #include <google/protobuf/wire_format_lite.h>
 
+#include <cstdint>
 #include <cstring>
 
 namespace citylink::host::batch_frames {
@@ -43,9 +44,15 @@ uint32_t read_tag(CodedInputStream& in) {
   return tag;
 }
 
+// A length as the generated parser reads one (ReadSize): at most five bytes, and under 2 GiB
+// by a margin (CodedInputStream's ReadVarint32 would drop the bits above 32 instead).
 bool read_length(CodedInputStream& in, uint32_t& length) {
   const int at = in.CurrentPosition();
-  return in.ReadVarint32(&length) && in.CurrentPosition() - at <= kMaxTagOrLengthBytes;
+  uint64_t value;
+  if (!in.ReadVarint64(&value) || in.CurrentPosition() - at > kMaxTagOrLengthBytes) return false;
+  if (value > static_cast<uint64_t>(INT32_MAX - 16)) return false;
+  length = static_cast<uint32_t>(value);
+  return true;
 }
 
 // An unknown field, skipped as the generated parser skips it; a group is left to it.
@@ -65,8 +72,7 @@ bool skip_field(CodedInputStream& in, uint32_t tag) {
     }
     case WFL::WIRETYPE_LENGTH_DELIMITED: {
       uint32_t length;
-      return read_length(in, length) && length <= static_cast<uint32_t>(INT32_MAX) &&
-             in.Skip(static_cast<int>(length));
+      return read_length(in, length) && in.Skip(static_cast<int>(length));
     }
     default:
       return false;
