@@ -38,6 +38,19 @@ struct IsolationFixture : ::testing::Test {
       if (s.instance_id == id) return s.state;
     return "absent";
   }
+  // The collector's worker crashed once and came back, and each of `count` messages is
+  // accounted for: handled, lost with the worker, or dropped and counted.
+  static ::testing::AssertionResult crashed_once_and_accounted_for(Host& h, uint64_t count) {
+    if (!eventually([&] { return counters(h, "collector").restarts == 1u; }))
+      return ::testing::AssertionFailure() << "no restart after a crash";
+    const bool all = eventually([&] {
+      const auto c = counters(h, "collector");
+      return c.delivered + c.lost_in_worker + c.dropped_incoming + c.dropped_stopped == count;
+    });
+    const auto c = counters(h, "collector");
+    if (!all) return ::testing::AssertionFailure() << "delivered " << c.delivered << ", lost " << c.lost_in_worker;
+    return ::testing::AssertionSuccess();
+  }
   static int pid_of(Host& h, const std::string& id) {
     auto* i = h.registry().instance(id);
     return i && i->backend() ? worker_pid(*i->backend()) : 0;
@@ -99,11 +112,7 @@ TEST_F(IsolationFixture, AWorkerThatCrashesMidStreamTakesAtMostItsDeliveryWindow
                  "    grants: requested\n    isolation: process\n    worker: {backoff_ms: 50}\n"
                  "    config: {out: " + out() + ", crash_on: seq-500}\n");
   ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
-  ASSERT_TRUE(eventually([&] { return counters(*h, "collector").restarts == 1u; }));
-  ASSERT_TRUE(eventually([&] {
-    const auto c = counters(*h, "collector");
-    return c.delivered + c.lost_in_worker + c.dropped_incoming + c.dropped_stopped == kCount;
-  })) << "delivered " << counters(*h, "collector").delivered << ", lost " << counters(*h, "collector").lost_in_worker;
+  ASSERT_TRUE(crashed_once_and_accounted_for(*h, kCount));
   const auto c = counters(*h, "collector");
   EXPECT_LE(c.lost_in_worker, 2048u);
   EXPECT_GE(c.delivered, kCount - 2048u - c.dropped_incoming);
@@ -121,11 +130,7 @@ TEST_F(IsolationFixture, AWorkerThatCrashesOnLargeMessagesTakesAtMostQueueBytesW
                      kPublisher + "    config: {count: " + std::to_string(kCount) + ", pad_bytes: 65536}\n",
                  true, "host: {max_message_bytes: 131072, queue_bytes: 1048576}\n");
   ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
-  ASSERT_TRUE(eventually([&] { return counters(*h, "collector").restarts == 1u; }));
-  ASSERT_TRUE(eventually([&] {
-    const auto c = counters(*h, "collector");
-    return c.delivered + c.lost_in_worker + c.dropped_incoming + c.dropped_stopped == kCount;
-  })) << "delivered " << counters(*h, "collector").delivered << ", lost " << counters(*h, "collector").lost_in_worker;
+  ASSERT_TRUE(crashed_once_and_accounted_for(*h, kCount));
   // 1 MiB holds 15 of these messages (64 KiB and some); a batch sent as the worker died
   // is counted lost too, and a batch holds at most 256 KiB: 4 more.
   EXPECT_LE(counters(*h, "collector").lost_in_worker, 19u);
