@@ -100,7 +100,7 @@ void check_deliver_batch(const uint8_t* data, std::size_t size) {
 
 CITYLINK_FUZZ_TARGET(worker_protocol) {
   auto& w = world();
-  const WorkerRequestTargets to{"fuzzed-worker", *w.publisher, w.plugin_log, w.delivery, {}, {}};
+  const WorkerRequestTargets to{"fuzzed-worker", *w.publisher, w.plugin_log, w.delivery, {}, {}, {}};
   check_deliver_batch(data, size);
   citylink::worker::v1::WorkerToHost message;
   const bool parsed = message.ParseFromArray(data, static_cast<int>(size));

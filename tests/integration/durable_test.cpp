@@ -433,15 +433,13 @@ TEST_F(DurableFixture, AHostKilledMidStreamDeliversEverythingItAcceptedAfterARes
 }
 
 // Two isolated instances, each a durable subscriber of what the other publishes, both
-// flooding. Each one's publishes wait (in the host's supervisor thread, which also reads its
-// worker's heartbeats) while the other's queue is behind; that queue moves only while its
-// dispatch thread runs. A durable batch that finds the worker's delivery window full is
-// therefore not waited for: it stays in the outbox, the dispatch thread keeps moving the
-// queue into it, and the heartbeat that reopens the window wakes it. Before, both stopped for
-// good within a second: with 8 KiB messages the window fills by bytes, with in_flight 4,096
-// by count (2,048). Both start before either publishes: a lifecycle call's answer still waits
-// behind a publish that waits (reliability.md §4), which a slow sanitizer build can stretch
-// past call_timeout_ms.
+// flooding. Each one's publishes wait (in the host's supervisor thread) while the other's
+// queue is behind; that queue moves only while its dispatch thread runs. A durable batch that
+// finds the worker's delivery window full is therefore not waited for: it stays in the
+// outbox, the dispatch thread keeps moving the queue into it, and the heartbeat that reopens
+// the window wakes it. Before, both stopped for good within a second: with 8 KiB messages the
+// window fills by bytes, with in_flight 4,096 by count (2,048). Both flood from their start:
+// the answer to start no longer waits behind a publish that waits (the control channel).
 TEST_F(DurableFixture, TwoIsolatedDurableSubscribersOfEachOtherBothFloodingBothFinish) {
   constexpr uint64_t kCount = 3000;  // over the window's 2,048; small enough for the sanitizer builds
   for (const std::string durable : {"true", "{in_flight: 4096}"}) {
@@ -450,7 +448,7 @@ TEST_F(DurableFixture, TwoIsolatedDurableSubscribersOfEachOtherBothFloodingBothF
       return "  - instance: " + name + "\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.collector\n"
              "    grants: {publish: [" + publishes + "], subscribe: [" + in + "]}\n    isolation: process\n"
              "    durable: " + durable + "\n    config: {out: " + out(name) + ", publish_topic: " + publishes +
-             ", publish_count: " + std::to_string(kCount) + ", publish_pad_bytes: 8192, publish_after_ms: 1000}\n";
+             ", publish_count: " + std::to_string(kCount) + ", publish_pad_bytes: 8192}\n";
     };
     auto h = start(side("east", "test.east", "test.west") + side("west", "test.west", "test.east"),
                    "  max_message_bytes: 16384\n  queue_bytes: 262144\n");
@@ -475,5 +473,50 @@ TEST_F(DurableFixture, TwoIsolatedDurableSubscribersOfEachOtherBothFloodingBothF
     h->stop();
     h.reset();
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(outbox() + suffix);  // a fresh city
+  }
+}
+
+// The same pair, each taking one of the other's topics durably and one not, both flooding
+// from the moment they start. A normal delivery that finds the window full waits for the
+// worker's heartbeat, and meanwhile the instance's durable queue is not moved to the outbox.
+// Before the control channel, the heartbeat came on the data channel behind a publish that
+// waited for the other side's durable queue, which waited the same way: both stopped for
+// good (each start's answer, too, waited behind its flood). Now the supervisor reads the
+// control channel while a publish waits.
+TEST_F(DurableFixture, TwoIsolatedSubscribersOfEachOtherDurableAndNotBothFloodingFromTheirStartBothFinish) {
+  constexpr uint64_t kCount = 3000;
+  auto side = [&](const std::string& name, const std::string& in, const std::string& to) {
+    return "  - instance: " + name + "\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.collector\n"
+           "    grants: {publish: [" + to + "], subscribe: [" + in + "]}\n    isolation: process\n"
+           "    durable: {topics: [" + in + ".d]}\n    config: {out: " + out(name) + ", publish_topics: [" + to +
+           ".d, " + to + ".n], publish_count: " + std::to_string(kCount) + ", publish_pad_bytes: 8192}\n";
+  };
+  auto h = start(side("east", "test.east", "test.west") + side("west", "test.west", "test.east"),
+                 "  max_message_bytes: 16384\n  queue_bytes: 262144\n");
+  ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+  // Each side's durable half is acked, and its normal half delivered or dropped at its full
+  // queue (telemetry under a flood: counted, as for any subscriber).
+  auto settled = [&](const std::string& name) {
+    const auto c = counters(*h, name);
+    return std::min<uint64_t>(c.acked, kCount / 2) + std::min<uint64_t>(c.delivered + c.dropped_incoming - c.acked, kCount / 2);
+  };
+  uint64_t moved = 0;
+  bool done = false;
+  while (!done) {
+    const bool moving = eventually(
+        [&] {
+          const uint64_t now = settled("east") + settled("west");
+          done = now >= 2 * kCount;
+          return done || now > moved;
+        },
+        std::chrono::seconds(15));
+    if (!moving) break;
+    moved = settled("east") + settled("west");
+  }
+  for (const char* name : {"east", "west"}) {
+    const auto c = counters(*h, name);
+    EXPECT_EQ(c.acked, kCount / 2) << name << " stopped moving: delivered " << c.delivered << ", dropped "
+                                   << c.dropped_incoming << ", acked " << c.acked;
+    EXPECT_EQ(c.dropped_outgoing + c.dropped_stopped + c.lost_in_worker + c.dead_lettered, 0u) << name;
   }
 }

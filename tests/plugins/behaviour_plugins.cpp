@@ -231,16 +231,19 @@ class Collector : public citylink::Plugin {
     crash_after_ = c.value("crash_after", 0);
     crashed_mark_ = c["out"].get<std::string>() + ".crashed";
     publish_topic_ = c.value("publish_topic", "");
+    if (c.contains("publish_topics")) publish_topics_ = c["publish_topics"].get<std::vector<std::string>>();
+    if (!publish_topic_.empty()) publish_topics_.push_back(publish_topic_);
     publish_count_ = c.value("publish_count", 0);
     publish_pad_ = std::string(c.value("publish_pad_bytes", 0), 'p');
     publish_after_ = std::chrono::milliseconds(c.value("publish_after_ms", 0));
   }
   // With `publish_topic` and `publish_count`, it also publishes a stream of its own while it
   // collects (a subscriber that is a publisher too), retrying what is refused for now;
+  // `publish_topics` (a list) takes turns between several topics;
   // `publish_pad_bytes` makes each of those messages that much bigger; `publish_after_ms`
   // lets the rest of the city start first.
   void start() override {
-    if (publish_count_ <= 0) return;
+    if (publish_count_ <= 0 || publish_topics_.empty()) return;
     thread_ = std::thread([this] {
       for (auto until = std::chrono::steady_clock::now() + publish_after_;
            !stop_ && std::chrono::steady_clock::now() < until;)
@@ -249,7 +252,8 @@ class Collector : public citylink::Plugin {
         citylink::v1::SensorReading r;
         r.set_sensor_id("out-" + std::to_string(i));
         r.set_zone(publish_pad_);
-        while (host_.publish(publish_topic_, r) == CITYLINK_ERR_BACKPRESSURE && !stop_) std::this_thread::yield();
+        const std::string& topic = publish_topics_[static_cast<std::size_t>(i) % publish_topics_.size()];
+        while (host_.publish(topic, r) == CITYLINK_ERR_BACKPRESSURE && !stop_) std::this_thread::yield();
       }
     });
   }
@@ -336,6 +340,7 @@ class Collector : public citylink::Plugin {
   citylink::Host host_;
   std::ofstream out_;
   std::string ack_, crash_on_, publish_topic_, publish_pad_, crashed_mark_;
+  std::vector<std::string> publish_topics_;
   int publish_count_ = 0;
   int crash_after_ = 0, received_ = 0;
   std::chrono::milliseconds publish_after_{0};

@@ -141,9 +141,16 @@ class Worker:
         self.out = self.ctx.socket(zmq.PUSH)
         self.out.sndhwm = 10000
         self.out.linger = 2000  # what the plugin published before destroy still leaves
+        # Heartbeats, answers, acks and nacks go on the control channel, which the host reads
+        # while one of this worker's publishes waits (worker.proto).
+        self.control = self.ctx.socket(zmq.PUSH)
+        self.control.linger = 2000
         self.inp.connect(args.endpoint + "/to-worker")
         self.out.connect(args.endpoint + "/from-worker")
+        self.control.connect(args.endpoint + "/control")
         self.out_lock = threading.Lock()
+        self.control_lock = threading.Lock()
+        self.data_frames = 0  # sent on the data channel, under out_lock
         self.plugin = None
         self.cls = None
         self.receives = False
@@ -165,20 +172,37 @@ class Worker:
                 return False
             try:
                 self.out.send(data, 0 if block else zmq.NOBLOCK)
+                self.data_frames += 1
                 return True
             except zmq.Again:
                 return False
 
-    def result(self, seq: int, status: int, message: str = "", receives: bool = False) -> None:
+    def send_control(self, m, ordered: bool, block: bool = True) -> None:
+        """`ordered`: the host applies it only after what was sent on the data channel before it."""
+        if ordered:
+            with self.out_lock:
+                m.after_data_frames = self.data_frames
+        data = m.SerializeToString()
+        with self.control_lock:
+            if self.control.closed:
+                return
+            try:
+                self.control.send(data, 0 if block else zmq.NOBLOCK)
+            except zmq.Again:
+                pass  # a beat: the next one carries the counts so far
+
+    def result(self, seq: int, status: int, message: str = "", receives: bool = False,
+               ordered: bool = False) -> None:
+        """`ordered` for stop and destroy, heard after what the plugin published before them."""
         m = wv1.WorkerToHost(seq=seq)
         m.result.status, m.result.message, m.result.receives = status, message, receives
-        self.send(m)
+        self.send_control(m, ordered)
 
     def beat(self) -> None:
         m = wv1.WorkerToHost()
         m.heartbeat.handled, m.heartbeat.failed, m.heartbeat.pid = self.handled, self.failed, os.getpid()
         m.heartbeat.refused_rate = self.refused_rate
-        self.send(m)
+        self.send_control(m, False, block=False)
 
     def publish(self, topic: str, envelope: bytes) -> None:
         if not self.running:
@@ -258,7 +282,7 @@ class Worker:
                     self.log.exception("stop raised; the instance is stopped anyway")
             self.running = False
             self.beat()
-            self.result(m.seq, OK)
+            self.result(m.seq, OK, ordered=True)
         elif call == "destroy":
             if self.running and self.plugin is not None:  # destroy without stop is allowed: stop it first
                 try:
@@ -268,7 +292,7 @@ class Worker:
             self.running = False
             self.plugin = None
             self.beat()
-            self.result(m.seq, OK)
+            self.result(m.seq, OK, ordered=True)
             return False
         elif call == "deliver":
             self.deliver(m.seq, m.deliver)
@@ -326,11 +350,13 @@ class Worker:
             m.ack.delivery_tag = tag
         else:
             m.nack.delivery_tag, m.nack.requeue = tag, True
-        self.send(m)
+        self.send_control(m, True)
 
     def close(self) -> None:
         with self.out_lock:
             self.out.close()  # lingers until the last answer has left
+        with self.control_lock:
+            self.control.close()
         self.inp.close()
         self.ctx.term()
 

@@ -170,6 +170,11 @@ citylink_status Publisher::publish(std::string_view topic, const uint8_t* envelo
   }
   if (held_) {
     if (held_messages_.size() >= hold_limit_ || held_bytes_ + m.size() > opts_.queue_bytes) {
+      // A caller that tries again (a worker's publish the plugin was told OK) loses nothing.
+      if (on_full == OnFull::keep) {
+        say("outgoing queue of '" + source_ + "' is full while it starts");
+        return CITYLINK_ERR_BACKPRESSURE;
+      }
       counters_->dropped_outgoing.fetch_add(1, std::memory_order_relaxed);
       if (critical) {
         counters_->dropped_critical.fetch_add(1, std::memory_order_relaxed);

@@ -1,7 +1,8 @@
 // The host's side of the worker protocol, and the supervisor of one worker process.
 //
 // Threads: the instance's dispatch thread sends Deliver requests; the supervisor thread
-// owns the from-worker socket (Publish, Log, Result, Heartbeat) and watches the process:
+// owns the sockets from the worker, the data channel (Publish, Log) and the control channel
+// (Heartbeat, Result, Ack, Nack, Progress), and watches the process:
 // exit, or heartbeat silence inside a plugin call, ends it, and it is started again after a
 // back-off, created and started again, until the restart limit marks the instance failed.
 // Lifecycle requests (create, start, stop, destroy) are sent by whichever thread calls them
@@ -46,6 +47,10 @@ constexpr auto kMaxBackoff = std::chrono::milliseconds(30000);
 // bytes are bounded too (WorkerSettings::window_bytes).
 constexpr uint64_t kDeliveryWindow = 2048;
 constexpr auto kHealthyAfter = std::chrono::minutes(10);
+// Control messages held for data frames not yet served: acks behind a batch that waits. An
+// honest worker holds back about one per durable delivery in flight (durable.in_flight is at
+// most 100,000) and its answers; past this, one that claims data it never sends is cut off.
+constexpr std::size_t kMaxHeldControl = 262144;
 
 // How a reaped worker ended, in the words `citylink run`, `inspect` and `verify` use for
 // their children (child_process.hpp). r != pid: the system reaped it first (SIGCHLD ignored
@@ -70,8 +75,9 @@ class WorkerBackend final : public InstanceBackend {
         publisher_(std::move(publisher)),
         counters_(std::move(counters)),
         to_(ctx, zmq::socket_type::push),
-        from_(ctx, zmq::socket_type::pull) {
-    // A directory only this user can enter holds the two ipc sockets.
+        from_(ctx, zmq::socket_type::pull),
+        control_(ctx, zmq::socket_type::pull) {
+    // A directory only this user can enter holds the ipc sockets.
     std::string dir_template = (std::filesystem::temp_directory_path() / "citylink-worker-XXXXXX").string();
     if (!mkdtemp(dir_template.data()))
       throw InstanceError("instance '" + id_ + "': cannot make a directory for its worker's sockets: " +
@@ -84,9 +90,11 @@ class WorkerBackend final : public InstanceBackend {
     to_.set(zmq::sockopt::sndhwm, 100);
     to_.set(zmq::sockopt::linger, 0);
     from_.set(zmq::sockopt::linger, 0);
+    control_.set(zmq::sockopt::linger, 0);
     try {
       to_.bind("ipc://" + dir_ + "/to-worker");
       from_.bind("ipc://" + dir_ + "/from-worker");
+      control_.bind("ipc://" + dir_ + "/control");
     } catch (const zmq::error_t& e) {
       cleanup();
       throw InstanceError("isolation: process: cannot open the worker's sockets in " + dir_ + ": " + e.what());
@@ -387,6 +395,7 @@ class WorkerBackend final : public InstanceBackend {
   // (the constructor) or the supervisor thread (a restart): both read from_ directly
   // because the supervisor loop is not reading it meanwhile.
   bool launch(std::string& why) {
+    settle_predecessor();  // before the new worker can send anything
     std::vector<std::string> argv = s_.command;
     argv.insert(argv.end(), {"--endpoint", "ipc://" + dir_, "--plugin", s_.plugin_file, "--sha256",
                              s_.plugin_sha256, "--instance", id_, "--parent", std::to_string(getpid())});
@@ -479,22 +488,45 @@ class WorkerBackend final : public InstanceBackend {
     return true;
   }
 
+  // Before a worker starts: what its predecessor sent and the host has not read yet is read
+  // now (its publishes were answered OK; the restart's back-off gave them time to arrive), so
+  // none of it is counted as the new worker's data. What its control channel still held back
+  // is dropped: those acks' deliveries go again (DeliveryHooks::lost). The new worker counts
+  // its data channel from its Hello on.
+  void settle_predecessor() {
+    zmq::message_t raw;
+    while (receive(from_, raw, zmq::recv_flags::dontwait)) handle_data(raw);
+    read_control(std::chrono::milliseconds(0));
+    data_served_ = 0;
+    held_control_.clear();
+  }
+
   // Reads from the worker until `wanted` matches, handling everything else on the way.
   template <class Pred>
   std::optional<wv1::WorkerToHost> read_until(Clock::time_point deadline, Pred wanted) {
     while (Clock::now() < deadline) {
-      zmq::pollitem_t item{from_.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::pollitem_t items[] = {{from_.handle(), 0, ZMQ_POLLIN, 0}, {control_.handle(), 0, ZMQ_POLLIN, 0}};
       try {
-        zmq::poll(&item, 1, std::chrono::milliseconds(50));
+        zmq::poll(items, 2, std::chrono::milliseconds(50));
       } catch (const zmq::error_t& e) {
         if (e.num() != EINTR) throw;
       }
       zmq::message_t raw;
-      while (receive(from_, raw, zmq::recv_flags::dontwait)) {
+      while (receive(control_, raw, zmq::recv_flags::dontwait)) {
         wv1::WorkerToHost w;
         if (!w.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) continue;
-        if (wanted(w)) return w;
-        handle(w);
+        if (w.after_data_frames() == 0 && wanted(w)) return w;
+        handle_control(w);
+      }
+      while (receive(from_, raw, zmq::recv_flags::dontwait)) {
+        wv1::WorkerToHost w;
+        const bool parsed = w.ParseFromArray(raw.data(), static_cast<int>(raw.size()));
+        if (parsed && wanted(w)) {
+          ++data_served_;
+          return w;
+        }
+        if (parsed) handle(w);
+        data_frame_served();
       }
       if (process_ended()) return std::nullopt;
     }
@@ -513,7 +545,10 @@ class WorkerBackend final : public InstanceBackend {
       notice.mutable_publish_refused()->set_reason(why);
       (void)send(notice, std::chrono::milliseconds(0));  // a full pipe: the next refusal tells it
     };
-    return WorkerRequestTargets{id_, *publisher_, plugin_log_, delivery_, keep_waiting, refused};
+    // The control channel is read while a publish waits: the worker's heartbeats (its window,
+    // its liveness) and the answers to start do not wait behind it (reliability.md §4).
+    auto meanwhile = [this] { read_control(std::chrono::milliseconds(1)); };
+    return WorkerRequestTargets{id_, *publisher_, plugin_log_, delivery_, keep_waiting, meanwhile, refused};
   }
 
   // A heartbeat: the counts it reports, and the window they open. True when a durable
@@ -551,12 +586,65 @@ class WorkerBackend final : public InstanceBackend {
     return true;
   }
 
-  // The worker's publishes, read in place; any other frame, parsed.
-  void handle(const zmq::message_t& raw) {
+  // A frame of the data channel: the worker's publishes, read in place; any other frame, parsed.
+  void handle_data(const zmq::message_t& raw) {
     if (batch_frames::read_publish_batch(raw.data(), raw.size(), publishes_in_))
       serve_publish_batch(publishes_in_, request_targets());
     else if (const wv1::WorkerToHost* w = from_worker_.parse(raw))
       handle(*w);
+    data_frame_served();
+  }
+
+  // One more data frame served: what the control channel said for after it applies now.
+  void data_frame_served() {
+    ++data_served_;
+    while (!held_control_.empty() && held_control_.front().after_data_frames() <= data_served_) {
+      const wv1::WorkerToHost w = std::move(held_control_.front());
+      held_control_.pop_front();
+      handle(w);
+    }
+  }
+
+  // Reads what waits on the control channel, waiting up to `timeout` for the first of it.
+  void read_control(std::chrono::milliseconds timeout) {
+    zmq::pollitem_t item{control_.handle(), 0, ZMQ_POLLIN, 0};
+    try {
+      if (timeout.count() > 0) zmq::poll(&item, 1, timeout);
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;
+    }
+    zmq::message_t raw;
+    while (receive(control_, raw, zmq::recv_flags::dontwait))
+      if (const wv1::WorkerToHost* w = from_control_.parse(raw)) handle_control(*w);
+  }
+
+  // A frame of the control channel: applied now, or once the data frames it follows are
+  // served (after_data_frames). Only the control messages are taken there: a publish on it
+  // would be served while another waits, out of order and without bound.
+  void handle_control(const wv1::WorkerToHost& w) {
+    switch (w.event_case()) {
+      case wv1::WorkerToHost::kHeartbeat:
+      case wv1::WorkerToHost::kResult:
+      case wv1::WorkerToHost::kAck:
+      case wv1::WorkerToHost::kNack:
+      case wv1::WorkerToHost::kProgress: break;
+      default:
+        if (const uint64_t n = ++control_refused_; n <= 5 || n % 1000 == 0)
+          log()->warn("[{}] its worker sent a message that is not a control message (field {}) on its control "
+                      "channel; ignored (#{})",
+                      id_, static_cast<int>(w.event_case()), n);
+        return;
+    }
+    if (w.after_data_frames() == 0 || (held_control_.empty() && w.after_data_frames() <= data_served_))
+      return handle(w);
+    if (held_control_.size() >= kMaxHeldControl) {
+      // A worker that says it sent far more than it did: what it holds back cannot grow.
+      if (const uint64_t n = ++control_refused_; n <= 5 || n % 1000 == 0)
+        log()->error("[{}] its worker holds back {} control messages for data it never sent; dropped one (#{})", id_,
+                     held_control_.size(), n);
+      return;
+    }
+    held_control_.push_back(w);
   }
 
   void handle(const wv1::WorkerToHost& w) {
@@ -599,11 +687,15 @@ class WorkerBackend final : public InstanceBackend {
         std::lock_guard lk(mu_);
         if (stopping_) return;
       }
-      zmq::pollitem_t item{from_.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::pollitem_t items[] = {{from_.handle(), 0, ZMQ_POLLIN, 0}, {control_.handle(), 0, ZMQ_POLLIN, 0}};
       try {
-        zmq::poll(&item, 1, std::chrono::milliseconds(100));
+        zmq::poll(items, 2, std::chrono::milliseconds(100));
+        read_control(std::chrono::milliseconds(0));
         zmq::message_t raw;
-        while (receive(from_, raw, zmq::recv_flags::dontwait)) handle(raw);
+        while (receive(from_, raw, zmq::recv_flags::dontwait)) {
+          handle_data(raw);
+          read_control(std::chrono::milliseconds(0));
+        }
       } catch (const zmq::error_t& e) {
         if (e.num() == ETERM) return;
         log()->error("[{}] worker channel: {}", id_, e.what());
@@ -781,6 +873,7 @@ class WorkerBackend final : public InstanceBackend {
   void cleanup() {
     if (to_.handle()) to_.close();
     if (from_.handle()) from_.close();
+    if (control_.handle()) control_.close();
     std::error_code ec;
     if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
   }
@@ -795,7 +888,8 @@ class WorkerBackend final : public InstanceBackend {
   std::string dir_;
   std::mutex to_mu_;
   zmq::socket_t to_;
-  zmq::socket_t from_;
+  zmq::socket_t from_;     // the data channel
+  zmq::socket_t control_;  // the control channel
   std::thread supervisor_;
 
   mutable std::mutex mu_;
@@ -836,6 +930,13 @@ class WorkerBackend final : public InstanceBackend {
   wv1::HostToWorker outgoing_;  // deliveries being sent; the dispatch thread's only
   std::vector<batch_frames::Item> publishes_in_;  // the worker's publishes being served, read in place
   FrameParser<wv1::WorkerToHost> from_worker_;  // what the worker said; the supervisor thread's only
+  // Read while a frame of from_worker_ may be served (a publish that waits): a parser of its own.
+  FrameParser<wv1::WorkerToHost> from_control_{16 * 1024};
+  // The supervisor thread's only, both reset for each worker: the data frames served so far,
+  // and the control messages that wait for more of them, in the order they came.
+  uint64_t data_served_ = 0;
+  std::deque<wv1::WorkerToHost> held_control_;
+  uint64_t control_refused_ = 0;
   std::chrono::milliseconds send_timeout_{-2};  // to_'s ZMQ_SNDTIMEO, under to_mu_
   std::map<uint64_t, wv1::Result> results_;
 };

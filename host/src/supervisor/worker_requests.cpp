@@ -17,15 +17,17 @@ void serve_publish(std::string_view topic, std::string_view envelope, const Work
   // The worker told its plugin OK already, so a full queue, a durable subscriber that is
   // behind or a publish rate spent (a worker that went round its own check) is waited out
   // here rather than dropped, and counted only if the wait is given up: this worker's
-  // requests wait behind it.
+  // data channel waits behind it (its control channel is read meanwhile).
   const auto* bytes = reinterpret_cast<const uint8_t*>(envelope.data());
   const auto size = envelope.size();
   std::string why;
   citylink_status st;
   while ((st = to.publisher.publish(topic, bytes, size, &why, Publisher::OnFull::keep)) ==
              CITYLINK_ERR_BACKPRESSURE &&
-         to.keep_waiting && to.keep_waiting())
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+         to.keep_waiting && to.keep_waiting()) {
+    if (to.meanwhile) to.meanwhile();
+    else std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   if (st == CITYLINK_ERR_BACKPRESSURE) st = to.publisher.publish(topic, bytes, size, &why);  // counted
   // Refused for good (counted and logged by the publisher): the plugin is told too.
   if (st != CITYLINK_OK && st != CITYLINK_ERR_BACKPRESSURE && to.refused) to.refused(std::string(topic), st, why);

@@ -26,6 +26,9 @@ struct WorkerRequestTargets {
   // once the instance stops): the worker's pipe then fills, and the plugin's own publish in
   // the worker is refused, as in-process. Empty: never waits.
   std::function<bool()> keep_waiting;
+  // Called between two tries of a publish that waits (about a millisecond): the supervisor
+  // reads its worker's control channel meanwhile. Empty: sleeps a millisecond.
+  std::function<void()> meanwhile;
   // A publish the host refused for another reason than backpressure (the plugin was already
   // told OK): passed on to the worker (HostToWorker.publish_refused). Empty: only counted.
   std::function<void(const std::string& topic, citylink_status status, const std::string& why)> refused;

@@ -1,6 +1,8 @@
 // The worker's side of the worker protocol. One thread (this one) calls the plugin, in
 // order, and beats between calls; the plugin's own threads publish and log through the
-// host table, whose hooks send on the one outgoing socket under a mutex.
+// host table, whose hooks send on the data channel under a mutex. Heartbeats, answers, acks
+// and nacks go on the control channel, which the host reads while a publish of this worker
+// waits: no send of the thread that calls the plugin waits for the data channel.
 #include <citylink/host/error.hpp>
 #include <citylink/host/host_table.hpp>
 #include <citylink/host/logging.hpp>
@@ -79,13 +81,19 @@ void limit(int resource, uint64_t value) {
 
 class Worker {
  public:
-  Worker(const Options& o) : o_(o), in_(ctx_, zmq::socket_type::pull), out_(ctx_, zmq::socket_type::push) {
+  Worker(const Options& o)
+      : o_(o),
+        in_(ctx_, zmq::socket_type::pull),
+        out_(ctx_, zmq::socket_type::push),
+        control_(ctx_, zmq::socket_type::push) {
     in_.set(zmq::sockopt::linger, 0);
     in_.set(zmq::sockopt::rcvhwm, 100);
     out_.set(zmq::sockopt::linger, 2000);  // what the plugin published before destroy still leaves
     out_.set(zmq::sockopt::sndhwm, 10000);
+    control_.set(zmq::sockopt::linger, 2000);  // ... and the answer to destroy
     in_.connect(o.endpoint + "/to-worker");
     out_.connect(o.endpoint + "/from-worker");
+    control_.connect(o.endpoint + "/control");
   }
 
   int run() {
@@ -130,7 +138,21 @@ class Worker {
     m.SerializeWithCachedSizesToArray(static_cast<uint8_t*>(bytes.data()));
     std::lock_guard lk(out_mu_);
     if (!out_.handle() || !flush_locked(flags)) return;
-    (void)out_.send(bytes, flags);
+    if (out_.send(bytes, flags)) ++data_frames_;
+  }
+
+  // On the control channel. `ordered`: the host applies it only after what this worker sent
+  // on the data channel before it, the batch being filled included (an ack never overtakes
+  // the publish made before it, which a crash would otherwise lose with the acked input).
+  void send_control(wv1::WorkerToHost& m, bool ordered, zmq::send_flags flags) {
+    if (ordered) {
+      std::lock_guard lk(out_mu_);
+      m.set_after_data_frames(data_frames_ + (batch_.count() > 0 ? 1 : 0));
+    }
+    zmq::message_t bytes(m.ByteSizeLong());
+    m.SerializeWithCachedSizesToArray(static_cast<uint8_t*>(bytes.data()));
+    std::lock_guard lk(control_mu_);
+    if (control_.handle()) (void)control_.send(bytes, flags);
   }
 
   // Under out_mu_. Sends the batched publishes, if any; false if they could not leave.
@@ -139,6 +161,7 @@ class Worker {
     zmq::message_t bytes(batch_.frame_size());
     batch_.write_frame(bytes.data());
     if (!out_.send(bytes, flags)) return false;
+    ++data_frames_;
     batch_.clear();
     batched_bytes_ = 0;
     return true;
@@ -180,19 +203,27 @@ class Worker {
       if (out_.handle()) (void)flush_locked(zmq::send_flags::none);
       out_.close();
     }
+    {
+      std::lock_guard lk(control_mu_);
+      control_.close();
+    }
     in_.close();
     ctx_.close();  // waits (up to the linger) until the last answer has left
   }
 
  private:
 
-  void result(uint64_t seq, citylink_status st, const std::string& message, bool receives = false) {
+  // `ordered`: the answer to stop and destroy, which the host hears after what the plugin
+  // published and logged before it. The answer to create and start is not: it must not wait
+  // behind publishes that wait for subscribers that start after this instance.
+  void result(uint64_t seq, citylink_status st, const std::string& message, bool receives = false,
+              bool ordered = false) {
     wv1::WorkerToHost r;
     r.set_seq(seq);
     r.mutable_result()->set_status(st);
     r.mutable_result()->set_message(message);
     r.mutable_result()->set_receives(receives);
-    send(r, zmq::send_flags::none);
+    send_control(r, ordered, zmq::send_flags::none);
   }
 
   void beat() {
@@ -203,7 +234,9 @@ class Worker {
     b.mutable_heartbeat()->set_pid(getpid());
     b.mutable_heartbeat()->set_refused_held(refused_held_.load(std::memory_order_relaxed));
     b.mutable_heartbeat()->set_refused_rate(refused_rate_.load(std::memory_order_relaxed));
-    send(b, zmq::send_flags::none);
+    // Never waits: a beat the host has no room for now is said again by the next, which
+    // carries the counts so far.
+    send_control(b, false, zmq::send_flags::dontwait);
   }
 
   // False after destroy: the worker exits.
@@ -229,7 +262,7 @@ class Worker {
         if (instance_) instance_->stop(instance_);
         phase_ = Phase::stopped;
         beat();
-        result(m.seq(), CITYLINK_OK, "");
+        result(m.seq(), CITYLINK_OK, "", false, true);
         return true;
       }
       case wv1::HostToWorker::kDestroy: {
@@ -238,7 +271,7 @@ class Worker {
         instance_ = nullptr;
         if (table_) table_->close();
         beat();
-        result(m.seq(), CITYLINK_OK, "");
+        result(m.seq(), CITYLINK_OK, "", false, true);
         return false;
       }
       case wv1::HostToWorker::kPublishRefused: {
@@ -394,7 +427,10 @@ class Worker {
       }
       zmq::message_t bytes(p.ByteSizeLong());
       p.SerializeWithCachedSizesToArray(static_cast<uint8_t*>(bytes.data()));
-      if (out_.send(bytes, zmq::send_flags::dontwait)) return CITYLINK_OK;
+      if (out_.send(bytes, zmq::send_flags::dontwait)) {
+        ++data_frames_;
+        return CITYLINK_OK;
+      }
       if (why) *why = "the worker's queue to the host is full; message dropped";
       return CITYLINK_ERR_BACKPRESSURE;
     };
@@ -411,7 +447,7 @@ class Worker {
       if (!knows_tag(tag)) return CITYLINK_ERR_INVALID_ARGUMENT;
       wv1::WorkerToHost a;
       a.mutable_ack()->set_delivery_tag(tag);
-      send(a, zmq::send_flags::none);
+      send_control(a, true, zmq::send_flags::none);
       return CITYLINK_OK;
     };
     hooks.nack = [this](uint64_t tag, bool requeue) -> citylink_status {
@@ -420,7 +456,7 @@ class Worker {
       wv1::WorkerToHost a;
       a.mutable_nack()->set_delivery_tag(tag);
       a.mutable_nack()->set_requeue(requeue);
-      send(a, zmq::send_flags::none);
+      send_control(a, true, zmq::send_flags::none);
       return CITYLINK_OK;
     };
     hooks.progress = [this](uint64_t tag) -> citylink_status {
@@ -428,7 +464,7 @@ class Worker {
       if (!knows_tag(tag)) return CITYLINK_ERR_INVALID_ARGUMENT;
       wv1::WorkerToHost a;
       a.mutable_progress()->set_delivery_tag(tag);
-      send(a, zmq::send_flags::none);
+      send_control(a, true, zmq::send_flags::none);
       return CITYLINK_OK;
     };
     if (c.reads_publish_batches() && !flusher_.joinable()) {
@@ -476,6 +512,9 @@ class Worker {
   std::vector<std::string> critical_topics_;  // never limited by rate_
   std::atomic<uint64_t> refused_rate_{0};   // publishes refused here by rate_, for the heartbeat
   zmq::socket_t out_;
+  uint64_t data_frames_ = 0;  // sent on out_ so far, under out_mu_ (WorkerToHost.after_data_frames)
+  std::mutex control_mu_;
+  zmq::socket_t control_;  // under control_mu_
   // Publishes waiting to leave as one PublishBatch (when the host reads them), under out_mu_.
   batch_frames::PublishBatchWriter batch_;
   std::size_t batched_bytes_ = 0;
