@@ -279,3 +279,25 @@ TEST_F(IsolationFixture, AFloodingPluginIsHeldToItsPublishRateWhereverItRunsAndE
     EXPECT_EQ(state(*h, "pub"), "running");
   }
 }
+
+// The control channel is read while a worker's publishes wait, so it must carry nothing but
+// control messages, and what it holds back for later must be bounded: a plugin can reach the
+// socket from inside its worker. A forged publish on it is ignored (a publish that jumped the
+// queue would also skip the order of the worker's own), and a worker whose acks claim more
+// data than it could have sent (270,000 over the 262,144 kept) is ended as a crashed one,
+// restarted, and failed at its restart limit, while the city runs on.
+TEST_F(IsolationFixture, APluginThatForgesControlMessagesCannotPublishThroughThemAndEndsFailed) {
+  auto h = start("  - instance: forger\n    file: zoo_forger.so\n    plugin: kr.citylink.test.forger\n"
+                 "    grants: requested\n    isolation: process\n    worker: {restart_limit: 1, backoff_ms: 10}\n"
+                 "    config: {forged_acks: 270000}\n"
+                 "  - instance: pub\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.publisher\n"
+                 "    grants: {publish: [test.ok]}\n    config: {count: 5, topic: test.ok}\n"
+                 "  - instance: collector\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.collector\n"
+                 "    grants: requested\n    config: {out: " + out() + "}\n");
+  ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+  ASSERT_TRUE(eventually([&] { return state(*h, "forger") == "failed"; }, std::chrono::seconds(60)));
+  EXPECT_EQ(counters(*h, "forger").restarts, 1u);
+  ASSERT_TRUE(eventually([&] { return read_jsonl(out()).size() >= 5u; }));  // the city runs on
+  h->stop();
+  for (const auto& m : read_jsonl(out())) EXPECT_NE(m["topic"], "test.forged") << m.dump();
+}

@@ -499,6 +499,7 @@ class WorkerBackend final : public InstanceBackend {
     read_control(std::chrono::milliseconds(0));
     data_served_ = 0;
     held_control_.clear();
+    broke_protocol_.clear();
   }
 
   // Reads from the worker until `wanted` matches, handling everything else on the way.
@@ -638,10 +639,16 @@ class WorkerBackend final : public InstanceBackend {
     if (w.after_data_frames() == 0 || (held_control_.empty() && w.after_data_frames() <= data_served_))
       return handle(w);
     if (held_control_.size() >= kMaxHeldControl) {
-      // A worker that says it sent far more than it did: what it holds back cannot grow.
-      if (const uint64_t n = ++control_refused_; n <= 5 || n % 1000 == 0)
-        log()->error("[{}] its worker holds back {} control messages for data it never sent; dropped one (#{})", id_,
-                     held_control_.size(), n);
+      // A worker that says it sent far more than it did has broken the protocol (its plugin
+      // wrote to the worker's socket itself): it is ended as a crashed one, restarted, and
+      // failed at the restart limit; what it holds back never grows past this.
+      if (broke_protocol_.empty()) {
+        broke_protocol_ = "broke the worker protocol: " + std::to_string(held_control_.size()) +
+                          " control messages wait for data it never sent";
+        log()->error("[{}] its worker {}; it is ended", id_, broke_protocol_);
+        kill_process();
+      }
+      held_control_.clear();
       return;
     }
     held_control_.push_back(w);
@@ -707,7 +714,7 @@ class WorkerBackend final : public InstanceBackend {
         if (destroyed_ || failed_) continue;  // a worker asked to destroy ends by itself
       }
       if (process_ended()) {
-        why = last_exit_;
+        why = broke_protocol_.empty() ? last_exit_ : broke_protocol_;
       } else if (hung()) {
         why = "hung: no heartbeat for " + std::to_string(s_.heartbeat_timeout.count()) + " ms";
         kill_process();
@@ -937,6 +944,7 @@ class WorkerBackend final : public InstanceBackend {
   uint64_t data_served_ = 0;
   std::deque<wv1::WorkerToHost> held_control_;
   uint64_t control_refused_ = 0;
+  std::string broke_protocol_;  // why the supervisor ended this worker, if for its protocol
   std::chrono::milliseconds send_timeout_{-2};  // to_'s ZMQ_SNDTIMEO, under to_mu_
   std::map<uint64_t, wv1::Result> results_;
 };
