@@ -697,11 +697,13 @@ class WorkerBackend final : public InstanceBackend {
       zmq::pollitem_t items[] = {{from_.handle(), 0, ZMQ_POLLIN, 0}, {control_.handle(), 0, ZMQ_POLLIN, 0}};
       try {
         zmq::poll(items, 2, std::chrono::milliseconds(100));
-        read_control(std::chrono::milliseconds(0));
+        if (items[1].revents & ZMQ_POLLIN) read_control(std::chrono::milliseconds(0));
         zmq::message_t raw;
-        while (receive(from_, raw, zmq::recv_flags::dontwait)) {
+        // A drain that goes on (a flood) looks at the control channel now and then; an empty
+        // look costs a system call, so not at every frame.
+        for (unsigned n = 1; receive(from_, raw, zmq::recv_flags::dontwait); ++n) {
           handle_data(raw);
-          read_control(std::chrono::milliseconds(0));
+          if (n % 64 == 0) read_control(std::chrono::milliseconds(0));
         }
       } catch (const zmq::error_t& e) {
         if (e.num() == ETERM) return;
