@@ -51,6 +51,7 @@ constexpr auto kHealthyAfter = std::chrono::minutes(10);
 // honest worker holds back about one per durable delivery in flight (durable.in_flight is at
 // most 100,000) and its answers; past this, one that claims data it never sends is cut off.
 constexpr std::size_t kMaxHeldControl = 262144;
+constexpr int64_t kMaxControlBytes = 64 * 1024;
 
 // How a reaped worker ended, in the words `citylink run`, `inspect` and `verify` use for
 // their children (child_process.hpp). r != pid: the system reaped it first (SIGCHLD ignored
@@ -91,6 +92,9 @@ class WorkerBackend final : public InstanceBackend {
     to_.set(zmq::sockopt::linger, 0);
     from_.set(zmq::sockopt::linger, 0);
     control_.set(zmq::sockopt::linger, 0);
+    // A control message is small (an answer's text is at most CITYLINK_ERROR_MESSAGE_MAX plus
+    // a path): what a worker holds back cannot grow the host by large messages.
+    control_.set(zmq::sockopt::maxmsgsize, int64_t{kMaxControlBytes});
     try {
       to_.bind("ipc://" + dir_ + "/to-worker");
       from_.bind("ipc://" + dir_ + "/from-worker");
@@ -449,7 +453,7 @@ class WorkerBackend final : public InstanceBackend {
       reads_batches_ = hello->hello().reads_batches();
     }
     wv1::HostToWorker create;
-    const uint64_t create_seq = next_seq();
+    const uint64_t create_seq = expect_answer();
     create.set_seq(create_seq);
     auto* c = create.mutable_create();
     c->set_plugin_id(s_.plugin_id);
@@ -464,9 +468,9 @@ class WorkerBackend final : public InstanceBackend {
       kill_process();
       return false;
     }
-    auto result = read_until(Clock::now() + s_.call_timeout, [create_seq](const wv1::WorkerToHost& w) {
-      return w.has_result() && w.seq() == create_seq;
-    });
+    auto result = read_until(
+        Clock::now() + s_.call_timeout,
+        [create_seq](const wv1::WorkerToHost& w) { return w.has_result() && w.seq() == create_seq; }, create_seq);
     if (!result) {
       why = "no answer to create within " + std::to_string(s_.call_timeout.count()) + " ms (" + reap_now() + ")";
       kill_process();
@@ -502,10 +506,47 @@ class WorkerBackend final : public InstanceBackend {
     broke_protocol_.clear();
   }
 
-  // Reads from the worker until `wanted` matches, handling everything else on the way.
+  // A request the supervisor itself waits for (create, a restart's start): its answer may be
+  // applied while a publish waits inside read_until (the control channel is read then), so
+  // it is kept as a lifecycle answer (waiting_), never taken for a failed delivery.
+  uint64_t expect_answer() {
+    std::lock_guard lk(mu_);
+    const uint64_t seq = ++seq_;
+    waiting_.insert(seq);
+    return seq;
+  }
+
+  // The answer to `seq` if it was applied already; the request is forgotten either way once
+  // read_until returns.
+  std::optional<wv1::WorkerToHost> take_answer(uint64_t seq, bool forget) {
+    if (seq == 0) return std::nullopt;
+    std::lock_guard lk(mu_);
+    std::optional<wv1::WorkerToHost> w;
+    if (const auto it = results_.find(seq); it != results_.end()) {
+      w.emplace();
+      w->set_seq(seq);
+      *w->mutable_result() = it->second;
+      results_.erase(it);
+      forget = true;
+    }
+    if (forget) waiting_.erase(seq);
+    return w;
+  }
+
+  // Reads from the worker until `wanted` matches (or the answer to `answer_seq` was
+  // applied on the way), handling everything else on the way.
   template <class Pred>
-  std::optional<wv1::WorkerToHost> read_until(Clock::time_point deadline, Pred wanted) {
+  std::optional<wv1::WorkerToHost> read_until(Clock::time_point deadline, Pred wanted, uint64_t answer_seq = 0) {
+    auto found = read_until_inner(deadline, wanted, answer_seq);
+    if (!found) found = take_answer(answer_seq, true);
+    else (void)take_answer(answer_seq, true);
+    return found;
+  }
+
+  template <class Pred>
+  std::optional<wv1::WorkerToHost> read_until_inner(Clock::time_point deadline, Pred wanted, uint64_t answer_seq) {
     while (Clock::now() < deadline) {
+      if (auto a = take_answer(answer_seq, false)) return a;
       zmq::pollitem_t items[] = {{from_.handle(), 0, ZMQ_POLLIN, 0}, {control_.handle(), 0, ZMQ_POLLIN, 0}};
       try {
         zmq::poll(items, 2, std::chrono::milliseconds(50));
@@ -615,7 +656,9 @@ class WorkerBackend final : public InstanceBackend {
       if (e.num() != EINTR) throw;
     }
     zmq::message_t raw;
-    while (receive(control_, raw, zmq::recv_flags::dontwait))
+    // At most so many at a time: a worker that floods its control channel never keeps the
+    // supervisor from its other duties (a stop, the process's health).
+    for (int n = 0; n < 256 && receive(control_, raw, zmq::recv_flags::dontwait); ++n)
       if (const wv1::WorkerToHost* w = from_control_.parse(raw)) handle_control(*w);
   }
 
@@ -853,11 +896,12 @@ class WorkerBackend final : public InstanceBackend {
       // subscriptions live in the host, so its queue kept filling meanwhile.
       wv1::HostToWorker m;
       m.mutable_start();
-      const uint64_t seq = next_seq();
+      const uint64_t seq = expect_answer();
       m.set_seq(seq);
       if (send(m, s_.call_timeout)) {
-        auto r = read_until(Clock::now() + s_.call_timeout,
-                            [seq](const wv1::WorkerToHost& w) { return w.has_result() && w.seq() == seq; });
+        auto r = read_until(
+            Clock::now() + s_.call_timeout,
+            [seq](const wv1::WorkerToHost& w) { return w.has_result() && w.seq() == seq; }, seq);
         started = r && r->result().status() == CITYLINK_OK;
         if (!started)
           launch_why = r ? "start failed: " + escape_log_text(r->result().message()) : "gave no answer to start";

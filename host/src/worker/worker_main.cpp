@@ -464,7 +464,9 @@ class Worker {
       if (!knows_tag(tag)) return CITYLINK_ERR_INVALID_ARGUMENT;
       wv1::WorkerToHost a;
       a.mutable_progress()->set_delivery_tag(tag);
-      send_control(a, true, zmq::send_flags::none);
+      // Not ordered: applied early it only restarts an ack timeout, and a plugin may report
+      // progress without bound while its publishes wait.
+      send_control(a, false, zmq::send_flags::none);
       return CITYLINK_OK;
     };
     if (c.reads_publish_batches() && !flusher_.joinable()) {
