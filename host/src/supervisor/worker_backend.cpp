@@ -333,11 +333,6 @@ class WorkerBackend final : public InstanceBackend {
     return running_;
   }
 
-  uint64_t next_seq() {
-    std::lock_guard lk(mu_);
-    return ++seq_;
-  }
-
   bool send(const wv1::HostToWorker& m, std::chrono::milliseconds timeout) {
     // Serialised straight into the message ZeroMQ sends: one buffer, one copy.
     zmq::message_t bytes(m.ByteSizeLong());
@@ -468,9 +463,7 @@ class WorkerBackend final : public InstanceBackend {
       kill_process();
       return false;
     }
-    auto result = read_until(
-        Clock::now() + s_.call_timeout,
-        [create_seq](const wv1::WorkerToHost& w) { return w.has_result() && w.seq() == create_seq; }, create_seq);
+    auto result = await_answer(create_seq, Clock::now() + s_.call_timeout);
     if (!result) {
       why = "no answer to create within " + std::to_string(s_.call_timeout.count()) + " ms (" + reap_now() + ")";
       kill_process();
@@ -516,63 +509,53 @@ class WorkerBackend final : public InstanceBackend {
     return seq;
   }
 
-  // The answer to `seq` if it was applied already; the request is forgotten either way once
-  // read_until returns.
-  std::optional<wv1::WorkerToHost> take_answer(uint64_t seq, bool forget) {
-    if (seq == 0) return std::nullopt;
+  // The answer to `seq`, once it has been applied (handle() keeps the answers of waiting_).
+  std::optional<wv1::WorkerToHost> take_answer(uint64_t seq) {
     std::lock_guard lk(mu_);
-    std::optional<wv1::WorkerToHost> w;
-    if (const auto it = results_.find(seq); it != results_.end()) {
-      w.emplace();
-      w->set_seq(seq);
-      *w->mutable_result() = it->second;
-      results_.erase(it);
-      forget = true;
-    }
-    if (forget) waiting_.erase(seq);
+    const auto it = results_.find(seq);
+    if (it == results_.end()) return std::nullopt;
+    wv1::WorkerToHost w;
+    w.set_seq(seq);
+    *w.mutable_result() = std::move(it->second);
+    results_.erase(it);
     return w;
   }
 
-  // Reads from the worker until `wanted` matches (or the answer to `answer_seq` was
-  // applied on the way), handling everything else on the way.
+  // Reads from the worker until a data frame matches `wanted` or the answer to `answer_seq`
+  // (from expect_answer) has been applied, handling everything else on the way.
   template <class Pred>
   std::optional<wv1::WorkerToHost> read_until(Clock::time_point deadline, Pred wanted, uint64_t answer_seq = 0) {
-    auto found = read_until_inner(deadline, wanted, answer_seq);
-    if (!found) found = take_answer(answer_seq, true);
-    else (void)take_answer(answer_seq, true);
-    return found;
-  }
-
-  template <class Pred>
-  std::optional<wv1::WorkerToHost> read_until_inner(Clock::time_point deadline, Pred wanted, uint64_t answer_seq) {
-    while (Clock::now() < deadline) {
-      if (auto a = take_answer(answer_seq, false)) return a;
+    std::optional<wv1::WorkerToHost> found;
+    while (!found && Clock::now() < deadline) {
       zmq::pollitem_t items[] = {{from_.handle(), 0, ZMQ_POLLIN, 0}, {control_.handle(), 0, ZMQ_POLLIN, 0}};
       try {
         zmq::poll(items, 2, std::chrono::milliseconds(50));
       } catch (const zmq::error_t& e) {
         if (e.num() != EINTR) throw;
       }
+      read_control(std::chrono::milliseconds(0));
       zmq::message_t raw;
-      while (receive(control_, raw, zmq::recv_flags::dontwait)) {
-        wv1::WorkerToHost w;
-        if (!w.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) continue;
-        if (w.after_data_frames() == 0 && wanted(w)) return w;
-        handle_control(w);
-      }
-      while (receive(from_, raw, zmq::recv_flags::dontwait)) {
+      while (!found && receive(from_, raw, zmq::recv_flags::dontwait)) {
         wv1::WorkerToHost w;
         const bool parsed = w.ParseFromArray(raw.data(), static_cast<int>(raw.size()));
-        if (parsed && wanted(w)) {
-          ++data_served_;
-          return w;
-        }
-        if (parsed) handle(w);
+        if (parsed && wanted(w)) found = std::move(w);
+        else if (parsed) handle(w);
         data_frame_served();
       }
-      if (process_ended()) return std::nullopt;
+      if (!found && answer_seq) found = take_answer(answer_seq);
+      if (!found && process_ended()) break;
     }
-    return std::nullopt;
+    if (answer_seq) {
+      std::lock_guard lk(mu_);
+      waiting_.erase(answer_seq);
+      results_.erase(answer_seq);
+    }
+    return found;
+  }
+
+  // The answer to a request made by expect_answer, read as read_until reads.
+  std::optional<wv1::WorkerToHost> await_answer(uint64_t seq, Clock::time_point deadline) {
+    return read_until(deadline, [](const wv1::WorkerToHost&) { return false; }, seq);
   }
 
   WorkerRequestTargets request_targets() {
@@ -899,9 +882,7 @@ class WorkerBackend final : public InstanceBackend {
       const uint64_t seq = expect_answer();
       m.set_seq(seq);
       if (send(m, s_.call_timeout)) {
-        auto r = read_until(
-            Clock::now() + s_.call_timeout,
-            [seq](const wv1::WorkerToHost& w) { return w.has_result() && w.seq() == seq; }, seq);
+        auto r = await_answer(seq, Clock::now() + s_.call_timeout);
         started = r && r->result().status() == CITYLINK_OK;
         if (!started)
           launch_why = r ? "start failed: " + escape_log_text(r->result().message()) : "gave no answer to start";
