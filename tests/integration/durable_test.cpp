@@ -520,3 +520,41 @@ TEST_F(DurableFixture, TwoIsolatedSubscribersOfEachOtherDurableAndNotBothFloodin
     EXPECT_EQ(c.dropped_outgoing + c.dropped_stopped + c.lost_in_worker + c.dead_lettered, 0u) << name;
   }
 }
+
+// A worker killed while its plugin floods, restarted, and flooding again from its new start
+// while its publishes wait for a durable subscriber that is behind. The answer to the
+// restart's `start` comes while the supervisor serves a publish that waits (it reads the
+// control channel then), and must be taken as that answer. Taken for a failed delivery (before
+// f9af397), the restart "gave no answer to start" and the instance ended failed.
+TEST_F(DurableFixture, AWorkerRestartedWhileItsPublishesWaitForADurableSubscriberStartsAgain) {
+  // `ping` shows when the flooder is served again: deliveries go to a worker once its start
+  // was answered.
+  auto h = start("  - instance: flooder\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.collector\n"
+                 "    grants: {publish: [test.slow], subscribe: [test.ping]}\n    isolation: process\n"
+                 "    worker: {restart_limit: 1, backoff_ms: 10}\n    config: {out: " + out("flooder") +
+                 ", publish_topic: test.slow, publish_count: 1000000, publish_pad_bytes: 1024}\n"
+                 "  - instance: slow\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.slow\n"
+                 "    grants: {subscribe: [test.slow]}\n    durable: {in_flight: 16}\n    config: {delay_ms: 1}\n"
+                 "  - instance: ping\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.publisher\n"
+                 "    grants: {publish: [test.ping]}\n    config: {count: 1000000, topic: test.ping, pause_ms: 100}\n");
+  ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+  ASSERT_TRUE(eventually([&] { return counters(*h, "slow").delivered >= 50u; }));
+  auto pid = [&] { return worker_pid(*h->registry().instance("flooder")->backend()); };
+  auto state = [&] {
+    for (const auto& s : h->status())
+      if (s.instance_id == "flooder") return s.state;
+    return std::string("absent");
+  };
+  const int first = pid();
+  ASSERT_GT(first, 0);
+  ASSERT_EQ(kill(first, SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] { return counters(*h, "flooder").restarts == 1u; }));
+  // Served again (its start answered), or given up: either ends the wait.
+  const uint64_t delivered = counters(*h, "flooder").delivered;
+  ASSERT_TRUE(eventually([&] { return counters(*h, "flooder").delivered > delivered || state() == "failed"; },
+                         std::chrono::seconds(60)));
+  EXPECT_EQ(state(), "running") << h->registry().instance("flooder")->backend()->failure();
+  EXPECT_NE(pid(), first);
+  EXPECT_EQ(counters(*h, "flooder").restarts, 1u);
+  h->stop();
+}

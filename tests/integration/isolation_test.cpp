@@ -301,3 +301,27 @@ TEST_F(IsolationFixture, APluginThatForgesControlMessagesCannotPublishThroughThe
   h->stop();
   for (const auto& m : read_jsonl(out())) EXPECT_NE(m["topic"], "test.forged") << m.dump();
 }
+
+// Frames a worker sent that were still on their way when its successor started are never
+// taken for the successor's: each worker has sockets of its own (`<dir>/<n>/`), and its
+// predecessor's are closed once what they held is served. Here a process the first worker left
+// behind, outside its process group, sends publishes on the first worker's data channel once
+// the second runs. Before, both workers shared one socket: they were served as the second
+// worker's, and counted as its data frames (which let its ordered control messages, its acks,
+// apply before the publishes it made before them).
+TEST_F(IsolationFixture, FramesOnADeadWorkersChannelAreNotServedAsItsSuccessors) {
+  const std::string marker = (dir / "outlive").string();
+  auto h = start("  - instance: forger\n    file: zoo_forger.so\n    plugin: kr.citylink.test.forger\n"
+                 "    grants: requested\n    isolation: process\n    worker: {restart_limit: 3, backoff_ms: 10}\n"
+                 "    config: {outlive: " + marker + "}\n"
+                 "  - instance: collector\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.collector\n"
+                 "    grants: {subscribe: [test.late]}\n    config: {out: " + out() + "}\n");
+  ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+  ASSERT_TRUE(eventually([&] { return counters(*h, "forger").restarts == 1u; }, std::chrono::seconds(60)));
+  // The process left behind sends for 2 s once the second worker runs, then says so.
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(marker + ".done"); }, std::chrono::seconds(120)));
+  EXPECT_EQ(state(*h, "forger"), "running");
+  EXPECT_EQ(counters(*h, "forger").published, 0u);
+  h->stop();
+  EXPECT_TRUE(read_jsonl(out()).empty()) << read_jsonl(out()).size() << " late frames were served";
+}

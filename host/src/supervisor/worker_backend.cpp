@@ -30,6 +30,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -75,34 +76,13 @@ class WorkerBackend final : public InstanceBackend {
         config_json_(std::move(config_json)),
         publisher_(std::move(publisher)),
         counters_(std::move(counters)),
-        to_(ctx, zmq::socket_type::push),
-        from_(ctx, zmq::socket_type::pull),
-        control_(ctx, zmq::socket_type::pull) {
-    // A directory only this user can enter holds the ipc sockets.
+        ctx_(ctx) {
+    // A directory only this user can enter holds the ipc sockets, in a folder per worker.
     std::string dir_template = (std::filesystem::temp_directory_path() / "citylink-worker-XXXXXX").string();
     if (!mkdtemp(dir_template.data()))
       throw InstanceError("instance '" + id_ + "': cannot make a directory for its worker's sockets: " +
                           std::strerror(errno));
     dir_ = dir_template;
-    // Few deliveries in flight to a worker: what is in flight is lost if it crashes (and
-    // counted); the rest waits in the instance's own queue. A worker that reads batches is
-    // held to kDeliveryWindow deliveries it has not reported handled; for one that does not,
-    // this high-water mark (in ZeroMQ messages) is the bound.
-    to_.set(zmq::sockopt::sndhwm, 100);
-    to_.set(zmq::sockopt::linger, 0);
-    from_.set(zmq::sockopt::linger, 0);
-    control_.set(zmq::sockopt::linger, 0);
-    // A control message is small (an answer's text is at most CITYLINK_ERROR_MESSAGE_MAX plus
-    // a path): what a worker holds back cannot grow the host by large messages.
-    control_.set(zmq::sockopt::maxmsgsize, int64_t{kMaxControlBytes});
-    try {
-      to_.bind("ipc://" + dir_ + "/to-worker");
-      from_.bind("ipc://" + dir_ + "/from-worker");
-      control_.bind("ipc://" + dir_ + "/control");
-    } catch (const zmq::error_t& e) {
-      cleanup();
-      throw InstanceError("isolation: process: cannot open the worker's sockets in " + dir_ + ": " + e.what());
-    }
     // The worker is started on the supervisor thread, which lives as long as this backend:
     // a worker's PR_SET_PDEATHSIG fires when the *thread* that started it ends.
     supervisor_ = std::thread([this] { supervise(); });
@@ -394,9 +374,10 @@ class WorkerBackend final : public InstanceBackend {
   // (the constructor) or the supervisor thread (a restart): both read from_ directly
   // because the supervisor loop is not reading it meanwhile.
   bool launch(std::string& why) {
-    settle_predecessor();  // before the new worker can send anything
+    settle_predecessor();
+    if (!open_channels(why)) return false;
     std::vector<std::string> argv = s_.command;
-    argv.insert(argv.end(), {"--endpoint", "ipc://" + dir_, "--plugin", s_.plugin_file, "--sha256",
+    argv.insert(argv.end(), {"--endpoint", "ipc://" + folder_, "--plugin", s_.plugin_file, "--sha256",
                              s_.plugin_sha256, "--instance", id_, "--parent", std::to_string(getpid())});
     if (s_.memory_mb) argv.insert(argv.end(), {"--memory-mb", std::to_string(s_.memory_mb)});
     if (s_.open_files) argv.insert(argv.end(), {"--open-files", std::to_string(s_.open_files)});
@@ -485,12 +466,58 @@ class WorkerBackend final : public InstanceBackend {
     return true;
   }
 
+  // Each worker process gets sockets of its own, in a folder of its own (`<dir>/<n>/`): a
+  // frame its predecessor sent that was still on its way when the predecessor was settled
+  // goes with the predecessor's sockets, and is never counted as the new worker's data (which
+  // would apply its ordered control messages early), nor a delivery handed to a dead worker's
+  // connection.
+  bool open_channels(std::string& why) {
+    const std::string folder = dir_ + "/" + std::to_string(++channels_);
+    if (mkdir(folder.c_str(), 0700) != 0) {
+      why = "cannot make a directory for its worker's sockets (" + folder + "): " + std::strerror(errno);
+      return false;
+    }
+    zmq::socket_t to(ctx_, zmq::socket_type::push), from(ctx_, zmq::socket_type::pull),
+        control(ctx_, zmq::socket_type::pull);
+    // Few deliveries in flight to a worker: what is in flight is lost if it crashes (and
+    // counted); the rest waits in the instance's own queue. A worker that reads batches is
+    // held to kDeliveryWindow deliveries it has not reported handled; for one that does not,
+    // this high-water mark (in ZeroMQ messages) is the bound.
+    to.set(zmq::sockopt::sndhwm, 100);
+    to.set(zmq::sockopt::linger, 0);
+    from.set(zmq::sockopt::linger, 0);
+    control.set(zmq::sockopt::linger, 0);
+    // A control message is small (an answer's text is at most CITYLINK_ERROR_MESSAGE_MAX plus
+    // a path): what a worker holds back cannot grow the host by large messages.
+    control.set(zmq::sockopt::maxmsgsize, int64_t{kMaxControlBytes});
+    try {
+      to.bind("ipc://" + folder + "/to-worker");
+      from.bind("ipc://" + folder + "/from-worker");
+      control.bind("ipc://" + folder + "/control");
+    } catch (const zmq::error_t& e) {
+      why = "cannot open the worker's sockets in " + folder + ": " + e.what();
+      return false;
+    }
+    {
+      std::lock_guard lk(to_mu_);
+      to_ = std::move(to);
+      send_timeout_ = std::chrono::milliseconds(-2);
+    }
+    from_ = std::move(from);
+    control_ = std::move(control);
+    std::error_code ec;
+    if (!folder_.empty()) std::filesystem::remove_all(folder_, ec);
+    folder_ = folder;
+    return true;
+  }
+
   // Before a worker starts: what its predecessor sent and the host has not read yet is read
-  // now (its publishes were answered OK; the restart's back-off gave them time to arrive), so
-  // none of it is counted as the new worker's data. What its control channel still held back
+  // now (its publishes were answered OK; the restart's back-off gave them time to arrive);
+  // its sockets are closed after (open_channels). What its control channel still held back
   // is dropped: those acks' deliveries go again (DeliveryHooks::lost). The new worker counts
   // its data channel from its Hello on.
   void settle_predecessor() {
+    if (!from_.handle()) return;  // the first worker
     zmq::message_t raw;
     while (receive(from_, raw, zmq::recv_flags::dontwait)) handle_data(raw);
     read_control(std::chrono::milliseconds(0));
@@ -536,11 +563,12 @@ class WorkerBackend final : public InstanceBackend {
       read_control(std::chrono::milliseconds(0));
       zmq::message_t raw;
       while (!found && receive(from_, raw, zmq::recv_flags::dontwait)) {
-        wv1::WorkerToHost w;
-        const bool parsed = w.ParseFromArray(raw.data(), static_cast<int>(raw.size()));
-        if (parsed && wanted(w)) found = std::move(w);
-        else if (parsed) handle(w);
-        data_frame_served();
+        serve_data_frame([&] {
+          wv1::WorkerToHost w;
+          const bool parsed = w.ParseFromArray(raw.data(), static_cast<int>(raw.size()));
+          if (parsed && wanted(w)) found = std::move(w);
+          else if (parsed) handle(w);
+        });
       }
       if (!found && answer_seq) found = take_answer(answer_seq);
       if (!found && process_ended()) break;
@@ -613,10 +641,24 @@ class WorkerBackend final : public InstanceBackend {
 
   // A frame of the data channel: the worker's publishes, read in place; any other frame, parsed.
   void handle_data(const zmq::message_t& raw) {
-    if (batch_frames::read_publish_batch(raw.data(), raw.size(), publishes_in_))
-      serve_publish_batch(publishes_in_, request_targets());
-    else if (const wv1::WorkerToHost* w = from_worker_.parse(raw))
-      handle(*w);
+    serve_data_frame([&] {
+      if (batch_frames::read_publish_batch(raw.data(), raw.size(), publishes_in_))
+        serve_publish_batch(publishes_in_, request_targets());
+      else if (const wv1::WorkerToHost* w = from_worker_.parse(raw))
+        handle(*w);
+    });
+  }
+
+  // A data frame is counted as served even when serving it throws: a count left short would
+  // hold every later ordered control message back until the worker was taken for a forger.
+  template <class Serve>
+  void serve_data_frame(Serve serve) {
+    try {
+      serve();
+    } catch (...) {
+      data_frame_served();
+      throw;
+    }
     data_frame_served();
   }
 
@@ -919,7 +961,10 @@ class WorkerBackend final : public InstanceBackend {
   std::string config_json_;
   std::shared_ptr<Publisher> publisher_;
   std::shared_ptr<InstanceCounters> counters_;
+  zmq::context_t& ctx_;
   std::string dir_;
+  uint64_t channels_ = 0;  // sockets opened, one set per worker process
+  std::string folder_;     // the current worker's sockets: <dir_>/<channels_>
   std::mutex to_mu_;
   zmq::socket_t to_;
   zmq::socket_t from_;     // the data channel

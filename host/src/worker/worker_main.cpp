@@ -144,7 +144,8 @@ class Worker {
   // On the control channel. `ordered`: the host applies it only after what this worker sent
   // on the data channel before it, the batch being filled included (an ack never overtakes
   // the publish made before it, which a crash would otherwise lose with the acked input).
-  void send_control(wv1::WorkerToHost& m, bool ordered, zmq::send_flags flags) {
+  // True when it left (a message sent without waiting is dropped when it cannot leave now).
+  bool send_control(wv1::WorkerToHost& m, bool ordered, zmq::send_flags flags) {
     if (ordered) {
       std::lock_guard lk(out_mu_);
       m.set_after_data_frames(data_frames_ + (batch_.count() > 0 ? 1 : 0));
@@ -152,7 +153,7 @@ class Worker {
     zmq::message_t bytes(m.ByteSizeLong());
     m.SerializeWithCachedSizesToArray(static_cast<uint8_t*>(bytes.data()));
     std::lock_guard lk(control_mu_);
-    if (control_.handle()) (void)control_.send(bytes, flags);
+    return control_.handle() && control_.send(bytes, flags).has_value();
   }
 
   // Under out_mu_. Sends the batched publishes, if any; false if they could not leave.
@@ -229,14 +230,14 @@ class Worker {
   void beat() {
     wv1::WorkerToHost b;
     b.mutable_heartbeat()->set_handled(handled_);
-    reported_handled_ = handled_;
     b.mutable_heartbeat()->set_failed(failed_);
     b.mutable_heartbeat()->set_pid(getpid());
     b.mutable_heartbeat()->set_refused_held(refused_held_.load(std::memory_order_relaxed));
     b.mutable_heartbeat()->set_refused_rate(refused_rate_.load(std::memory_order_relaxed));
     // Never waits: a beat the host has no room for now is said again by the next, which
-    // carries the counts so far.
-    send_control(b, false, zmq::send_flags::dontwait);
+    // carries the counts so far. Only one that left reports them: the idle worker's next look
+    // says them again, so the host's window does not stay shut until the next timed beat.
+    if (send_control(b, false, zmq::send_flags::dontwait)) reported_handled_ = b.heartbeat().handled();
   }
 
   // False after destroy: the worker exits.
