@@ -7,7 +7,8 @@
 //
 // With `outlive` (a marker file), its first worker instead leaves a process behind outside its
 // process group and crashes; once the next worker runs, that process sends publishes on the
-// first worker's data channel, as late frames of a dead worker would come.
+// first worker's data channel, as late frames of a dead worker would come (a worker that ended
+// before its frames were read).
 #include <citylink/plugin.hpp>
 #include <citylink/v1/sensor.pb.h>
 
@@ -19,9 +20,7 @@
 
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdlib>
-#include <dirent.h>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -53,22 +52,6 @@ std::string argument_of(const std::string& pid, const std::string& flag) {
 }
 
 std::string worker_endpoint() { return argument_of("self", "--endpoint"); }
-
-// A worker of `instance` other than `except` runs.
-bool another_worker_runs(const std::string& instance, pid_t except) {
-  bool found = false;
-  if (DIR* d = opendir("/proc")) {
-    while (dirent* e = readdir(d)) {
-      const std::string pid = e->d_name;
-      if (pid.find_first_not_of("0123456789") != std::string::npos || pid == std::to_string(except) ||
-          pid == std::to_string(getpid()))
-        continue;
-      if (argument_of(pid, "--instance") == instance) found = true;
-    }
-    closedir(d);
-  }
-  return found;
-}
 
 std::string frame(const std::function<void(google::protobuf::io::CodedOutputStream&)>& write) {
   std::string out;
@@ -148,41 +131,74 @@ class Forger : public citylink::Plugin {
   }
 
   // Once (the marker): a process outside the worker's group outlives it, and the worker ends.
+  // That process is a fresh program (Python with pyzmq, from Debian): a multi-threaded
+  // process that forks may only exec in the child.
   void outlive() {
     if (std::filesystem::exists(outlive_)) return;
     std::ofstream(outlive_) << "left a process behind\n";
+    citylink::v1::Envelope env;
+    citylink::v1::SensorReading r;
+    r.set_sensor_id("late");
+    env.set_topic("test.late");
+    env.set_schema(r.GetTypeName());
+    r.SerializeToString(env.mutable_payload());
+    const std::string publish = frame([&](auto& o) {
+      std::string inner = frame([&](auto& i) {
+        WireFormatLite::WriteString(1, "test.late", &i);
+        WireFormatLite::WriteBytes(2, env.SerializeAsString(), &i);
+      });
+      WireFormatLite::WriteBytes(kPublish, inner, &o);
+    });
+    std::string hex;
+    for (unsigned char c : publish) {
+      static const char* digits = "0123456789abcdef";
+      hex += digits[c >> 4];
+      hex += digits[c & 15];
+    }
+    // Waits (at most 60 s) until the worker is gone and a successor of the same instance runs,
+    // then sends the publish 2,000 times on the first worker's data channel, and says so.
+    static const char* script = R"(
+import os, sys, time, zmq
+endpoint, instance, worker, frame, done = sys.argv[1], sys.argv[2], int(sys.argv[3]), bytes.fromhex(sys.argv[4]), sys.argv[5]
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except OSError:
+        return False
+def successor():
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        if int(pid) in (worker, os.getpid()):
+            continue
+        try:
+            args = open('/proc/%s/cmdline' % pid, 'rb').read().split(b'\0')
+        except OSError:
+            continue
+        if b'--instance' in args and args.index(b'--instance') + 1 < len(args) and args[args.index(b'--instance') + 1] == instance.encode():
+            return True
+    return False
+for _ in range(6000):
+    if not alive(worker) and successor():
+        break
+    time.sleep(0.01)
+s = zmq.Context().socket(zmq.PUSH)
+s.setsockopt(zmq.LINGER, 0)
+s.connect(endpoint + '/from-worker')
+for _ in range(2000):
+    try:
+        s.send(frame, zmq.NOBLOCK)
+    except zmq.Again:
+        pass
+    time.sleep(0.001)
+open(done, 'w').write('sent\n')
+)";
+    const std::string worker = std::to_string(getpid()), done = outlive_ + ".done";
     const std::string endpoint = worker_endpoint(), instance = argument_of("self", "--instance");
-    const pid_t worker = getpid();
+    const char* argv[] = {"/usr/bin/python3", "-I", "-c", script, endpoint.c_str(), instance.c_str(),
+                          worker.c_str(), hex.c_str(), done.c_str(), nullptr};
     if (fork() == 0) {
       setsid();
-      if (fork() != 0) _exit(0);
-      // Waits (at most 60 s) until the worker is gone and its successor runs.
-      for (int i = 0; i < 6000 && (kill(worker, 0) == 0 || !another_worker_runs(instance, worker)); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      {
-        zmq::context_t ctx;
-        zmq::socket_t data(ctx, zmq::socket_type::push);
-        data.set(zmq::sockopt::linger, 0);
-        data.connect(endpoint + "/from-worker");
-        citylink::v1::Envelope env;
-        citylink::v1::SensorReading r;
-        r.set_sensor_id("late");
-        env.set_topic("test.late");
-        env.set_schema(r.GetTypeName());
-        r.SerializeToString(env.mutable_payload());
-        const std::string publish = frame([&](auto& o) {
-          std::string inner = frame([&](auto& i) {
-            WireFormatLite::WriteString(1, "test.late", &i);
-            WireFormatLite::WriteBytes(2, env.SerializeAsString(), &i);
-          });
-          WireFormatLite::WriteBytes(kPublish, inner, &o);
-        });
-        for (int n = 0; n < 2000; ++n) {
-          (void)data.send(zmq::buffer(publish), zmq::send_flags::dontwait);
-          std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
-      }
-      std::ofstream(outlive_ + ".done") << "sent\n";
+      if (fork() == 0) execv(argv[0], const_cast<char* const*>(argv));
       _exit(0);
     }
     // The worker ends once started; its successor finds the marker and runs on.
