@@ -63,6 +63,23 @@ std::string frame(const std::function<void(google::protobuf::io::CodedOutputStre
   return out;
 }
 
+// WorkerToHost{publish{topic, envelope}}: a SensorReading from `sensor_id` on `topic`.
+std::string publish_frame(const std::string& topic, const std::string& sensor_id) {
+  citylink::v1::Envelope env;
+  citylink::v1::SensorReading r;
+  r.set_sensor_id(sensor_id);
+  env.set_topic(topic);
+  env.set_schema(r.GetTypeName());
+  r.SerializeToString(env.mutable_payload());
+  return frame([&](auto& o) {
+    std::string inner = frame([&](auto& i) {
+      WireFormatLite::WriteString(1, topic, &i);
+      WireFormatLite::WriteBytes(2, env.SerializeAsString(), &i);
+    });
+    WireFormatLite::WriteBytes(kPublish, inner, &o);
+  });
+}
+
 class Forger : public citylink::Plugin {
  public:
   static citylink::Descriptor describe() {
@@ -98,19 +115,7 @@ class Forger : public citylink::Plugin {
     control.set(zmq::sockopt::linger, 5000);
     control.connect(endpoint + "/control");
     // A publish, on the channel that is read while the worker's own publishes wait.
-    citylink::v1::Envelope env;
-    citylink::v1::SensorReading r;
-    r.set_sensor_id("forged");
-    env.set_topic("test.forged");
-    env.set_schema(r.GetTypeName());
-    r.SerializeToString(env.mutable_payload());
-    const std::string publish = frame([&](auto& o) {
-      std::string inner = frame([&](auto& i) {
-        WireFormatLite::WriteString(1, "test.forged", &i);
-        WireFormatLite::WriteBytes(2, env.SerializeAsString(), &i);
-      });
-      WireFormatLite::WriteBytes(kPublish, inner, &o);
-    });
+    const std::string publish = publish_frame("test.forged", "forged");
     control.send(zmq::buffer(publish));
     // Acks held for data that never comes: more than the host keeps.
     for (int n = 0; n < acks_; ++n) {
@@ -136,19 +141,7 @@ class Forger : public citylink::Plugin {
   void outlive() {
     if (std::filesystem::exists(outlive_)) return;
     std::ofstream(outlive_) << "left a process behind\n";
-    citylink::v1::Envelope env;
-    citylink::v1::SensorReading r;
-    r.set_sensor_id("late");
-    env.set_topic("test.late");
-    env.set_schema(r.GetTypeName());
-    r.SerializeToString(env.mutable_payload());
-    const std::string publish = frame([&](auto& o) {
-      std::string inner = frame([&](auto& i) {
-        WireFormatLite::WriteString(1, "test.late", &i);
-        WireFormatLite::WriteBytes(2, env.SerializeAsString(), &i);
-      });
-      WireFormatLite::WriteBytes(kPublish, inner, &o);
-    });
+    const std::string publish = publish_frame("test.late", "late");
     std::string hex;
     for (unsigned char c : publish) {
       static const char* digits = "0123456789abcdef";
