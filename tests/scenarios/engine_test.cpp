@@ -677,3 +677,40 @@ TEST(EngineRetention, ACameraNotHeardFromForTheRetentionIsForgottenAndFreesItsOw
   EXPECT_EQ(c.count("camera_registry/over_cap"), 0u) << "the forgotten camera still counted against the cap";
   EXPECT_EQ(c.at("camera_registry/cameras_announced"), 2u);
 }
+
+// Review H8, what remained: a source that opened and closed incidents fast kept every closed
+// one for the whole retention (a day by default). Over host.max_closed_incidents_per_source,
+// its oldest closed incident is forgotten at once, and counted.
+TEST(EngineRetention, ASourceOverItsClosedIncidentCapHasItsOldestClosedOneForgottenAtOnce) {
+  zmq::context_t ctx;
+  Router router(ctx);
+  router.start();
+  InputPolicy policy;
+  policy.authority.push_back({"112UC001", "incident.112", {"feed"}, 0});
+  policy.max_closed_incidents_per_source = 1;
+  ScenarioEngine engine({}, router, ctx, policy);
+  auto report = [&](const std::string& number, citylink::v1::EventStatus status) {
+    citylink::v1::PlatformEvent ev;
+    ev.set_event_code("112UC001");
+    ev.set_occurrence_number(number);
+    ev.set_status(status);
+    ev.mutable_location()->set_lat(37.5665);
+    ev.mutable_location()->set_lon(126.978);
+    citylink::v1::Envelope e;
+    e.set_topic("incident.112");
+    e.set_schema(ev.GetTypeName());
+    e.set_source("feed");
+    e.set_payload(ev.SerializeAsString());
+    const auto bytes = e.SerializeAsString();
+    engine.drive(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  };
+  for (const char* number : {"N-1", "N-2", "N-3"}) {
+    report(number, citylink::v1::EVENT_STATUS_OCCURRED);
+    report(number, citylink::v1::EVENT_STATUS_FINISHED);
+  }
+  const auto c = engine.counters();
+  EXPECT_EQ(c.at("incidents/closed"), 3u);
+  ASSERT_EQ(c.count("incidents/retired_early"), 1u);
+  EXPECT_EQ(c.at("incidents/retired_early"), 2u);
+  router.stop();
+}

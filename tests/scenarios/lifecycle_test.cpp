@@ -118,6 +118,62 @@ TEST(IncidentBook, EachSourceHasAtMostSoManyIncidentsOpen) {
   EXPECT_TRUE(b.apply(event("112UC001", "C", 10, kLat, kLon), true, &why, "feed", 4)) << why;
 }
 
+// H8: closed incidents were bounded only by rate x retention (a day by default): a source that
+// opened and closed fast could fill the host within one retention. Now each source keeps at
+// most so many closed ones; its oldest closed one leaves first, another source's stay.
+TEST(IncidentBook, EachSourceKeepsAtMostSoManyClosedIncidentsTheOldestLeaveFirst) {
+  IncidentBook b(10, 2);
+  std::string why;
+  auto open_and_close = [&](const std::string& number, const std::string& source, int64_t at) {
+    ASSERT_TRUE(b.apply(event("112UC001", number, 10, kLat, kLon), true, &why, source, at)) << why;
+    ASSERT_TRUE(b.apply(event("112UC001", number, 91, kLat, kLon), true, &why, source, at + 1)) << why;
+  };
+  open_and_close("N-1", "feed", 1);
+  open_and_close("X-1", "other-feed", 2);
+  open_and_close("N-2", "feed", 3);
+  EXPECT_TRUE(b.take_evicted().empty());
+  open_and_close("N-3", "feed", 5);
+  const auto evicted = b.take_evicted();
+  ASSERT_EQ(evicted.size(), 1u);
+  EXPECT_EQ(evicted[0].source, "feed");
+  EXPECT_EQ(evicted[0].number, "N-1");
+  EXPECT_EQ(b.find(IncidentKey{"feed", "N-1"}), nullptr);
+  EXPECT_NE(b.find(IncidentKey{"feed", "N-2"}), nullptr);
+  EXPECT_NE(b.find(IncidentKey{"other-feed", "X-1"}), nullptr);
+  EXPECT_TRUE(b.take_evicted().empty());
+  // Open ones never count: a source with many open keeps them all.
+  ASSERT_TRUE(b.apply(event("112UC001", "N-4", 10, kLat, kLon), true, &why, "feed", 7)) << why;
+  ASSERT_TRUE(b.apply(event("112UC001", "N-5", 10, kLat, kLon), true, &why, "feed", 7)) << why;
+  ASSERT_TRUE(b.apply(event("112UC001", "N-6", 10, kLat, kLon), true, &why, "feed", 7)) << why;
+  EXPECT_TRUE(b.take_evicted().empty());
+  EXPECT_EQ(b.size(), 6u);  // N-2, N-3 closed; N-4..6 open; X-1
+  // What the retention retired leaves the count: two more closes evict nothing retired twice.
+  const auto retired = b.retire_closed(4);  // N-2 (closed at 4) stays, X-1 (3) goes
+  ASSERT_EQ(retired.size(), 1u);
+  EXPECT_EQ(retired[0].number, "X-1");
+  open_and_close("N-7", "feed", 9);
+  const auto again = b.take_evicted();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].number, "N-2");
+}
+
+// A book read back with more closed incidents than the cap allows keeps the newest.
+TEST(IncidentBook, ABookReadBackOverTheClosedCapKeepsItsNewestClosedOnes) {
+  IncidentBook b(10, 1);
+  for (const char* number : {"N-1", "N-2"}) {
+    Incident inc;
+    inc.id = number;
+    inc.event_code = "112UC001";
+    inc.source = "feed";
+    inc.open = false;
+    b.restore(inc);
+  }
+  const auto evicted = b.take_evicted();
+  ASSERT_EQ(evicted.size(), 1u);
+  EXPECT_EQ(evicted[0].number, "N-1");
+  EXPECT_NE(b.find(IncidentKey{"feed", "N-2"}), nullptr);
+}
+
 TEST(GrantBook, RevokingOneSourcesIncidentLeavesAnotherSourcesGrantAlone) {
   GrantBook g([](const citylink::v1::VideoShareGrant&) {});
   GrantRequest r;

@@ -416,7 +416,7 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
   if (const auto h = root["host"]) {
     r.only_keys(h, "host",
                 {"log_level", "max_message_bytes", "queue_depth", "queue_bytes", "critical_topics",
-                 "max_cameras_per_instance", "max_open_incidents_per_source", "incident_retention_minutes", "camera_retention_minutes", "audit_log", "incident_book", "allow_symlinks",
+                 "max_cameras_per_instance", "max_open_incidents_per_source", "max_closed_incidents_per_source", "incident_retention_minutes", "camera_retention_minutes", "audit_log", "incident_book", "allow_symlinks",
                  "strict_config", "state_dir", "outbox", "outbox_max_mb", "outbox_fsync", "http", "memory_budget_mb",
                  "publish_rate"});
     if (h["publish_rate"]) cfg.host.publish_rate = read_publish_rate(h["publish_rate"], r, "host.publish_rate");
@@ -459,6 +459,9 @@ CityConfig parse(const YAML::Node& root, const ConfigReader& r, const std::files
     if (h["max_open_incidents_per_source"])
       cfg.host.max_open_incidents_per_source = r.number<std::size_t>(
           h["max_open_incidents_per_source"], "host.max_open_incidents_per_source", 1, 10'000'000);
+    if (h["max_closed_incidents_per_source"])
+      cfg.host.max_closed_incidents_per_source = r.number<std::size_t>(
+          h["max_closed_incidents_per_source"], "host.max_closed_incidents_per_source", 1, 10'000'000);
     if (h["incident_retention_minutes"])
       cfg.host.incident_retention_minutes =
           r.number<int>(h["incident_retention_minutes"], "host.incident_retention_minutes", 1, 365 * 24 * 60);

@@ -140,6 +140,7 @@ struct HostSettings {
   std::vector<std::string> critical_topics = {"incident.*", "dispatch.*", "grant.*"};
   std::size_t max_cameras_per_instance = 10000;  // `host.max_cameras_per_instance`
   std::size_t max_open_incidents_per_source = 10000;  // `host.max_open_incidents_per_source`
+  std::size_t max_closed_incidents_per_source = 50000;  // `host.max_closed_incidents_per_source`
   int incident_retention_minutes = 24 * 60;      // `host.incident_retention_minutes`: closed incidents kept
   int camera_retention_minutes = 24 * 60;        // `host.camera_retention_minutes`: a silent camera kept
   // `host.state_dir`: where `citylink run` keeps its run marker (unclean-shutdown detection).

@@ -71,6 +71,7 @@ InputPolicy input_policy(const CityConfig& config) {
   p.authority = config.incident_authority;
   p.max_cameras_per_instance = config.host.max_cameras_per_instance;
   p.max_open_incidents_per_source = config.host.max_open_incidents_per_source;
+  p.max_closed_incidents_per_source = config.host.max_closed_incidents_per_source;
   p.incident_retention_ns = static_cast<int64_t>(config.host.incident_retention_minutes) * 60 * 1'000'000'000;
   p.camera_retention_ns = static_cast<int64_t>(config.host.camera_retention_minutes) * 60 * 1'000'000'000;
   for (const auto& e : config.plugins) p.cameras[e.instance_id] = e.cameras;
@@ -83,7 +84,7 @@ ScenarioEngine::ScenarioEngine(std::vector<std::unique_ptr<Scenario>> scenarios,
       policy_(std::move(policy)),
       router_(router),
       ctx_(ctx),
-      incidents_(policy_.max_open_incidents_per_source),
+      incidents_(policy_.max_open_incidents_per_source, policy_.max_closed_incidents_per_source),
       grants_([this](const citylink::v1::VideoShareGrant& g) { on_grant(g); }),
       bus_counters_(std::make_shared<InstanceCounters>()) {
   set_wall_clock(host::unix_now_ns);
@@ -167,6 +168,7 @@ void ScenarioEngine::open_incident_book(const CityConfig& config) {
     open += inc.open ? 1 : 0;
     incidents_.restore(std::move(inc));
   }
+  forget_retired(incidents_.take_evicted(), "incidents/retired_early");  // a cap lowered since
   log()->info("[{}] incident book {}: {} incident(s) read back, {} of them open", kSource,
               config.host.incident_book.string(), restored.size(), open);
   if (unreadable)
@@ -389,6 +391,8 @@ void ScenarioEngine::handle(const uint8_t* bytes, std::size_t size) {
       incidents_.complete(ev, env.source());
       const auto change = incidents_.apply(ev, /*needs_position*/ true, &why, env.source(), now_ns());
       if (!change) return reject("incidents", "rejected", why);
+      // A source over host.max_closed_incidents_per_source: its oldest closed one goes now.
+      forget_retired(incidents_.take_evicted(), "incidents/retired_early");
       count(std::string("incidents/") + (*change == Change::opened ? "opened" : *change == Change::closed ? "closed" : "updated"));
       const Incident& inc = *incidents_.find(IncidentKey{env.source(), ev.occurrence_number()});
       journal(inc);
@@ -573,21 +577,25 @@ void ScenarioEngine::tick() {
   // H8: closed incidents do not stay forever; the audit log keeps what they caused.
   if (now >= next_retire_ns_) {
     next_retire_ns_ = now + int64_t{60} * 1'000'000'000;
-    if (const auto retired = incidents_.retire_closed(now - policy_.incident_retention_ns); !retired.empty()) {
-      if (journal_) {
-        try {
-          journal_->forget(retired);
-        } catch (const std::exception& e) {  // read back at the next start, they are retired again then
-          log()->error("[{}] {} retired incident(s) not removed from the incident book: {}", kSource, retired.size(),
-                       e.what());
-        }
-      }
-      std::lock_guard lk(counters_mu_);
-      counters_["incidents/retired"] += retired.size();
-    }
+    forget_retired(incidents_.retire_closed(now - policy_.incident_retention_ns), "incidents/retired");
   }
   forget_unseen_cameras(now);
   for (auto& s : scenarios_) s->on_tick(*this);
+}
+
+// Retired incidents leave the incident book's file too, and are counted under `counter`.
+void ScenarioEngine::forget_retired(const std::vector<IncidentKey>& retired, const char* counter) {
+  if (retired.empty()) return;
+  if (journal_) {
+    try {
+      journal_->forget(retired);
+    } catch (const std::exception& e) {  // read back at the next start, they are retired again then
+      log()->error("[{}] {} retired incident(s) not removed from the incident book: {}", kSource, retired.size(),
+                   e.what());
+    }
+  }
+  std::lock_guard lk(counters_mu_);
+  counters_[counter] += retired.size();
 }
 
 // H8: a camera that went away, or an id announced once, is forgotten after the retention;

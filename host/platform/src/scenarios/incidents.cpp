@@ -3,6 +3,7 @@
 #include <citylink/platform/scenarios/incidents.hpp>
 
 #include <algorithm>
+#include <utility>
 
 namespace citylink::platform::scenarios {
 
@@ -99,6 +100,7 @@ std::optional<Change> IncidentBook::apply(const citylink::v1::PlatformEvent& ev,
   if (is_closing_status(ev.status())) {
     inc.open = false;
     if (auto o = open_by_source_.find(source); o != open_by_source_.end() && --o->second == 0) open_by_source_.erase(o);
+    remember_closed(it->first);
     return Change::closed;
   }
   return Change::updated;
@@ -143,10 +145,37 @@ const Incident* IncidentBook::find_open(const std::string& number, bool* ambiguo
 void IncidentBook::restore(Incident incident) {
   IncidentKey key = incident.key();
   if (incidents_.count(key)) return;
-  if (incident.open) ++open_by_source_[key.source];
+  const bool open = incident.open;
+  if (open) ++open_by_source_[key.source];
   sources_by_number_.emplace(key.number, key.source);
-  incidents_.emplace(std::move(key), std::move(incident));
+  const auto it = incidents_.emplace(std::move(key), std::move(incident)).first;
+  if (!open) remember_closed(it->first);
 }
+
+void IncidentBook::remember_closed(const IncidentKey& key) {
+  auto& closed = closed_by_source_[key.source];
+  closed.push_back(key.number);
+  while (closed.size() > max_closed_per_source_) {
+    const IncidentKey oldest{key.source, closed.front()};
+    closed.pop_front();
+    const auto it = incidents_.find(oldest);
+    if (it == incidents_.end() || it->second.open) continue;  // retired already
+    erase(it);
+    evicted_.push_back(oldest);
+  }
+}
+
+void IncidentBook::erase(std::map<IncidentKey, Incident>::iterator it) {
+  const auto [first, last] = sources_by_number_.equal_range(it->first.number);
+  for (auto s = first; s != last; ++s)
+    if (s->second == it->first.source) {
+      sources_by_number_.erase(s);
+      break;
+    }
+  incidents_.erase(it);
+}
+
+std::vector<IncidentKey> IncidentBook::take_evicted() { return std::exchange(evicted_, {}); }
 
 std::vector<IncidentKey> IncidentBook::retire_closed(int64_t closed_before_ns) {
   std::vector<IncidentKey> retired;
@@ -155,14 +184,14 @@ std::vector<IncidentKey> IncidentBook::retire_closed(int64_t closed_before_ns) {
       ++it;
       continue;
     }
-    const auto [first, last] = sources_by_number_.equal_range(it->first.number);
-    for (auto s = first; s != last; ++s)
-      if (s->second == it->first.source) {
-        sources_by_number_.erase(s);
-        break;
-      }
     retired.push_back(it->first);
-    it = incidents_.erase(it);
+    erase(it++);
+  }
+  // Retired ones are the oldest closed of their source: their entries leave the fronts.
+  for (auto c = closed_by_source_.begin(); c != closed_by_source_.end();) {
+    auto& numbers = c->second;
+    while (!numbers.empty() && !incidents_.count(IncidentKey{c->first, numbers.front()})) numbers.pop_front();
+    c = numbers.empty() ? closed_by_source_.erase(c) : std::next(c);
   }
   return retired;
 }

@@ -44,6 +44,7 @@ struct InputPolicy {
   std::map<std::string, CameraPolicy> cameras;  // by instance id
   std::size_t max_cameras_per_instance = 10000;
   std::size_t max_open_incidents_per_source = 10000;
+  std::size_t max_closed_incidents_per_source = 50000;
   int64_t incident_retention_ns = int64_t{24} * 3600 * 1'000'000'000;  // closed incidents kept this long
   int64_t camera_retention_ns = int64_t{24} * 3600 * 1'000'000'000;    // a camera not heard from is kept this long
 };
@@ -136,6 +137,7 @@ class ScenarioEngine : public BusComponent, private ScenarioContext {
   void handle(const uint8_t* envelope, std::size_t size);
   void tick();
   void forget_unseen_cameras(int64_t now);
+  void forget_retired(const std::vector<IncidentKey>& retired, const char* counter);
   void revoke_left_alive();
   void on_grant(const citylink::v1::VideoShareGrant& g);
   // A grant of the book (engine time) with its times as the wall clock says them now.

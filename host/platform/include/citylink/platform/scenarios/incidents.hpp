@@ -5,6 +5,7 @@
 
 #include <citylink/v1/platform_event.pb.h>
 
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -45,9 +46,11 @@ enum class Change { opened, updated, closed };
 class IncidentBook {
  public:
   // At most `max_open_per_source` incidents open at once per source (H8): beyond it a new
-  // one is refused. Closed ones are not counted; they leave after the retention, so what a
-  // source can add is the cap plus what it opens and closes within one retention.
-  explicit IncidentBook(std::size_t max_open_per_source = 10000) : max_open_per_source_(max_open_per_source) {}
+  // one is refused. A source's closed ones leave after the retention (retire_closed), and
+  // beyond `max_closed_per_source` its oldest closed one leaves early (take_evicted): a
+  // source that opens and closes fast cannot fill the host within one retention.
+  explicit IncidentBook(std::size_t max_open_per_source = 10000, std::size_t max_closed_per_source = 50000)
+      : max_open_per_source_(max_open_per_source), max_closed_per_source_(max_closed_per_source) {}
 
   // Checks an event against the lifecycle (known code, occurrence number, valid WGS84
   // location when `needs_position` (a close needs none), no status going backwards, nothing
@@ -64,6 +67,10 @@ class IncidentBook {
   // Forgets closed incidents whose last change is older than `closed_before_ns`; returns
   // their keys. Retention must outlast any late update: one arriving later opens a new incident.
   std::vector<IncidentKey> retire_closed(int64_t closed_before_ns);
+  // Closed incidents forgotten early, since the last call, because their source had more than
+  // `max_closed_per_source` closed (apply and restore evict them); the caller forgets them
+  // where it kept them too.
+  std::vector<IncidentKey> take_evicted();
   // Puts back an incident a previous run wrote (IncidentJournal), as it was: open ones count
   // against their source's cap. One already in the book is left as it is.
   void restore(Incident incident);
@@ -79,8 +86,16 @@ class IncidentBook {
   std::vector<Incident> list() const;
 
  private:
+  void remember_closed(const IncidentKey& key);
+  void erase(std::map<IncidentKey, Incident>::iterator it);
+
   std::size_t max_open_per_source_;
+  std::size_t max_closed_per_source_;
   std::map<std::string, std::size_t> open_by_source_;
+  // Each source's closed incidents (their numbers), oldest closed first; an entry whose
+  // incident was retired meanwhile is skipped when it comes up.
+  std::map<std::string, std::deque<std::string>> closed_by_source_;
+  std::vector<IncidentKey> evicted_;
   std::map<IncidentKey, Incident> incidents_;
   std::multimap<std::string, std::string> sources_by_number_;  // number -> source, for find_open
 };
