@@ -148,7 +148,7 @@ class Forger : public citylink::Plugin {
       hex += digits[c >> 4];
       hex += digits[c & 15];
     }
-    // Waits (at most 60 s) until the worker is gone and a successor of the same instance runs,
+    // Waits (at most 50 s) until the worker is gone and a successor of the same instance runs,
     // then sends the publish 2,000 times on the first worker's data channel, and says so.
     static const char* script = R"(
 import os, sys, time, zmq
@@ -159,7 +159,13 @@ def alive(pid):
         return True
     except OSError:
         return False
+def argument(args, flag):
+    return args[args.index(flag) + 1].decode() if flag in args and args.index(flag) + 1 < len(args) else None
+# The next worker of this very instance: the same socket folder (a host that gives every worker
+# one), or a numbered folder beside this one (a host that gives each worker its own). Another
+# instance of the same name in another host has another folder.
 def successor():
+    parent = os.path.dirname(endpoint)
     for pid in filter(str.isdigit, os.listdir('/proc')):
         if int(pid) in (worker, os.getpid()):
             continue
@@ -167,10 +173,13 @@ def successor():
             args = open('/proc/%s/cmdline' % pid, 'rb').read().split(b'\0')
         except OSError:
             continue
-        if b'--instance' in args and args.index(b'--instance') + 1 < len(args) and args[args.index(b'--instance') + 1] == instance.encode():
+        if argument(args, b'--instance') != instance:
+            continue
+        theirs = argument(args, b'--endpoint') or ''
+        if theirs == endpoint or (os.path.dirname(theirs) == parent and os.path.basename(parent).startswith('citylink-worker-')):
             return True
     return False
-for _ in range(6000):
+for _ in range(5000):
     if not alive(worker) and successor():
         break
     time.sleep(0.01)

@@ -477,25 +477,33 @@ class WorkerBackend final : public InstanceBackend {
       why = "cannot make a directory for its worker's sockets (" + folder + "): " + std::strerror(errno);
       return false;
     }
-    zmq::socket_t to(ctx_, zmq::socket_type::push), from(ctx_, zmq::socket_type::pull),
-        control(ctx_, zmq::socket_type::pull);
-    // Few deliveries in flight to a worker: what is in flight is lost if it crashes (and
-    // counted); the rest waits in the instance's own queue. A worker that reads batches is
-    // held to kDeliveryWindow deliveries it has not reported handled; for one that does not,
-    // this high-water mark (in ZeroMQ messages) is the bound.
-    to.set(zmq::sockopt::sndhwm, 100);
-    to.set(zmq::sockopt::linger, 0);
-    from.set(zmq::sockopt::linger, 0);
-    control.set(zmq::sockopt::linger, 0);
-    // A control message is small (an answer's text is at most CITYLINK_ERROR_MESSAGE_MAX plus
-    // a path): what a worker holds back cannot grow the host by large messages.
-    control.set(zmq::sockopt::maxmsgsize, int64_t{kMaxControlBytes});
+    zmq::socket_t to, from, control;
+    // On the supervisor thread, where an exception would end the host: a socket that cannot
+    // be made (the process is out of descriptors) fails this worker's start instead.
     try {
+      to = zmq::socket_t(ctx_, zmq::socket_type::push);
+      from = zmq::socket_t(ctx_, zmq::socket_type::pull);
+      control = zmq::socket_t(ctx_, zmq::socket_type::pull);
+      // Few deliveries in flight to a worker: what is in flight is lost if it crashes (and
+      // counted); the rest waits in the instance's own queue. A worker that reads batches is
+      // held to kDeliveryWindow deliveries it has not reported handled; for one that does not,
+      // this high-water mark (in ZeroMQ messages) is the bound.
+      to.set(zmq::sockopt::sndhwm, 100);
+      to.set(zmq::sockopt::linger, 0);
+      from.set(zmq::sockopt::linger, 0);
+      control.set(zmq::sockopt::linger, 0);
+      // A control message is small (an answer's text is at most CITYLINK_ERROR_MESSAGE_MAX plus
+      // a path): what a worker holds back cannot grow the host by large messages.
+      control.set(zmq::sockopt::maxmsgsize, int64_t{kMaxControlBytes});
       to.bind("ipc://" + folder + "/to-worker");
       from.bind("ipc://" + folder + "/from-worker");
       control.bind("ipc://" + folder + "/control");
     } catch (const zmq::error_t& e) {
       why = "cannot open the worker's sockets in " + folder + ": " + e.what();
+      for (auto* s : {&to, &from, &control})
+        if (s->handle()) s->close();
+      std::error_code ec;
+      std::filesystem::remove_all(folder, ec);
       return false;
     }
     {

@@ -235,8 +235,8 @@ class Worker {
     b.mutable_heartbeat()->set_refused_held(refused_held_.load(std::memory_order_relaxed));
     b.mutable_heartbeat()->set_refused_rate(refused_rate_.load(std::memory_order_relaxed));
     // Never waits: a beat the host has no room for now is said again by the next, which
-    // carries the counts so far. Only one that left reports them: the idle worker's next look
-    // says them again, so the host's window does not stay shut until the next timed beat.
+    // carries the counts so far. Only one that left reports them: one that was dropped is tried
+    // again with the next delivery, not 64 deliveries later.
     if (send_control(b, false, zmq::send_flags::dontwait)) reported_handled_ = b.heartbeat().handled();
   }
 
