@@ -174,6 +174,30 @@ TEST(IncidentBook, ABookReadBackOverTheClosedCapKeepsItsNewestClosedOnes) {
   EXPECT_NE(b.find(IncidentKey{"feed", "N-2"}), nullptr);
 }
 
+// An incident retired by age, opened again by its source and closed again: the entry its
+// first life left in the source's list of closed ones never takes the one just closed with it
+// (the engine reads that incident right after).
+TEST(IncidentBook, ANumberOpenedAgainAfterItsRetirementIsNotForgottenAsItCloses) {
+  IncidentBook b(10, 3);
+  for (const auto& [number, at] : std::vector<std::pair<std::string, int64_t>>{{"X", 5}, {"A", 1}, {"Y", 6}}) {
+    Incident inc;
+    inc.id = number;
+    inc.event_code = "112UC001";
+    inc.source = "feed";
+    inc.open = false;
+    inc.last_change_ns = at;
+    b.restore(inc);
+  }
+  ASSERT_EQ(b.retire_closed(2).size(), 1u);  // A
+  std::string why;
+  for (const auto& [number, at] : std::vector<std::pair<std::string, int64_t>>{{"Z", 7}, {"A", 9}}) {
+    ASSERT_TRUE(b.apply(event("112UC001", number, 10, kLat, kLon), true, &why, "feed", at)) << why;
+    ASSERT_TRUE(b.apply(event("112UC001", number, 91, kLat, kLon), true, &why, "feed", at + 1)) << why;
+  }
+  EXPECT_NE(b.find(IncidentKey{"feed", "A"}), nullptr);
+  for (const auto& k : b.take_evicted()) EXPECT_NE(k.number, "A");
+}
+
 TEST(GrantBook, RevokingOneSourcesIncidentLeavesAnotherSourcesGrantAlone) {
   GrantBook g([](const citylink::v1::VideoShareGrant&) {});
   GrantRequest r;

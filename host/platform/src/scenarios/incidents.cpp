@@ -152,12 +152,15 @@ void IncidentBook::restore(Incident incident) {
   if (!open) remember_closed(it->first);
 }
 
-void IncidentBook::remember_closed(const IncidentKey& key) {
+void IncidentBook::remember_closed(IncidentKey key) {
   auto& closed = closed_by_source_[key.source];
   closed.push_back(key.number);
   while (closed.size() > max_closed_per_source_) {
     const IncidentKey oldest{key.source, closed.front()};
     closed.pop_front();
+    // An entry left from an earlier incident of the same number (retired, then opened again)
+    // never takes the one just closed with it: the caller still holds that one.
+    if (oldest.number == key.number) continue;
     const auto it = incidents_.find(oldest);
     if (it == incidents_.end() || it->second.open) continue;  // retired already
     erase(it);

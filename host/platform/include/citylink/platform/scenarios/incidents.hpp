@@ -86,7 +86,7 @@ class IncidentBook {
   std::vector<Incident> list() const;
 
  private:
-  void remember_closed(const IncidentKey& key);
+  void remember_closed(IncidentKey key);  // a copy: it may erase map nodes
   void erase(std::map<IncidentKey, Incident>::iterator it);
 
   std::size_t max_open_per_source_;
