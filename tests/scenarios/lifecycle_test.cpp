@@ -198,6 +198,32 @@ TEST(IncidentBook, ANumberOpenedAgainAfterItsRetirementIsNotForgottenAsItCloses)
   for (const auto& k : b.take_evicted()) EXPECT_NE(k.number, "A");
 }
 
+// An incident retired by age from the middle of its source's list (restored out of order)
+// leaves the list too: it does not count against the cap, and the oldest closed one is the
+// next to go.
+TEST(IncidentBook, AnIncidentRetiredFromTheMiddleOfTheListNoLongerCountsAgainstTheCap) {
+  IncidentBook b(10, 3);
+  for (const auto& [number, at] : std::vector<std::pair<std::string, int64_t>>{{"X", 5}, {"A", 1}, {"Y", 6}}) {
+    Incident inc;
+    inc.id = number;
+    inc.event_code = "112UC001";
+    inc.source = "feed";
+    inc.open = false;
+    inc.last_change_ns = at;
+    b.restore(inc);
+  }
+  ASSERT_EQ(b.retire_closed(2).size(), 1u);  // A, from the middle
+  std::string why;
+  ASSERT_TRUE(b.apply(event("112UC001", "Z", 10, kLat, kLon), true, &why, "feed", 7)) << why;
+  ASSERT_TRUE(b.apply(event("112UC001", "Z", 91, kLat, kLon), true, &why, "feed", 8)) << why;
+  EXPECT_TRUE(b.take_evicted().empty());  // X, Y, Z: at the cap, not over it
+  ASSERT_TRUE(b.apply(event("112UC001", "W", 10, kLat, kLon), true, &why, "feed", 9)) << why;
+  ASSERT_TRUE(b.apply(event("112UC001", "W", 91, kLat, kLon), true, &why, "feed", 10)) << why;
+  const auto evicted = b.take_evicted();
+  ASSERT_EQ(evicted.size(), 1u);
+  EXPECT_EQ(evicted[0].number, "X");
+}
+
 TEST(GrantBook, RevokingOneSourcesIncidentLeavesAnotherSourcesGrantAlone) {
   GrantBook g([](const citylink::v1::VideoShareGrant&) {});
   GrantRequest r;

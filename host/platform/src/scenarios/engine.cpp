@@ -164,6 +164,9 @@ void ScenarioEngine::open_incident_book(const CityConfig& config) {
   journal_ = std::make_unique<IncidentJournal>(config.host.incident_book);
   std::size_t unreadable = 0, open = 0;
   auto restored = journal_->load(&unreadable);
+  // Oldest first, so a book over host.max_closed_incidents_per_source keeps its newest.
+  std::stable_sort(restored.begin(), restored.end(),
+                   [](const Incident& a, const Incident& b) { return a.last_change_ns < b.last_change_ns; });
   for (auto& inc : restored) {
     open += inc.open ? 1 : 0;
     incidents_.restore(std::move(inc));

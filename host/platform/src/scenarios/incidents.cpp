@@ -190,11 +190,14 @@ std::vector<IncidentKey> IncidentBook::retire_closed(int64_t closed_before_ns) {
     retired.push_back(it->first);
     erase(it++);
   }
-  // Retired ones are the oldest closed of their source: their entries leave the fronts.
+  // Their entries leave the lists wherever they stand (closing order and retirement order
+  // differ after a restore or a clock step): a stale entry would count against the cap.
   for (auto c = closed_by_source_.begin(); c != closed_by_source_.end();) {
-    auto& numbers = c->second;
-    while (!numbers.empty() && !incidents_.count(IncidentKey{c->first, numbers.front()})) numbers.pop_front();
-    c = numbers.empty() ? closed_by_source_.erase(c) : std::next(c);
+    std::erase_if(c->second, [&](const std::string& number) {
+      const auto it = incidents_.find(IncidentKey{c->first, number});
+      return it == incidents_.end() || it->second.open;
+    });
+    c = c->second.empty() ? closed_by_source_.erase(c) : std::next(c);
   }
   return retired;
 }
