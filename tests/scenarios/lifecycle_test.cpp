@@ -174,11 +174,8 @@ TEST(IncidentBook, ABookReadBackOverTheClosedCapKeepsItsNewestClosedOnes) {
   EXPECT_NE(b.find(IncidentKey{"feed", "N-2"}), nullptr);
 }
 
-// An incident retired by age, opened again by its source and closed again: the entry its
-// first life left in the source's list of closed ones never takes the one just closed with it
-// (the engine reads that incident right after).
-TEST(IncidentBook, ANumberOpenedAgainAfterItsRetirementIsNotForgottenAsItCloses) {
-  IncidentBook b(10, 3);
+// Closed incidents of "feed" read back out of closing order: X (closed at 5), A (1), Y (6).
+static void restore_closed_out_of_order(IncidentBook& b) {
   for (const auto& [number, at] : std::vector<std::pair<std::string, int64_t>>{{"X", 5}, {"A", 1}, {"Y", 6}}) {
     Incident inc;
     inc.id = number;
@@ -188,6 +185,14 @@ TEST(IncidentBook, ANumberOpenedAgainAfterItsRetirementIsNotForgottenAsItCloses)
     inc.last_change_ns = at;
     b.restore(inc);
   }
+}
+
+// An incident retired by age, opened again by its source and closed again: the entry its
+// first life left in the source's list of closed ones never takes the one just closed with it
+// (the engine reads that incident right after).
+TEST(IncidentBook, ANumberOpenedAgainAfterItsRetirementIsNotForgottenAsItCloses) {
+  IncidentBook b(10, 3);
+  restore_closed_out_of_order(b);
   ASSERT_EQ(b.retire_closed(2).size(), 1u);  // A
   std::string why;
   for (const auto& [number, at] : std::vector<std::pair<std::string, int64_t>>{{"Z", 7}, {"A", 9}}) {
@@ -203,15 +208,7 @@ TEST(IncidentBook, ANumberOpenedAgainAfterItsRetirementIsNotForgottenAsItCloses)
 // next to go.
 TEST(IncidentBook, AnIncidentRetiredFromTheMiddleOfTheListNoLongerCountsAgainstTheCap) {
   IncidentBook b(10, 3);
-  for (const auto& [number, at] : std::vector<std::pair<std::string, int64_t>>{{"X", 5}, {"A", 1}, {"Y", 6}}) {
-    Incident inc;
-    inc.id = number;
-    inc.event_code = "112UC001";
-    inc.source = "feed";
-    inc.open = false;
-    inc.last_change_ns = at;
-    b.restore(inc);
-  }
+  restore_closed_out_of_order(b);
   ASSERT_EQ(b.retire_closed(2).size(), 1u);  // A, from the middle
   std::string why;
   ASSERT_TRUE(b.apply(event("112UC001", "Z", 10, kLat, kLon), true, &why, "feed", 7)) << why;
