@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   std::thread drain([&] {
     zmq::message_t m;
     while (draining)
-      if (sink.receive(m, std::chrono::milliseconds(50))) ++grants_received;
+      if (sink.receive(m, std::chrono::milliseconds(50))) grants_received += static_cast<long>(count_received(m));
   });
 
   const CameraGrid grid(kCameras);

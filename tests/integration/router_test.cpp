@@ -6,7 +6,10 @@
 #include <citylink/v1/sensor.pb.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 
 using namespace citylink::host;
 using citylink::test::eventually;
@@ -26,6 +29,7 @@ std::string envelope(const std::string& schema = "citylink.v1.SensorReading", co
 struct TestSink {
   std::string endpoint;
   Inbox inbox;  // the same two-queue inbox instances and the engine receive with
+  InboxReader reader{inbox};
   std::shared_ptr<InstanceCounters> counters = std::make_shared<InstanceCounters>();
   TestSink(zmq::context_t& ctx, Router& r, const std::string& name, std::vector<std::string> prefixes, int hwm = 1000,
            const std::string& recipient = "")
@@ -35,18 +39,16 @@ struct TestSink {
   }
   // Returns {topic, envelope} of the next delivery.
   std::pair<std::string, citylink::v1::Envelope> next() {
-    zmq::message_t m;
-    EXPECT_TRUE(inbox.receive(m, std::chrono::seconds(10)));
-    const auto v = read_received(m);
-    EXPECT_TRUE(v.has_value());
-    EXPECT_EQ(v->topic.data()[v->topic.size()], '\0');
+    Received v;
+    EXPECT_TRUE(reader.next(v, std::chrono::seconds(10)));
+    EXPECT_EQ(v.topic.data()[v.topic.size()], '\0');
     citylink::v1::Envelope e;
-    EXPECT_TRUE(e.ParseFromArray(v->envelope, static_cast<int>(v->envelope_size)));
-    return {std::string(v->topic), e};
+    EXPECT_TRUE(e.ParseFromArray(v.envelope, static_cast<int>(v.envelope_size)));
+    return {std::string(v.topic), e};
   }
   bool empty() {
-    zmq::message_t m;
-    return !inbox.receive(m, std::chrono::milliseconds(0));
+    Received v;
+    return !reader.next(v, std::chrono::milliseconds(0));
   }
 };
 
@@ -206,6 +208,93 @@ TEST_F(RouterFixture, AFullSubscriberQueueDropsAndCountsWithoutBlocking) {
   int queued = 0;
   while (!stuck.empty()) ++queued;
   EXPECT_EQ(dropped + queued, static_cast<uint64_t>(n));  // every message is either queued or counted
+}
+
+// The router hands a subscriber its messages in batches, and ZeroMQ's high-water mark counts
+// batches; host.queue_depth still bounds the queue in messages, exactly. (Before the batches,
+// inproc added the router's high-water mark to the subscriber's, and such a queue held twice
+// its depth: review H7.)
+TEST_F(RouterFixture, ASubscriberQueueHoldsExactlyItsDepthInMessages) {
+  RouterOptions o;
+  o.queue_depth = 1000;
+  make(o);
+  TestSink stuck(ctx, *router, "stuck", {"sensor."}, 10);
+  auto c = std::make_shared<InstanceCounters>();
+  auto pub = publisher("gauge", {"sensor.reading"}, c);
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(send(*pub, "sensor.reading", envelope()), CITYLINK_OK);
+  ASSERT_TRUE(eventually([&] { return c->published == 100u; }));
+  int queued = 0;
+  while (!stuck.empty()) ++queued;
+  EXPECT_EQ(queued, 10);
+  EXPECT_EQ(stuck.counters->dropped_incoming.load(), 90u);
+}
+
+// A publisher's queue toward the router (its mailbox) holds host.queue_depth messages, not
+// more: with the router not yet running, the eleventh publish of a depth of 10 is refused.
+TEST_F(RouterFixture, APublishersQueueHoldsExactlyItsDepthInMessages) {
+  RouterOptions o;
+  o.queue_depth = 10;
+  router = std::make_unique<Router>(ctx, o);  // not started: nothing leaves the mailbox
+  TestSink sink(ctx, *router, "sink", {"sensor."}, 1000);
+  auto c = std::make_shared<InstanceCounters>();
+  auto pub = router->add_publisher("gauge", {"sensor.reading"}, c);
+  pub->open();
+  int accepted = 0;
+  for (int i = 0; i < 30; ++i)
+    if (send(*pub, "sensor.reading", envelope()) == CITYLINK_OK) ++accepted;
+  EXPECT_EQ(accepted, 10);
+  EXPECT_EQ(c->dropped_outgoing.load(), 20u);
+  router->start();
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(sink.next().first, "sensor.reading");
+  router->flush();
+  EXPECT_TRUE(sink.empty());
+}
+
+// The router takes a publisher's burst whole, but a critical message that comes in the
+// middle of it is routed next, before the rest of the burst.
+TEST_F(RouterFixture, ACriticalMessageIsRoutedBeforeTheRestOfABurstAlreadyTaken) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> seen;  // topics in the order the router routed them
+  int hold_at = 1;                // the observer waits while it has seen this many
+  int released = 0;
+  router = std::make_unique<Router>(ctx, RouterOptions{});
+  router->set_observer([&](std::string_view topic, const uint8_t*, std::size_t) {
+    std::unique_lock lk(mu);
+    seen.emplace_back(topic);
+    cv.notify_all();
+    const int at = static_cast<int>(seen.size());
+    if (at <= 2) cv.wait(lk, [&] { return released >= at; });
+  });
+  router->start();
+  TestSink sink(ctx, *router, "sink", {"sensor.", "incident."}, 1000);
+  auto first = publisher("first", {"sensor.reading"});
+  auto burst = publisher("burst", {"sensor.reading"});
+  auto platform = publisher("platform", {"incident.112"});
+  auto wait_seen = [&](int n) {
+    std::unique_lock lk(mu);
+    return cv.wait_for(lk, std::chrono::seconds(30), [&] { return static_cast<int>(seen.size()) >= n; });
+  };
+  ASSERT_EQ(send(*first, "sensor.reading", envelope()), CITYLINK_OK);
+  ASSERT_TRUE(wait_seen(1));  // the router waits in the first message
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(send(*burst, "sensor.reading", envelope()), CITYLINK_OK);
+  {
+    std::lock_guard lk(mu);
+    released = hold_at;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(wait_seen(2));  // the router took the burst and waits in its first message
+  ASSERT_EQ(send(*platform, "incident.112", envelope("citylink.v1.PlatformEvent")), CITYLINK_OK);
+  {
+    std::lock_guard lk(mu);
+    released = 2;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(wait_seen(52));
+  std::lock_guard lk(mu);
+  ASSERT_EQ(seen.size(), 52u);
+  EXPECT_EQ(seen[2], "incident.112");
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), "sensor.reading"), 51);
 }
 
 // Issue 8: 400,000 camera.info messages once made the engine's single inbox drop a 112

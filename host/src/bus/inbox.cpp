@@ -6,11 +6,35 @@
 
 namespace citylink::host {
 
-std::optional<Received> read_received(const zmq::message_t& message) {
+bool read_received(const zmq::message_t& batch, std::vector<Received>& out) {
+  const std::size_t n = batch.size();
+  if (n < packet::kBatchHeader) return false;
   // packet::read takes a mutable buffer for the router's stamping; nothing here writes.
-  const auto v = packet::read(const_cast<void*>(message.data()), message.size());
-  if (!v) return std::nullopt;
-  return Received{v->topic, v->envelope, v->envelope_size};
+  auto* p = static_cast<char*>(const_cast<void*>(batch.data()));
+  const uint32_t count = packet::read_u32(p);
+  std::size_t at = packet::kBatchHeader;
+  for (uint32_t i = 0; i < count; ++i) {
+    const auto v = packet::read(p + at, n - at);
+    if (!v) return false;
+    out.push_back(Received{v->topic, v->envelope, v->envelope_size});
+    at += v->extent;
+  }
+  return at == n;
+}
+
+std::size_t count_received(const zmq::message_t& batch) {
+  return batch.size() < packet::kBatchHeader ? 0 : packet::read_u32(batch.data());
+}
+
+bool InboxReader::next(Received& out, std::chrono::milliseconds timeout) {
+  while (at_ >= items_.size()) {
+    items_.clear();
+    at_ = 0;
+    if (!inbox_->receive(batch_, timeout)) return false;
+    read_received(batch_, items_);
+  }
+  out = items_[at_++];
+  return true;
 }
 
 InboxWaker::InboxWaker(zmq::context_t& ctx, const std::string& endpoint) : socket_(ctx, zmq::socket_type::push) {
@@ -45,6 +69,9 @@ Inbox::Inbox(zmq::context_t& ctx, std::string endpoint, int queue_depth)
 bool Inbox::take(zmq::socket_t& socket, bool critical, zmq::message_t& message) {
   if (!host::receive(socket, message, zmq::recv_flags::dontwait)) return false;
   bytes_->of(critical).fetch_sub(static_cast<int64_t>(message.size()), std::memory_order_relaxed);
+  if (!critical && message.size() >= packet::kBatchHeader)
+    if (const uint32_t n = packet::read_u32(message.data()); n > 0)
+      bytes_->normal_packets.fetch_sub(n, std::memory_order_relaxed);
   // Only this thread takes, and senders only add, so the count never drops below zero here
   // even when a sender that did not count is swept up.
   if (critical && bytes_->critical_messages.load(std::memory_order_acquire) > 0)

@@ -1,6 +1,5 @@
 // A script inside the host's process on the bus: one publisher and one queue, as a plugin.
 #include <citylink/host/local_client.hpp>
-#include "packet.hpp"
 #include <citylink/host/permissions.hpp>
 #include <citylink/host/topic.hpp>
 
@@ -54,12 +53,10 @@ citylink_status LocalClient::publish(std::string_view topic, const uint8_t* enve
 bool LocalClient::receive(std::string& topic, std::string& envelope, std::chrono::milliseconds timeout) {
   std::lock_guard lk(receive_mu_);
   if (closed_ || !inbox_.is_open()) return false;
-  zmq::message_t m;
-  if (!inbox_.receive(m, timeout)) return false;
-  const auto view = packet::read(m.data(), m.size());
-  if (!view) return false;
-  topic.assign(view->topic);
-  envelope.assign(reinterpret_cast<const char*>(view->envelope), view->envelope_size);
+  Received r;
+  if (!reader_.next(r, timeout)) return false;
+  topic.assign(r.topic);
+  envelope.assign(reinterpret_cast<const char*>(r.envelope), r.envelope_size);
   counters_->delivered.fetch_add(1, std::memory_order_relaxed);
   return true;
 }

@@ -1,6 +1,7 @@
-// A publisher's inproc PUSH sockets (normal and critical), shared by the plugin's threads
-// behind one mutex.
+// A publisher's mailboxes and doorbell sockets (normal and critical), shared by the plugin's
+// threads behind one mutex.
 #include <citylink/host/logging.hpp>
+#include "mailbox.hpp"
 #include "packet.hpp"
 #include <citylink/host/receive.hpp>
 #include <citylink/host/router.hpp>
@@ -14,11 +15,11 @@ bool RouterOptions::is_critical(std::string_view topic) const { return grants_al
 
 Publisher::Publisher(zmq::context_t& ctx, const std::string& endpoint, uint32_t slot, std::string source,
                      std::shared_ptr<InstanceCounters> counters, const RouterOptions& opts,
-                     std::shared_ptr<QueueBytes> bytes, std::shared_ptr<QueueBytes> intake,
+                     std::array<std::shared_ptr<Mailbox>, 2> boxes, std::shared_ptr<QueueBytes> intake,
                      std::shared_ptr<const AdmissionGate> gate)
     : socket_(ctx, zmq::socket_type::push),
       critical_(ctx, zmq::socket_type::push),
-      bytes_(std::move(bytes)),
+      boxes_(std::move(boxes)),
       intake_(std::move(intake)),
       gate_(std::move(gate)),
       opts_(opts),
@@ -31,8 +32,10 @@ Publisher::Publisher(zmq::context_t& ctx, const std::string& endpoint, uint32_t 
       // a length of up to 3 bytes, the name).
       room_(packet::stamp_room(source_.size() + opts.origin.size() + 4, 0)) {
   for (auto* s : {&socket_, &critical_}) {
-    s->set(zmq::sockopt::sndhwm, opts.queue_depth);
-    // Messages already queued when the instance stops still reach the router.
+    // At most one doorbell of each class is on its way; the mailbox bounds the packets.
+    s->set(zmq::sockopt::sndhwm, 16);
+    // A doorbell already sent when the instance stops still reaches the router (and the
+    // router sweeps the mailboxes anyway).
     s->set(zmq::sockopt::linger, 2000);
   }
   socket_.connect(endpoint);
@@ -59,7 +62,8 @@ void Publisher::release() {
     const auto v = packet::read(m.data(), m.size());
     const bool critical = v && opts_.is_critical(v->topic);
     std::string full = "the instance is not running";
-    if (open_ && v && send(m, critical, &full)) continue;
+    if (open_ && v && send(m.size(), critical, &full, [&](char* at) { std::memcpy(at, m.data(), m.size()); }))
+      continue;
     counters_->dropped_outgoing.fetch_add(1, std::memory_order_relaxed);
     if (critical) {
       counters_->dropped_critical.fetch_add(1, std::memory_order_relaxed);
@@ -82,26 +86,40 @@ void Publisher::close() {
   if (critical_.handle() != nullptr) critical_.close();
 }
 
-// Under mu_. A queue is full when it holds queue_depth messages or queue_bytes bytes.
-bool Publisher::send(zmq::message_t& m, bool critical, std::string* why) {
-  auto& gauge = bytes_->of(critical);
-  const auto size = static_cast<int64_t>(m.size());
-  if (gauge.load(std::memory_order_relaxed) + size > static_cast<int64_t>(opts_.queue_bytes)) {
-    if (why)
-      *why = std::string(critical ? "critical" : "outgoing") + " queue of '" + source_ + "' is full (" +
-             std::to_string(opts_.queue_bytes) + " bytes, host.queue_bytes); message dropped and counted";
-    return false;
+// Under mu_. A queue is full when it holds queue_depth messages or queue_bytes bytes. The
+// doorbell rings only when the mailbox had none on its way: a burst is taken whole.
+template <class Write>
+bool Publisher::send(std::size_t n, bool critical, std::string* why, Write&& write) {
+  Mailbox& box = *boxes_[critical ? 1 : 0];
+  bool ring_it = false;
+  {
+    std::lock_guard lk(box.mu);
+    const bool no_room = box.count >= hold_limit_;
+    if (no_room || box.packets.size() + n > opts_.queue_bytes) {
+      if (why)
+        *why = std::string(critical ? "critical" : "outgoing") + " queue of '" + source_ + "' is full (" +
+               (no_room ? std::to_string(opts_.queue_depth) + " messages, host.queue_depth"
+                        : std::to_string(opts_.queue_bytes) + " bytes, host.queue_bytes") +
+               "); message dropped and counted";
+      return false;
+    }
+    write(box.packets.extend(n));
+    ++box.count;
+    ring_it = !box.rung;
+    box.rung = true;
   }
-  gauge.fetch_add(size, std::memory_order_relaxed);
+  if (ring_it) ring(critical);
+  return true;
+}
+
+// Under mu_. A doorbell that cannot be sent leaves the mailbox to the router's sweep.
+void Publisher::ring(bool critical) {
+  char bell[packet::kDoorbell] = {};
+  std::memcpy(bell + 4, &slot_, 4);
   if (critical) intake_->critical_sending();
-  handover_release(m);
-  if ((critical ? critical_ : socket_).send(m, zmq::send_flags::dontwait)) return true;
+  if ((critical ? critical_ : socket_).send(zmq::const_buffer(bell, sizeof bell), zmq::send_flags::dontwait))
+    return;
   if (critical) intake_->critical_not_sent();
-  gauge.fetch_sub(size, std::memory_order_relaxed);
-  if (why)
-    *why = std::string(critical ? "critical" : "outgoing") + " queue of '" + source_ + "' is full (" +
-           std::to_string(opts_.queue_depth) + " messages, host.queue_depth); message dropped and counted";
-  return false;
 }
 
 citylink_status Publisher::refuse_oversize(std::string_view topic, std::size_t size, std::string* why) {
@@ -159,8 +177,9 @@ citylink_status Publisher::publish(std::string_view topic, const uint8_t* envelo
       return st;
     }
   }
-  zmq::message_t m(packet::size_for(topic.size(), size, room_ + topic.size()));
-  packet::write(m.data<char>(), slot_, topic, envelope, size);
+  const std::size_t room = room_ + topic.size();
+  const std::size_t n = packet::size_for(topic.size(), size, room);
+  auto write = [&](char* at) { packet::write(at, topic, envelope, size, room); };
 
   std::lock_guard lk(mu_);
   if (!open_) {
@@ -169,7 +188,7 @@ citylink_status Publisher::publish(std::string_view topic, const uint8_t* envelo
     return CITYLINK_ERR_STATE;
   }
   if (held_) {
-    if (held_messages_.size() >= hold_limit_ || held_bytes_ + m.size() > opts_.queue_bytes) {
+    if (held_messages_.size() >= hold_limit_ || held_bytes_ + n > opts_.queue_bytes) {
       // A caller that tries again (a worker's publish the plugin was told OK) loses nothing.
       if (on_full == OnFull::keep) {
         say("outgoing queue of '" + source_ + "' is full while it starts");
@@ -184,12 +203,13 @@ citylink_status Publisher::publish(std::string_view topic, const uint8_t* envelo
       say("outgoing queue of '" + source_ + "' is full while it starts; message dropped and counted");
       return CITYLINK_ERR_BACKPRESSURE;
     }
-    held_bytes_ += m.size();
-    held_messages_.push_back(std::move(m));
+    held_bytes_ += n;
+    std::string& m = held_messages_.emplace_back(n, '\0');
+    write(m.data());
     return CITYLINK_OK;
   }
   std::string full;
-  if (!send(m, critical, &full)) {
+  if (!send(n, critical, &full, write)) {
     if (on_full == OnFull::keep) {
       say(full);
       return CITYLINK_ERR_BACKPRESSURE;

@@ -2,7 +2,6 @@
 #include <citylink/host/inbox.hpp>
 #include <citylink/host/keys.hpp>
 #include <citylink/host/logging.hpp>
-#include "packet.hpp"
 #include <citylink/host/receive.hpp>
 #include <citylink/host/remote_endpoint.hpp>
 #include <citylink/v1/envelope.pb.h>
@@ -20,13 +19,18 @@ struct RemoteEndpoint::Client {
   Inbox inbox;                  // the router delivers this client's subscriptions here
   std::string routing_id;       // the connected peer, once it said HELLO; empty: not connected
   bool batched = false;          // it said HELLO batch: it gets MSGS frames
-  // A message its connection could not take yet (its pipe at the high-water mark): it waits
-  // here, and what follows waits in the inbox, whose bounds count what cannot wait. For a
-  // batched client, a serialized EnvelopeBatch of `held_count` messages.
+  // A batched client's frame its connection could not take yet (its pipe at the high-water
+  // mark), a serialized EnvelopeBatch of `held_count` messages: it waits here, and what
+  // follows waits in the inbox, whose bounds count what cannot wait.
   zmq::message_t held;
   uint64_t held_count = 0;
-  bool held_batch = false;  // `held` is a batch (the client may say HELLO again without batch meanwhile)
-  bool blocked = false;
+  bool held_batch = false;  // `held` is set (the client may say HELLO again without batch meanwhile)
+  bool blocked = false;     // its connection took nothing more at the last try
+  // The router's batch being sent one message at a time (a client without batch), and the
+  // next of its messages to send.
+  zmq::message_t current;
+  std::vector<Received> items;
+  std::size_t next = 0;
 };
 
 RemoteEndpoint::RemoteEndpoint(zmq::context_t& ctx, Router& router, RemoteSettings settings)
@@ -127,9 +131,9 @@ void RemoteEndpoint::stop() {
     if (c->inbox.is_open()) {
       router_.remove_sink(c->config.name);
       // What the client did not get before the stop is counted, not silently gone.
-      uint64_t left = c->blocked ? c->held_count : 0;
+      uint64_t left = (c->held_batch ? c->held_count : 0) + (c->items.size() - c->next);
       zmq::message_t m;
-      while (c->inbox.receive(m, std::chrono::milliseconds(0))) ++left;
+      while (c->inbox.receive(m, std::chrono::milliseconds(0))) left += count_received(m);
       c->counters->dropped_stopped.fetch_add(left, std::memory_order_relaxed);
       c->blocked = false;
       c->inbox.close();
@@ -223,6 +227,7 @@ std::size_t RemoteEndpoint::on_client_frames(std::vector<zmq::message_t>& frames
       log()->warn("remote client '{}' said HELLO without batch; {} held message(s) in a batch were dropped",
                   client->config.name, client->held_count);
       client->blocked = false;
+      client->held_batch = false;
       client->held = zmq::message_t();
     }
     reply({"WELCOME", client->config.name});
@@ -259,37 +264,56 @@ std::size_t RemoteEndpoint::on_client_frames(std::vector<zmq::message_t>& frames
 }
 
 void RemoteEndpoint::forward(Client& c) {
-  if (c.blocked && !(c.held_batch ? send_batch(c, c.held, c.held_count) : send_to(c, c.held))) return;
+  if (c.held_batch) {
+    if (!send_batch(c, c.held, c.held_count)) return;
+    c.held_batch = false;
+  }
   c.blocked = false;
-  zmq::message_t packet;
   if (!c.batched) {
-    while (c.inbox.receive(packet, std::chrono::milliseconds(0)))
-      if (!send_to(c, packet)) {
-        c.held = std::move(packet);
-        c.held_count = 1;
-        c.held_batch = false;
-        c.blocked = true;
+    for (;;) {
+      if (c.next == c.items.size()) {
+        c.items.clear();
+        c.next = 0;
+        if (!c.inbox.receive(c.current, std::chrono::milliseconds(0))) return;
+        read_received(c.current, c.items);
+        continue;
+      }
+      if (!send_to(c, c.items[c.next])) {
+        c.blocked = true;  // tried again at the next turn
         return;
       }
-    return;
+      ++c.next;
+    }
   }
-  // What is queued goes out in frames of up to kBatchItems messages or about kBatchBytes:
+  // What is queued goes out in frames of up to about kBatchItems messages or kBatchBytes:
   // one ZeroMQ message and one CURVE box for each, not three per message.
-  constexpr int kBatchItems = 256;
+  constexpr std::size_t kBatchItems = 256;
   constexpr std::size_t kBatchBytes = 256 << 10;
   citylink::v1::EnvelopeBatch batch;
   for (;;) {
     batch.Clear();
     std::size_t bytes = 0;
-    while (batch.items_size() < kBatchItems && bytes < kBatchBytes &&
-           c.inbox.receive(packet, std::chrono::milliseconds(0))) {
-      const auto view = packet::read(packet.data(), packet.size());
-      if (!view) continue;
+    // Messages left by the client before it said HELLO batch go first.
+    for (; c.next < c.items.size(); ++c.next) {
       auto* item = batch.add_items();
-      item->set_topic(view->topic.data(), view->topic.size());
-      item->set_envelope(view->envelope, view->envelope_size);
-      bytes += view->topic.size() + view->envelope_size;
+      item->set_topic(c.items[c.next].topic.data(), c.items[c.next].topic.size());
+      item->set_envelope(c.items[c.next].envelope, c.items[c.next].envelope_size);
+      bytes += c.items[c.next].topic.size() + c.items[c.next].envelope_size;
     }
+    while (static_cast<std::size_t>(batch.items_size()) < kBatchItems && bytes < kBatchBytes &&
+           c.inbox.receive(c.current, std::chrono::milliseconds(0))) {
+      c.items.clear();
+      read_received(c.current, c.items);
+      for (const auto& r : c.items) {
+        auto* item = batch.add_items();
+        item->set_topic(r.topic.data(), r.topic.size());
+        item->set_envelope(r.envelope, r.envelope_size);
+        bytes += r.topic.size() + r.envelope_size;
+      }
+      c.items.clear();
+    }
+    c.items.clear();
+    c.next = 0;
     if (batch.items_size() == 0) return;
     zmq::message_t frame(batch.ByteSizeLong());
     batch.SerializeWithCachedSizesToArray(frame.data<uint8_t>());
@@ -322,10 +346,9 @@ bool RemoteEndpoint::send_batch(Client& c, zmq::message_t& frame, uint64_t count
   return true;
 }
 
-bool RemoteEndpoint::send_to(Client& c, zmq::message_t& packet) {
+bool RemoteEndpoint::send_to(Client& c, const Received& message) {
   static constexpr char kMsg[] = {'M', 'S', 'G'};
-  const auto view = packet::read(packet.data(), packet.size());
-  if (!view) return true;
+  const Received* view = &message;
   if (c.routing_id.empty()) {
     c.counters->dropped_stopped.fetch_add(1, std::memory_order_relaxed);  // not connected
     return true;

@@ -1,6 +1,7 @@
 // The router thread: validate, stamp, count, forward.
 #include <citylink/host/logging.hpp>
 #include <citylink/host/plugin_log.hpp>
+#include "mailbox.hpp"
 #include "packet.hpp"
 #include <citylink/host/permissions.hpp>
 #include <citylink/host/receive.hpp>
@@ -28,13 +29,16 @@ struct Router::Slot {
   std::vector<std::string> grants;
   std::vector<std::string> peer_origins;  // peer_host: the origins it may forward
   std::shared_ptr<InstanceCounters> counters;
-  std::shared_ptr<QueueBytes> bytes;  // the publisher's queues toward the router
+  std::array<std::shared_ptr<Mailbox>, 2> boxes;  // [critical]: the publisher's queues toward the router
 };
 
 struct Router::Sink {
   SinkSpec spec;
+  int depth = 0;
   zmq::socket_t socket;
   zmq::socket_t critical;  // open when the subscriber has a critical queue
+  ByteBuffer batch;        // normal messages routed to it and not sent yet: [u32 count][packet]...
+  uint32_t batched = 0;
 };
 
 struct Router::Change {
@@ -42,12 +46,24 @@ struct Router::Change {
   SinkSpec spec;
 };
 
-struct Router::Parsed {
+// The router thread's scratch space, kept between messages so routing allocates nothing.
+struct Router::Work {
   citylink::v1::Envelope envelope;
   std::vector<Sink*> targets;
+  ByteBuffer taken[2];     // [critical]: the mailbox being routed, swapped out whole
+  ByteBuffer rebuilt;      // a packet whose envelope had to be rebuilt
+  std::vector<Sink*> batched;  // sinks with a batch to send
+  std::chrono::steady_clock::time_point last_sweep;
 };
 
 namespace {
+
+// A subscriber's batch is sent at this size even in the middle of a burst, so a burst's first
+// messages do not wait for its last, and no batch grows large.
+constexpr uint32_t kBatchMessages = 256;
+constexpr std::size_t kBatchBytes = 256u << 10;
+// How often a busy router also sweeps the mailboxes for a doorbell that was not sent.
+constexpr auto kSweepEvery = std::chrono::milliseconds(50);
 
 // Longest id or origin a peer host may forward: far above the host's own (a city name, an
 // id of a few dozen characters), low enough that nobody stores blobs in them.
@@ -63,7 +79,7 @@ std::string printable(std::string s) {
 }  // namespace
 
 Router::Router(zmq::context_t& ctx, RouterOptions opts)
-    : ctx_(ctx), opts_(opts), parsed_(std::make_unique<Parsed>()) {
+    : ctx_(ctx), opts_(opts), work_(std::make_unique<Work>()) {
   const std::string rnd = keys::random_hex(8);
   prefix_ = "inproc://citylink-" + rnd;
   id_prefix_ = rnd + "-";
@@ -109,11 +125,11 @@ std::shared_ptr<Publisher> Router::add_publisher(const std::string& source, std:
   slot->grants = std::move(grants);
   slot->peer_origins = std::move(peer_origins);
   slot->counters = counters;
-  slot->bytes = std::make_shared<QueueBytes>();
+  slot->boxes = {std::make_shared<Mailbox>(), std::make_shared<Mailbox>()};
   slots_pending_.push_back(slot);
   dirty_.store(true, std::memory_order_release);
   return std::make_shared<Publisher>(ctx_, intake_endpoint_, slot->index, source, std::move(counters), opts_,
-                                     slot->bytes, intake_.bytes(), gate_);
+                                     slot->boxes, intake_.bytes(), gate_);
 }
 
 bool Router::add_sink(SinkSpec sink, std::string* why) {
@@ -183,6 +199,7 @@ void Router::apply_change(Change& c) {
     auto sink = std::make_unique<Sink>();
     sink->spec = std::move(c.spec);
     const int depth = sink->spec.queue_depth > 0 ? sink->spec.queue_depth : opts_.queue_depth;
+    sink->depth = depth;
     sink->socket = zmq::socket_t(ctx_, zmq::socket_type::push);
     sink->socket.set(zmq::sockopt::sndhwm, depth);
     sink->socket.set(zmq::sockopt::linger, 1000);
@@ -201,52 +218,126 @@ void Router::apply_change(Change& c) {
 }
 
 void Router::run() {
+  work_->last_sweep = std::chrono::steady_clock::now();
+  zmq::message_t bell;
   while (true) {
     if (dirty_.load(std::memory_order_acquire)) apply_changes();
-    zmq::message_t packet;
     if (flush_wanted_.exchange(false, std::memory_order_acq_rel)) {
       uint64_t gen;
       {
         std::lock_guard lk(mu_);
         gen = flush_requested_;
       }
-      // Sent before the request, so already readable; bounded if publishers keep going.
-      for (int n = 0; n < 100000 && intake_.receive(packet, std::chrono::milliseconds(0)); ++n) {
+      // Rung before the request, so already readable; bounded if publishers keep going. The
+      // sweep takes what was published without a doorbell of its own.
+      for (int n = 0; n < 100000 && intake_.receive(bell, std::chrono::milliseconds(0)); ++n) {
         if (dirty_.load(std::memory_order_acquire)) apply_changes();
-        route_safely(packet);
+        handle(bell, intake_.last_was_critical());
       }
+      sweep();
       std::lock_guard lk(mu_);
       flush_done_ = gen;
       applied_cv_.notify_all();
       continue;
     }
-    // Critical first: the intake serves the publishers' critical queues before the rest.
-    if (intake_.receive(packet, std::chrono::milliseconds(50))) {
+    // Critical first: the intake serves the publishers' critical doorbells before the rest.
+    if (intake_.receive(bell, std::chrono::milliseconds(50))) {
       // A publisher may have been added while recv was waiting.
       if (dirty_.load(std::memory_order_acquire)) apply_changes();
-      route_safely(packet);
+      handle(bell, intake_.last_was_critical());
+      if (std::chrono::steady_clock::now() - work_->last_sweep > kSweepEvery) sweep();
       continue;
     }
     if (!running_.load()) {
       // Drain what is already queued, without waiting for more.
       if (dirty_.load(std::memory_order_acquire)) apply_changes();
-      while (intake_.receive(packet, std::chrono::milliseconds(0))) route_safely(packet);
+      while (intake_.receive(bell, std::chrono::milliseconds(0))) handle(bell, intake_.last_was_critical());
+      sweep();
       break;
     }
+    sweep();
   }
   apply_changes();
 }
 
+void Router::handle(const zmq::message_t& bell, bool critical) {
+  if (bell.size() != packet::kDoorbell || packet::read_u32(bell.data()) != 0) {
+    log()->error("router: dropped a message on its intake that is not a doorbell ({} bytes)", bell.size());
+    return;
+  }
+  const uint32_t index = packet::read_u32(static_cast<const char*>(bell.data()) + 4);
+  if (index >= slots_.size() || !slots_[index]) {
+    log()->error("router: dropped a doorbell that is not from a known publisher (slot {})", index);
+    return;
+  }
+  drain(*slots_[index], critical);
+}
+
+void Router::sweep() {
+  work_->last_sweep = std::chrono::steady_clock::now();
+  for (const bool critical : {true, false})
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      if (!slots_[i]) continue;
+      Mailbox& box = *slots_[i]->boxes[critical ? 1 : 0];
+      bool waiting;
+      {
+        std::lock_guard lk(box.mu);
+        waiting = box.count > 0;
+      }
+      if (waiting) drain(*slots_[i], critical);
+    }
+}
+
+void Router::serve_critical() {
+  zmq::message_t bell;
+  while (intake_.bytes()->critical_messages.load(std::memory_order_acquire) > 0 && intake_.receive_critical(bell))
+    handle(bell, true);
+}
+
+// Takes the mailbox whole (its buffer for the router's empty one, so neither allocates) and
+// routes each packet. A normal burst steps aside for any critical doorbell that rings meanwhile.
+void Router::drain(Slot& slot, bool critical) {
+  ByteBuffer& taken = work_->taken[critical ? 1 : 0];
+  Mailbox& box = *slot.boxes[critical ? 1 : 0];
+  uint32_t count;
+  {
+    std::lock_guard lk(box.mu);
+    taken.swap(box.packets);
+    count = box.count;
+    box.count = 0;
+    box.rung = false;
+  }
+  std::size_t at = 0;
+  uint64_t routed = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    const auto v = packet::read(taken.data() + at, taken.size() - at);
+    if (!v) {
+      log()->error("[{}] router: dropped {} packet(s) whose lengths do not fit its mailbox", slot.source, count - i);
+      break;
+    }
+    if (route_safely(slot, taken.data() + at, v->extent, critical)) ++routed;
+    at += v->extent;
+    if (!critical && intake_.bytes()->critical_messages.load(std::memory_order_relaxed) > 0) serve_critical();
+  }
+  taken.clear();
+  flush_sinks();
+  if (routed > 0) {
+    slot.counters->published.fetch_add(routed, std::memory_order_relaxed);
+    routed_.fetch_add(routed, std::memory_order_relaxed);
+  }
+}
+
 // One message that cannot be routed (an allocation failure, a socket error) is logged and
 // dropped; it never ends the router thread and with it the whole bus (M1).
-void Router::route_safely(zmq::message_t& packet) {
+bool Router::route_safely(Slot& slot, void* packet, std::size_t n, bool critical) {
   try {
-    route(packet);
+    return route(slot, packet, n, critical);
   } catch (const std::exception& e) {
     log()->error("router: dropped a message it could not route: {}", e.what());
   } catch (...) {
     log()->error("router: dropped a message it could not route (unknown exception)");
   }
+  return false;
 }
 
 const std::string& Router::next_id() {
@@ -266,52 +357,45 @@ bool Router::reject(Slot& slot, RejectReason reason, std::string_view topic, con
   return false;
 }
 
-void Router::route(zmq::message_t& in) {
+bool Router::route(Slot& slot, void* in, std::size_t in_size, bool critical) {
   using google::protobuf::internal::WireFormatLite;
-  const auto view = packet::read(in.data(), in.size());
-  if (!view || view->slot >= slots_.size() || !slots_[view->slot]) {
-    log()->error("router: dropped a packet that is not from a known publisher ({} bytes)", in.size());
-    return;
-  }
-  Slot& slot = *slots_[view->slot];
+  auto view = packet::read(in, in_size);
+  if (!view) return false;
   const std::string_view topic = view->topic;
-  // The publisher chose the queue by the topic's class; the queue it came from says which.
-  const bool critical = intake_.last_was_critical();
-  slot.bytes->of(critical).fetch_sub(static_cast<int64_t>(in.size()), std::memory_order_relaxed);
   const uint8_t* env = view->envelope;
   const std::size_t env_size = view->envelope_size;
 
   if (env_size > opts_.max_message_bytes)
-    return (void)reject(slot, RejectReason::oversize, topic,
+    return reject(slot, RejectReason::oversize, topic,
                         std::to_string(env_size) + " bytes, over the limit of " +
                             std::to_string(opts_.max_message_bytes) + " (host.max_message_bytes)");
   if (!is_valid_topic(topic))
-    return (void)reject(slot, RejectReason::bad_topic, topic, "topics are dotted lower-case words, e.g. sensor.reading");
+    return reject(slot, RejectReason::bad_topic, topic, "topics are dotted lower-case words, e.g. sensor.reading");
   if (slot.role != PublisherRole::engine && is_engine_only_topic(topic))
-    return (void)reject(slot, RejectReason::reserved, topic,
+    return reject(slot, RejectReason::reserved, topic,
                         "grant.*, dispatch.*, audit.* and camera.ptz are published only by the scenario engine");
   if (!grants_allow(slot.grants, topic))
-    return (void)reject(slot, RejectReason::not_granted, topic,
+    return reject(slot, RejectReason::not_granted, topic,
                         "outside the instance's publish grants; grant it under grants.publish in the city config "
                         "(the descriptor's publishes are only a request)");
-  auto& e = parsed_->envelope;
+  auto& e = work_->envelope;
   if (const auto fault = check_envelope(topic, env, env_size, e))
-    return (void)reject(slot, fault->reason, topic, fault->why);
+    return reject(slot, fault->reason, topic, fault->why);
   // Trusted ingress: what a peer host forwards keeps the identity its origin city gave it,
   // so receivers can tell copies apart across hosts. Only the listed key earns this.
   const bool keep_identity = slot.role == PublisherRole::peer_host && !e.id().empty() && !e.origin().empty();
   if (keep_identity) {
     // The values are the peer's: their length is checked before anything of them is logged.
     if (e.id().size() > kMaxForwardedIdentity || e.origin().size() > kMaxForwardedIdentity)
-      return (void)reject(slot, RejectReason::malformed, topic,
+      return reject(slot, RejectReason::malformed, topic,
                           "a forwarded id or origin is longer than " + std::to_string(kMaxForwardedIdentity) + " bytes");
     if (e.origin() == opts_.origin)
-      return (void)reject(slot, RejectReason::loop, topic,
+      return reject(slot, RejectReason::loop, topic,
                           "an envelope with this city ('" + opts_.origin +
                               "') as its origin came back through a forwarding loop between hosts; forward each "
                               "topic in one direction only");
     if (std::find(slot.peer_origins.begin(), slot.peer_origins.end(), e.origin()) == slot.peer_origins.end())
-      return (void)reject(slot, RejectReason::not_granted, topic,
+      return reject(slot, RejectReason::not_granted, topic,
                           "origin '" + printable(e.origin()) +
                               "' is not one this peer may forward; list it under the peer's `origins:` in "
                               "remote.clients if the peer is that city's path here");
@@ -332,8 +416,7 @@ void Router::route(zmq::message_t& in) {
   // A plugin's or a plain client's own origin is never trusted either.
   const bool rebuild = keep_identity || !e.id().empty() || !e.source().empty() || e.time_unix_ns() != 0 ||
                        !e.origin().empty() || need > view->room;
-  zmq::message_t rebuilt;
-  zmq::message_t* out = &in;
+  const void* out = in;
   if (rebuild) {
     if (!keep_identity) {
       e.set_id(id);
@@ -343,9 +426,11 @@ void Router::route(zmq::message_t& in) {
     e.set_source(slot.source);
     e.set_topic(std::string(topic));
     const std::string body = e.SerializeAsString();
-    rebuilt.rebuild(packet::size_for(topic.size(), body.size(), 0));
-    packet::write(rebuilt.data<char>(), view->slot, topic, reinterpret_cast<const uint8_t*>(body.data()), body.size());
-    out = &rebuilt;
+    ByteBuffer& rebuilt = work_->rebuilt;
+    rebuilt.clear();
+    packet::write(rebuilt.extend(packet::size_for(topic.size(), body.size(), 0)), topic,
+                  reinterpret_cast<const uint8_t*>(body.data()), body.size(), 0);
+    out = rebuilt.data();
   } else {
     uint8_t* w = view->envelope + env_size;
     if (stamp_topic)
@@ -354,20 +439,17 @@ void Router::route(zmq::message_t& in) {
     w = WireFormatLite::WriteStringToArray(citylink::v1::Envelope::kSourceFieldNumber, slot.source, w);
     w = WireFormatLite::WriteInt64ToArray(citylink::v1::Envelope::kTimeUnixNsFieldNumber, now, w);
     if (!origin.empty()) w = WireFormatLite::WriteStringToArray(citylink::v1::Envelope::kOriginFieldNumber, origin, w);
-    packet::grow_envelope(in.data(), static_cast<std::size_t>(w - (view->envelope + env_size)));
+    packet::grow_envelope(*view, static_cast<std::size_t>(w - (view->envelope + env_size)));
   }
-  slot.counters->published.fetch_add(1, std::memory_order_relaxed);
-  routed_.fetch_add(1, std::memory_order_relaxed);
-  if (observer_) {
-    const auto stamped = packet::read(out->data(), out->size());
-    if (stamped) observer_(topic, stamped->envelope, stamped->envelope_size);
-  }
+  // The rebuilt packet's topic is its own copy; the original's lives as long.
+  const auto stamped = packet::read(const_cast<void*>(out), rebuild ? work_->rebuilt.size() : in_size);
+  if (observer_ && stamped) observer_(topic, stamped->envelope, stamped->envelope_size);
 
   // Recipient-addressed outputs go only to instances bound to their recipient: a
   // subscription alone never reads another agency's grants, dispatches or audit records.
   const bool addressed = is_recipient_addressed(topic);
   const std::string& recipient = e.recipient();
-  auto& targets = parsed_->targets;
+  auto& targets = work_->targets;
   targets.clear();
   for (auto& sink : sinks_) {
     if (!sink->spec.receive_own && sink->spec.name == slot.source) continue;
@@ -387,34 +469,94 @@ void Router::route(zmq::message_t& in) {
                  slot.source, topic, escape_log_text(keep_identity ? e.id() : id, 256),
                  escape_log_text(e.correlation_id(), 256), escape_log_text(recipient, 256));
   }
-  for (std::size_t i = 0; i < targets.size(); ++i) {
-    if (i + 1 == targets.size()) {
-      send_to(*targets[i], *out, critical, topic, keep_identity ? e.id() : id, e.correlation_id());
-    } else {
-      zmq::message_t copy;  // shares the buffer (reference-counted), no copy of the bytes
-      copy.copy(*out);
-      send_to(*targets[i], copy, critical, topic, keep_identity ? e.id() : id, e.correlation_id());
-    }
-  }
+  if (!stamped) return false;
+  for (Sink* target : targets) deliver(*target, *stamped, critical, keep_identity ? e.id() : id, e.correlation_id());
+  return true;
 }
 
-// Never blocks: a full queue (in messages or in bytes) drops and counts. A critical message
-// goes to the subscriber's critical queue, which telemetry never fills; dropping one anyway
-// is an alarm naming it, every time.
-void Router::send_to(Sink& sink, zmq::message_t& message, bool critical, std::string_view topic, const std::string& id,
+// Never blocks: a full queue (in messages or in bytes) drops and counts. Normal messages join
+// the subscriber's batch, sent at the end of the burst; a critical message goes at once, on
+// its own, to the subscriber's critical queue, which telemetry never fills; dropping one
+// anyway is an alarm naming it, every time.
+void Router::deliver(Sink& sink, const packet::View& v, bool critical, const std::string& id,
                      const std::string& correlation_id) {
+  if (critical) return send_alone(sink, v, critical, id, correlation_id);
+  const std::string_view topic = v.topic;
+  const std::size_t n = packet::compact_size(v);
+  QueueBytes* q = sink.spec.bytes.get();
+  const bool room = static_cast<int64_t>(sink.batched) + 1 +
+                        (q ? q->normal_packets.load(std::memory_order_relaxed) : 0) <=
+                    sink.depth;
+  const bool fits = !q || sink.spec.durable ||
+                    q->normal.load(std::memory_order_relaxed) + static_cast<int64_t>(sink.batch.size() + n) <=
+                        static_cast<int64_t>(opts_.queue_bytes);
+  if (!room || !fits) {
+    const uint64_t d = sink.spec.counters->dropped_incoming.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (d <= 5 || d % 1000 == 0)
+      log()->warn("[{}] incoming queue full ({}): dropped a message on '{}' (#{} dropped)", sink.spec.name,
+                  room ? "host.queue_bytes bytes" : "host.queue_depth messages", topic, d);
+    return;
+  }
+  if (sink.batched == 0) {
+    work_->batched.push_back(&sink);
+    sink.batch.extend(packet::kBatchHeader);
+  }
+  packet::write_compact(sink.batch.extend(n), v);
+  if (++sink.batched >= kBatchMessages || sink.batch.size() >= kBatchBytes) flush_sink(sink);
+}
+
+void Router::flush_sinks() {
+  for (Sink* sink : work_->batched) flush_sink(*sink);
+  work_->batched.clear();
+}
+
+void Router::flush_sink(Sink& sink) {
+  if (sink.batched == 0) return;
+  const uint32_t count = sink.batched;
+  std::memcpy(sink.batch.data(), &count, 4);
+  zmq::message_t message(sink.batch.data(), sink.batch.size());
+  sink.batch.clear();
+  sink.batched = 0;
+  QueueBytes* q = sink.spec.bytes.get();
+  const auto size = static_cast<int64_t>(message.size());
+  if (q) {
+    q->normal.fetch_add(size, std::memory_order_relaxed);
+    q->normal_packets.fetch_add(count, std::memory_order_relaxed);
+  }
+  handover_release(message);
+  if (sink.socket.send(message, zmq::send_flags::dontwait)) return;
+  if (q) {
+    q->normal.fetch_sub(size, std::memory_order_relaxed);
+    q->normal_packets.fetch_sub(count, std::memory_order_relaxed);
+  }
+  const uint64_t d = sink.spec.counters->dropped_incoming.fetch_add(count, std::memory_order_relaxed) + count;
+  log()->warn("[{}] incoming queue full (host.queue_depth messages): dropped {} message(s) (#{} dropped)",
+              sink.spec.name, count, d);
+}
+
+void Router::send_alone(Sink& sink, const packet::View& v, bool critical, const std::string& id,
+                        const std::string& correlation_id) {
+  const std::string_view topic = v.topic;
   const bool own_queue = critical && sink.critical.handle() != nullptr;
-  std::atomic<int64_t>* gauge = sink.spec.bytes ? &sink.spec.bytes->of(own_queue) : nullptr;
+  if (!own_queue) flush_sink(sink);  // the same queue: what was routed to it before goes first
+  zmq::message_t message(packet::kBatchHeader + packet::compact_size(v));
+  const uint32_t one = 1;
+  std::memcpy(message.data(), &one, 4);
+  packet::write_compact(message.data<char>() + packet::kBatchHeader, v);
+  QueueBytes* q = sink.spec.bytes.get();
+  std::atomic<int64_t>* gauge = q ? &q->of(own_queue) : nullptr;
   const auto size = static_cast<int64_t>(message.size());
   bool sent = false;
   const bool fits = !gauge || sink.spec.durable ||
                     gauge->load(std::memory_order_relaxed) + size <= static_cast<int64_t>(opts_.queue_bytes);
   if (fits) {
     if (gauge) gauge->fetch_add(size, std::memory_order_relaxed);
-    if (own_queue && sink.spec.bytes) sink.spec.bytes->critical_sending();
+    if (q && !own_queue) q->normal_packets.fetch_add(1, std::memory_order_relaxed);
+    if (own_queue && q) q->critical_sending();
     handover_release(message);
     sent = (own_queue ? sink.critical : sink.socket).send(message, zmq::send_flags::dontwait).has_value();
-    if (!sent && own_queue && sink.spec.bytes) sink.spec.bytes->critical_not_sent();
+    if (!sent && own_queue && q) q->critical_not_sent();
+    if (!sent && q && !own_queue) q->normal_packets.fetch_sub(1, std::memory_order_relaxed);
     if (!sent && gauge) gauge->fetch_sub(size, std::memory_order_relaxed);
   }
   if (sent) return;

@@ -260,7 +260,8 @@ void PluginInstance::detach_inbox() {
   router_.remove_sink(id());
   // Messages that queued for an instance that never ran are counted, not silently lost.
   zmq::message_t m;
-  while (inbox_.receive(m, std::chrono::milliseconds(0))) counters_->dropped_stopped.fetch_add(1, std::memory_order_relaxed);
+  while (inbox_.receive(m, std::chrono::milliseconds(0)))
+    counters_->dropped_stopped.fetch_add(count_received(m), std::memory_order_relaxed);
   inbox_.close();
 }
 
@@ -318,9 +319,8 @@ void PluginInstance::dispatch_loop() {
     if (got) {
       if (durable_) {
         // A burst goes to the outbox in one transaction.
-        take(packet);
-        for (std::size_t i = 1; i < kDurableBurst && inbox_.receive(packet, std::chrono::milliseconds(0)); ++i)
-          take(packet);
+        std::size_t taken = take(packet);
+        while (taken < kDurableBurst && inbox_.receive(packet, std::chrono::milliseconds(0))) taken += take(packet);
       } else {
         take_waiting(packet);
         if (dispatching_.load()) continue;  // else a stop's wake-up may have been swallowed: stop now
@@ -385,29 +385,48 @@ void PluginInstance::drain_durable() {
 
 // `first` and whatever else waits in the inbox now, up to a batch, handed to the backend
 // together (a worker gets them in one message). Nothing is waited for: under a light load a
-// batch is one message, and it goes at once.
+// batch is one message, and it goes at once. The router's batches can be larger than the
+// backend's: they are handed over in pieces.
 void PluginInstance::take_waiting(zmq::message_t& first) {
   if (held_.size() < kMaxBatch) held_.resize(kMaxBatch);
+  std::vector<Received>& items = held_items_;
+  items.clear();
   held_[0].move(first);
+  read_received(held_[0], items);
   std::size_t n = 1, bytes = held_[0].size();
-  while (n < kMaxBatch && bytes < kMaxBatchBytes && inbox_.receive(held_[n], std::chrono::milliseconds(0)))
+  while (n < kMaxBatch && items.size() < kMaxBatch && bytes < kMaxBatchBytes &&
+         inbox_.receive(held_[n], std::chrono::milliseconds(0))) {
+    read_received(held_[n], items);
     bytes += held_[n++].size();
+  }
   std::vector<Delivery>& deliveries = held_deliveries_;
-  deliveries.clear();
-  for (std::size_t i = 0; i < n; ++i)
-    if (const auto view = read_received(held_[i]))
-      deliveries.push_back(Delivery{view->topic, view->envelope, view->envelope_size});
-  backend_->deliver_batch(deliveries.data(), deliveries.size());
+  for (std::size_t i = 0; i < items.size();) {
+    deliveries.clear();
+    std::size_t batch_bytes = 0;
+    for (; i < items.size() && deliveries.size() < kMaxBatch && batch_bytes < kMaxBatchBytes; ++i) {
+      deliveries.push_back(Delivery{items[i].topic, items[i].envelope, items[i].envelope_size});
+      batch_bytes += items[i].envelope_size;
+    }
+    backend_->deliver_batch(deliveries.data(), deliveries.size());
+  }
+  items.clear();
   for (std::size_t i = 0; i < n; ++i) held_[i].rebuild();  // the buffers are freed now, not at the next batch
 }
 
-void PluginInstance::take(zmq::message_t& raw) {
-  const auto view = read_received(raw);
-  if (!view) return;
-  if (durable_ && durable_->covers(view->topic))
-    durable_->accept(view->topic, view->envelope, view->envelope_size);
-  else
-    backend_->deliver(Delivery{view->topic, view->envelope, view->envelope_size});
+// Every message of one batch from the router; returns how many.
+std::size_t PluginInstance::take(zmq::message_t& batch) {
+  std::vector<Received>& items = held_items_;
+  items.clear();
+  read_received(batch, items);
+  for (const auto& r : items) {
+    if (durable_ && durable_->covers(r.topic))
+      durable_->accept(r.topic, r.envelope, r.envelope_size);
+    else
+      backend_->deliver(Delivery{r.topic, r.envelope, r.envelope_size});
+  }
+  const std::size_t n = items.size();
+  items.clear();
+  return n;
 }
 
 }  // namespace citylink::host

@@ -26,10 +26,15 @@ namespace citylink::host {
 // count is positive (and every Inbox::kCriticalSweep receives, for a sender that did not
 // count). Without it, every message paid that system call twice over (router and
 // subscriber), and the bus ran at a quarter of its speed.
+//
+// `normal_packets` counts the messages waiting in the normal queue: the router sends them in
+// batches, and ZeroMQ's high-water mark counts batches, so the router bounds the queue in
+// messages (host.queue_depth) against this count.
 struct QueueBytes {
   std::atomic<int64_t> critical{0};
   std::atomic<int64_t> normal{0};
   std::atomic<int64_t> critical_messages{0};
+  std::atomic<int64_t> normal_packets{0};
   std::atomic<int64_t>& of(bool is_critical) { return is_critical ? critical : normal; }
   // The sender's side of `critical_messages`: count before the send, uncount a failed one.
   void critical_sending() { critical_messages.fetch_add(1, std::memory_order_release); }
@@ -37,15 +42,18 @@ struct QueueBytes {
 };
 
 // One message as it arrived in an inbox: views into the received buffer, valid while the
-// message lives. The frame layout itself is the bus's own (bus/packet.hpp).
+// buffer lives. The frame layout itself is the bus's own (bus/packet.hpp).
 struct Received {
   std::string_view topic;  // NUL-terminated in the buffer
   const uint8_t* envelope = nullptr;
   std::size_t envelope_size = 0;
 };
-// What a received message holds; nullopt for a buffer whose lengths do not fit (never one
-// the router sent).
-std::optional<Received> read_received(const zmq::message_t& message);
+// The router hands an inbox its messages in batches: one ZeroMQ message holds one or more.
+// Appends the batch's messages to `out`; false for a buffer that is not a whole batch (never
+// one the router sent), with what could be read appended.
+bool read_received(const zmq::message_t& batch, std::vector<Received>& out);
+// How many messages a batch holds (0 for a wake-up).
+std::size_t count_received(const zmq::message_t& batch);
 
 // Ends an inbox's receive() wait early, from any thread: a stop, a change to apply, an ack
 // that opens a window. Without it a waiting thread sees such news only at its timeout, and
@@ -90,6 +98,8 @@ class Inbox {
   void add_poll_items(std::vector<zmq::pollitem_t>& items);
   // Whether the message last received came from the critical queue.
   bool last_was_critical() const { return last_critical_; }
+  // The next message of the critical queue only, without waiting; false when it is empty.
+  bool receive_critical(zmq::message_t& message) { return take(critical_, true, message); }
 
   void close();
 
@@ -105,6 +115,24 @@ class Inbox {
   std::shared_ptr<QueueBytes> bytes_ = std::make_shared<QueueBytes>();
   bool last_critical_ = false;
   int since_sweep_ = 0;
+};
+
+// Reads an inbox one message at a time across the router's batches, for a reader that
+// takes them singly (a script's client, a test). Critical first between batches.
+class InboxReader {
+ public:
+  explicit InboxReader(Inbox& inbox) : inbox_(&inbox) {}
+  // The next message; its views are valid until the next call. False when none came within
+  // `timeout`.
+  bool next(Received& out, std::chrono::milliseconds timeout);
+  // Messages already taken from the inbox and not yet read.
+  std::size_t unread() const { return items_.size() - at_; }
+
+ private:
+  Inbox* inbox_;
+  zmq::message_t batch_;
+  std::vector<Received> items_;
+  std::size_t at_ = 0;
 };
 
 }  // namespace citylink::host

@@ -90,7 +90,7 @@ class PluginInstance {
   void resolve_grants();
   void attach_inbox();
   void detach_inbox();
-  void take(zmq::message_t& packet);
+  std::size_t take(zmq::message_t& batch);
   void take_waiting(zmq::message_t& first);
   void deliver_durable();
   void drain_durable();
@@ -113,6 +113,7 @@ class PluginInstance {
   std::string endpoint_;
   Inbox inbox_;
   std::vector<zmq::message_t> held_;        // the dispatch thread's batch (take_waiting)
+  std::vector<Received> held_items_;       // ... the messages in it
   std::vector<Delivery> held_deliveries_;  // ... and what it hands over
   std::thread dispatcher_;
   std::mutex dispatch_mu_;

@@ -54,6 +54,7 @@ class LocalClient {
   std::shared_ptr<Publisher> publisher_;
   std::mutex receive_mu_;  // close() waits for a receive in progress
   Inbox inbox_;
+  InboxReader reader_{inbox_};  // under receive_mu_
   bool closed_ = false;
 };
 

@@ -51,7 +51,7 @@ class RemoteEndpoint {
   // connection is full (then `c` is blocked and tried again shortly).
   void forward(Client& c);
   // False only when the connection cannot take `packet` now; anything else is sent or counted.
-  bool send_to(Client& c, zmq::message_t& packet);
+  bool send_to(Client& c, const Received& message);
   // The same for a client that said HELLO batch: `frame` is an EnvelopeBatch of `count`.
   bool send_batch(Client& c, zmq::message_t& frame, uint64_t count);
 

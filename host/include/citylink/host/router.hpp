@@ -1,10 +1,11 @@
 // The bus router: one thread that validates, stamps, counts and forwards every message.
 //
-// Publishers (plugin instances, from any thread) hand packets to the router over a
-// ZeroMQ inproc PUSH socket each; the router checks each message (size, parsable
+// Publishers (plugin instances, from any thread) leave packets in a mailbox each and ring
+// the router over a ZeroMQ inproc PUSH socket when the mailbox was empty; the router takes
+// a mailbox's packets whole, checks each message (size, parsable
 // envelope, topic syntax, topic inside the publisher's grants, engine-only namespaces),
-// stamps id/source/time, and pushes it without blocking to every sink whose subscription
-// matches segment-wise (and, for recipient-addressed topics, whose bound recipient is the
+// stamps id/source/time, and pushes it without blocking, in a batch per burst, to every
+// sink whose subscription matches segment-wise (and, for recipient-addressed topics, whose bound recipient is the
 // envelope's). A full sink queue drops and counts; nothing a subscriber does can stall the
 // router. Critical topics (incidents, dispatches, grants by default) travel in queues of
 // their own at every hop, publisher to router to subscriber, and are served first, so no
@@ -17,6 +18,7 @@
 #include <citylink/host/inbox.hpp>
 #include <citylink/host/publish_rate.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -35,7 +37,7 @@ namespace citylink::host {
 
 struct RouterOptions {
   std::size_t max_message_bytes = 1 << 20;  // envelope bytes; larger is rejected as oversize
-  int queue_depth = 10000;                  // ZeroMQ high-water mark of every queue, in messages
+  int queue_depth = 10000;                  // the bound of every queue, in messages
   std::size_t queue_bytes = 64u << 20;      // and the bound of every queue in bytes
   std::string origin;                       // stamped as Envelope.origin: the host/city that first accepted it
   // Topics in the critical class (grant patterns: "incident.*"); everything else is normal.
@@ -47,6 +49,11 @@ struct RouterOptions {
 // Refuses publishes that a store downstream cannot take now: the publisher gets an error
 // instead of a message lost later (the outbox while its disk is full: UNAVAILABLE; a durable
 // subscriber's queue that is behind: BACKPRESSURE).
+struct Mailbox;
+namespace packet {
+struct View;
+}
+
 class AdmissionGate {
  public:
   virtual ~AdmissionGate() = default;
@@ -58,11 +65,13 @@ class AdmissionGate {
 // A publisher's handle. publish() is safe from any thread and never blocks.
 class Publisher {
  public:
-  // `endpoint` is the router's intake (an Inbox); `bytes` is this publisher's byte gauge,
-  // shared with the router; `intake` is the intake's own, which counts critical messages.
+  // `endpoint` is the router's intake (an Inbox), where the doorbells go; `boxes` are this
+  // publisher's mailboxes (normal, critical), shared with the router; `intake` is the
+  // intake's byte gauge, which counts critical doorbells.
   Publisher(zmq::context_t& ctx, const std::string& endpoint, uint32_t slot, std::string source,
-            std::shared_ptr<InstanceCounters> counters, const RouterOptions& opts, std::shared_ptr<QueueBytes> bytes,
-            std::shared_ptr<QueueBytes> intake, std::shared_ptr<const AdmissionGate> gate = nullptr);
+            std::shared_ptr<InstanceCounters> counters, const RouterOptions& opts,
+            std::array<std::shared_ptr<Mailbox>, 2> boxes, std::shared_ptr<QueueBytes> intake,
+            std::shared_ptr<const AdmissionGate> gate = nullptr);
   ~Publisher();
 
   // What a refusal for now (a full queue, the publish rate spent, a durable subscriber
@@ -97,19 +106,22 @@ class Publisher {
   const std::string& source() const { return source_; }
 
  private:
-  bool send(zmq::message_t& m, bool critical, std::string* why);
+  // Under mu_: puts a packet of `n` bytes, written by `write`, into the mailbox of its class.
+  template <class Write>
+  bool send(std::size_t n, bool critical, std::string* why, Write&& write);
+  void ring(bool critical);
   citylink_status refuse_rate(std::string_view topic, std::string* why);
 
   std::mutex mu_;
   zmq::socket_t socket_;
   zmq::socket_t critical_;  // the router's critical intake
-  std::shared_ptr<QueueBytes> bytes_;  // shared with the router, which subtracts what it took
+  std::array<std::shared_ptr<Mailbox>, 2> boxes_;  // [critical]; shared with the router, which takes them
   std::shared_ptr<QueueBytes> intake_;
   std::shared_ptr<const AdmissionGate> gate_;
   RouterOptions opts_;
   bool open_ = false;
   bool held_ = false;
-  std::vector<zmq::message_t> held_messages_;
+  std::vector<std::string> held_messages_;  // packets
   std::size_t held_bytes_ = 0;  // held during start, bounded by queue_bytes like any queue
   std::size_t hold_limit_;
   uint32_t slot_;
@@ -199,10 +211,21 @@ class Router {
   void run();
   void apply_changes();
   void apply_change(Change& c);  // one sink added or removed; under mu_
-  void route(zmq::message_t& packet);
-  void send_to(Sink& sink, zmq::message_t& message, bool critical, std::string_view topic, const std::string& id,
+  struct Work;
+  // A doorbell from the intake: takes that publisher's mailbox of the class it came in.
+  void handle(const zmq::message_t& doorbell, bool critical);
+  void drain(Slot& slot, bool critical);
+  void sweep();  // takes every mailbox with packets (a doorbell lost, a flush, a stop)
+  void serve_critical();
+  // One packet (bus/packet.hpp) of the mailbox being drained; true when it was routed.
+  bool route(Slot& slot, void* packet, std::size_t n, bool critical);
+  bool route_safely(Slot& slot, void* packet, std::size_t n, bool critical);
+  void deliver(Sink& sink, const packet::View& stamped, bool critical, const std::string& id,
                const std::string& correlation_id);
-  void route_safely(zmq::message_t& packet);
+  void send_alone(Sink& sink, const packet::View& stamped, bool critical, const std::string& id,
+                  const std::string& correlation_id);
+  void flush_sink(Sink& sink);
+  void flush_sinks();
   bool reject(Slot& slot, RejectReason reason, std::string_view topic, const std::string& detail);
   const std::string& next_id();
 
@@ -239,8 +262,7 @@ class Router {
   std::string id_prefix_;
   uint64_t id_seq_ = 0;
   std::string id_;
-  struct Parsed;
-  std::unique_ptr<Parsed> parsed_;
+  std::unique_ptr<Work> work_;
 };
 
 

@@ -260,8 +260,12 @@ void ScenarioEngine::loop() {
     }
     return false;
   };
+  // Each message of the router's batch on its own: one that throws costs only itself.
+  std::vector<Received> items;
   auto handle_packet = [&] {
-    if (const auto v = read_received(m)) handle(v->envelope, v->envelope_size);
+    items.clear();
+    read_received(m, items);
+    for (const auto& r : items) guarded("handling a message", [&] { handle(r.envelope, r.envelope_size); });
   };
   while (true) {
     bool got = false;
@@ -270,7 +274,7 @@ void ScenarioEngine::loop() {
     if (!guarded("receiving", [&] { got = inbox_.receive(m, wait); }))
       std::this_thread::sleep_for(std::chrono::milliseconds(10));  // no busy loop on a broken socket
     if (got) {
-      guarded("handling a message", handle_packet);
+      handle_packet();
     } else if (!running_) {
       guarded("draining", [&] {
         while (inbox_.receive(m, std::chrono::milliseconds(0))) handle_packet();
