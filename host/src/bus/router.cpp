@@ -53,6 +53,10 @@ struct Router::Work {
   ByteBuffer taken[2];     // [critical]: the mailbox being routed, swapped out whole
   ByteBuffer rebuilt;      // a packet whose envelope had to be rebuilt
   std::vector<Sink*> batched;  // sinks with a batch to send
+  // Messages of `counting` routed and not yet counted: counted once a burst, but always
+  // before any subscriber can see them (settle_counts before every send).
+  Slot* counting = nullptr;
+  uint64_t uncounted = 0;
   std::chrono::steady_clock::time_point last_sweep;
 };
 
@@ -307,24 +311,31 @@ void Router::drain(Slot& slot, bool critical) {
     box.count = 0;
     box.rung = false;
   }
+  settle_counts();
+  Slot* outer = work_->counting;  // a critical mailbox is drained in the middle of a normal one
+  work_->counting = &slot;
   std::size_t at = 0;
-  uint64_t routed = 0;
   for (uint32_t i = 0; i < count; ++i) {
     const auto v = packet::read(taken.data() + at, taken.size() - at);
     if (!v) {
       log()->error("[{}] router: dropped {} packet(s) whose lengths do not fit its mailbox", slot.source, count - i);
       break;
     }
-    if (route_safely(slot, taken.data() + at, v->extent, critical)) ++routed;
+    route_safely(slot, taken.data() + at, v->extent, critical);
     at += v->extent;
     if (!critical && intake_.bytes()->critical_messages.load(std::memory_order_relaxed) > 0) serve_critical();
   }
   taken.clear();
   flush_sinks();
-  if (routed > 0) {
-    slot.counters->published.fetch_add(routed, std::memory_order_relaxed);
-    routed_.fetch_add(routed, std::memory_order_relaxed);
-  }
+  settle_counts();
+  work_->counting = outer;
+}
+
+void Router::settle_counts() {
+  if (work_->uncounted == 0) return;
+  work_->counting->counters->published.fetch_add(work_->uncounted, std::memory_order_relaxed);
+  routed_.fetch_add(work_->uncounted, std::memory_order_relaxed);
+  work_->uncounted = 0;
 }
 
 // One message that cannot be routed (an allocation failure, a socket error) is logged and
@@ -470,6 +481,7 @@ bool Router::route(Slot& slot, void* in, std::size_t in_size, bool critical) {
                  escape_log_text(e.correlation_id(), 256), escape_log_text(recipient, 256));
   }
   if (!stamped) return false;
+  ++work_->uncounted;  // accepted: counted as published before any subscriber sees it
   for (Sink* target : targets) deliver(*target, *stamped, critical, keep_identity ? e.id() : id, e.correlation_id());
   return true;
 }
@@ -512,6 +524,7 @@ void Router::flush_sinks() {
 
 void Router::flush_sink(Sink& sink) {
   if (sink.batched == 0) return;
+  settle_counts();
   const uint32_t count = sink.batched;
   std::memcpy(sink.batch.data(), &count, 4);
   zmq::message_t message(sink.batch.data(), sink.batch.size());
@@ -539,6 +552,7 @@ void Router::send_alone(Sink& sink, const packet::View& v, bool critical, const 
   const std::string_view topic = v.topic;
   const bool own_queue = critical && sink.critical.handle() != nullptr;
   if (!own_queue) flush_sink(sink);  // the same queue: what was routed to it before goes first
+  settle_counts();  // this message among them: counted before it can be seen
   zmq::message_t message(packet::kBatchHeader + packet::compact_size(v));
   const uint32_t one = 1;
   std::memcpy(message.data(), &one, 4);

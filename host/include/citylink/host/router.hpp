@@ -226,6 +226,7 @@ class Router {
                   const std::string& correlation_id);
   void flush_sink(Sink& sink);
   void flush_sinks();
+  void settle_counts();
   bool reject(Slot& slot, RejectReason reason, std::string_view topic, const std::string& detail);
   const std::string& next_id();
 
