@@ -297,6 +297,32 @@ TEST_F(RouterFixture, ACriticalMessageIsRoutedBeforeTheRestOfABurstAlreadyTaken)
   EXPECT_EQ(std::count(seen.begin(), seen.end(), "sensor.reading"), 51);
 }
 
+// The router remembers what it decided for a publisher's last topic (its checks, the
+// subscribers whose patterns match); a subscriber added or removed between two messages of
+// that topic is heeded all the same, and so is a topic that changes.
+TEST_F(RouterFixture, ASubscriberAddedOrRemovedBetweenTwoMessagesOfOneTopicIsHeeded) {
+  make();
+  auto first = std::make_unique<TestSink>(ctx, *router, "first", std::vector<std::string>{"sensor."});
+  auto c = std::make_shared<InstanceCounters>();
+  auto pub = publisher("gauge", {"sensor.reading", "sensor.other"}, c);
+  ASSERT_EQ(send(*pub, "sensor.reading", envelope()), CITYLINK_OK);
+  EXPECT_EQ(first->next().first, "sensor.reading");
+  TestSink second(ctx, *router, "second", {"sensor.reading"});
+  ASSERT_EQ(send(*pub, "sensor.reading", envelope()), CITYLINK_OK);
+  EXPECT_EQ(second.next().first, "sensor.reading");
+  EXPECT_EQ(first->next().first, "sensor.reading");
+  router->remove_sink("first");
+  first.reset();
+  ASSERT_EQ(send(*pub, "sensor.other", envelope()), CITYLINK_OK);   // matches neither now
+  ASSERT_EQ(send(*pub, "sensor.reading", envelope()), CITYLINK_OK);  // reaches only the second
+  ASSERT_EQ(send(*pub, "sensor.secret", envelope()), CITYLINK_OK);   // not granted: rejected
+  EXPECT_EQ(second.next().first, "sensor.reading");
+  ASSERT_TRUE(eventually([&] { return c->rejected[static_cast<int>(RejectReason::not_granted)] == 1u; }));
+  router->flush();
+  EXPECT_TRUE(second.empty());
+  EXPECT_EQ(c->published, 4u);
+}
+
 // Issue 8: 400,000 camera.info messages once made the engine's single inbox drop a 112
 // report. Critical topics travel in queues of their own and are served first: a subscriber
 // whose normal queue is full still gets the incident, and gets it before the backlog.

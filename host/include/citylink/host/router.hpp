@@ -161,6 +161,7 @@ enum class PublisherRole { plugin, engine, peer_host };
 
 class Router {
  public:
+  struct Sink;  // defined with the router (router.cpp)
   Router(zmq::context_t& ctx, RouterOptions opts = {});
   ~Router();
   Router(const Router&) = delete;
@@ -206,7 +207,6 @@ class Router {
 
  private:
   struct Slot;
-  struct Sink;
   struct Change;
   void run();
   void apply_changes();
@@ -227,6 +227,7 @@ class Router {
   void flush_sink(Sink& sink);
   void flush_sinks();
   void settle_counts();
+  void decide(Slot& slot, std::string_view topic);
   bool reject(Slot& slot, RejectReason reason, std::string_view topic, const std::string& detail);
   const std::string& next_id();
 
