@@ -223,6 +223,7 @@ TEST_F(RouterFixture, ASubscriberQueueHoldsExactlyItsDepthInMessages) {
   auto pub = publisher("gauge", {"sensor.reading"}, c);
   for (int i = 0; i < 100; ++i) ASSERT_EQ(send(*pub, "sensor.reading", envelope()), CITYLINK_OK);
   ASSERT_TRUE(eventually([&] { return c->published == 100u; }));
+  router->flush();  // counted before sent: the last batch may still be on its way
   int queued = 0;
   while (!stuck.empty()) ++queued;
   EXPECT_EQ(queued, 10);
@@ -258,7 +259,23 @@ TEST_F(RouterFixture, ACriticalMessageIsRoutedBeforeTheRestOfABurstAlreadyTaken)
   std::vector<std::string> seen;  // topics in the order the router routed them
   int hold_at = 1;                // the observer waits while it has seen this many
   int released = 0;
+  // However the test ends, the router thread is let go before what it waits on is gone.
+  struct LetGo {
+    std::unique_ptr<Router>& router;
+    std::mutex& mu;
+    std::condition_variable& cv;
+    int& released;
+    ~LetGo() {
+      {
+        std::lock_guard lk(mu);
+        released = 1 << 30;
+      }
+      cv.notify_all();
+      router.reset();
+    }
+  };
   router = std::make_unique<Router>(ctx, RouterOptions{});
+  LetGo let_go{router, mu, cv, released};
   router->set_observer([&](std::string_view topic, const uint8_t*, std::size_t) {
     std::unique_lock lk(mu);
     seen.emplace_back(topic);
@@ -295,6 +312,26 @@ TEST_F(RouterFixture, ACriticalMessageIsRoutedBeforeTheRestOfABurstAlreadyTaken)
   ASSERT_EQ(seen.size(), 52u);
   EXPECT_EQ(seen[2], "incident.112");
   EXPECT_EQ(std::count(seen.begin(), seen.end(), "sensor.reading"), 51);
+}
+
+// A subscriber that reads one message at a time (InboxReader: the engine, a script's
+// client, a remote client) gets a critical message before the rest of a normal batch it
+// already took from its queue.
+TEST_F(RouterFixture, AReaderGetsACriticalMessageBeforeTheRestOfANormalBatchInHand) {
+  router = std::make_unique<Router>(ctx, RouterOptions{});  // started below: one burst, one batch
+  TestSink sink(ctx, *router, "sink", {"sensor.", "incident."}, 1000);
+  auto pub = router->add_publisher("gauge", {"sensor.reading"}, std::make_shared<InstanceCounters>());
+  pub->open();
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(send(*pub, "sensor.reading", envelope()), CITYLINK_OK);
+  router->start();
+  EXPECT_EQ(sink.next().first, "sensor.reading");
+  ASSERT_GT(sink.reader.unread(), 0u);  // the rest of the batch is in hand
+  auto platform = publisher("platform", {"incident.112"});
+  ASSERT_EQ(send(*platform, "incident.112", envelope("citylink.v1.PlatformEvent")), CITYLINK_OK);
+  router->flush();  // routed and sent: in the sink's critical queue now
+  EXPECT_EQ(sink.next().first, "incident.112");
+  for (int i = 1; i < 50; ++i) EXPECT_EQ(sink.next().first, "sensor.reading");
+  EXPECT_TRUE(sink.empty());
 }
 
 // The router remembers what it decided for a publisher's last topic (its checks, the

@@ -26,14 +26,42 @@ std::size_t count_received(const zmq::message_t& batch) {
   return batch.size() < packet::kBatchHeader ? 0 : packet::read_u32(batch.data());
 }
 
-bool InboxReader::next(Received& out, std::chrono::milliseconds timeout) {
-  while (at_ >= items_.size()) {
-    items_.clear();
-    at_ = 0;
-    if (!inbox_->receive(batch_, timeout)) return false;
-    read_received(batch_, items_);
+bool InboxReader::Batch::fill() {
+  items.clear();
+  at = 0;
+  read_received(message, items);
+  return !items.empty();
+}
+
+bool InboxReader::peek(Received& out, std::chrono::milliseconds timeout) {
+  for (;;) {
+    // A critical message that came after the normal batch in hand goes before its rest.
+    if (critical_.left() == 0 && normal_.left() > 0 &&
+        inbox_->bytes()->critical_messages.load(std::memory_order_acquire) > 0 &&
+        inbox_->receive_critical(critical_.message))
+      critical_.fill();
+    if (critical_.left() > 0 || normal_.left() > 0) {
+      peeked_critical_ = critical_.left() > 0;
+      const Batch& b = peeked_critical_ ? critical_ : normal_;
+      out = b.items[b.at];
+      return true;
+    }
+    zmq::message_t m;
+    if (!inbox_->receive(m, timeout)) return false;
+    Batch& b = inbox_->last_was_critical() ? critical_ : normal_;
+    b.message = std::move(m);
+    b.fill();
   }
-  out = items_[at_++];
+}
+
+void InboxReader::pop() {
+  Batch& b = peeked_critical_ ? critical_ : normal_;
+  if (b.left() > 0) ++b.at;
+}
+
+bool InboxReader::next(Received& out, std::chrono::milliseconds timeout) {
+  if (!peek(out, timeout)) return false;
+  pop();
   return true;
 }
 

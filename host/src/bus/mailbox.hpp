@@ -47,7 +47,9 @@ class ByteBuffer {
   }
 
  private:
-  static constexpr std::size_t kKeep = 1u << 20;
+  // Every publisher keeps its buffers for its life, and a burst may grow one to
+  // host.queue_bytes: past this much, an emptied buffer is given back.
+  static constexpr std::size_t kKeep = 64u << 10;
   void grow(std::size_t need) {
     std::size_t cap = capacity_ ? capacity_ : 4096;
     while (cap < need) cap *= 2;

@@ -26,11 +26,9 @@ struct RemoteEndpoint::Client {
   uint64_t held_count = 0;
   bool held_batch = false;  // `held` is set (the client may say HELLO again without batch meanwhile)
   bool blocked = false;     // its connection took nothing more at the last try
-  // The router's batch being sent one message at a time (a client without batch), and the
-  // next of its messages to send.
-  zmq::message_t current;
-  std::vector<Received> items;
-  std::size_t next = 0;
+  // Its inbox one message at a time, critical first; a message its connection did not take
+  // stays first (peek, then pop once sent).
+  InboxReader reader{inbox};
 };
 
 RemoteEndpoint::RemoteEndpoint(zmq::context_t& ctx, Router& router, RemoteSettings settings)
@@ -131,7 +129,7 @@ void RemoteEndpoint::stop() {
     if (c->inbox.is_open()) {
       router_.remove_sink(c->config.name);
       // What the client did not get before the stop is counted, not silently gone.
-      uint64_t left = (c->held_batch ? c->held_count : 0) + (c->items.size() - c->next);
+      uint64_t left = (c->held_batch ? c->held_count : 0) + c->reader.unread();
       zmq::message_t m;
       while (c->inbox.receive(m, std::chrono::milliseconds(0))) left += count_received(m);
       c->counters->dropped_stopped.fetch_add(left, std::memory_order_relaxed);
@@ -269,51 +267,33 @@ void RemoteEndpoint::forward(Client& c) {
     c.held_batch = false;
   }
   c.blocked = false;
+  Received r;
   if (!c.batched) {
-    for (;;) {
-      if (c.next == c.items.size()) {
-        c.items.clear();
-        c.next = 0;
-        if (!c.inbox.receive(c.current, std::chrono::milliseconds(0))) return;
-        read_received(c.current, c.items);
-        continue;
-      }
-      if (!send_to(c, c.items[c.next])) {
+    while (c.reader.peek(r, std::chrono::milliseconds(0))) {
+      if (!send_to(c, r)) {
         c.blocked = true;  // tried again at the next turn
         return;
       }
-      ++c.next;
+      c.reader.pop();
     }
+    return;
   }
-  // What is queued goes out in frames of up to about kBatchItems messages or kBatchBytes:
+  // What is queued goes out in frames of up to kBatchItems messages or about kBatchBytes:
   // one ZeroMQ message and one CURVE box for each, not three per message.
-  constexpr std::size_t kBatchItems = 256;
+  constexpr int kBatchItems = 256;
   constexpr std::size_t kBatchBytes = 256 << 10;
   citylink::v1::EnvelopeBatch batch;
   for (;;) {
     batch.Clear();
     std::size_t bytes = 0;
-    // Messages left by the client before it said HELLO batch go first.
-    for (; c.next < c.items.size(); ++c.next) {
+    // Each item is copied into the frame before the next peek, which may replace the buffer.
+    while (batch.items_size() < kBatchItems && bytes < kBatchBytes && c.reader.peek(r, std::chrono::milliseconds(0))) {
       auto* item = batch.add_items();
-      item->set_topic(c.items[c.next].topic.data(), c.items[c.next].topic.size());
-      item->set_envelope(c.items[c.next].envelope, c.items[c.next].envelope_size);
-      bytes += c.items[c.next].topic.size() + c.items[c.next].envelope_size;
+      item->set_topic(r.topic.data(), r.topic.size());
+      item->set_envelope(r.envelope, r.envelope_size);
+      bytes += r.topic.size() + r.envelope_size;
+      c.reader.pop();
     }
-    while (static_cast<std::size_t>(batch.items_size()) < kBatchItems && bytes < kBatchBytes &&
-           c.inbox.receive(c.current, std::chrono::milliseconds(0))) {
-      c.items.clear();
-      read_received(c.current, c.items);
-      for (const auto& r : c.items) {
-        auto* item = batch.add_items();
-        item->set_topic(r.topic.data(), r.topic.size());
-        item->set_envelope(r.envelope, r.envelope_size);
-        bytes += r.topic.size() + r.envelope_size;
-      }
-      c.items.clear();
-    }
-    c.items.clear();
-    c.next = 0;
     if (batch.items_size() == 0) return;
     zmq::message_t frame(batch.ByteSizeLong());
     batch.SerializeWithCachedSizesToArray(frame.data<uint8_t>());

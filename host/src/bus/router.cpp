@@ -190,14 +190,19 @@ void Router::flush() {
   applied_cv_.wait(lk, [&] { return flush_done_ >= gen || !running_; });
 }
 
-void Router::apply_changes() {
-  std::lock_guard lk(mu_);
-  dirty_.store(false, std::memory_order_relaxed);
+// Under mu_. New publishers only: safe in the middle of a drain, unlike sink changes.
+void Router::adopt_slots() {
   for (auto& s : slots_pending_) {
     if (slots_.size() <= s->index) slots_.resize(s->index + 1);
     slots_[s->index] = std::move(s);
   }
   slots_pending_.clear();
+}
+
+void Router::apply_changes() {
+  std::lock_guard lk(mu_);
+  dirty_.store(false, std::memory_order_relaxed);
+  adopt_slots();
   for (auto& c : changes_) {
     // A sink whose socket cannot be made is logged and left out; it never ends the router
     // thread, nor leaves a caller waiting for its generation (M1).
@@ -288,6 +293,11 @@ void Router::handle(const zmq::message_t& bell, bool critical) {
   }
   const uint32_t index = packet::read_u32(static_cast<const char*>(bell.data()) + 4);
   if (index >= slots_.size() || !slots_[index]) {
+    // A publisher added during a drain may ring before the next apply_changes.
+    std::lock_guard lk(mu_);
+    adopt_slots();
+  }
+  if (index >= slots_.size() || !slots_[index]) {
     log()->error("router: dropped a doorbell that is not from a known publisher (slot {})", index);
     return;
   }
@@ -311,8 +321,13 @@ void Router::sweep() {
 
 void Router::serve_critical() {
   zmq::message_t bell;
-  while (intake_.bytes()->critical_messages.load(std::memory_order_acquire) > 0 && intake_.receive_critical(bell))
-    handle(bell, true);
+  try {
+    while (intake_.bytes()->critical_messages.load(std::memory_order_acquire) > 0 && intake_.receive_critical(bell))
+      handle(bell, true);
+  } catch (const zmq::error_t& e) {
+    // The critical doorbell stays for the next receive; the mailbox for the sweep (M1).
+    log()->error("router: could not read its critical intake: {}", e.what());
+  }
 }
 
 // Takes the mailbox whole (its buffer for the router's empty one, so neither allocates) and
@@ -494,7 +509,7 @@ void Router::decide(Slot& slot, std::string_view topic) {
   TopicDecision& d = slot.last;
   d.topic.assign(topic);
   d.sinks_version = work_->sinks_version;
-  d.valid = true;
+  d.valid = false;  // until made whole: a failed allocation below is never remembered
   d.reject.reset();
   d.detail.clear();
   d.candidates.clear();
@@ -510,7 +525,10 @@ void Router::decide(Slot& slot, std::string_view topic) {
         "outside the instance's publish grants; grant it under grants.publish in the city config (the descriptor's "
         "publishes are only a request)";
   }
-  if (d.reject) return;
+  if (d.reject) {
+    d.valid = true;
+    return;
+  }
   d.addressed = is_recipient_addressed(topic);
   for (auto& sink : sinks_) {
     if (!sink->spec.receive_own && sink->spec.name == slot.source) continue;
@@ -521,6 +539,7 @@ void Router::decide(Slot& slot, std::string_view topic) {
       }
     }
   }
+  d.valid = true;
 }
 
 // Never blocks: a full queue (in messages or in bytes) drops and counts. Normal messages join
@@ -546,11 +565,13 @@ void Router::deliver(Sink& sink, const packet::View& v, bool critical, const std
                   room ? "host.queue_bytes bytes" : "host.queue_depth messages", topic, d);
     return;
   }
+  // One extend for the header and the packet: a failed allocation leaves the batch as it was.
+  char* at = sink.batch.extend(n + (sink.batched == 0 ? packet::kBatchHeader : 0));
   if (sink.batched == 0) {
     work_->batched.push_back(&sink);
-    sink.batch.extend(packet::kBatchHeader);
+    at += packet::kBatchHeader;
   }
-  packet::write_compact(sink.batch.extend(n), v);
+  packet::write_compact(at, v);
   if (++sink.batched >= kBatchMessages || sink.batch.size() >= kBatchBytes) flush_sink(sink);
 }
 
@@ -574,7 +595,13 @@ void Router::flush_sink(Sink& sink) {
     q->normal_packets.fetch_add(count, std::memory_order_relaxed);
   }
   handover_release(message);
-  if (sink.socket.send(message, zmq::send_flags::dontwait)) return;
+  bool sent = false;
+  try {
+    sent = sink.socket.send(message, zmq::send_flags::dontwait).has_value();
+  } catch (const zmq::error_t& e) {
+    log()->error("[{}] router: could not send a batch: {}", sink.spec.name, e.what());
+  }
+  if (sent) return;
   if (q) {
     q->normal.fetch_sub(size, std::memory_order_relaxed);
     q->normal_packets.fetch_sub(count, std::memory_order_relaxed);
@@ -605,7 +632,11 @@ void Router::send_alone(Sink& sink, const packet::View& v, bool critical, const 
     if (q && !own_queue) q->normal_packets.fetch_add(1, std::memory_order_relaxed);
     if (own_queue && q) q->critical_sending();
     handover_release(message);
-    sent = (own_queue ? sink.critical : sink.socket).send(message, zmq::send_flags::dontwait).has_value();
+    try {
+      sent = (own_queue ? sink.critical : sink.socket).send(message, zmq::send_flags::dontwait).has_value();
+    } catch (const zmq::error_t& e) {
+      log()->error("[{}] router: could not send a message: {}", sink.spec.name, e.what());
+    }
     if (!sent && own_queue && q) q->critical_not_sent();
     if (!sent && q && !own_queue) q->normal_packets.fetch_sub(1, std::memory_order_relaxed);
     if (!sent && gauge) gauge->fetch_sub(size, std::memory_order_relaxed);

@@ -33,12 +33,12 @@ constexpr std::size_t kDurableBurst = 256;
 // A durable subscriber's queue in messages: far above what host.queue_bytes lets in, so
 // only the bytes bound it (ZeroMQ allocates a queue as it fills, not up front).
 constexpr int kDurableQueueDepth = 1'000'000;
-// Messages handed to a backend together (a worker's batch), and their bytes: a batch closes
-// once it holds this many. As many as the router's batch to a subscriber (router.cpp), so a
-// burst crosses a worker's pipe in one message: 32 held isolated routing at 45 % of raw ipc,
-// 256 reaches 61 % (docs/performance.md). What a crashing worker takes with it is bounded by
-// its backend's delivery window (worker_backend.cpp, 2,048), not by this.
+// Messages the dispatch thread takes from its inbox at once, and their bytes: as many as
+// the router's batch to a subscriber (router.cpp). The backend gets them in pieces of its
+// batch_size() (a worker: all of them in one message).
 constexpr std::size_t kMaxBatch = 256;
+// At a stop, the pieces are cut to this, so the Stop request waits behind few deliveries.
+constexpr std::size_t kStoppingBatch = 32;
 constexpr std::size_t kMaxBatchBytes = 256 * 1024;
 // How long a stop waits for a durable subscriber's deliveries in flight to be acked.
 constexpr auto kStopDrain = std::chrono::seconds(1);
@@ -385,10 +385,10 @@ void PluginInstance::drain_durable() {
   }
 }
 
-// `first` and whatever else waits in the inbox now, up to a batch, handed to the backend
-// together (a worker gets them in one message). Nothing is waited for: under a light load a
-// batch is one message, and it goes at once. The router's batches can be larger than the
-// backend's: they are handed over in pieces.
+// `first` and whatever else waits in the inbox now, up to a batch, handed to the backend in
+// pieces of its batch_size() (a worker gets a piece in one message). Nothing is waited for:
+// under a light load a batch is one message, and it goes at once. Between two pieces a
+// critical message that came meanwhile goes first.
 void PluginInstance::take_waiting(zmq::message_t& first) {
   if (held_.size() < kMaxBatch) held_.resize(kMaxBatch);
   std::vector<Received>& items = held_items_;
@@ -396,18 +396,36 @@ void PluginInstance::take_waiting(zmq::message_t& first) {
   held_[0].move(first);
   read_received(held_[0], items);
   std::size_t n = 1, bytes = held_[0].size();
-  while (n < kMaxBatch && items.size() < kMaxBatch && bytes < kMaxBatchBytes &&
-         inbox_.receive(held_[n], std::chrono::milliseconds(0))) {
+  // A critical batch is never kept waiting for normal ones gathered behind it.
+  while (!inbox_.last_was_critical() && n < kMaxBatch && items.size() < kMaxBatch && bytes < kMaxBatchBytes &&
+         inbox_.receive(held_[n], std::chrono::milliseconds(0)) && !inbox_.last_was_critical()) {
     read_received(held_[n], items);
     bytes += held_[n++].size();
   }
+  // The receive that ended the loop may have taken a critical batch: it goes first.
+  if (n < held_.size() && held_[n].size() > 0 && inbox_.last_was_critical()) {
+    std::vector<Received> urgent;
+    read_received(held_[n], urgent);
+    for (const auto& r : urgent) backend_->deliver(Delivery{r.topic, r.envelope, r.envelope_size});
+    held_[n].rebuild();
+  }
   std::vector<Delivery>& deliveries = held_deliveries_;
+  zmq::message_t urgent_batch;
   for (std::size_t i = 0; i < items.size();) {
+    if (i > 0) {
+      while (inbox_.bytes()->critical_messages.load(std::memory_order_acquire) > 0 &&
+             inbox_.receive_critical(urgent_batch)) {
+        std::vector<Received> urgent;
+        read_received(urgent_batch, urgent);
+        for (const auto& r : urgent) backend_->deliver(Delivery{r.topic, r.envelope, r.envelope_size});
+      }
+    }
+    const std::size_t piece = dispatching_.load() ? backend_->batch_size() : kStoppingBatch;
     deliveries.clear();
-    std::size_t batch_bytes = 0;
-    for (; i < items.size() && deliveries.size() < kMaxBatch && batch_bytes < kMaxBatchBytes; ++i) {
+    std::size_t piece_bytes = 0;
+    for (; i < items.size() && deliveries.size() < piece && piece_bytes < kMaxBatchBytes; ++i) {
       deliveries.push_back(Delivery{items[i].topic, items[i].envelope, items[i].envelope_size});
-      batch_bytes += items[i].envelope_size;
+      piece_bytes += items[i].envelope_size;
     }
     backend_->deliver_batch(deliveries.data(), deliveries.size());
   }

@@ -118,21 +118,33 @@ class Inbox {
 };
 
 // Reads an inbox one message at a time across the router's batches, for a reader that
-// takes them singly (a script's client, a test). Critical first between batches.
+// takes them singly (the engine, a script's client, a remote client, a test). Critical
+// first, also in the middle of a normal batch already taken.
 class InboxReader {
  public:
   explicit InboxReader(Inbox& inbox) : inbox_(&inbox) {}
-  // The next message; its views are valid until the next call. False when none came within
-  // `timeout`.
+  // The next message, taken. Its views are valid until the next call. False when none came
+  // within `timeout`.
   bool next(Received& out, std::chrono::milliseconds timeout);
+  // The next message, not taken: peek() shows it again until pop() takes it (a reader that
+  // may fail to pass it on). Views as for next().
+  bool peek(Received& out, std::chrono::milliseconds timeout);
+  void pop();
   // Messages already taken from the inbox and not yet read.
-  std::size_t unread() const { return items_.size() - at_; }
+  std::size_t unread() const { return critical_.left() + normal_.left(); }
 
  private:
+  struct Batch {
+    zmq::message_t message;
+    std::vector<Received> items;
+    std::size_t at = 0;
+    std::size_t left() const { return items.size() - at; }
+    bool fill();  // reads `message` into `items`; false when it holds none
+  };
   Inbox* inbox_;
-  zmq::message_t batch_;
-  std::vector<Received> items_;
-  std::size_t at_ = 0;
+  Batch critical_;
+  Batch normal_;
+  bool peeked_critical_ = false;
 };
 
 }  // namespace citylink::host

@@ -183,8 +183,8 @@ class Router {
   bool add_sink(SinkSpec sink, std::string* why = nullptr);
   // Removes a sink; when it returns the router sends nothing more to it.
   void remove_sink(const std::string& name);
-  // Routes what the publishers have already sent before it returns (up to 100,000 messages
-  // when more keeps coming): what a stopping instance sent reaches its subscribers before
+  // Routes what the publishers have already sent before it returns (up to 100,000 doorbells,
+  // each a publisher's burst, when more keeps coming): what a stopping instance sent reaches its subscribers before
   // they are removed. Returns at once when the router is not running.
   void flush();
 
@@ -228,6 +228,7 @@ class Router {
   void flush_sinks();
   void settle_counts();
   void decide(Slot& slot, std::string_view topic);
+  void adopt_slots();
   bool reject(Slot& slot, RejectReason reason, std::string_view topic, const std::string& detail);
   const std::string& next_id();
 

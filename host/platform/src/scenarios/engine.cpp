@@ -246,7 +246,9 @@ void ScenarioEngine::drive(const uint8_t* envelope, std::size_t size) {
 
 void ScenarioEngine::loop() {
   auto next_tick = std::chrono::steady_clock::now() + kTick;
-  zmq::message_t m;
+  // One message at a time across the router's batches, critical first even inside a batch.
+  InboxReader reader(inbox_);
+  Received r;
   // Nothing one message or one tick does may end the engine's thread (M1): it is logged
   // and counted, and the engine goes on with the next.
   auto guarded = [this](const char* what, auto&& f) {
@@ -260,24 +262,18 @@ void ScenarioEngine::loop() {
     }
     return false;
   };
-  // Each message of the router's batch on its own: one that throws costs only itself.
-  std::vector<Received> items;
-  auto handle_packet = [&] {
-    items.clear();
-    read_received(m, items);
-    for (const auto& r : items) guarded("handling a message", [&] { handle(r.envelope, r.envelope_size); });
-  };
   while (true) {
     bool got = false;
     // While outputs wait for room, they are tried again every millisecond.
     const auto wait = holding() ? std::chrono::milliseconds(1) : kTick;
-    if (!guarded("receiving", [&] { got = inbox_.receive(m, wait); }))
+    if (!guarded("receiving", [&] { got = reader.next(r, wait); }))
       std::this_thread::sleep_for(std::chrono::milliseconds(10));  // no busy loop on a broken socket
     if (got) {
-      handle_packet();
+      guarded("handling a message", [&] { handle(r.envelope, r.envelope_size); });
     } else if (!running_) {
       guarded("draining", [&] {
-        while (inbox_.receive(m, std::chrono::milliseconds(0))) handle_packet();
+        while (reader.next(r, std::chrono::milliseconds(0)))
+          guarded("handling a message", [&] { handle(r.envelope, r.envelope_size); });
       });
       break;
     }
