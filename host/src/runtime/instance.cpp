@@ -395,6 +395,12 @@ void PluginInstance::take_waiting(zmq::message_t& first) {
   items.clear();
   held_[0].move(first);
   read_received(held_[0], items);
+  std::vector<Received> urgent;
+  auto deliver_urgent = [&](zmq::message_t& batch) {
+    urgent.clear();
+    read_received(batch, urgent);
+    for (const auto& r : urgent) backend_->deliver(Delivery{r.topic, r.envelope, r.envelope_size});
+  };
   std::size_t n = 1, bytes = held_[0].size();
   // A critical batch is never kept waiting for normal ones gathered behind it.
   while (!inbox_.last_was_critical() && n < kMaxBatch && items.size() < kMaxBatch && bytes < kMaxBatchBytes &&
@@ -404,9 +410,7 @@ void PluginInstance::take_waiting(zmq::message_t& first) {
   }
   // The receive that ended the loop may have taken a critical batch: it goes first.
   if (n < held_.size() && held_[n].size() > 0 && inbox_.last_was_critical()) {
-    std::vector<Received> urgent;
-    read_received(held_[n], urgent);
-    for (const auto& r : urgent) backend_->deliver(Delivery{r.topic, r.envelope, r.envelope_size});
+    deliver_urgent(held_[n]);
     held_[n].rebuild();
   }
   std::vector<Delivery>& deliveries = held_deliveries_;
@@ -414,11 +418,8 @@ void PluginInstance::take_waiting(zmq::message_t& first) {
   for (std::size_t i = 0; i < items.size();) {
     if (i > 0) {
       while (inbox_.bytes()->critical_messages.load(std::memory_order_acquire) > 0 &&
-             inbox_.receive_critical(urgent_batch)) {
-        std::vector<Received> urgent;
-        read_received(urgent_batch, urgent);
-        for (const auto& r : urgent) backend_->deliver(Delivery{r.topic, r.envelope, r.envelope_size});
-      }
+             inbox_.receive_critical(urgent_batch))
+        deliver_urgent(urgent_batch);
     }
     const std::size_t piece = dispatching_.load() ? backend_->batch_size() : kStoppingBatch;
     deliveries.clear();
