@@ -26,11 +26,10 @@ std::size_t count_received(const zmq::message_t& batch) {
   return batch.size() < packet::kBatchHeader ? 0 : packet::read_u32(batch.data());
 }
 
-bool InboxReader::Batch::fill() {
+void InboxReader::Batch::fill() {
   items.clear();
   at = 0;
   read_received(message, items);
-  return !items.empty();
 }
 
 bool InboxReader::peek(Received& out, std::chrono::milliseconds timeout) {

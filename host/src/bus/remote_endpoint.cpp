@@ -328,7 +328,6 @@ bool RemoteEndpoint::send_batch(Client& c, zmq::message_t& frame, uint64_t count
 
 bool RemoteEndpoint::send_to(Client& c, const Received& message) {
   static constexpr char kMsg[] = {'M', 'S', 'G'};
-  const Received* view = &message;
   if (c.routing_id.empty()) {
     c.counters->dropped_stopped.fetch_add(1, std::memory_order_relaxed);  // not connected
     return true;
@@ -338,8 +337,8 @@ bool RemoteEndpoint::send_to(Client& c, const Received& message) {
     // message is kept for the next try.
     if (!server_.send(zmq::buffer(c.routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return false;
     const bool ok = server_.send(zmq::const_buffer(kMsg, sizeof kMsg), zmq::send_flags::sndmore) &&
-                    server_.send(zmq::const_buffer(view->topic.data(), view->topic.size()), zmq::send_flags::sndmore) &&
-                    server_.send(zmq::const_buffer(view->envelope, view->envelope_size), zmq::send_flags::none);
+                    server_.send(zmq::const_buffer(message.topic.data(), message.topic.size()), zmq::send_flags::sndmore) &&
+                    server_.send(zmq::const_buffer(message.envelope, message.envelope_size), zmq::send_flags::none);
     if (ok) c.counters->delivered.fetch_add(1, std::memory_order_relaxed);
     else c.counters->dropped_incoming.fetch_add(1, std::memory_order_relaxed);
   } catch (const zmq::error_t&) {

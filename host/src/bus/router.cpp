@@ -372,15 +372,14 @@ void Router::settle_counts() {
 
 // One message that cannot be routed (an allocation failure, a socket error) is logged and
 // dropped; it never ends the router thread and with it the whole bus (M1).
-bool Router::route_safely(Slot& slot, void* packet, std::size_t n, bool critical) {
+void Router::route_safely(Slot& slot, void* packet, std::size_t n, bool critical) {
   try {
-    return route(slot, packet, n, critical);
+    route(slot, packet, n, critical);
   } catch (const std::exception& e) {
     log()->error("router: dropped a message it could not route: {}", e.what());
   } catch (...) {
     log()->error("router: dropped a message it could not route (unknown exception)");
   }
-  return false;
 }
 
 const std::string& Router::next_id() {
@@ -400,39 +399,39 @@ bool Router::reject(Slot& slot, RejectReason reason, std::string_view topic, con
   return false;
 }
 
-bool Router::route(Slot& slot, void* in, std::size_t in_size, bool critical) {
+void Router::route(Slot& slot, void* in, std::size_t in_size, bool critical) {
   using google::protobuf::internal::WireFormatLite;
   auto view = packet::read(in, in_size);
-  if (!view) return false;
+  if (!view) return;
   const std::string_view topic = view->topic;
   const uint8_t* env = view->envelope;
   const std::size_t env_size = view->envelope_size;
 
   if (env_size > opts_.max_message_bytes)
-    return reject(slot, RejectReason::oversize, topic,
+    return (void)reject(slot, RejectReason::oversize, topic,
                         std::to_string(env_size) + " bytes, over the limit of " +
                             std::to_string(opts_.max_message_bytes) + " (host.max_message_bytes)");
   TopicDecision& decided = slot.last;
   if (!decided.valid || decided.sinks_version != work_->sinks_version || decided.topic != topic) decide(slot, topic);
-  if (decided.reject) return reject(slot, *decided.reject, topic, decided.detail);
+  if (decided.reject) return (void)reject(slot, *decided.reject, topic, decided.detail);
   auto& e = work_->envelope;
   if (const auto fault = check_envelope(topic, env, env_size, e))
-    return reject(slot, fault->reason, topic, fault->why);
+    return (void)reject(slot, fault->reason, topic, fault->why);
   // Trusted ingress: what a peer host forwards keeps the identity its origin city gave it,
   // so receivers can tell copies apart across hosts. Only the listed key earns this.
   const bool keep_identity = slot.role == PublisherRole::peer_host && !e.id().empty() && !e.origin().empty();
   if (keep_identity) {
     // The values are the peer's: their length is checked before anything of them is logged.
     if (e.id().size() > kMaxForwardedIdentity || e.origin().size() > kMaxForwardedIdentity)
-      return reject(slot, RejectReason::malformed, topic,
+      return (void)reject(slot, RejectReason::malformed, topic,
                           "a forwarded id or origin is longer than " + std::to_string(kMaxForwardedIdentity) + " bytes");
     if (e.origin() == opts_.origin)
-      return reject(slot, RejectReason::loop, topic,
+      return (void)reject(slot, RejectReason::loop, topic,
                           "an envelope with this city ('" + opts_.origin +
                               "') as its origin came back through a forwarding loop between hosts; forward each "
                               "topic in one direction only");
     if (std::find(slot.peer_origins.begin(), slot.peer_origins.end(), e.origin()) == slot.peer_origins.end())
-      return reject(slot, RejectReason::not_granted, topic,
+      return (void)reject(slot, RejectReason::not_granted, topic,
                           "origin '" + printable(e.origin()) +
                               "' is not one this peer may forward; list it under the peer's `origins:` in "
                               "remote.clients if the peer is that city's path here");
@@ -453,7 +452,7 @@ bool Router::route(Slot& slot, void* in, std::size_t in_size, bool critical) {
   // A plugin's or a plain client's own origin is never trusted either.
   const bool rebuild = keep_identity || !e.id().empty() || !e.source().empty() || e.time_unix_ns() != 0 ||
                        !e.origin().empty() || need > view->room;
-  const void* out = in;
+  std::optional<packet::View> stamped;
   if (rebuild) {
     if (!keep_identity) {
       e.set_id(id);
@@ -467,7 +466,7 @@ bool Router::route(Slot& slot, void* in, std::size_t in_size, bool critical) {
     rebuilt.clear();
     packet::write(rebuilt.extend(packet::size_for(topic.size(), body.size(), 0)), topic,
                   reinterpret_cast<const uint8_t*>(body.data()), body.size(), 0);
-    out = rebuilt.data();
+    stamped = packet::read(rebuilt.data(), rebuilt.size());
   } else {
     uint8_t* w = view->envelope + env_size;
     if (stamp_topic)
@@ -477,10 +476,9 @@ bool Router::route(Slot& slot, void* in, std::size_t in_size, bool critical) {
     w = WireFormatLite::WriteInt64ToArray(citylink::v1::Envelope::kTimeUnixNsFieldNumber, now, w);
     if (!origin.empty()) w = WireFormatLite::WriteStringToArray(citylink::v1::Envelope::kOriginFieldNumber, origin, w);
     packet::grow_envelope(*view, static_cast<std::size_t>(w - (view->envelope + env_size)));
+    stamped = view;
   }
-  // The rebuilt packet's topic is its own copy; the original's lives as long.
-  const auto stamped = packet::read(const_cast<void*>(out), rebuild ? work_->rebuilt.size() : in_size);
-  if (observer_ && stamped) observer_(topic, stamped->envelope, stamped->envelope_size);
+  if (observer_) observer_(topic, stamped->envelope, stamped->envelope_size);
 
   // Recipient-addressed outputs go only to instances bound to their recipient: a
   // subscription alone never reads another agency's grants, dispatches or audit records.
@@ -498,10 +496,8 @@ bool Router::route(Slot& slot, void* in, std::size_t in_size, bool critical) {
                  slot.source, topic, escape_log_text(keep_identity ? e.id() : id, 256),
                  escape_log_text(e.correlation_id(), 256), escape_log_text(recipient, 256));
   }
-  if (!stamped) return false;
   ++work_->uncounted;  // accepted: counted as published before any subscriber sees it
   for (Sink* target : targets) deliver(*target, *stamped, critical, keep_identity ? e.id() : id, e.correlation_id());
-  return true;
 }
 
 // The checks of a topic for its publisher, and the subscribers whose patterns match it.

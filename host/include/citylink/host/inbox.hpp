@@ -139,7 +139,7 @@ class InboxReader {
     std::vector<Received> items;
     std::size_t at = 0;
     std::size_t left() const { return items.size() - at; }
-    bool fill();  // reads `message` into `items`; false when it holds none
+    void fill();  // reads `message` into `items`
   };
   Inbox* inbox_;
   Batch critical_;

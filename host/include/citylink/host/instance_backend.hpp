@@ -50,6 +50,10 @@ class InstanceBackend {
   // is gone for good, or stopping); a durable delivery then stays queued, any other is counted
   // as dropped.
   virtual bool deliver(const Delivery& delivery) = 0;
+  // How many deliveries one deliver_batch call should carry at most. A worker takes the
+  // router's batch whole (one message over its pipe); in process the default keeps pieces
+  // small, so a critical message waits behind few on_message calls.
+  virtual std::size_t batch_size() const { return 32; }
   // Several deliveries, in order, with deliver's rules for each. Returns how many of the
   // first were handed over; it stops at the first durable one that was not (the caller keeps
   // it and those after it queued). A backend may hand them over together (a worker gets
@@ -57,10 +61,6 @@ class InstanceBackend {
   // waited for: a backend that cannot take it now hands over none and calls
   // DeliveryHooks::room once it can (the dispatch thread meanwhile moves the instance's
   // queue into the outbox, which publishers to it may be waiting for).
-  // How many deliveries one deliver_batch call should carry at most. A worker takes the
-  // router's batch whole (one message over its pipe); in process the default keeps pieces
-  // small, so a critical message waits behind few on_message calls.
-  virtual std::size_t batch_size() const { return 32; }
   virtual std::size_t deliver_batch(const Delivery* deliveries, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i)
       if (!deliver(deliveries[i]) && deliveries[i].delivery_tag != 0) return i;

@@ -217,9 +217,9 @@ class Router {
   void drain(Slot& slot, bool critical);
   void sweep();  // takes every mailbox with packets (a doorbell lost, a flush, a stop)
   void serve_critical();
-  // One packet (bus/packet.hpp) of the mailbox being drained; true when it was routed.
-  bool route(Slot& slot, void* packet, std::size_t n, bool critical);
-  bool route_safely(Slot& slot, void* packet, std::size_t n, bool critical);
+  // One packet (bus/packet.hpp) of the mailbox being drained.
+  void route(Slot& slot, void* packet, std::size_t n, bool critical);
+  void route_safely(Slot& slot, void* packet, std::size_t n, bool critical);
   void deliver(Sink& sink, const packet::View& stamped, bool critical, const std::string& id,
                const std::string& correlation_id);
   void send_alone(Sink& sink, const packet::View& stamped, bool critical, const std::string& id,
