@@ -1,7 +1,12 @@
 // Google Benchmark micro-benchmarks of the router's per-message steps.
 #include <benchmark/benchmark.h>
+#include <citylink/host/outbox.hpp>
 #include <citylink/host/topic.hpp>
 #include <citylink/v1/envelope.pb.h>
+
+#include <deque>
+#include <filesystem>
+#include <unistd.h>
 
 namespace {
 
@@ -35,6 +40,35 @@ void BM_EnvelopeParse(benchmark::State& s) {
   s.SetBytesProcessed(static_cast<int64_t>(s.iterations() * bytes.size()));
 }
 BENCHMARK(BM_EnvelopeParse);
+
+// The outbox alone, in its steady state: each commit writes a batch of new envelopes and
+// forgets as many acked ones, as a durable subscriber's dispatch thread does. Items are
+// messages stored and forgotten; the figure bounds what any durable path can deliver.
+void BM_OutboxCommit(benchmark::State& s) {
+  const auto batch = static_cast<std::size_t>(s.range(0));
+  const auto dir = std::filesystem::temp_directory_path() / ("citylink-bench-outbox-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  {
+    citylink::host::Outbox outbox({dir / "outbox.db"});
+    const std::string envelope = sample_envelope();
+    citylink::host::OutboxBatch b;
+    std::deque<int64_t> waiting;
+    for (auto _ : s) {
+      b = {};
+      for (std::size_t i = 0; i < batch; ++i) b.append.emplace_back("bench.data", envelope);
+      // 256 in flight, as citylink_bench_durable's window.
+      while (waiting.size() > 256 && b.acked.size() < batch) {
+        b.acked.push_back(waiting.front());
+        waiting.pop_front();
+      }
+      b.delivered_upto = waiting.empty() ? 0 : waiting.back();
+      for (const int64_t seq : outbox.commit("link", b)) waiting.push_back(seq);
+    }
+    s.SetItemsProcessed(static_cast<int64_t>(s.iterations() * batch));
+  }
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_OutboxCommit)->Arg(16)->Arg(64)->Arg(256)->Arg(1024)->MinTime(2.0);
 
 }  // namespace
 

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -37,7 +38,9 @@ struct OutboxOptions {
 
 // One envelope waiting for its subscriber's ack.
 struct OutboxRow {
-  int64_t seq = 0;  // the outbox's order; per subscriber, the order of delivery
+  // Per subscriber, the order of delivery: the subscriber's id in the high bits, its own
+  // count below (so one subscriber's rows are one range of the table's key).
+  int64_t seq = 0;
   std::string topic;
   std::string envelope;  // the bytes as first accepted (stamped by the router)
   int64_t accepted_unix_ms = 0;
@@ -128,9 +131,19 @@ class Outbox : public AdmissionGate {
   enum class Part { all, acks, dead };
   void commit_locked(const std::string& subscriber, const OutboxBatch& batch, Part part, std::vector<int64_t>* seqs);
   void set_failing(const std::string& subscriber, const std::string& error);
+  // A subscriber's id in the file and the seq its next row gets.
+  struct Range {
+    int64_t id = 0;
+    int64_t next = 0;
+  };
+  Range* find_range_locked(const std::string& subscriber) const;
+  Range& range_locked(const std::string& subscriber);
 
   OutboxOptions options_;
   sqlite3* db_ = nullptr;
+  struct Statements;
+  std::unique_ptr<Statements> statements_;  // under mu_
+  mutable std::map<std::string, Range> ranges_;  // under mu_; read from the file once
   mutable std::mutex mu_;  // the connection
   // The gate, apart from the connection so a publish never waits behind a commit.
   mutable std::mutex gate_mu_;
