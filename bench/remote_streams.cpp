@@ -37,41 +37,41 @@ struct Stream {
   long arrived = 0;
 };
 
+// Up to `frames` frames of `per_frame` messages each, until a 5 s silence: messages per
+// second from t0 to the last arrival.
+Stream receive_stream(zmq::socket_t& pull, long frames, long per_frame, Clock::time_point t0) {
+  Stream s;
+  zmq::message_t m;
+  pull.set(zmq::sockopt::rcvtimeo, 5000);
+  auto last = t0;
+  for (long i = 0; i < frames && pull.recv(m); ++i) {
+    s.arrived += per_frame;
+    last = Clock::now();
+  }
+  s.rate = s.arrived / std::chrono::duration<double>(last - t0).count();
+  return s;
+}
+
 // `curve`: both ends encrypt (CURVE, no ZAP handler): the ceiling of one encrypted hop. A
 // CityLink remote stream makes two (publisher -> host, host -> subscriber).
 Stream raw_tcp(long n, int payload, bool curve = false) {
   zmq::context_t ctx(1);
   zmq::socket_t pull(ctx, zmq::socket_type::pull);
   const auto server = keys::generate_curve_key(), client_key = keys::generate_curve_key();
-  if (curve) {
-    pull.set(zmq::sockopt::curve_server, true);
-    pull.set(zmq::sockopt::curve_secretkey, server.secret_key);
-  }
+  if (curve) make_curve_server(pull, server.secret_key);
   pull.bind("tcp://127.0.0.1:0");
   const std::string ep = pull.get(zmq::sockopt::last_endpoint);
   const auto t0 = Clock::now();
   std::thread producer([&] {
     zmq::socket_t push(ctx, zmq::socket_type::push);
-    if (curve) {
-      push.set(zmq::sockopt::curve_serverkey, server.public_key);
-      push.set(zmq::sockopt::curve_publickey, client_key.public_key);
-      push.set(zmq::sockopt::curve_secretkey, client_key.secret_key);
-    }
+    if (curve) make_curve_client(push, server.public_key, client_key.public_key, client_key.secret_key);
     push.connect(ep);
     const std::string body(static_cast<std::size_t>(payload), 'p');
     for (long i = 0; i < n; ++i) push.send(zmq::buffer(body), zmq::send_flags::none);
     push.set(zmq::sockopt::linger, -1);
   });
-  Stream s;
-  zmq::message_t m;
-  pull.set(zmq::sockopt::rcvtimeo, 5000);
-  auto last = t0;
-  while (s.arrived < n && pull.recv(m)) {
-    ++s.arrived;
-    last = Clock::now();
-  }
+  const Stream s = receive_stream(pull, n, 1, t0);
   producer.join();
-  s.rate = s.arrived / std::chrono::duration<double>(last - t0).count();
   return s;
 }
 
@@ -82,27 +82,23 @@ Stream raw_curve_relay(long n, int payload, int batch) {
   zmq::context_t ctx(1);
   const auto relay_key = keys::generate_curve_key(), sink_key = keys::generate_curve_key(),
              client_key = keys::generate_curve_key();
-  auto server = [&](zmq::socket_type type, const keys::CurveKey& key) {
-    zmq::socket_t sock(ctx, type);
-    sock.set(zmq::sockopt::curve_server, true);
-    sock.set(zmq::sockopt::curve_secretkey, key.secret_key);
+  auto server = [&](const keys::CurveKey& key) {
+    zmq::socket_t sock(ctx, zmq::socket_type::pull);
+    make_curve_server(sock, key.secret_key);
     sock.bind("tcp://127.0.0.1:0");
     return sock;
   };
-  auto connect = [&](zmq::socket_type type, const keys::CurveKey& to, const std::string& ep) {
-    zmq::socket_t sock(ctx, type);
-    sock.set(zmq::sockopt::curve_serverkey, to.public_key);
-    sock.set(zmq::sockopt::curve_publickey, client_key.public_key);
-    sock.set(zmq::sockopt::curve_secretkey, client_key.secret_key);
+  auto pusher = [&](const keys::CurveKey& to, const std::string& ep) {
+    zmq::socket_t sock(ctx, zmq::socket_type::push);
+    make_curve_client(sock, to.public_key, client_key.public_key, client_key.secret_key);
     sock.connect(ep);
     return sock;
   };
-  zmq::socket_t sink = server(zmq::socket_type::pull, sink_key);
-  zmq::socket_t relay_in = server(zmq::socket_type::pull, relay_key);
+  zmq::socket_t sink = server(sink_key), relay_in = server(relay_key);
   const std::string sink_ep = sink.get(zmq::sockopt::last_endpoint), relay_ep = relay_in.get(zmq::sockopt::last_endpoint);
   const long frames = (n + batch - 1) / batch;
   std::thread relay([&] {
-    zmq::socket_t out = connect(zmq::socket_type::push, sink_key, sink_ep);
+    zmq::socket_t out = pusher(sink_key, sink_ep);
     zmq::message_t m;
     for (long i = 0; i < frames && relay_in.recv(m); ++i) out.send(m, zmq::send_flags::none);
     out.set(zmq::sockopt::linger, -1);
@@ -120,22 +116,14 @@ Stream raw_curve_relay(long n, int payload, int batch) {
   const std::string frame = b.SerializeAsString();
   const auto t0 = Clock::now();
   std::thread producer([&] {
-    zmq::socket_t push = connect(zmq::socket_type::push, relay_key, relay_ep);
+    zmq::socket_t push = pusher(relay_key, relay_ep);
     for (long i = 0; i < frames; ++i) push.send(zmq::buffer(frame), zmq::send_flags::none);
     push.set(zmq::sockopt::linger, -1);
   });
-  Stream s;
-  zmq::message_t m;
-  sink.set(zmq::sockopt::rcvtimeo, 5000);
-  auto last = t0;
-  for (long i = 0; i < frames && sink.recv(m); ++i) {
-    s.arrived += batch;
-    last = Clock::now();
-  }
+  const Stream s = receive_stream(sink, frames, batch, t0);
   producer.join();
   relay_in.set(zmq::sockopt::linger, 0);
   relay.join();
-  s.rate = s.arrived / std::chrono::duration<double>(last - t0).count();
   return s;
 }
 

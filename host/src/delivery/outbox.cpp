@@ -65,33 +65,22 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 )sql";
 
-// Schema 1 (one AUTOINCREMENT seq for all subscribers, an index on subscriber) to 2: each
-// old seq moves into its subscriber's range, so the order per subscriber is kept, and so
-// is every comparison with delivered_upto.
+// Schema 1 (one AUTOINCREMENT seq for all subscribers, an index on subscriber) to 2: the
+// old `pending` is set aside, kSchema makes the new tables, and each old seq moves into its
+// subscriber's range, which keeps the order per subscriber and every comparison with
+// delivered_upto.
+constexpr const char* kSetSchema1Aside = "ALTER TABLE pending RENAME TO pending_1;";  // its index goes with it
 constexpr const char* kFromSchema1 = R"sql(
-CREATE TABLE subscribers (
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE
-);
-INSERT INTO subscribers(name) SELECT subscriber FROM pending UNION SELECT subscriber FROM delivered_upto
+INSERT INTO subscribers(name) SELECT subscriber FROM pending_1 UNION SELECT subscriber FROM delivered_upto
   UNION SELECT subscriber FROM dead_letters;
-CREATE TABLE pending_2 (
-  seq INTEGER PRIMARY KEY,
-  subscriber TEXT NOT NULL,
-  topic TEXT NOT NULL,
-  envelope BLOB NOT NULL,
-  accepted_unix_ms INTEGER NOT NULL,
-  deliveries INTEGER NOT NULL DEFAULT 0,
-  strikes INTEGER NOT NULL DEFAULT 0
-);
-INSERT INTO pending_2 SELECT (s.id << 48) | p.seq, p.subscriber, p.topic, p.envelope, p.accepted_unix_ms,
-  p.deliveries, p.strikes FROM pending p JOIN subscribers s ON s.name = p.subscriber ORDER BY p.seq;
-DROP TABLE pending;
-ALTER TABLE pending_2 RENAME TO pending;
+INSERT INTO pending SELECT (s.id << 48) | p.seq, p.subscriber, p.topic, p.envelope, p.accepted_unix_ms,
+  p.deliveries, p.strikes FROM pending_1 p JOIN subscribers s ON s.name = p.subscriber ORDER BY p.seq;
+DROP TABLE pending_1;
 UPDATE delivered_upto SET seq = ((SELECT id FROM subscribers WHERE name = delivered_upto.subscriber) << 48) | seq;
 UPDATE dead_letters SET seq = ((SELECT id FROM subscribers WHERE name = dead_letters.subscriber) << 48) | seq;
 PRAGMA user_version = 2;
 )sql";
+static_assert(kSeqBits == 48, "kFromSchema1 shifts by 48");
 
 }  // namespace
 
@@ -135,8 +124,9 @@ void Outbox::open() {
                               "cannot set its size limit (host.outbox_max_mb)");
   }
   if (storage::read_header<OutboxFile>(db_, path).user_version == 1) {
-    Txn t(db_, path, "BEGIN IMMEDIATE", "cannot bring its tables to this version (schema 1 to 2)");
-    storage::exec<OutboxFile>(db_, path, kFromSchema1, "cannot bring its tables to this version (schema 1 to 2)");
+    const char* what = "cannot bring its tables to this version (schema 1 to 2)";
+    Txn t(db_, path, "BEGIN IMMEDIATE", what);
+    for (const char* sql : {kSetSchema1Aside, kSchema, kFromSchema1}) storage::exec<OutboxFile>(db_, path, sql, what);
     t.commit();
     log()->info("outbox {}: its tables were brought from schema 1 to 2 (each subscriber's rows in a range of seq)",
                 path.string());
