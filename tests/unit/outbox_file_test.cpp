@@ -1,7 +1,8 @@
 // The outbox file on its own (real SQLite files): each subscriber's rows in its own range of
 // seq, acks forgotten in runs without touching rows that were not acked, the next seq after
-// a reopen above everything used before, and a file written by schema 1 brought to schema 2
-// with its order, its delivered marks and its dead letters kept.
+// a reopen above everything used before (also when only the acks of a flush fit in a full
+// file), and a file written by schema 1 brought to schema 2 with its order, its delivered
+// marks and its dead letters kept, also when it is close to its size limit.
 #include <citylink/host/outbox.hpp>
 
 #include "test_support.hpp"
@@ -94,6 +95,33 @@ TEST(OutboxFile, AfterAReopenNewRowsComeAfterEverythingUsedBeforeEvenWhenAllWere
   EXPECT_GT(again[0], box.delivered_upto("a").seq);
 }
 
+TEST(OutboxFile, AcksWrittenWhileTheFileIsFullStillKeepTheNextSeqAboveThemAfterAReopen) {
+  TempDir dir;
+  std::vector<int64_t> seqs;
+  {
+    Outbox box({dir / "outbox.db", 16 * 4096});  // a few pages: full after some rows
+    try {
+      for (int i = 0; i < 1000; ++i)
+        for (const int64_t seq : box.commit("a", appends("m", 1))) seqs.push_back(seq);
+      FAIL() << "the outbox never filled up";
+    } catch (const OutboxError&) {
+    }
+    ASSERT_FALSE(seqs.empty());
+    // Everything was delivered and acked; the appends of the same flush do not fit, so only
+    // the acks are written (that frees the pages the subscriber is waiting for).
+    OutboxBatch b = appends("big", 1);
+    b.append[0].second.assign(200 * 1024, 'x');
+    b.acked = seqs;
+    b.delivered_upto = seqs.back();
+    EXPECT_THROW(box.commit("a", b), OutboxError);
+    EXPECT_EQ(box.depth("a"), 0u);
+  }
+  Outbox box({dir / "outbox.db"});
+  const auto next = box.commit("a", appends("n", 1));
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_GT(next[0], seqs.back()) << "a seq was handed out twice";
+}
+
 TEST(OutboxFile, AFileOfSchemaOneIsBroughtToSchemaTwoKeepingOrderMarksAndDeadLetters) {
   TempDir dir;
   const std::string path = (dir / "outbox.db").string();
@@ -141,6 +169,38 @@ PRAGMA user_version=1;
   EXPECT_GT(next[0], rows[2].seq);
   EXPECT_EQ(box.load("link-112", rows[2].seq, 10).size(), 1u);
   EXPECT_EQ(box.depth("link-112"), 4u);
+}
+
+TEST(OutboxFile, AFileOfSchemaOneCloseToItsSizeLimitIsConvertedAndKeepsTheLimit) {
+  TempDir dir;
+  const std::string path = (dir / "outbox.db").string();
+  std::string rows;
+  for (int i = 1; i <= 600; ++i)
+    rows += std::string(i == 1 ? "" : ",") + "(" + std::to_string(i) + ", 'link', 't', randomblob(300), 1)";
+  exec(path, R"sql(
+PRAGMA journal_mode=WAL;
+CREATE TABLE pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, subscriber TEXT NOT NULL, topic TEXT NOT NULL,
+  envelope BLOB NOT NULL, accepted_unix_ms INTEGER NOT NULL, deliveries INTEGER NOT NULL DEFAULT 0,
+  strikes INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX pending_by_subscriber ON pending(subscriber, seq);
+CREATE TABLE delivered_upto (subscriber TEXT PRIMARY KEY, seq INTEGER NOT NULL, clean INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE dead_letters (seq INTEGER PRIMARY KEY, subscriber TEXT NOT NULL, topic TEXT NOT NULL,
+  envelope BLOB NOT NULL, envelope_id TEXT NOT NULL, accepted_unix_ms INTEGER NOT NULL, dead_unix_ms INTEGER NOT NULL,
+  deliveries INTEGER NOT NULL, reason TEXT NOT NULL);
+INSERT INTO pending(seq, subscriber, topic, envelope, accepted_unix_ms) VALUES )sql" + rows + R"sql(;
+PRAGMA application_id=1129074498;
+PRAGMA user_version=1;
+)sql");
+  // About 250 kB of rows under a limit of 320 kB: the old and the new table do not fit together.
+  Outbox box({path, 320 * 1024});
+  EXPECT_EQ(box.depth("link"), 600u);
+  OutboxBatch more = appends("m", 1);
+  more.append[0].second.assign(300, 'm');
+  EXPECT_THROW(
+      {
+        for (int i = 0; i < 2000; ++i) box.commit("link", more);
+      },
+      OutboxError);
 }
 
 TEST(OutboxFile, AFileOfANewerSchemaIsRefusedByName) {

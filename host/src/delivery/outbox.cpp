@@ -23,7 +23,7 @@ constexpr int kSchemaVersion = 2;
 // 48 bits: 2.8e14 rows per subscriber (nine years at a million a second); 32,767 subscribers.
 constexpr int kSeqBits = 48;
 int64_t first_seq_of(int64_t subscriber_id) { return subscriber_id << kSeqBits; }
-int64_t last_seq_of(int64_t subscriber_id) { return first_seq_of(subscriber_id + 1) - 1; }
+int64_t last_seq_of(int64_t subscriber_id) { return first_seq_of(subscriber_id) | ((int64_t{1} << kSeqBits) - 1); }
 constexpr int64_t kMaxSubscriberId = (int64_t{1} << (63 - kSeqBits)) - 1;
 
 struct OutboxFile {
@@ -113,25 +113,54 @@ void Outbox::open() {
   const auto& path = options_.path;
   db_ = storage::open_file<OutboxFile>(
       path, {kApplicationId, kSchemaVersion, kSchema, "host.outbox", options_.fsync_each_commit});
-  if (options_.max_bytes > 0) {
-    int64_t page = 4096;
-    {
-      Stmt st(db_, path, "PRAGMA page_size");
-      if (st.step()) page = st.i64(0);
+  try {
+    // Before the size limit: the conversion holds `pending` twice until it drops the old one.
+    if (storage::read_header<OutboxFile>(db_, path).user_version == 1) convert_from_schema_1();
+    if (options_.max_bytes > 0) {
+      auto pragma = [&](const char* name) {
+        Stmt st(db_, path, name);
+        return st.step("cannot read its size") ? st.i64(0) : 0;
+      };
+      const int64_t page = std::max<int64_t>(512, pragma("PRAGMA page_size"));
+      int64_t pages = std::max<int64_t>(16, static_cast<int64_t>(options_.max_bytes) / page);
+      // SQLite ignores a limit below the file's size, which would leave it with none: a file
+      // already larger (a lowered limit, a conversion) is held at its size instead.
+      const int64_t now = pragma("PRAGMA page_count");
+      if (now > pages) {
+        log()->warn("outbox {}: is {:.1f} MB, above host.outbox_max_mb; it may refill its free pages but not grow",
+                    path.string(), static_cast<double>(now * page) / (1 << 20));
+        pages = now;
+      }
+      storage::exec<OutboxFile>(db_, path, ("PRAGMA max_page_count=" + std::to_string(pages)).c_str(),
+                                "cannot set its size limit (host.outbox_max_mb)");
     }
-    const int64_t pages = std::max<int64_t>(16, static_cast<int64_t>(options_.max_bytes) / page);
-    storage::exec<OutboxFile>(db_, path, ("PRAGMA max_page_count=" + std::to_string(pages)).c_str(),
-                              "cannot set its size limit (host.outbox_max_mb)");
+    statements_ = std::make_unique<Statements>(db_, path);
+  } catch (...) {
+    // The destructor does not run for a constructor that throws.
+    statements_.reset();
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw;
   }
-  if (storage::read_header<OutboxFile>(db_, path).user_version == 1) {
-    const char* what = "cannot bring its tables to this version (schema 1 to 2)";
-    Txn t(db_, path, "BEGIN IMMEDIATE", what);
-    for (const char* sql : {kSetSchema1Aside, kSchema, kFromSchema1}) storage::exec<OutboxFile>(db_, path, sql, what);
-    t.commit();
-    log()->info("outbox {}: its tables were brought from schema 1 to 2 (each subscriber's rows in a range of seq)",
-                path.string());
+}
+
+void Outbox::convert_from_schema_1() {
+  const auto& path = options_.path;
+  const char* what = "cannot bring its tables to this version (schema 1 to 2; it needs room for its waiting rows twice)";
+  Txn t(db_, path, "BEGIN IMMEDIATE", what);
+  {
+    Stmt st(db_, path,
+            "SELECT COUNT(*) FROM (SELECT subscriber FROM pending UNION SELECT subscriber FROM delivered_upto UNION "
+            "SELECT subscriber FROM dead_letters)");
+    if (st.step(what) && st.i64(0) > kMaxSubscriberId)
+      throw OutboxError("outbox " + path.string() + ": names more than " + std::to_string(kMaxSubscriberId) +
+                        " subscribers, more than schema 2 numbers; start a new outbox file (host.outbox) and keep "
+                        "this one to read");
   }
-  statements_ = std::make_unique<Statements>(db_, path);
+  for (const char* sql : {kSetSchema1Aside, kSchema, kFromSchema1}) storage::exec<OutboxFile>(db_, path, sql, what);
+  t.commit();
+  log()->info("outbox {}: its tables were brought from schema 1 to 2 (each subscriber's rows in a range of seq)",
+              path.string());
 }
 
 std::vector<int64_t> Outbox::commit(const std::string& subscriber, const OutboxBatch& batch) {
@@ -175,7 +204,8 @@ void Outbox::commit_locked(const std::string& subscriber, const OutboxBatch& bat
   const int64_t now = unix_now_ms();
   auto& st = *statements_;
   if (part != Part::dead && !batch.acked.empty()) {
-    // A subscriber's seqs have no gaps, and acks mostly come in order: one statement per run.
+    // Acks mostly come in order: each run of consecutive seqs is one statement (exact: a run
+    // holds only seqs that were acked).
     std::vector<int64_t> acked(batch.acked);
     std::sort(acked.begin(), acked.end());
     for (std::size_t i = 0; i < acked.size();) {
@@ -192,11 +222,13 @@ void Outbox::commit_locked(const std::string& subscriber, const OutboxBatch& bat
       st.forget.reset().bind(1, d.seq).bind(2, d.seq).run("cannot move a message to the dead letters");
     }
   }
+  // With every part: a row leaves `pending` only counted here first, which is what keeps
+  // the next seq (range_locked) above every seq ever used, also after a full disk.
+  if (batch.delivered_upto > 0)
+    st.delivered.reset().bind(1, subscriber).bind(2, batch.delivered_upto).run("cannot record what was delivered");
   if (part == Part::all) {
     for (const auto& c : batch.counted)
       st.count.reset().bind(1, c.seq).bind(2, int64_t{c.deliveries}).bind(3, int64_t{c.strikes}).run("cannot count a delivery");
-    if (batch.delivered_upto > 0)
-      st.delivered.reset().bind(1, subscriber).bind(2, batch.delivered_upto).run("cannot record what was delivered");
     if (!batch.append.empty()) {
       const bool known = find_range_locked(subscriber) != nullptr;
       Range& range = range_locked(subscriber);

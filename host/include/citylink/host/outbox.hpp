@@ -128,6 +128,7 @@ class Outbox : public AdmissionGate {
 
  private:
   void open();
+  void convert_from_schema_1();
   enum class Part { all, acks, dead };
   void commit_locked(const std::string& subscriber, const OutboxBatch& batch, Part part, std::vector<int64_t>* seqs);
   void set_failing(const std::string& subscriber, const std::string& error);
