@@ -32,6 +32,20 @@ std::vector<std::string> envelopes(const Outbox& box, const std::string& subscri
   return out;
 }
 
+// Schema 1 as it was written: one AUTOINCREMENT seq for all, an index on subscriber. A test
+// adds its rows and marks the file (application_id, user_version 1).
+constexpr const char* kSchema1 = R"sql(
+PRAGMA journal_mode=WAL;
+CREATE TABLE pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, subscriber TEXT NOT NULL, topic TEXT NOT NULL,
+  envelope BLOB NOT NULL, accepted_unix_ms INTEGER NOT NULL, deliveries INTEGER NOT NULL DEFAULT 0,
+  strikes INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX pending_by_subscriber ON pending(subscriber, seq);
+CREATE TABLE delivered_upto (subscriber TEXT PRIMARY KEY, seq INTEGER NOT NULL, clean INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE dead_letters (seq INTEGER PRIMARY KEY, subscriber TEXT NOT NULL, topic TEXT NOT NULL,
+  envelope BLOB NOT NULL, envelope_id TEXT NOT NULL, accepted_unix_ms INTEGER NOT NULL, dead_unix_ms INTEGER NOT NULL,
+  deliveries INTEGER NOT NULL, reason TEXT NOT NULL);
+)sql";
+
 void exec(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
@@ -125,17 +139,7 @@ TEST(OutboxFile, AcksWrittenWhileTheFileIsFullStillKeepTheNextSeqAboveThemAfterA
 TEST(OutboxFile, AFileOfSchemaOneIsBroughtToSchemaTwoKeepingOrderMarksAndDeadLetters) {
   TempDir dir;
   const std::string path = (dir / "outbox.db").string();
-  // Schema 1 as it was written: one AUTOINCREMENT seq for all, an index on subscriber.
-  exec(path, R"sql(
-PRAGMA journal_mode=WAL;
-CREATE TABLE pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, subscriber TEXT NOT NULL, topic TEXT NOT NULL,
-  envelope BLOB NOT NULL, accepted_unix_ms INTEGER NOT NULL, deliveries INTEGER NOT NULL DEFAULT 0,
-  strikes INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX pending_by_subscriber ON pending(subscriber, seq);
-CREATE TABLE delivered_upto (subscriber TEXT PRIMARY KEY, seq INTEGER NOT NULL, clean INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE dead_letters (seq INTEGER PRIMARY KEY, subscriber TEXT NOT NULL, topic TEXT NOT NULL,
-  envelope BLOB NOT NULL, envelope_id TEXT NOT NULL, accepted_unix_ms INTEGER NOT NULL, dead_unix_ms INTEGER NOT NULL,
-  deliveries INTEGER NOT NULL, reason TEXT NOT NULL);
+  exec(path, std::string(kSchema1) + R"sql(
 INSERT INTO pending(seq, subscriber, topic, envelope, accepted_unix_ms, deliveries, strikes) VALUES
   (3, 'link-112', 'dispatch.112', 'x3', 1, 1, 0), (4, 'link-119', 'dispatch.119', 'y4', 1, 0, 0),
   (6, 'link-112', 'dispatch.112', 'x6', 1, 0, 0), (7, 'link-112', 'dispatch.112', 'x7', 1, 2, 1);
@@ -177,16 +181,7 @@ TEST(OutboxFile, AFileOfSchemaOneCloseToItsSizeLimitIsConvertedAndKeepsTheLimit)
   std::string rows;
   for (int i = 1; i <= 600; ++i)
     rows += std::string(i == 1 ? "" : ",") + "(" + std::to_string(i) + ", 'link', 't', randomblob(300), 1)";
-  exec(path, R"sql(
-PRAGMA journal_mode=WAL;
-CREATE TABLE pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, subscriber TEXT NOT NULL, topic TEXT NOT NULL,
-  envelope BLOB NOT NULL, accepted_unix_ms INTEGER NOT NULL, deliveries INTEGER NOT NULL DEFAULT 0,
-  strikes INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX pending_by_subscriber ON pending(subscriber, seq);
-CREATE TABLE delivered_upto (subscriber TEXT PRIMARY KEY, seq INTEGER NOT NULL, clean INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE dead_letters (seq INTEGER PRIMARY KEY, subscriber TEXT NOT NULL, topic TEXT NOT NULL,
-  envelope BLOB NOT NULL, envelope_id TEXT NOT NULL, accepted_unix_ms INTEGER NOT NULL, dead_unix_ms INTEGER NOT NULL,
-  deliveries INTEGER NOT NULL, reason TEXT NOT NULL);
+  exec(path, std::string(kSchema1) + R"sql(
 INSERT INTO pending(seq, subscriber, topic, envelope, accepted_unix_ms) VALUES )sql" + rows + R"sql(;
 PRAGMA application_id=1129074498;
 PRAGMA user_version=1;
