@@ -7,9 +7,9 @@
 //
 //   citylink_bench_durable [MESSAGES=20000] [ROUNDS=3] [PAYLOAD_BYTES=200] [IN_FLIGHT=256]
 #include <citylink/host/child_process.hpp>
+#include <citylink/host/curve.hpp>
 #include <citylink/host/host.hpp>
 #include <citylink/host/keys.hpp>
-#include <citylink/host/curve.hpp>
 #include <citylink/host/logging.hpp>
 #include <citylink/host/outbox.hpp>
 #include <citylink/v1/envelope.pb.h>
@@ -19,12 +19,12 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <string>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
-#include <deque>
 #include <vector>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
@@ -127,6 +127,7 @@ double ceiling_round(const std::filesystem::path& dir, long n, int payload) {
   zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
   make_curve_client(dealer, agency.public_key, link.public_key, link.secret_key);
   dealer.set(zmq::sockopt::sndhwm, 0);
+  dealer.set(zmq::sockopt::rcvtimeo, 10000);  // the deadline of a wait for one ack
   dealer.connect(ep);
   std::deque<std::vector<int64_t>> waiting;  // the seqs of each batch sent, oldest first
   long sent = 0, acked = 0;
@@ -137,11 +138,21 @@ double ceiling_round(const std::filesystem::path& dir, long n, int payload) {
     OutboxBatch b;
     // Waits for an ack only when nothing more may go: the window is full, or all was sent.
     auto must_wait = [&] { return !waiting.empty() && (in_flight >= static_cast<std::size_t>(kInFlight) || sent == n); };
-    while (!waiting.empty() && dealer.recv(reply, must_wait() ? zmq::recv_flags::none : zmq::recv_flags::dontwait)) {
+    bool stalled = false;
+    while (!waiting.empty()) {
+      const bool wait = must_wait();
+      if (!dealer.recv(reply, wait ? zmq::recv_flags::none : zmq::recv_flags::dontwait)) {
+        stalled = wait;
+        break;
+      }
       b.acked.insert(b.acked.end(), waiting.front().begin(), waiting.front().end());
       in_flight -= waiting.front().size();
       acked += static_cast<long>(waiting.front().size());
       waiting.pop_front();
+    }
+    if (stalled) {
+      std::fprintf(stderr, "ceiling round: no ack for 10 s; %ld of %ld acked\n", acked, n);
+      break;
     }
     const long room = std::min<long>({256, kInFlight - static_cast<long>(in_flight), n - sent});
     for (long i = 0; i < room; ++i) b.append.emplace_back("bench.data", bytes);
@@ -161,7 +172,7 @@ double ceiling_round(const std::filesystem::path& dir, long n, int payload) {
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   dealer.send(zmq::str_buffer("END"), zmq::send_flags::none);
   agency_side.join();
-  return static_cast<double>(n) / secs;
+  return acked < n ? 0 : static_cast<double>(n) / secs;
 }
 
 // One Mosquitto round: QoS 1 publish -> broker -> QoS 1 subscriber, messages per second.

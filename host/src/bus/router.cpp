@@ -390,13 +390,12 @@ const std::string& Router::next_id() {
   return id_;
 }
 
-bool Router::reject(Slot& slot, RejectReason reason, std::string_view topic, const std::string& detail) {
+void Router::reject(Slot& slot, RejectReason reason, std::string_view topic, const std::string& detail) {
   const uint64_t n = slot.counters->rejected[static_cast<int>(reason)].fetch_add(1, std::memory_order_relaxed) + 1;
   // The first few of each kind are logged in full; after that one line per thousand.
   if (n <= 5 || n % 1000 == 0)
     log()->warn("[{}] message on '{}' rejected ({}, #{}): {}", slot.source, escape_log_text(topic, 256),
                 to_string(reason), n, escape_log_text(detail));
-  return false;
 }
 
 void Router::route(Slot& slot, void* in, std::size_t in_size, bool critical) {
@@ -408,33 +407,33 @@ void Router::route(Slot& slot, void* in, std::size_t in_size, bool critical) {
   const std::size_t env_size = view->envelope_size;
 
   if (env_size > opts_.max_message_bytes)
-    return (void)reject(slot, RejectReason::oversize, topic,
-                        std::to_string(env_size) + " bytes, over the limit of " +
-                            std::to_string(opts_.max_message_bytes) + " (host.max_message_bytes)");
+    return reject(slot, RejectReason::oversize, topic,
+                  std::to_string(env_size) + " bytes, over the limit of " +
+                      std::to_string(opts_.max_message_bytes) + " (host.max_message_bytes)");
   TopicDecision& decided = slot.last;
   if (!decided.valid || decided.sinks_version != work_->sinks_version || decided.topic != topic) decide(slot, topic);
-  if (decided.reject) return (void)reject(slot, *decided.reject, topic, decided.detail);
+  if (decided.reject) return reject(slot, *decided.reject, topic, decided.detail);
   auto& e = work_->envelope;
   if (const auto fault = check_envelope(topic, env, env_size, e))
-    return (void)reject(slot, fault->reason, topic, fault->why);
+    return reject(slot, fault->reason, topic, fault->why);
   // Trusted ingress: what a peer host forwards keeps the identity its origin city gave it,
   // so receivers can tell copies apart across hosts. Only the listed key earns this.
   const bool keep_identity = slot.role == PublisherRole::peer_host && !e.id().empty() && !e.origin().empty();
   if (keep_identity) {
     // The values are the peer's: their length is checked before anything of them is logged.
     if (e.id().size() > kMaxForwardedIdentity || e.origin().size() > kMaxForwardedIdentity)
-      return (void)reject(slot, RejectReason::malformed, topic,
-                          "a forwarded id or origin is longer than " + std::to_string(kMaxForwardedIdentity) + " bytes");
+      return reject(slot, RejectReason::malformed, topic,
+                    "a forwarded id or origin is longer than " + std::to_string(kMaxForwardedIdentity) + " bytes");
     if (e.origin() == opts_.origin)
-      return (void)reject(slot, RejectReason::loop, topic,
-                          "an envelope with this city ('" + opts_.origin +
-                              "') as its origin came back through a forwarding loop between hosts; forward each "
-                              "topic in one direction only");
+      return reject(slot, RejectReason::loop, topic,
+                    "an envelope with this city ('" + opts_.origin +
+                        "') as its origin came back through a forwarding loop between hosts; forward each "
+                        "topic in one direction only");
     if (std::find(slot.peer_origins.begin(), slot.peer_origins.end(), e.origin()) == slot.peer_origins.end())
-      return (void)reject(slot, RejectReason::not_granted, topic,
-                          "origin '" + printable(e.origin()) +
-                              "' is not one this peer may forward; list it under the peer's `origins:` in "
-                              "remote.clients if the peer is that city's path here");
+      return reject(slot, RejectReason::not_granted, topic,
+                    "origin '" + printable(e.origin()) +
+                        "' is not one this peer may forward; list it under the peer's `origins:` in "
+                        "remote.clients if the peer is that city's path here");
   }
 
   // Stamp. Protobuf keeps the last value of a singular field that appears twice, so the

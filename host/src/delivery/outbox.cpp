@@ -200,6 +200,9 @@ void Outbox::commit_locked(const std::string& subscriber, const OutboxBatch& bat
                            std::vector<int64_t>* seqs) {
   const auto& path = options_.path;
   if ((part == Part::acks && batch.acked.empty()) || (part == Part::dead && batch.dead.empty())) return;
+  // Before the transaction: a new subscriber's id is its own commit, so the cache of ranges
+  // never holds an id that a rolled-back transaction took away.
+  Range* range = part == Part::all && !batch.append.empty() ? &range_locked(subscriber) : nullptr;
   Txn t(db_, path, "BEGIN IMMEDIATE", "cannot write to it");
   const int64_t now = unix_now_ms();
   auto& st = *statements_;
@@ -229,21 +232,10 @@ void Outbox::commit_locked(const std::string& subscriber, const OutboxBatch& bat
   if (part == Part::all) {
     for (const auto& c : batch.counted)
       st.count.reset().bind(1, c.seq).bind(2, int64_t{c.deliveries}).bind(3, int64_t{c.strikes}).run("cannot count a delivery");
-    if (!batch.append.empty()) {
-      const bool known = find_range_locked(subscriber) != nullptr;
-      Range& range = range_locked(subscriber);
-      // A new subscriber's id is in this transaction: if it rolls back, so does the cache.
-      struct Forget {
-        std::map<std::string, Range>& ranges;
-        const std::string& subscriber;
-        bool armed;
-        ~Forget() {
-          if (armed) ranges.erase(subscriber);
-        }
-      } forget{ranges_, subscriber, !known};
-      int64_t seq = range.next;
+    if (range) {
+      int64_t seq = range->next;
       for (const auto& [topic, envelope] : batch.append) {
-        if (seq > last_seq_of(range.id))
+        if (seq > last_seq_of(range->id))
           throw OutboxError("outbox " + path.string() + ": subscriber '" + subscriber + "' has used up its 2^48 "
                             "sequence numbers; rename the instance (a new name starts a new range)");
         st.append.reset().bind(1, seq).bind(2, subscriber).bind(3, topic).bind_blob(4, envelope).bind(5, now);
@@ -252,8 +244,7 @@ void Outbox::commit_locked(const std::string& subscriber, const OutboxBatch& bat
         ++seq;
       }
       t.commit();
-      range.next = seq;  // only once the rows are on file
-      forget.armed = false;
+      range->next = seq;  // only once the rows are on file
       return;
     }
   }

@@ -229,7 +229,7 @@ class Router {
   void settle_counts();
   void decide(Slot& slot, std::string_view topic);
   void adopt_slots();
-  bool reject(Slot& slot, RejectReason reason, std::string_view topic, const std::string& detail);
+  void reject(Slot& slot, RejectReason reason, std::string_view topic, const std::string& detail);
   const std::string& next_id();
 
   zmq::context_t& ctx_;
