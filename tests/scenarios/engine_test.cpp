@@ -426,7 +426,11 @@ TEST_F(EngineFixture, AMillionMessageFloodFromOnePluginKeepsMemoryBoundedServesT
   rss_peak = std::max(rss_peak, rss_bytes());
   EXPECT_EQ(host->router().critical_dropped(), 0u);
   if (!kPlainBuild) return;
-  EXPECT_GT(counters_of(*host, "flooder").dropped_outgoing, 0u) << "no backpressure: this was no flood";
+  // The flood outran the bus somewhere: at the flooder's own queue or, now that the router
+  // keeps up with one publisher, at a reader's (the engine's) queue.
+  uint64_t overflowed = 0;
+  for (const auto& st : host->status()) overflowed += st.counters.dropped_outgoing + st.counters.dropped_incoming;
+  EXPECT_GT(overflowed, 0u) << "no queue was ever full: this was no flood";
   // Every queue is bounded, so the flood costs its queues' worth, not its size (1,000,000
   // messages of ~100 bytes would be ~100 MB and more).
   EXPECT_LT(rss_peak - rss_before, std::size_t{64} << 20)
