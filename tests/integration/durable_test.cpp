@@ -196,6 +196,18 @@ TEST_F(DurableFixture, AWorkerKilledMidStreamLosesNoDurableMessage) {
   EXPECT_TRUE(eventually([&] { return counters(*h, "collector").outbox_depth == 0u; }));
 }
 
+// The test above once failed in CI on the collector's file, not on delivery: the killed
+// worker had written half a line, and its successor appended to it. The collector now
+// cuts such a tail off when it opens the file (that message was not acked; it comes again).
+TEST_F(DurableFixture, ACollectorAfterATornWriteStartsOnACleanLine) {
+  citylink::test::write_file(out(), "{\"topic\":\"test.data\"}\n{\"sens");
+  auto h = start(publisher(10) + collector("auto", "true", "    isolation: process\n"));
+  ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
+  ASSERT_TRUE(eventually([&] { return counters(*h, "collector").acked == 10u; }));
+  h->stop();
+  EXPECT_EQ(read_jsonl(out()).size(), 11u);  // the whole line before, and the ten
+}
+
 TEST_F(DurableFixture, AFullOutboxRefusesThePublisherLoudlyAndKeepsEverythingItAccepted) {
   auto h = start(publisher(60000) + collector("never", "{ack_timeout_ms: 600000, in_flight: 1}"),
                  "  outbox_max_mb: 1\n");

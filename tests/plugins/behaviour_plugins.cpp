@@ -222,6 +222,7 @@ class Collector : public citylink::Plugin {
   explicit Collector(const citylink::InstanceContext& ctx) : host_(ctx.host()) {
     auto c = parse_config(ctx.config_json());
     if (!c.contains("out")) throw citylink::ConfigError("field 'out' (a file path) is required");
+    drop_torn_tail(c["out"].get<std::string>());
     out_.open(c["out"].get<std::string>(), std::ios::app);
     if (!out_) throw citylink::ConfigError("cannot open 'out' file " + c["out"].get<std::string>());
     ack_ = c.value("ack", "auto");
@@ -262,6 +263,19 @@ class Collector : public citylink::Plugin {
     if (thread_.joinable()) thread_.join();
   }
   ~Collector() override { stop(); }
+  // A worker killed inside write() can leave half a line (the kernel stops a write between
+  // pages when SIGKILL is pending). That message was not acked, so it comes again; its torn
+  // record is cut off here rather than joined to the next line.
+  static void drop_torn_tail(const std::string& path) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec || size == 0) return;
+    std::ifstream in(path, std::ios::binary);
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (all.empty() || all.back() == '\n') return;
+    const auto last_newline = all.rfind('\n');
+    std::filesystem::resize_file(path, last_newline == std::string::npos ? 0 : last_newline + 1, ec);
+  }
   bool manual_acks() const override { return ack_ != "auto"; }
   void on_message(const citylink::Message& m) override {
     const auto& e = m.envelope();
