@@ -15,6 +15,7 @@
 #include <boost/asio.hpp>
 #include <csignal>
 #include <map>
+#include <set>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -421,7 +422,12 @@ TEST_F(BridgeFixture, APlatformThatIsDownSilentFailingOrRefusingLosesNothing) {
   children.clear();
   start_platform({"--fail-first", "3", "--refuse-code", "112UC120"});
   ASSERT_TRUE(eventually([&] { return counters(*h, "ucp").acked == 5u && counters(*h, "ucp").dead_lettered == 1u; }));
-  const auto got = read_jsonl(path("platform.jsonl"));
+  // An answer slower than the 300 ms timeout (a loaded machine) is sent again: the platform
+  // then has it twice, and de-duplicates by occurrence number. The first of each counts.
+  std::vector<nlohmann::json> got;
+  std::set<std::string> numbers;
+  for (const auto& j : read_jsonl(path("platform.jsonl")))
+    if (numbers.insert(j["body"]["ocrNbr"].get<std::string>()).second) got.push_back(j);
   ASSERT_EQ(got.size(), 5u);
   for (std::size_t i = 0; i < got.size(); ++i)  // in order, the refused one left out
     EXPECT_EQ(got[i]["body"]["ocrNbr"], number(100 + static_cast<int>(i < 3 ? i : i + 1)));

@@ -141,14 +141,16 @@ TEST_F(IsolationFixture, AWorkerThatCrashesOnLargeMessagesTakesAtMostQueueBytesW
 // A batch of slow messages is many plugin calls, not one: the worker beats between them, so
 // its heartbeat timeout (one call's bound) never mistakes a long batch for a hung plugin.
 TEST_F(IsolationFixture, ABatchOfSlowMessagesIsNotTakenForAHungPlugin) {
-  // 150 messages at once, 20 ms each: a batch of 32 takes 640 ms, over the 500 ms timeout.
-  auto h = start(kPublisher + "    config: {count: 150}\n" +
+  // 100 messages at once, 100 ms each: a batch of 32 takes 3.2 s, over the 2 s timeout. The
+  // timeout is ten beats (one each 200 ms), so a sanitized worker left unscheduled for a
+  // moment is not taken for a hung one either.
+  auto h = start(kPublisher + "    config: {count: 100}\n" +
                  "  - instance: slow\n    file: zoo_behaviour.so\n    plugin: kr.citylink.test.slow\n"
                  "    grants: requested\n    isolation: process\n"
-                 "    worker: {heartbeat_timeout_ms: 500, restart_limit: 3, backoff_ms: 50}\n"
-                 "    config: {delay_ms: 20}\n");
+                 "    worker: {heartbeat_timeout_ms: 2000, restart_limit: 3, backoff_ms: 50}\n"
+                 "    config: {delay_ms: 100}\n");
   ASSERT_TRUE(h->failures().empty()) << h->failures()[0].reason;
-  ASSERT_TRUE(eventually([&] { return counters(*h, "slow").delivered == 150u; }))
+  ASSERT_TRUE(eventually([&] { return counters(*h, "slow").delivered == 100u; }, std::chrono::seconds(60)))
       << "delivered " << counters(*h, "slow").delivered << ", restarts " << counters(*h, "slow").restarts;
   EXPECT_EQ(counters(*h, "slow").restarts, 0u);
   EXPECT_EQ(state(*h, "slow"), "running");

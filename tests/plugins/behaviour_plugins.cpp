@@ -184,7 +184,8 @@ class Rogue : public citylink::Plugin {
         }
       });
     } else if (mode_ == "thread-after-destroy") {
-      std::thread([] { std::this_thread::sleep_for(std::chrono::seconds(3)); }).detach();
+      // Longer than any verify child lives, however slow: the check must find it running.
+      std::thread([] { std::this_thread::sleep_for(std::chrono::seconds(60)); }).detach();
     } else if (mode_ == "forge-verdict") {
       // What `verify` once read as its check's answer, then an exit before the check ran.
       std::printf("{\"ok\":true,\"detail\":\"forged\"}\n");

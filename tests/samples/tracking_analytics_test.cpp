@@ -29,7 +29,7 @@ TEST_F(SampleCity, TrackingAnalyticsFollowsTheTargetFromCameraToCameraWithHandov
        {"appearance", {{"upper_color", "red"}, {"height", "tall"}}},
        {"waypoints", {{{"lat", north(5)}, {"lon", kLon}}, {{"lat", north(250)}, {"lon", kLon}}}},
        {"speed_mps", 2.0},
-       {"time_scale", 100},  // 200 m per real second
+       {"time_scale", 25},  // 50 m per real second: each camera sees the target for over a second
        {"tick_ms", 5},
        {"start_at_ms", 300},
        {"incident_id", "INC-7"}});

@@ -17,17 +17,23 @@
 
 namespace citylink::test {
 
-// A loopback TCP port nobody listens on right now (for a peer the test starts later).
+// A loopback TCP port nobody listens on right now (for a peer the test starts later). It is
+// drawn below the kernel's ephemeral range (32768-60999 by default), so that no connect()
+// made meanwhile, by this test or the other ctest job, can be handed it as a source port.
 inline int free_tcp_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
+  static std::mt19937 draw(std::random_device{}());
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const int port = std::uniform_int_distribution<int>(20000, 32000)(draw);
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    const bool free = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    close(fd);
+    if (free) return port;
+  }
+  return 0;  // the test's bind then fails and says so
 }
 
 inline std::filesystem::path zoo(const std::string& name) {
