@@ -268,13 +268,14 @@ class Collector : public citylink::Plugin {
   // pages when SIGKILL is pending). That message was not acked, so it comes again; its torn
   // record is cut off here rather than joined to the next line.
   static void drop_torn_tail(const std::string& path) {
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(path, ec);
-    if (ec || size == 0) return;
-    std::ifstream in(path, std::ios::binary);
-    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (all.empty() || all.back() == '\n') return;
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    if (!in || in.tellg() <= 0) return;
+    in.seekg(-1, std::ios::end);
+    if (in.get() == '\n') return;  // whole: the usual case reads one byte
+    in.seekg(0);
+    const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     const auto last_newline = all.rfind('\n');
+    std::error_code ec;
     std::filesystem::resize_file(path, last_newline == std::string::npos ? 0 : last_newline + 1, ec);
   }
   bool manual_acks() const override { return ack_ != "auto"; }
